@@ -1,0 +1,1 @@
+from . import backbones, fusion, losses, segmentors  # noqa: F401

@@ -1,0 +1,22 @@
+"""Shared pytest setup: import this checkout (not another one) and apply crossmodal.compat."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import pytest  # noqa: E402
+
+import crossmodal  # noqa: E402,F401
+
+SHARED = os.path.abspath(os.path.join(ROOT, '..', 'shared'))
+SHARED_REAL = os.path.join(SHARED, 'data', 'real')
+
+
+@pytest.fixture
+def shared_real():
+    """Path of ../shared/data/real; skips the test cleanly when it is absent."""
+    if not os.path.isdir(SHARED_REAL):
+        pytest.skip('../shared/data/real is not present')
+    return SHARED_REAL
