@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 
 import crossmodal  # noqa: E402,F401
 
-SHARED = os.path.abspath(os.path.join(ROOT, '..', 'shared'))
+# ../shared beside the checkout (CI and developers); CROSSMODAL_SHARED overrides it (worktrees).
+SHARED = os.environ.get('CROSSMODAL_SHARED') or os.path.abspath(os.path.join(ROOT, '..', 'shared'))
 SHARED_REAL = os.path.join(SHARED, 'data', 'real')
 
 
