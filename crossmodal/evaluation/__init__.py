@@ -1,0 +1,3 @@
+from .iou_metric import PerClassIoUMetric
+
+__all__ = ['PerClassIoUMetric']
