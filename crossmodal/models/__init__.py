@@ -1,1 +1,1 @@
-from . import backbones, fusion, losses, segmentors  # noqa: F401
+from . import backbones, fusion, losses, methods, segmentors  # noqa: F401

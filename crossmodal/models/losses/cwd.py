@@ -70,7 +70,5 @@ class CWDLoss(DenseDistillLoss):
         log_pt = torch.where(keep, log_pt, torch.zeros_like(log_pt))
         kl = (log_pt.exp() * (log_pt - log_ps) * keep).sum(-1)  # (B, C)
         kl = kl * has_valid[:, None].to(kl.dtype)
-        count = int(has_valid.sum()) * c
-        if count == 0:
-            return kl.sum() * 0.0
+        count = (has_valid.sum() * c).to(kl.dtype).clamp_min(1.0)  # all-void batch -> 0 / 1
         return self.loss_weight * self.tau ** 2 * kl.sum() / count

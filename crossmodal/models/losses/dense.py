@@ -58,16 +58,14 @@ def check_pair(student: torch.Tensor, teacher: torch.Tensor, name: str,
 def masked_mean(values: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
     """Mean of ``values`` (B, H, W) over the pixels where ``mask`` (B, H, W bool) is True.
 
-    Returns ``0 * values.sum()`` when no pixel is valid (a graph-connected zero).
+    Returns an exact, graph-connected zero when no pixel is valid.
     """
     if mask is None:
         return values.mean()
     mask = mask.to(values.dtype)
-    count = mask.sum()
-    if count.item() == 0:
-        return values.sum() * 0.0
-    # multiply (not index) so that NaN-free zeros flow to void pixels' gradients
-    return (values * mask).sum() / count
+    # multiply (not index): void pixels get exact zero gradients; clamp keeps the all-void case at
+    # 0 / 1 = 0 without a host-device synchronisation
+    return (values * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 class DenseDistillLoss(nn.Module):
