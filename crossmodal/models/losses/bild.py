@@ -15,7 +15,9 @@
   ``k = knee + 1``, clamped to ``[min_k, max(min_k, floor(max_k_fraction * K))]`` and to K. Whether
   DBiLD keeps BiLD's pairwise differences is uncertain, hence ``use_differences`` (default True,
   the name's reading; False = KL between the softmaxes of the k selected logits, the
-  reimplementation's reading).
+  reimplementation's reading). The Switch-KD notes also describe the divergence as reverse KL "in
+  the paper's notation" [NOTE, unverified]; ``reverse_kl=True`` uses ``KL(p_S || p_T)`` instead of
+  BiLD's ``KL(p_T || p_S)`` (default).
 
 For segmentation K is small, so ``top_k`` is clamped to K. With ``use_differences=True`` and k = 2
 there is a single pair and the loss is identically 0: use k >= 3.
@@ -78,6 +80,7 @@ class BiLDLoss(DenseDistillLoss):
         dynamic_k: None (fixed ``top_k``) or ``'kneedle'`` (DBiLD; k per pixel and direction).
         min_k: smallest k with ``dynamic_k`` (clamped to K). Default 4.
         max_k_fraction: largest k as a fraction of K with ``dynamic_k``. Default 0.5.
+        reverse_kl: use KL(student || teacher) over the selected entries (default False = BiLD).
         ignore_index: void train id in ``gt``; void pixels are excluded.
         detach_teacher: stop gradients into the teacher (default True).
         loss_name: logging name.
@@ -91,7 +94,7 @@ class BiLDLoss(DenseDistillLoss):
     def __init__(self, loss_weight: float = 1.0, top_k: int = 8, tau: float = 3.0,
                  use_differences: bool = True, both_directions: bool = True,
                  dynamic_k: Optional[str] = None, min_k: int = 4, max_k_fraction: float = 0.5,
-                 ignore_index: int = 255, detach_teacher: bool = True,
+                 reverse_kl: bool = False, ignore_index: int = 255, detach_teacher: bool = True,
                  loss_name: str = 'loss_bild') -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if tau <= 0:
@@ -109,6 +112,10 @@ class BiLDLoss(DenseDistillLoss):
         self.dynamic_k = dynamic_k
         self.min_k = int(min_k)
         self.max_k_fraction = float(max_k_fraction)
+        self.reverse_kl = bool(reverse_kl)
+
+    def _kl(self, a_t: torch.Tensor, a_s: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        return masked_kl(a_s, a_t, keep) if self.reverse_kl else masked_kl(a_t, a_s, keep)
 
     def _k_range(self, num_classes: int):
         if self.dynamic_k is None:
@@ -136,14 +143,14 @@ class BiLDLoss(DenseDistillLoss):
         sel_t = t.gather(1, idx) / self.tau
         sel_s = s.gather(1, idx) / self.tau
         if not self.use_differences:
-            return masked_kl(sel_t, sel_s, rank_keep)
+            return self._kl(sel_t, sel_s, rank_keep)
         if hi < 2:
             return sel_s.sum(1) * 0.0
         ia, ib = torch.triu_indices(hi, hi, offset=1, device=leader.device)
         d_t = sel_t[:, ia] - sel_t[:, ib]
         d_s = sel_s[:, ia] - sel_s[:, ib]
         pair_keep = rank_keep[:, ib]  # both ranks < k  <=>  the larger one (ib) is
-        return masked_kl(d_t, d_s, pair_keep)
+        return self._kl(d_t, d_s, pair_keep)
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -70,6 +70,19 @@ def test_bild_without_differences():
     assert out.item() == pytest.approx(0.462117, abs=1e-5)
 
 
+def test_bild_reverse_kl():
+    # same top-2 case, reverse direction: KL(softmax([0,1]) || softmax([2,1]))
+    # = 0.268941 ln(0.268941/0.731059) + 0.731059 ln(0.731059/0.268941) = 0.462117 (symmetric here)
+    # and a non-symmetric check against numpy with 3 selected logits
+    t = torch.tensor([2.0, 1.0, 0.0]).view(1, 3, 1, 1)
+    s = torch.tensor([0.0, 1.0, 3.0]).view(1, 3, 1, 1)
+    out = BiLDLoss(top_k=2, tau=1.0, use_differences=False, both_directions=False, reverse_kl=True)
+    assert out(s, t).item() == pytest.approx(0.462117, abs=1e-5)
+    rev = BiLDLoss(top_k=3, tau=1.0, use_differences=False, both_directions=False, reverse_kl=True)
+    assert rev(s, t).item() == pytest.approx(_np_kl(np.array([0.0, 1.0, 3.0]),
+                                                    np.array([2.0, 1.0, 0.0])), rel=1e-5)
+
+
 def test_kneedle_k_hand_worked():
     # sorted probs [0.5, 0.3, 0.1, 0.05, 0.03, 0.02]; x = r/5; y = (p - 0.02)/0.48
     # y = [1, 0.583, 0.167, 0.0625, 0.0208, 0]; 1 - x - y = [0, 0.217, 0.433, 0.3375, 0.179, 0]

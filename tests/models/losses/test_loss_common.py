@@ -11,6 +11,7 @@ CASES = [
     dict(type='BiLDLoss', top_k=3, tau=2.0),
     dict(type='BiLDLoss', dynamic_k='kneedle', min_k=2, max_k_fraction=1.0),
     dict(type='BiLDLoss', top_k=2, use_differences=False),
+    dict(type='BiLDLoss', top_k=3, reverse_kl=True),
     dict(type='PLDLoss', tau=2.0),
     dict(type='TAIDLoss', t_start=0.5),
     dict(type='FeatureMSELoss'),
