@@ -1,0 +1,18 @@
+"""Dense knowledge-distillation losses (registered in mmseg's MODELS registry) and weight schedules.
+
+All losses share ``forward(student_logits, teacher_logits, gt=None)``; see
+:mod:`crossmodal.models.losses.dense` for the resizing and void-masking conventions.
+"""
+from .attention_transfer import ATLoss
+from .bild import BiLDLoss
+from .cwd import CWDLoss
+from .dense import DenseDistillLoss
+from .dkd import DKDLoss
+from .feature_mse import FeatureMSELoss
+from .kd import KDLoss
+from .pld import PLDLoss
+from .schedules import LossWeightSchedule
+from .taid import TAIDLoss
+
+__all__ = ['ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss', 'FeatureMSELoss',
+           'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss']
