@@ -17,6 +17,9 @@ stops at the first one). Problem kinds:
                           void (``v + label_offset < 0`` or ``v == 255``)
 - ``empty_depth``         a depth-like modality (one with a ``unit``) that is all zero
 
+Regression targets declared under ``targets`` are checked for presence, dtype (float32 unless declared)
+and size like modalities.
+
 Summary: stems per split, class histogram per split (pixels per class name + void), depth range per
 depth-like modality (metres via ``scale``, over non-zero pixels; fraction of zero pixels), image sizes.
 """
@@ -138,8 +141,11 @@ def check_dataset(root: str) -> Dict[str, Any]:
     _check_pairs(root, meta, file_stems, rep)
 
     specs = dict(meta['modalities'])
+    for t_name, t_spec in (meta.get('targets') or {}).items():  # regression targets: float32 .npy
+        specs[f'target:{t_name}'] = dict({'dtype': 'float32'}, **t_spec)
     lab_spec = dict(meta['label'], dtype='uint8', channels=1)
-    depth_like = [m for m, s in specs.items() if m != 'rgb' and 'unit' in s and s.get('channels', 1) == 1]
+    depth_like = [m for m, s in specs.items()
+                  if m != 'rgb' and not m.startswith('target:') and 'unit' in s and s.get('channels', 1) == 1]
     per_stem_hist: Dict[str, np.ndarray] = {}
     depth_stats = {m: {'min': np.inf, 'max': -np.inf, 'zero': 0, 'pixels': 0} for m in depth_like}
     sizes: Counter = Counter()

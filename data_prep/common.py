@@ -245,12 +245,13 @@ class DatasetWriter:
     def _remove_previous(self) -> None:
         """--force: delete what converters write (folders of any known modality, split files, meta)."""
         known = set(self._managed()) | {'RGB', 'Depth', 'HHA', 'Thermal', 'Label', 'ColoredLabel', 'LiDAR'}
+        ours = any(os.path.isfile(os.path.join(self.out, n)) for n in ('meta.json', STATE_FILE))
         for name in os.listdir(self.out):
             p = os.path.join(self.out, name)
             if os.path.isdir(p) and name in known:
                 shutil.rmtree(p)
-            elif os.path.isfile(p) and (name in ('meta.json', STATE_FILE) or name.endswith('.txt')):
-                os.remove(p)
+            elif os.path.isfile(p) and (name in ('meta.json', STATE_FILE) or (ours and name.endswith('.txt'))):
+                os.remove(p)  # split/index .txt files only when the folder is a converter's output
 
     # -- samples -----------------------------------------------------------------------
     def path(self, modality: str, stem: str) -> str:

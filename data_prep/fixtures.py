@@ -56,6 +56,32 @@ def _imwrite(path: str, arr: np.ndarray) -> None:
 NYU_KNOWN_894_TO_40 = {1: 40, 3: 3, 4: 22, 5: 5, 11: 2, 19: 7, 21: 1, 85: 23, 331: 31, 894: 40}
 
 
+def write_nyu_mat(path: str, rgbs, depths, raw_depths, labels) -> str:
+    """Write frames into a MATLAB v7.3 file laid out like ``nyu_depth_v2_labeled.mat`` (HDF5 + MATLAB user block).
+
+    Args: lists of (H, W, 3) uint8 RGB, (H, W) float32 metres (filled and raw), (H, W) uint16 894-class ids.
+    MATLAB stores column-major, so h5py sees images (N, 3, W, H) and depths/labels (N, W, H); 894 ``names``
+    are object references to char arrays, as MATLAB writes cell arrays.
+    """
+    import h5py
+    with h5py.File(path, 'w', userblock_size=512) as f:
+        f['images'] = np.stack([r.transpose(2, 1, 0) for r in rgbs])
+        f['depths'] = np.stack([np.asarray(d, np.float32).T for d in depths])
+        f['rawDepths'] = np.stack([np.asarray(d, np.float32).T for d in raw_depths])
+        f['labels'] = np.stack([np.asarray(lb, np.uint16).T for lb in labels])
+        refs_grp = f.create_group('#refs#')
+        refs = []
+        for i in range(894):
+            ds = refs_grp.create_dataset(f'n{i}', data=np.frombuffer(f'class{i + 1}'.encode('utf-16-le'),
+                                                                    dtype=np.uint16)[:, None])
+            refs.append(ds.ref)
+        f.create_dataset('names', data=np.array([refs], dtype=h5py.ref_dtype))
+    header = b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: fixture HDF5 schema 1.00 .'
+    with open(path, 'r+b') as fh:
+        fh.write(header.ljust(116, b' ') + b'\x00' * 8 + b'\x00\x02' + b'IM')
+    return path
+
+
 def write_nyu_raw(directory, n: int = 5, hw: Tuple[int, int] = DEFAULT_HW, seed: int = 0) -> Dict:
     """Write ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5 with a MATLAB user block) and ``splits.mat``.
 
@@ -63,7 +89,6 @@ def write_nyu_raw(directory, n: int = 5, hw: Tuple[int, int] = DEFAULT_HW, seed:
     rawDepths (N, W, H) float32 metres, labels (N, W, H) uint16 with 894-class ids, names (894 refs).
     Split: frames 1-based; odd frames train, even frames test (frame 1 is test, as in the real split).
     """
-    import h5py
     import scipy.io
     directory = str(directory)
     os.makedirs(directory, exist_ok=True)
@@ -79,22 +104,7 @@ def write_nyu_raw(directory, n: int = 5, hw: Tuple[int, int] = DEFAULT_HW, seed:
         depths.append(d)
         raws.append(raw)
         labels.append(_label(rng, hw, [0] + sorted(NYU_KNOWN_894_TO_40)).astype(np.uint16))
-    mat = os.path.join(directory, 'nyu_depth_v2_labeled.mat')
-    with h5py.File(mat, 'w', userblock_size=512) as f:
-        f['images'] = np.stack([r.transpose(2, 1, 0) for r in rgbs])
-        f['depths'] = np.stack([d.T for d in depths])
-        f['rawDepths'] = np.stack([d.T for d in raws])
-        f['labels'] = np.stack([lb.T for lb in labels])
-        refs_grp = f.create_group('#refs#')
-        refs = []
-        for i in range(894):
-            ds = refs_grp.create_dataset(f'n{i}', data=np.frombuffer(f'class{i + 1}'.encode('utf-16-le'),
-                                                                    dtype=np.uint16)[:, None])
-            refs.append(ds.ref)
-        f.create_dataset('names', data=np.array([refs], dtype=h5py.ref_dtype))
-    header = b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: fixture HDF5 schema 1.00 .'
-    with open(mat, 'r+b') as fh:
-        fh.write(header.ljust(116, b' ') + b'\x00' * 8 + b'\x00\x02' + b'IM')
+    mat = write_nyu_mat(os.path.join(directory, 'nyu_depth_v2_labeled.mat'), rgbs, depths, raws, labels)
     k = np.arange(1, n + 1)
     train, test = k[k % 2 == 0], k[k % 2 == 1]
     splits = os.path.join(directory, 'splits.mat')

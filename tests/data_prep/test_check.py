@@ -132,3 +132,17 @@ def test_cli_exit_codes_and_json(nyu_dataset, capsys):
     r = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'check_dataset.py'), nyu_dataset],
                        capture_output=True, text=True)
     assert r.returncode == 1 and '[missing_file]' in r.stdout and 'class histogram [train]' in r.stdout
+
+
+def test_regression_targets_are_checked(nyu_dataset):
+    p = os.path.join(nyu_dataset, 'meta.json')
+    meta = json.load(open(p))
+    meta['targets'] = {'chm': {'folder': 'CHM', 'ext': '.npy', 'unit': 'm'}}
+    json.dump(meta, open(p, 'w'))
+    os.makedirs(os.path.join(nyu_dataset, 'CHM'))
+    for s in ('0', '1', '2', '3'):
+        np.save(os.path.join(nyu_dataset, 'CHM', f'{s}.npy'), np.full((24, 32), np.nan, np.float32))
+    np.save(os.path.join(nyu_dataset, 'CHM', '3.npy'), np.zeros((24, 32), np.float64))
+    report, kinds = _kinds(nyu_dataset)
+    assert kinds == ['missing_file', 'wrong_dtype']
+    assert {p['stem'] for p in report['problems']} == {'3', '4'}

@@ -125,3 +125,32 @@ def test_real_label_frame_uses_nyu40_ids(shared_real):
     lab = cv2.imread(os.path.join(shared_real, 'nyuv2', 'sagate', 'Label', '0.png'), cv2.IMREAD_GRAYSCALE)
     meta_classes = set(np.unique(lab).tolist())
     assert meta_classes <= set(range(41)) and meta_classes >= {1, 2, 40}
+
+
+def test_real_frame_end_to_end(tmp_path, shared_real):
+    """NYU frame 0 (real RGB, filled/raw depth, NYU-40 label) packed into a v7.3 .mat in MATLAB's layout,
+    converted with --hha: label identical to SA-Gate's Label/0.png, depth in mm, HHA vs the MATLAB reference."""
+    import scipy.io
+    nyu = os.path.join(shared_real, 'nyuv2')
+    rgb = cv2.imread(os.path.join(nyu, 'sagate', 'RGB', '0.jpg'))[:, :, ::-1]
+    depth = cv2.imread(os.path.join(nyu, 'depth2hha', '0.png'), cv2.IMREAD_UNCHANGED) / 10000.0
+    raw = cv2.imread(os.path.join(nyu, 'depth2hha', '0_raw.png'), cv2.IMREAD_UNCHANGED) / 10000.0
+    lab40 = cv2.imread(os.path.join(nyu, 'sagate', 'Label', '0.png'), cv2.IMREAD_GRAYSCALE)
+    first894 = {c40: MAP_894_TO_40.index(c40) + 1 for c40 in range(1, 41)}  # one 894 id per NYU-40 class
+    lab894 = np.zeros(lab40.shape, np.uint16)
+    for c40 in np.unique(lab40[lab40 > 0]):
+        lab894[lab40 == c40] = first894[int(c40)]
+    mat = fixtures.write_nyu_mat(str(tmp_path / 'nyu.mat'), [rgb], [depth], [raw], [lab894])
+    scipy.io.savemat(str(tmp_path / 'splits.mat'), {'trainNdxs': np.zeros((0, 1), np.uint16),
+                                                     'testNdxs': np.array([[1]], np.uint16)})
+    out = tmp_path / 'NYU'
+    nyudv2.convert(mat, str(tmp_path / 'splits.mat'), str(out), hha=True, rgb_ext='.png', quiet=True)
+    assert np.array_equal(_read(out / 'Label' / '0.png'), lab40)
+    assert np.array_equal(_read(out / 'RGB' / '0.png')[:, :, ::-1], rgb)
+    d = _read(out / 'Depth' / '0.png')
+    assert d.shape == (480, 640) and np.abs(d.astype(float) - depth * 1000).max() <= 0.5 + 1e-3
+    ref = cv2.imread(os.path.join(nyu, 'depth2hha', 'matlab_hha.png')).astype(int)
+    diff = np.abs(_read(out / 'HHA' / '0.png').astype(int) - ref).reshape(-1, 3)
+    assert np.all(diff.mean(axis=0) <= 0.01) and diff.max() <= 1  # float32 .mat depth: a few .5 ties
+    assert (out / 'train.txt').read_text() == '' and (out / 'test.txt').read_text() == '0\n'
+    assert check_dataset(str(out))['ok']
