@@ -42,7 +42,8 @@ def test_stem_in_split_without_files(nyu_dataset):
     report, kinds = _kinds(nyu_dataset)
     assert kinds == ['missing_file', 'pair_split_mismatch']
     missing = [p for p in report['problems'] if p['kind'] == 'missing_file']
-    assert sorted(p['modality'] for p in missing) == ['depth', 'label', 'rgb'] and all(p['stem'] == '999' for p in missing)
+    assert sorted(p['modality'] for p in missing) == ['depth', 'label', 'rgb']
+    assert all(p['stem'] == '999' for p in missing)
 
 
 def test_size_mismatch(nyu_dataset):

@@ -1,0 +1,25 @@
+"""Each converter's command line (in-process main(argv)): writes, refuses to overwrite, --force rewrites."""
+import pytest
+
+from data_prep import fixtures, fmb, mfnet, pst900, sunrgbd
+from data_prep.check import check_dataset
+
+
+def _argv(name, args):
+    flags = {'root': '--root', 'labels': '--labels', 'train_list': '--train-list', 'test_list': '--test-list'}
+    out = []
+    for k, v in args.items():
+        out += [flags[k], v]
+    return out
+
+
+@pytest.mark.parametrize('name,mod,extra', [('mfnet', mfnet, ['--trainval']), ('pst900', pst900, []),
+                                            ('fmb', fmb, []), ('sunrgbd', sunrgbd, ['--depth-source', 'raw'])])
+def test_main(tmp_path, capsys, name, mod, extra):
+    fx = fixtures.WRITERS[name](tmp_path / 'raw')
+    argv = _argv(name, fx['args']) + ['--out', str(tmp_path / 'out'), '--quiet'] + extra
+    assert mod.main(argv) == 0
+    assert check_dataset(str(tmp_path / 'out'))['ok']
+    assert mod.main(argv) == 1
+    assert '--force' in capsys.readouterr().err
+    assert mod.main(argv + ['--force']) == 0
