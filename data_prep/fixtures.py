@@ -13,7 +13,7 @@ void values where the dataset has them.
 from __future__ import annotations
 
 import os
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -234,16 +234,18 @@ WRITERS = {'nyudv2': write_nyu_raw, 'sunrgbd': write_sunrgbd_raw, 'mfnet': write
            'pst900': write_pst900_raw, 'fmb': write_fmb_raw}
 
 
-def convert_fixture(dataset: str, raw_dir, out_dir, **convert_kwargs) -> str:
+def convert_fixture(dataset: str, raw_dir, out_dir, fixture_kwargs: Optional[Dict] = None,
+                    **convert_kwargs) -> str:
     """Write the tiny raw fixture of ``dataset`` into ``raw_dir`` and convert it into ``out_dir``.
 
     Args:
         dataset: 'nyudv2', 'sunrgbd', 'mfnet', 'pst900' or 'fmb'.
+        fixture_kwargs: options of the fixture writer (e.g. ``{'hw': (64, 64), 'n_train': 4}``).
         convert_kwargs: extra converter options (e.g. ``hha=True``, ``trainval=True``, ``force=True``).
     Returns the converted dataset root (``str(out_dir)``).
     """
     import importlib
-    fx = WRITERS[dataset](raw_dir)
+    fx = WRITERS[dataset](raw_dir, **(fixture_kwargs or {}))
     mod = importlib.import_module(f'data_prep.{dataset}')
     mod.convert(out=str(out_dir), quiet=True, **fx['args'], **convert_kwargs)
     return str(out_dir)

@@ -23,3 +23,11 @@ def test_main(tmp_path, capsys, name, mod, extra):
     assert mod.main(argv) == 1
     assert '--force' in capsys.readouterr().err
     assert mod.main(argv + ['--force']) == 0
+
+
+def test_convert_fixture_sizes(tmp_path):
+    from data_prep.fixtures import convert_fixture
+    out = convert_fixture('fmb', tmp_path / 'raw', tmp_path / 'FMB', fixture_kwargs={'hw': (64, 48), 'n_train': 4})
+    report = check_dataset(out)
+    assert report['ok'] and report['summary']['image_sizes'] == {'64x48': 6}
+    assert report['summary']['counts'] == {'train': 4, 'test': 2}
