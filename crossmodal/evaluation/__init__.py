@@ -1,0 +1,1 @@
+from .regression_metric import RegressionMetric  # noqa: F401

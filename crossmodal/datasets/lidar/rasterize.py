@@ -100,17 +100,24 @@ def cell_percentile(cell: np.ndarray, values: np.ndarray, n_cells: int, q: float
 def fill_gaps(raster: np.ndarray) -> np.ndarray:
     """Fill NaN cells: linear interpolation between valid cells, nearest outside their hull."""
     from scipy.interpolate import griddata
+    from scipy.ndimage import binary_dilation
     valid = ~np.isnan(raster)
     if valid.all():
         return raster.copy()
-    rr, cc = np.nonzero(valid)
-    vals = raster[valid]
+    if not valid.any():
+        raise ValueError('fill_gaps: the raster has no valid cell')
+    # only valid cells bordering a gap take part in the triangulation (the interior of a gap is
+    # interpolated from its rim; a full lattice Delaunay is needlessly slow)
+    rim = valid & binary_dilation(~valid, structure=np.ones((3, 3), bool))
+    rr, cc = np.nonzero(rim)
+    vals = raster[rim]
     qr, qc = np.nonzero(~valid)
     out = raster.copy()
     filled = np.full(qr.shape, np.nan)
-    if valid.sum() >= 3:
+    if rr.size >= 3:
         try:
-            filled = griddata((rr, cc), vals, (qr, qc), method='linear')
+            filled = griddata((rr.astype(float), cc.astype(float)), vals, (qr.astype(float), qc.astype(float)),
+                              method='linear')
         except Exception:  # noqa: BLE001 - collinear points (Qhull error): nearest only
             pass
     miss = np.isnan(filled)
