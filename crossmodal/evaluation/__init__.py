@@ -1,1 +1,3 @@
-from .regression_metric import RegressionMetric  # noqa: F401
+from .regression_metric import RegressionMetric
+
+__all__ = ['RegressionMetric']

@@ -39,6 +39,7 @@ def test_lidar_cli(tmp_path, las_writer, png_writer, capsys):
     rc = cli.main(['--points', las2, '--ortho', img, '--out', str(tmp_path / 'ds2'), '--tile-size', '8',
                    '--no-progress'])
     assert rc == 2 and 'veg_only.las: no ground-classified points' in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / 'ds2'))  # nothing written on failure
 
 
 def test_synthetic_cli(tmp_path, capsys):

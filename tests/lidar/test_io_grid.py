@@ -1,5 +1,4 @@
 """Readers and grids: world files, GeoTIFF tags, 4-band orthophotos, PLY/PCD (open3d), DTM gap filling."""
-import os
 
 import numpy as np
 import pytest
@@ -16,8 +15,10 @@ def test_world_file_half_pixel_and_cells(tmp_path):
     g = read_world_file(str(p), 4, 3)
     # C, F = centre of the upper-left pixel -> corner (100, 201)
     assert (g.x0, g.y0, g.px, g.py) == (100.0, 201.0, 0.5, 0.5)
-    row, col, inside = g.cell_of(np.array([100.0, 100.49, 101.99, 102.0]), np.array([201.0, 200.51, 199.51, 200.0]))
-    assert row.tolist()[:3] == [0, 0, 2] and col.tolist()[:3] == [0, 0, 3] and inside.tolist() == [True, True, True, False]
+    row, col, inside = g.cell_of(np.array([100.0, 100.49, 101.99, 102.0]),
+                                 np.array([201.0, 200.51, 199.51, 200.0]))
+    assert row.tolist()[:3] == [0, 0, 2] and col.tolist()[:3] == [0, 0, 3]
+    assert inside.tolist() == [True, True, True, False]
     c = g.coarsen(2)
     assert (c.px, c.width, c.height) == (1.0, 2, 1)
     p.write_text('1\n0.1\n0\n-1\n0\n0\n')

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-import crossmodal  # noqa: F401
+import crossmodal  # noqa: F401  (registers the modules)
 from mmseg.registry import MODELS
 
 from crossmodal.models.losses.regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss

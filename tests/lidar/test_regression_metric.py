@@ -2,11 +2,10 @@
 import math
 import os
 
-import numpy as np
 import pytest
 import torch
 
-import crossmodal  # noqa: F401
+import crossmodal  # noqa: F401  (registers the modules)
 from mmseg.registry import METRICS
 from mmengine.structures import PixelData
 

@@ -42,7 +42,6 @@ def test_rasters_recover_known_structure(scene):
     assert np.corrcoef(tp[v], r['pai'][v])[0, 1] > 0.6
     # DTM recovers the terrain model within a few decimetres
     from crossmodal.datasets.lidar.synthetic import terrain
-    from crossmodal.datasets.lidar.grid import Grid  # noqa: F401
     xc, yc = sc['grid'].coarsen(2).centres()
     assert np.abs(r['dtm'] - terrain(xc[None, :], yc[:, None])).mean() < 0.3
 

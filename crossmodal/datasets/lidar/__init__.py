@@ -9,3 +9,6 @@ from .crs import CRSError, CRSInfo  # noqa: F401
 from .grid import Grid  # noqa: F401
 from .io import Ortho, OrthoError, PointCloud, PointCloudError, read_ortho, read_points  # noqa: F401
 from .rasterize import RasterParams, compute_rasters, lidar_stack  # noqa: F401
+
+__all__ = ['CRSError', 'CRSInfo', 'Grid', 'Ortho', 'OrthoError', 'PointCloud', 'PointCloudError', 'read_ortho',
+           'read_points', 'RasterParams', 'compute_rasters', 'lidar_stack']

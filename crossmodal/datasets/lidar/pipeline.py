@@ -11,7 +11,7 @@ from .crs import check_compatible
 from .grid import Grid
 from .io import PointCloud, read_ortho, read_points
 from .rasterize import RasterParams, compute_rasters, lidar_stack
-from .tiling import prepare_out_dir, summarise, write_tiles
+from .tiling import check_out_dir, prepare_out_dir, summarise, write_tiles
 
 
 def ortho_window(ortho_grid: Grid, pc: PointCloud, tile_size: int) -> tuple:
@@ -58,7 +58,7 @@ def prepare_lidar_dataset(points: str, out: str, ortho: Optional[str] = None, ce
     steps.update(1)
     pc = read_points(points, units=units, z_units=z_units, fallback_crs=orth.crs if orth else None)
     crs_notes = check_compatible(pc.crs, orth.crs) if orth else ['no orthophoto: LiDAR-only dataset']
-    prepare_out_dir(out, force)
+    check_out_dir(out, force)  # fail early; nothing is written before the rasters are computed
     if orth is not None:
         if orth.crs.unit_m is None:
             orth.crs.unit_name, orth.crs.unit_m = pc.crs.unit_name, pc.crs.unit_m
@@ -92,7 +92,8 @@ def prepare_lidar_dataset(points: str, out: str, ortho: Optional[str] = None, ce
                  'metric_cell_m': [mgrid.px * unit_m, mgrid.py * unit_m], 'window_ortho_rc': list(origin)},
         'raster_params': {**params.to_meta(), 'pai_formula': 'PAI = -ln(clip(P_gap, 1/(N+1), 1)) / k',
                           'fhd_formula': 'FHD = -sum p_i log_b p_i over bins >= min_height',
-                          'fhd_log_base_name': 'e (nats)' if abs(params.fhd_log_base - math.e) < 1e-12 else str(params.fhd_log_base),
+                          'fhd_log_base_name': ('e (nats)' if abs(params.fhd_log_base - math.e) < 1e-12
+                                                else str(params.fhd_log_base)),
                           'chm_formula': 'max(z - DTM(x, y)) per cell, clipped at 0'},
         'las_rgb_bits': pc.rgb_bits,
         'notes': pc.notes + rasters['notes'] + (orth.notes if orth else []),
@@ -100,6 +101,7 @@ def prepare_lidar_dataset(points: str, out: str, ortho: Optional[str] = None, ce
         'hag_range_m': list(rasters['hag_range_m']),
         'reconstruction': 'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors',
     }
+    prepare_out_dir(out, force)
     full = write_tiles(out, name, rgb, rasters, stack, names, f, tile_size, origin, min_valid_fraction,
                        test_fraction, store_resolution, meta, progress)
     steps.close()

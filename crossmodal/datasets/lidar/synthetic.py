@@ -197,12 +197,13 @@ def write_synthetic_forest(out: str, cfg: SyntheticForestConfig = None, tile_siz
                            progress: bool = True, test_fraction: float = 0.25) -> dict:
     """Generate a scene and write it in the crossmodal layout (RGB/ = 4-band R,G,B,NIR PNG)."""
     from .rasterize import RasterParams, compute_rasters, lidar_stack
-    from .tiling import prepare_out_dir, summarise, write_tiles
+    from .tiling import check_out_dir, prepare_out_dir, summarise, write_tiles
     cfg = cfg or SyntheticForestConfig()
     params = params or RasterParams(profile_bin_width=4.0, profile_max_height=32.0)
     if cfg.size_px % tile_size or tile_size % cell_multiple:
         raise ValueError(f'scene size {cfg.size_px} must be a multiple of the tile size {tile_size}, '
                          f'and the tile size a multiple of the cell multiple {cell_multiple}')
+    check_out_dir(out, force)
     scene = make_synthetic_forest(cfg)
     prepare_out_dir(out, force)
     mgrid = scene['grid'].coarsen(cell_multiple)

@@ -32,13 +32,21 @@ OUR_FOLDERS = ('RGB', 'LiDAR', 'CHM', 'PAI', 'FHD', 'DTM', 'DSM')
 OUR_FILES = ('train.txt', 'test.txt', 'meta.json')
 
 
+def check_out_dir(out: str, force: bool) -> list:
+    """Return our dataset entries already in ``out``; raise FileExistsError if any and not ``force``."""
+    if not os.path.isdir(out):
+        return []
+    ours = [p for p in OUR_FOLDERS + OUR_FILES if os.path.exists(os.path.join(out, p))]
+    if ours and not force:
+        raise FileExistsError(f'{out}: already holds a dataset ({", ".join(ours)}); pass --force to replace it')
+    return ours
+
+
 def prepare_out_dir(out: str, force: bool) -> None:
     """Create ``out``; refuse to overwrite an existing dataset unless ``force`` (then remove only our
     own folders/files, never anything else in ``out``)."""
     if os.path.isdir(out):
-        ours = [p for p in OUR_FOLDERS + OUR_FILES if os.path.exists(os.path.join(out, p))]
-        if ours and not force:
-            raise FileExistsError(f'{out}: already holds a dataset ({", ".join(ours)}); pass --force to replace it')
+        ours = check_out_dir(out, force)
         for p in ours:
             full = os.path.join(out, p)
             shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)

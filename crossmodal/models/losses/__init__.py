@@ -1,1 +1,3 @@
-from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss  # noqa: F401
+from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss
+
+__all__ = ['MaskedL1Loss', 'MaskedMSELoss', 'MaskedSmoothL1Loss']
