@@ -79,7 +79,9 @@ def test_modality_dropout_fill_and_keep_one():
     r = ModalityDropout(p=1.0, modalities=('thermal', ), fill='mean')(_sample())
     assert np.allclose(r['modalities']['thermal'], _sample()['modalities']['thermal'].mean())
     r = ModalityDropout(p=1.0, modalities=('rgb', 'depth'), keep_at_least_one=True)(_sample())
-    assert len(r['dropped_modalities']) == 1
+    assert r['dropped_modalities'] == ['rgb', 'depth']  # thermal is left
+    r = ModalityDropout(p=1.0, modalities=('rgb', 'depth', 'thermal'), keep_at_least_one=True)(_sample())
+    assert len(r['dropped_modalities']) == 2
 
 
 def test_pack_dict_and_stacked():
