@@ -9,7 +9,7 @@ from deploy_helpers import CLASSES, PALETTE, synthetic_batch, tiny_student_model
 
 @pytest.fixture(scope='session')
 def tiny_student(tmp_path_factory):
-    """(config_path, ckpt_path, model_cfg dict): 15 AdamW steps on synthetic data."""
+    """(config_path, ckpt_path, model_cfg dict): 10 AdamW steps (64x64) on synthetic data."""
     import crossmodal  # noqa: F401
     from mmengine.config import Config
     from mmengine.optim import OptimWrapper
@@ -23,7 +23,7 @@ def tiny_student(tmp_path_factory):
     model_cfg = tiny_student_model_cfg()
     model = MODELS.build(model_cfg)
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-2))
-    imgs, labels = synthetic_batch()
+    imgs, labels = synthetic_batch(n=2)
     samples = []
     for lab in labels:
         s = SegDataSample()
@@ -33,14 +33,14 @@ def tiny_student(tmp_path_factory):
     data = dict(inputs=[torch.from_numpy(i).permute(2, 0, 1).contiguous() for i in imgs],
                 data_samples=samples)
     model.train()
-    for _ in range(15):
+    for _ in range(10):
         model.train_step(data, optim)
     model.eval()
     d = tmp_path_factory.mktemp('student')
     cfg_path, ckpt_path = str(d / 'tiny_student.py'), str(d / 'tiny_student.pth')
     Config(dict(model=model_cfg, metainfo=dict(classes=CLASSES, palette=PALETTE))).dump(cfg_path)
     torch.save({'meta': {'dataset_meta': {'classes': CLASSES, 'palette': PALETTE},
-                         'epoch': 0, 'iter': 15},
+                         'epoch': 0, 'iter': 10},
                 'state_dict': model.state_dict()}, ckpt_path)
     return cfg_path, ckpt_path, model_cfg
 

@@ -33,7 +33,7 @@ def synthetic_batch(n=4, h=64, w=64, seed=0):
     imgs, labels = [], []
     for _ in range(n):
         lab = np.zeros((h, w), np.uint8)
-        cuts = np.sort(rng.integers(4, w - 4, size=3))
+        cuts = np.sort(rng.choice(np.arange(2, w - 2), size=3, replace=False))
         for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, w])):
             lab[:, a:b] = k
         img = np.asarray(PALETTE, np.float32)[lab]
