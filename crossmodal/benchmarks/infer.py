@@ -9,8 +9,9 @@ What is timed (batch 1, CPU, after warm-up; median over ``--iters`` runs):
   ``decode_head`` -> bilinear upsampling to the input size), under ``torch.inference_mode``.
 - ``onnxruntime``: the same graph exported at that fixed size, run by onnxruntime (CPU provider).
 - ``teacher_eager`` (optional): ``teacher(inputs, mode='tensor')`` with ``inputs`` a dict of random
-  modality tensors (``--teacher-modalities rgb:3 depth:1``; the decode head's logits at its own
-  resolution, i.e. *without* the final upsampling, which favours the teacher slightly).
+  modality tensors (names from the teacher config's ``modalities``, channels from its per-modality
+  mean, or ``--teacher-modalities rgb:3 depth:1``), followed by the same bilinear upsampling of the
+  logits to the input size as the student's graph. Weights are random unless ``--teacher-ckpt``.
 
 Without ``--ckpt`` the student keeps its random initialisation (latency does not depend on the
 weights). Resolution: ``--input-size``, else the config's ``data_preprocessor.size``, else 480x640
@@ -67,38 +68,41 @@ def _teacher_modalities(cfg: Any, given: List[str] | None) -> Dict[str, int]:
                 raise ValueError(f'--teacher-modalities expects NAME:CHANNELS, got {item!r}')
             out[name] = int(ch)
         return out
-    dp = (cfg.get('model') or {}).get('data_preprocessor') or {}
-    for key in ('modalities', 'mean'):
-        val = dp.get(key)
-        if isinstance(val, dict) and val:
-            return {k: (len(v['mean']) if isinstance(v, dict) and 'mean' in v else
-                        len(v) if isinstance(v, (list, tuple)) else 1) for k, v in val.items()}
-    return {'rgb': 3, 'depth': 1}
+    model_cfg = cfg.get('model') or {}
+    dp = model_cfg.get('data_preprocessor') or {}
+    mean = dp.get('mean') if isinstance(dp.get('mean'), dict) else {}
+    names = list(model_cfg.get('modalities') or mean or ('rgb', 'depth'))
+    default = {'rgb': 3, 'hha': 3}
+    return {n: len(mean[n]) if n in mean else default.get(n, 1) for n in names}
 
 
-def _bench_teacher(args, size, ns) -> Dict[str, Any]:
+def _bench_teacher(args, size) -> Dict[str, Any]:
     import torch
-    import crossmodal  # noqa: F401
+    import torch.nn.functional as F
+
+    import crossmodal
     from crossmodal.compat import load_checkpoint_file
     from crossmodal.deploy.student import extract_state_dict, load_config
     from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
 
     crossmodal.register_all_modules(init_default_scope=True)
-    register_all_modules(init_default_scope=True)
     cfg = load_config(args.teacher_config)
-    model_cfg = cfg.model.copy()
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(cfg.model.copy())
     if args.teacher_ckpt:
         sd, _ = extract_state_dict(load_checkpoint_file(args.teacher_ckpt), args.teacher_ckpt)
-        model.load_state_dict(sd, strict=False)
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        if missing or unexpected:
+            raise ValueError(f'{args.teacher_ckpt}: weights do not match {args.teacher_config}: '
+                             f'{len(missing)} missing, {len(unexpected)} unexpected keys')
     model.eval()
     mods = _teacher_modalities(cfg, args.teacher_modalities)
     inputs = {k: torch.randn(1, c, *size) for k, c in mods.items()}
+    align = bool(getattr(getattr(model, 'decode_head', None), 'align_corners', False))
 
-    def fwd():
+    def fwd():  # logits at input resolution, like the student's graph
         with torch.inference_mode():
-            model(inputs, None, mode='tensor')
+            F.interpolate(model(inputs, None, mode='tensor'), size=size, mode='bilinear',
+                          align_corners=align)
 
     res = time_fn(fwd, args.warmup, args.iters)
     res['modalities'] = mods
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     result['ort_over_eager_latency'] = round(
         result['onnxruntime']['median_ms'] / result['torch_eager']['median_ms'], 3)
     if args.teacher_config:
-        result['teacher_eager'] = _bench_teacher(args, size, None)
+        result['teacher_eager'] = _bench_teacher(args, size)
         result['teacher_over_student_eager_latency'] = round(
             result['teacher_eager']['median_ms'] / result['torch_eager']['median_ms'], 2)
         result['teacher_eager_over_student_ort_latency'] = round(

@@ -174,6 +174,12 @@ def _dataset_meta(cfg: Any, ckpt_meta: Dict[str, Any], num_classes: int,
         ds = (cfg.get(key) or {}).get('dataset') or {}
         candidates.append((f'config {key}.dataset.metainfo', ds.get('metainfo')))
     candidates.append(('config metainfo', cfg.get('metainfo')))
+    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        root = ((cfg.get(key) or {}).get('dataset') or {}).get('data_root')
+        if root and os.path.isfile(os.path.join(root, 'meta.json')):  # data contract meta.json
+            import json
+            with open(os.path.join(root, 'meta.json'), encoding='utf-8') as f:
+                candidates.append((f'{root}/meta.json', json.load(f)))
     for source, meta in candidates:
         if meta and meta.get('classes'):
             classes = [str(c) for c in meta['classes']]
