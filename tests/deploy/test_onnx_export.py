@@ -147,3 +147,27 @@ def test_distillation_checkpoint_needs_and_uses_student_prefix(tiny_student, loa
     export_onnx(model, info, out, input_size=(64, 64))
     x = torch.rand(1, 3, 64, 64) * 255
     assert_parity(mmseg_logits(loaded_student[0], x), ort_logits(out, x))
+
+
+def test_network_trained_on_bgr_gets_the_flip_in_the_graph(tiny_student, tmp_path):
+    """A plain-mmseg config (LoadImageFromFile = BGR, bgr_to_rgb=False) trained the network on BGR:
+    the exported graph still takes RGB and flips it; the sidecar lists mean/std in RGB order."""
+    from crossmodal.deploy import export_onnx, load_student
+    cfg, ckpt, model_cfg = tiny_student
+    bgr_mean, bgr_std = MEAN[::-1], STD[::-1]
+    mc = dict(model_cfg)
+    mc['data_preprocessor'] = dict(mc['data_preprocessor'], mean=bgr_mean, std=bgr_std)
+    bgr_cfg = dict(model=mc, test_pipeline=[dict(type='LoadImageFromFile'),
+                                            dict(type='PackSegInputs')])
+    model, _, _, info = load_student(bgr_cfg, ckpt)
+    assert info.network_channel_order == 'BGR'
+    out = str(tmp_path / 'bgr.onnx')
+    spec = export_onnx(model, info, out, input_size=(64, 64))
+    assert spec['input']['mean'] == MEAN and spec['input']['channel_order'] == 'RGB'
+    rgb = torch.rand(1, 3, 64, 64) * 255
+    bgr = rgb.flip(1)
+    with torch.no_grad():
+        ref = model.encode_decode((bgr - torch.tensor(bgr_mean).view(1, 3, 1, 1)) /
+                                  torch.tensor(bgr_std).view(1, 3, 1, 1),
+                                  [dict(img_shape=(64, 64), pad_shape=(64, 64))]).numpy()
+    assert_parity(ref, ort_logits(out, rgb))
