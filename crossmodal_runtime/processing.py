@@ -98,7 +98,8 @@ def postprocess(logits: np.ndarray, info: Dict[str, Any]) -> np.ndarray:
 
 
 def softmax_max(logits: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(K, H, W) logits -> (labels (H, W) uint8/int32 argmax, confidence (H, W) float32 max prob)."""
+    """(K, H, W) logits -> labels (H, W) uint8 (int32 if K > 255) argmax and confidence (H, W)
+    float32 max softmax probability."""
     labels = logits.argmax(axis=0)
     m = logits.max(axis=0)
     denom = np.exp(logits - m[None]).sum(axis=0)

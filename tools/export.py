@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Export a single-modality student for deployment.
+r"""Export a single-modality student for deployment.
 
-    python tools/export.py <config> <ckpt> --format onnx --out student.onnx [--input-size H W | --dynamic]
+    python tools/export.py <config> <ckpt> --format onnx --out student.onnx \
+        [--input-size H W | --dynamic]
     python tools/export.py <config> <ckpt> --format pth  --out student.pth
     # a distillation checkpoint: add --student-prefix student.
 

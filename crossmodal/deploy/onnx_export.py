@@ -126,11 +126,11 @@ def build_spec(info: StudentInfo, input_size: Optional[Tuple[int, int]], dynamic
     if info.network_channel_order == 'BGR':  # report them in the graph input's (RGB) order
         mean, std = mean[::-1], std[::-1]
     if dynamic:
-        policy_text = (f'pad bottom/right to a multiple of {info.size_divisor} with the mean colour '
-                       f'(0 after normalisation), run, crop the logits back; no resizing')
+        policy_text = (f'pad bottom/right to a multiple of {info.size_divisor} with the mean '
+                       f'colour (0 after normalisation), run, crop the logits back; no resizing')
     else:
-        policy_text = (f'resize the frame to {list(input_size)} (H, W) bilinearly, aspect ratio not '
-                       f'kept; resize the logits back to the frame size bilinearly')
+        policy_text = (f'resize the frame to {list(input_size)} (H, W) bilinearly, aspect ratio '
+                       f'not kept; resize the logits back to the frame size bilinearly')
     spec = {
         'format': FORMAT, 'version': VERSION,
         'classes': list(info.classes), 'palette': [list(map(int, c)) for c in info.palette],

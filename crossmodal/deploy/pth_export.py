@@ -5,8 +5,8 @@ Writes ``<out>.pth`` = ``{'meta': {'dataset_meta': {classes, palette}, ...}, 'st
 config with the student's model, a ``SegDataPreProcessor`` with ``bgr_to_rgb=True`` (mmcv's
 ``LoadImageFromFile`` reads BGR; crossmodal trained the network on RGB) and a test pipeline
 ``LoadImageFromFile -> [Resize] -> PackSegInputs``. Load it with
-``mmseg.apis.init_model('<out>.py', '<out>.pth')`` (on mmcv-lite + torch >= 2.6 ``import crossmodal``
-first for the compat layer).
+``mmseg.apis.init_model('<out>.py', '<out>.pth')`` (on mmcv-lite + torch >= 2.6
+``import crossmodal`` first for the compat layer).
 """
 from __future__ import annotations
 

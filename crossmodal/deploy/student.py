@@ -4,11 +4,12 @@ A student is a stock mmseg ``EncoderDecoder`` (MixVisionTransformer + SegformerH
 RGB tensor. This module
 
 - reads the config (path, :class:`mmengine.Config` or dict) and picks the student's model config
-  (``cfg.model``, or ``cfg.model.student`` of a distillation config when ``student_prefix`` is given);
+  (``cfg.model``, or ``cfg.model.student`` of a distillation config when ``student_prefix`` is
+  given);
 - loads the checkpoint with :func:`crossmodal.compat.load_checkpoint_file` (``weights_only=True``);
 - recognises a multimodal teacher (``MultiModalEncoderDecoder`` config, or state-dict keys under
-  ``backbones.<modality>.`` for two or more modalities) and a distillation checkpoint (``student.`` +
-  ``teacher.`` keys) and explains what to do instead;
+  ``backbones.<modality>.`` for two or more modalities) and a distillation checkpoint
+  (``student.`` + ``teacher.`` keys) and explains what to do instead;
 - strips a distillation checkpoint to the student (``student_prefix='student.'``: keep and strip the
   prefixed keys, drop teacher/connector keys);
 - collects what the exported model must carry: class names, palette, mean/std, the channel order the
@@ -16,6 +17,7 @@ RGB tensor. This module
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -92,7 +94,8 @@ def student_model_cfg(cfg: Any, where: str, student_prefix: Optional[str] = None
         raise NotAStudentError(
             f'{where}: model type {tname!r} is a distiller (teacher + student). Export its student '
             f'with `--student-prefix student.` (Python: student_prefix="student.").')
-    if 'MultiModal' in tname or 'backbones' in model_cfg:
+    multi = len(model_cfg.get('modalities') or ()) > 1
+    if 'MultiModal' in tname or 'backbones' in model_cfg or multi:
         raise NotAStudentError(
             f'{where}: model type {tname!r} is a multimodal teacher. {HOW_TO_GET_A_STUDENT}')
     if tname.split('.')[-1] != 'EncoderDecoder':
@@ -239,13 +242,12 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
         check_state_dict(state_dict, checkpoint)
 
     register_all_modules(init_default_scope=True)
-    model_cfg = model_cfg.copy()
+    model_cfg = copy.deepcopy(model_cfg)
     if 'data_preprocessor' not in model_cfg:
-        model_cfg['data_preprocessor'] = cfg.get('data_preprocessor')
-    build_cfg = model_cfg.copy()
-    build_cfg.get('backbone', {}).pop('init_cfg', None)  # weights come from the checkpoint
-    if checkpoint is not None:
-        build_cfg.get('backbone', {})['init_cfg'] = None
+        model_cfg['data_preprocessor'] = copy.deepcopy(cfg.get('data_preprocessor'))
+    build_cfg = copy.deepcopy(model_cfg)
+    if 'backbone' in build_cfg:  # no pretrained download: weights come from the checkpoint
+        build_cfg['backbone']['init_cfg'] = None
     model = MODELS.build(build_cfg)
     if state_dict is not None:
         missing, unexpected = model.load_state_dict(state_dict, strict=False)
