@@ -54,13 +54,13 @@ def setup_distributed(cfg: Config) -> None:
 def enable_amp(cfg: Config) -> None:
     """``--amp``: fp16 with a dynamic loss scale on CUDA, bfloat16 autocast on CPU."""
     ow = cfg.optim_wrapper
-    if ow.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+    if ow.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'CPUBF16OptimWrapper'):
         print_log('AMP is already enabled in the config', logger='current')
         return
     if torch.cuda.is_available():
         ow.type = 'AmpOptimWrapper'
         ow.loss_scale = 'dynamic'
     else:
-        ow.type = 'AmpOptimWrapper'
-        ow.dtype = 'bfloat16'
-        print_log('--amp on CPU: bfloat16 autocast (no loss scaling needed)', logger='current')
+        # mmengine's AmpOptimWrapper refuses CPUs; bf16 autocast needs no loss scaling
+        ow.type = 'CPUBF16OptimWrapper'
+        print_log('--amp on CPU: CPUBF16OptimWrapper (bfloat16 autocast)', logger='current')
