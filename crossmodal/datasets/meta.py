@@ -13,6 +13,7 @@ Schema (fields marked * are required)::
                       "depth": {"folder": "Depth", "ext": ".png", "dtype": "uint16", "channels": 1,
                                 "unit": "mm", "scale": 0.001}, ...},
       "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"}, ...},   # regression, optional
+      "task": "regression",                 # optional: then "classes" may be [] and "label" null
       "splits": {"train": "train.txt", "test": "test.txt"}
     }
 """
@@ -53,7 +54,17 @@ def load_meta(data_root: str, meta_file: str = 'meta.json') -> Dict[str, Any]:
     if missing:
         raise DatasetMetaError(f'{path}: meta.json lacks required field(s) {missing}')
     classes, palette = meta['classes'], meta['palette']
-    if not isinstance(classes, list) or not classes:
+    # a regression-only dataset ("task": "regression", e.g. the LiDAR forest tiles) has no classes
+    # and no label folder ("classes": [], "label": null) but must declare its "targets"
+    regression_only = meta.get('task') == 'regression'
+    if regression_only:
+        targets = meta.get('targets')
+        if not isinstance(targets, dict) or not targets:
+            raise DatasetMetaError(f'{path}: a "task": "regression" dataset must declare "targets"')
+        for name, spec in targets.items():
+            if not isinstance(spec, dict) or any(f not in spec for f in REQUIRED_MODALITY_FIELDS):
+                raise DatasetMetaError(f'{path}: target "{name}" must be an object with "folder" and "ext"')
+    if not isinstance(classes, list) or (not classes and not regression_only):
         raise DatasetMetaError(f'{path}: "classes" must be a non-empty list')
     if not isinstance(palette, list) or len(palette) != len(classes):
         raise DatasetMetaError(
@@ -63,6 +74,8 @@ def load_meta(data_root: str, meta_file: str = 'meta.json') -> Dict[str, Any]:
         raise DatasetMetaError(f'{path}: "ignore_index" and "label_offset" must be integers')
     for key in ('label', ):
         spec = meta[key]
+        if spec is None and regression_only:
+            continue
         if not isinstance(spec, dict) or any(f not in spec for f in REQUIRED_MODALITY_FIELDS):
             raise DatasetMetaError(f'{path}: "{key}" must be an object with "folder" and "ext"')
     mods = meta['modalities']

@@ -80,6 +80,10 @@ class RGBXSegDataset(BaseDataset):
                 raise DatasetLayoutError(
                     f'{self.meta["_path"]}: the config asks for modality "{m}", but this dataset '
                     f'only has {available}')
+        if self.with_label and not self.meta.get('label'):
+            raise DatasetLayoutError(
+                f'{self.meta["_path"]}: this dataset has no label folder ("label": null, task '
+                f'{self.meta.get("task")!r}); build it with with_label=False (and with_targets=...)')
         targets = sorted(self.meta.get('targets', {}))
         for t in self.with_targets:
             if t not in self.meta.get('targets', {}):

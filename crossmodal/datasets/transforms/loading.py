@@ -3,7 +3,8 @@
 mmcv's ``LoadImageFromFile`` turns 16-bit depth into 8-bit and drops alpha (frameworks.md C.4),
 so non-RGB modalities never go through it. Here:
 
-- RGB: read with cv2 (BGR) and converted to **RGB once**; result ``img`` uint8 HxWx3.
+- RGB: read with cv2 (BGR) and converted to **RGB once**; result ``img`` uint8 HxWx3 (HxWx4
+  R,G,B,NIR for an RGBI image stored as PNG RGBA and declared ``"channels": 4``).
 - depth: ``IMREAD_UNCHANGED`` (uint16 kept), times meta ``scale`` -> float32 HxW metres.
 - thermal: ``IMREAD_UNCHANGED`` -> float32 HxW (stored units, times ``scale`` if declared).
 - 3-channel 8-bit modalities (e.g. HHA): uint8 HxWx3, BGR->RGB like the image.
@@ -124,9 +125,12 @@ class LoadMultiModalFromFile(BaseTransform):
             arr = decode_modality(read_image_file(path), specs.get(name, {}), path)
             shapes[name] = (path, arr.shape[:2])
             if name == 'rgb':
-                if arr.ndim != 3 or arr.shape[2] != 3:
-                    raise SampleLoadError(f'{path}: RGB image must have 3 channels, got '
-                                          f'{arr.shape[2] if arr.ndim == 3 else 1}')
+                # 3 = RGB; 4 = RGBI (R, G, B, NIR) when meta.json declares "channels": 4
+                want = int(specs.get(name, {}).get('channels', 3))
+                if want not in (3, 4) or arr.ndim != 3 or arr.shape[2] != want:
+                    raise SampleLoadError(f'{path}: the "rgb" image must have 3 channels (or 4 = R,G,B,NIR '
+                                          f'when meta.json declares "channels": 4), got '
+                                          f'{arr.shape[2] if arr.ndim == 3 else 1} (declared {want})')
                 results['img'] = arr
             else:
                 mods[name] = arr

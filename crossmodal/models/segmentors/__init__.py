@@ -1,3 +1,4 @@
 from .multimodal_encoder_decoder import MultiModalEncoderDecoder
+from .regression_encoder_decoder import RegressionEncoderDecoder
 
-__all__ = ['MultiModalEncoderDecoder']
+__all__ = ['MultiModalEncoderDecoder', 'RegressionEncoderDecoder']

@@ -1,0 +1,3 @@
+from .regression_head import SegformerRegressionHead
+
+__all__ = ['SegformerRegressionHead']
