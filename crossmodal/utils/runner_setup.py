@@ -24,7 +24,23 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    resolve_work_dir_paths(cfg)
     return cfg
+
+
+def resolve_work_dir_paths(cfg: Config) -> None:
+    """Replace ``{work_dir}`` in the evaluators' ``out_dir`` (e.g. ``RegressionMetric`` plots) by the
+    run's work dir, so configs can put outputs under it without knowing it."""
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key, None)
+        if ev is None:
+            continue
+        items = ev if isinstance(ev, (list, tuple)) else ev.get('metrics', [ev]) if isinstance(ev, dict) else []
+        if isinstance(items, dict):
+            items = [items]
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get('out_dir'), str) and '{work_dir}' in item['out_dir']:
+                item['out_dir'] = item['out_dir'].replace('{work_dir}', str(cfg.work_dir))
 
 
 def setup_distributed(cfg: Config) -> None:

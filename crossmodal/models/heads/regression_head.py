@@ -29,6 +29,21 @@ from mmseg.registry import MODELS
 ACTIVATIONS = ('softplus', 'relu', 'none')
 
 
+def padded_shape(meta: dict, fallback=None) -> tuple:
+    """(H, W) of the padded network input of one sample: ``pad_shape`` when set, else ``img_shape``
+    plus ``padding_size`` (mmseg's ``stack_batch`` leaves ``pad_shape`` None without a label map)."""
+    ps = meta.get('pad_shape')
+    if ps is not None:
+        return tuple(int(v) for v in ps[:2])
+    img = meta.get('img_shape')
+    if img is None:
+        if fallback is None:
+            raise KeyError('sample metainfo has neither pad_shape nor img_shape')
+        return tuple(int(v) for v in fallback[:2])
+    left, right, top, bottom = [int(v) for v in (meta.get('padding_size') or (0, 0, 0, 0))]
+    return int(img[0]) + top + bottom, int(img[1]) + left + right
+
+
 @MODELS.register_module()
 class SegformerRegressionHead(SegformerHead):
     """SegFormer all-MLP decoder with a K-channel regression output (reconstruction, see module doc).
@@ -111,7 +126,7 @@ class SegformerRegressionHead(SegformerHead):
             if gt.dim() != 3 or gt.shape[0] != k:
                 raise ValueError(f'gt_regression has shape {tuple(gt.shape)}, expected ({k}, H, W) '
                                  f'for targets {self.target_names}')
-            ph, pw = ds.metainfo.get('pad_shape', gt.shape[-2:])[:2]
+            ph, pw = padded_shape(ds.metainfo, gt.shape[-2:])
             if (ph, pw) != tuple(gt.shape[-2:]):
                 gt = F.pad(gt, (0, max(pw - gt.shape[-1], 0), 0, max(ph - gt.shape[-2], 0)),
                            value=float('nan'))
@@ -142,7 +157,6 @@ class SegformerRegressionHead(SegformerHead):
 
     def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
         """Normalised (B, K, h, w) -> physical predictions resized to the (padded) input size."""
-        meta = batch_img_metas[0]
-        size = meta.get('pad_shape', meta.get('img_shape'))[:2]
+        size = padded_shape(batch_img_metas[0])
         pred = F.interpolate(seg_logits, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
         return self.to_physical(pred)

@@ -78,6 +78,8 @@ class FSKDTeacher(RegressionEncoderDecoder):
         fusion_stages: 0-based MiT stages that fuse (default (2, 3)).
         fusion_num_heads, fusion_sr_ratios: per-stage (4 values) heads and key/value reduction.
         rgbi_key, lidar_key: input dict keys.
+        lidar_in_channels: expected channel count of the LiDAR stack (checked at forward, with an error
+            naming it; None = only check that the indices exist).
         train_cfg, test_cfg, data_preprocessor, init_cfg: as in mmseg.
     """
 
@@ -94,6 +96,7 @@ class FSKDTeacher(RegressionEncoderDecoder):
                  fusion_sr_ratios: Sequence[int] = (8, 4, 2, 1),
                  rgbi_key: str = 'rgb',
                  lidar_key: str = 'lidar',
+                 lidar_in_channels: Optional[int] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -101,6 +104,7 @@ class FSKDTeacher(RegressionEncoderDecoder):
         super().__init__(backbone=backbone, decode_head=decode_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.rgbi_key, self.lidar_key = rgbi_key, lidar_key
+        self.lidar_in_channels = lidar_in_channels
         self.planar_channels = [int(i) for i in planar_channels]
         self.profile_channels = [int(i) for i in profile_channels]
         if not self.planar_channels:
@@ -140,6 +144,10 @@ class FSKDTeacher(RegressionEncoderDecoder):
         if missing:
             raise KeyError(f'FSKDTeacher: inputs lack {missing} (got {sorted(inputs)})')
         n = inputs[self.lidar_key].shape[1]
+        if self.lidar_in_channels is not None and n != self.lidar_in_channels:
+            raise ValueError(f'FSKDTeacher: the LiDAR input has {n} channels, the config expects '
+                             f'{self.lidar_in_channels} (see "channel_names" of the lidar modality in meta.json '
+                             f'and set planar_channels / profile_channels / lidar_in_channels to match)')
         need = max(self.planar_channels + self.profile_channels) + 1
         if n < need:
             raise ValueError(f'FSKDTeacher: the LiDAR input has {n} channels but the configured planar/profile '
