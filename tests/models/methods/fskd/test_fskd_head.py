@@ -126,3 +126,14 @@ def test_rgbi_mit_adapts_rgb_pretrained_patch_embedding(tmp_path):
     # cyclic repetition R,G,B,R scaled by 3/4 (expected activation magnitude kept)
     assert torch.allclose(w4[:, :3], w3 * 0.75) and torch.allclose(w4[:, 3], w3[:, 0] * 0.75)
     assert torch.equal(rgbi.layers[3][1][0].attn.attn.in_proj_weight, rgb.layers[3][1][0].attn.attn.in_proj_weight)
+
+
+def test_student_slide_inference_covers_the_image():
+    cfg = student_cfg()
+    cfg['test_cfg'] = dict(mode='slide', crop_size=(32, 32), stride=(16, 16))
+    model = MODELS.build(cfg)
+    model.eval()
+    with torch.no_grad():
+        out = model.predict(torch.randn(1, 4, 48, 48))
+    pred = out[0].pred_regression.data
+    assert pred.shape == (3, 48, 48) and torch.isfinite(pred).all() and (pred >= 0).all()
