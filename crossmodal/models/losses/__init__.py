@@ -1,0 +1,1 @@
+from .relational_kd import AffinityKDLoss, AttentionMapKDLoss, DenseKDLoss  # noqa: F401
