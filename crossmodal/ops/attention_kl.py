@@ -216,10 +216,18 @@ class AttentionKLChunked(torch.autograd.Function):
 
 
 def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduction: str = 'mean',
-                         teacher_grad: bool = False, block_q: int = 256,
-                         block_k: int = 1024) -> torch.Tensor:
-    """Memory-bounded path: peak extra memory O(B h block_q block_k) instead of O(B h N M)."""
-    check_attention_inputs(q_s, k_s, q_t, k_t, mask)
+                         teacher_grad: bool = False, block_q: Optional[int] = None,
+                         block_k: Optional[int] = None) -> torch.Tensor:
+    """Memory-bounded path: peak extra memory O(B h block_q block_k) instead of O(B h N M).
+
+    Default tiles: block_k = min(M, 1024) keys and block_q such that one (B, h, block_q, block_k)
+    tile holds about 2^20 elements (4 MiB in float32), clamped to [16, 1024] query rows.
+    """
+    B, h, N, M = check_attention_inputs(q_s, k_s, q_t, k_t, mask)
+    if block_k is None:
+        block_k = min(M, 1024)
+    if block_q is None:
+        block_q = min(1024, max(16, (1 << 20) // (B * h * block_k)))
     if block_q < 1 or block_k < 1:
         raise ValueError(f'crossmodal/ops/attention_kl.py: block sizes must be >= 1, got {block_q}, {block_k}')
     if not teacher_grad:
