@@ -71,3 +71,24 @@ def test_bad_arguments():
         MixVisionTransformerSDPA(attn_impl='flash', **TINY)
     with pytest.raises(ValueError, match='no mmseg EfficientMultiheadAttention'):
         use_sdpa_attention(torch.nn.Linear(2, 2))
+
+
+def test_project_qkv_reproduces_the_attention_map():
+    from crossmodal.models.backbones.mit_sdpa import project_qkv
+    stock = _stock().eval()
+    attn = stock.layers[0][1][0].attn  # sr_ratio 2, one head
+    attn2 = stock.layers[1][1][0].attn  # sr_ratio 1, two heads
+    for module, (H, W), C in ((attn, (4, 6), 8), (attn2, (3, 5), 16)):
+        x = torch.randn(2, H * W, C)
+        q, k, _ = project_qkv(module, x, (H, W))
+        heads = module.attn.num_heads
+        x_kv = x
+        if module.sr_ratio > 1:
+            from mmseg.models.utils import nchw_to_nlc, nlc_to_nchw
+            x_kv = module.norm(nchw_to_nlc(module.sr(nlc_to_nchw(x, (H, W)))))
+        with torch.no_grad():
+            _, weights = module.attn(x.transpose(0, 1), x_kv.transpose(0, 1), x_kv.transpose(0, 1),
+                                     need_weights=True, average_attn_weights=False)
+            mine = torch.softmax(q @ k.transpose(-1, -2) / (C // heads) ** 0.5, dim=-1)
+        assert mine.shape == weights.shape == (2, heads, H * W, x_kv.shape[1])
+        torch.testing.assert_close(mine, weights, atol=1e-5, rtol=1e-5)

@@ -1,1 +1,1 @@
-from .mit_sdpa import MixVisionTransformerSDPA, use_sdpa_attention  # noqa: F401
+from .mit_sdpa import MixVisionTransformerSDPA, project_qkv, use_sdpa_attention  # noqa: F401

@@ -29,29 +29,44 @@ class SDPAEfficientMultiheadAttention(EfficientMultiheadAttention):
     """
 
     def forward(self, x, hw_shape, identity=None):
-        x_q = x
-        if self.sr_ratio > 1:
-            x_kv = self.norm(nchw_to_nlc(self.sr(nlc_to_nchw(x, hw_shape))))
-        else:
-            x_kv = x
         if identity is None:
-            identity = x_q
-
+            identity = x
+        q, k, v = project_qkv(self, x, hw_shape)
         mha = self.attn
-        B, N, C = x_q.shape
-        heads = mha.num_heads
-        d = C // heads
-        w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
-        if mha.in_proj_bias is not None:
-            b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
-        else:
-            b_q = b_k = b_v = None
-        q = F.linear(x_q, w_q, b_q).view(B, N, heads, d).transpose(1, 2)
-        k = F.linear(x_kv, w_k, b_k).view(B, -1, heads, d).transpose(1, 2)
-        v = F.linear(x_kv, w_v, b_v).view(B, -1, heads, d).transpose(1, 2)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=mha.dropout if self.training else 0.0)
+        B, N, C = x.shape
         out = F.linear(out.transpose(1, 2).reshape(B, N, C), mha.out_proj.weight, mha.out_proj.bias)
         return identity + self.dropout_layer(self.proj_drop(out))
+
+
+def project_qkv(module: EfficientMultiheadAttention, x: torch.Tensor, hw_shape):
+    """Per-head queries, keys and values of a (stock or SDPA) EfficientMultiheadAttention.
+
+    x: (B, N, C) tokens entering the attention (after norm1), hw_shape: (H, W) with N = H*W.
+    Returns q (B, h, N, C/h) and k, v (B, h, M, C/h), M = N / sr_ratio^2 (spatially reduced keys).
+    softmax(q k^T / sqrt(C/h)) is the module's attention map, so these feed
+    :class:`crossmodal.models.losses.AttentionMapKDLoss` (with tau = sqrt(C/h)) from a forward
+    hook on the attention module, without materialising the map.
+    """
+    if x.dim() != 3:
+        raise ValueError(f'{WHERE}: project_qkv expects (B, N, C) tokens, got {tuple(x.shape)}')
+    if module.sr_ratio > 1:
+        x_kv = module.norm(nchw_to_nlc(module.sr(nlc_to_nchw(x, hw_shape))))
+    else:
+        x_kv = x
+    mha = module.attn
+    B, N, C = x.shape
+    heads = mha.num_heads
+    d = C // heads
+    w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
+    if mha.in_proj_bias is not None:
+        b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+    else:
+        b_q = b_k = b_v = None
+    q = F.linear(x, w_q, b_q).view(B, N, heads, d).transpose(1, 2)
+    k = F.linear(x_kv, w_k, b_k).view(B, -1, heads, d).transpose(1, 2)
+    v = F.linear(x_kv, w_v, b_v).view(B, -1, heads, d).transpose(1, 2)
+    return q, k, v
 
 
 def _check_supported(m: EfficientMultiheadAttention, name: str) -> None:
