@@ -18,6 +18,7 @@ caller beforehand to run the kernels on CPU.
 from __future__ import annotations
 
 import functools
+from typing import Optional
 
 import torch
 
@@ -241,15 +242,21 @@ class AttentionKLTriton(torch.autograd.Function):
 
 
 def attention_kl_triton(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduction: str = 'mean',
-                        teacher_grad: bool = False, block_q: int = 64, block_k: int = 64,
-                        precision: str = 'ieee') -> torch.Tensor:
+                        teacher_grad: bool = False, block_q: Optional[int] = None,
+                        block_k: Optional[int] = None, precision: str = 'ieee') -> torch.Tensor:
     """Triton path of :func:`crossmodal.ops.attention_kl.attention_kl` (same arguments).
 
-    block_q / block_k: tile sizes (powers of two >= 16). precision: 'ieee' | 'tf32' for tl.dot.
+    block_q / block_k: tile sizes (powers of two >= 16); default 64 for d <= 64, 32 for d <= 128,
+    16 above (each program holds whole d-wide rows of q and k of both models).
+    precision: 'ieee' | 'tf32' for tl.dot.
     Tensors must be on CUDA, or on CPU with TRITON_INTERPRET=1 set before the kernels were built.
     """
     where = 'crossmodal/ops/triton_attention_kl.py'
     check_attention_inputs(q_s, k_s, q_t, k_t, mask)
+    d_max = max(q_s.shape[-1], q_t.shape[-1])
+    default_block = 64 if d_max <= 64 else 32 if d_max <= 128 else 16
+    block_q = default_block if block_q is None else block_q
+    block_k = default_block if block_k is None else block_k
     for name, b in (('block_q', block_q), ('block_k', block_k)):
         if b < 16 or b & (b - 1):
             raise ValueError(f'{where}: {name} must be a power of two >= 16, got {b}')
