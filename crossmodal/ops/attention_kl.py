@@ -283,7 +283,6 @@ def features_to_tokens(f: torch.Tensor, name: str) -> torch.Tensor:
     if not isinstance(f, torch.Tensor) or f.dim() != 4 or not f.is_floating_point():
         got = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
         raise ValueError(f'crossmodal/ops/attention_kl.py: {name} must be floating (B, C, H, W), got {got}')
-    B, C, H, W = f.shape
     tokens = f.flatten(2).transpose(1, 2)
     return F.normalize(tokens, dim=-1, eps=1e-12)[:, None]
 
