@@ -140,14 +140,14 @@ class AttentionKLChunked(torch.autograd.Function):
                 j1 = min(j0 + block_k, M)
                 ss = torch.matmul(qs, ks_all[:, :, j0:j1].transpose(-1, -2))
                 st = torch.matmul(qt, kt_all[:, :, j0:j1].transpose(-1, -2))
-                new_m_s = torch.maximum(m_s, ss.amax(-1))
-                l_s = l_s * torch.exp(m_s - new_m_s) + torch.exp(ss - new_m_s[..., None]).sum(-1)
-                m_s = new_m_s
                 diff = st - ss                                      # S_t - S_s
+                new_m_s = torch.maximum(m_s, ss.amax(-1))
+                l_s = l_s * torch.exp(m_s - new_m_s) + ss.sub_(new_m_s[..., None]).exp_().sum(-1)
+                m_s = new_m_s
                 del ss
                 new_m_t = torch.maximum(m_t, st.amax(-1))
                 alpha = torch.exp(m_t - new_m_t)
-                e_t = torch.exp(st.sub_(new_m_t[..., None]))
+                e_t = st.sub_(new_m_t[..., None]).exp_()            # in place: at most 3 tiles live
                 l_t = l_t * alpha + e_t.sum(-1)
                 a_t = a_t * alpha + e_t.mul_(diff).sum(-1)
                 m_t = new_m_t
@@ -190,24 +190,27 @@ class AttentionKLChunked(torch.autograd.Function):
                 ks, kt = ks_all[:, :, j0:j1], kt_all[:, :, j0:j1]
                 log_ps = torch.matmul(qs, ks.transpose(-1, -2)).mul_(scale).sub_(ls)
                 log_pt = torch.matmul(qt, kt.transpose(-1, -2)).mul_(scale).sub_(lt)
-                p_t = torch.exp(log_pt)
                 if teacher:
+                    p_t = torch.exp(log_pt)
                     # dKL_i/dS_t[i,j] = P_t[i,j] * (log P_t - log P_s - KL_i)[i,j]
-                    dt = (log_pt - log_ps).sub_(kl_i).mul_(p_t).mul_(g)
+                    dt = log_pt.sub_(log_ps).sub_(kl_i).mul_(p_t).mul_(g)
                     if need_qt:
                         dq_t[:, :, i0:i1] += torch.matmul(dt, kt)
                     if need_kt:
                         dk_t[:, :, j0:j1] += torch.matmul(dt.transpose(-1, -2), qt)
                     del dt
+                else:
+                    p_t = log_pt.exp_()
+                del log_pt
                 if student:
                     # dKL_i/dS_s[i,j] = P_s[i,j] - P_t[i,j]
-                    ds = torch.exp(log_ps).sub_(p_t).mul_(g)
+                    ds = log_ps.exp_().sub_(p_t).mul_(g)
                     if need_qs:
                         dq_s[:, :, i0:i1] += torch.matmul(ds, ks)
                     if need_ks:
                         dk_s[:, :, j0:j1] += torch.matmul(ds.transpose(-1, -2), qs)
                     del ds
-                del log_ps, log_pt, p_t
+                del log_ps, p_t
 
         def cast(grad, like):
             return None if grad is None else grad.to(like.dtype)
@@ -220,14 +223,17 @@ def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduct
                          block_k: Optional[int] = None) -> torch.Tensor:
     """Memory-bounded path: peak extra memory O(B h block_q block_k) instead of O(B h N M).
 
-    Default tiles: block_k = min(M, 1024) keys and block_q such that one (B, h, block_q, block_k)
-    tile holds about 2^20 elements (4 MiB in float32), clamped to [16, 1024] query rows.
+    Default tiles: block_k = min(M, 4096) keys and block_q such that one (B, h, block_q, block_k)
+    tile holds about 2^22 elements (16 MiB in float32; at most 3-4 tiles are live), clamped to
+    [16, 2048] query rows. Large tiles keep the number of ops small, which matters on CPUs: every
+    op is an OpenMP parallel region, and on a loaded machine each region waits for its slowest
+    thread.
     """
     B, h, N, M = check_attention_inputs(q_s, k_s, q_t, k_t, mask)
     if block_k is None:
-        block_k = min(M, 1024)
+        block_k = min(M, 4096)
     if block_q is None:
-        block_q = min(1024, max(16, (1 << 20) // (B * h * block_k)))
+        block_q = min(2048, max(16, (1 << 22) // (B * h * block_k)))
     if block_q < 1 or block_k < 1:
         raise ValueError(f'crossmodal/ops/attention_kl.py: block sizes must be >= 1, got {block_q}, {block_k}')
     if not teacher_grad:
