@@ -14,7 +14,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """Register mmseg's and crossmodal's modules and set the default scope to ``mmseg``."""
     from mmseg.utils import register_all_modules as _mmseg_register
     _mmseg_register(init_default_scope=init_default_scope)
-    from . import datasets, evaluation, models  # noqa: F401
+    from . import datasets, engine, evaluation, models  # noqa: F401
 
 
-from . import datasets, evaluation, models  # noqa: F401,E402
+from . import datasets, engine, evaluation, models  # noqa: F401,E402

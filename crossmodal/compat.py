@@ -130,6 +130,20 @@ def install_mmcv_ops_standin(force: bool = False) -> bool:
     return True
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Restricted stand-in for ``builtins.getattr`` during checkpoint loading.
+
+    A pickled ``HistoryBuffer`` (protocol 2) refers to its statistics functions as
+    ``getattr(HistoryBuffer, 'mean')``. Allow-listing the real ``getattr`` would let a checkpoint
+    fetch any attribute of any allow-listed object; this one resolves only those statistics.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise RuntimeError(f'checkpoint asks for getattr({obj!r}, {name!r}), which is not allowed')
+
+
 def safe_checkpoint_globals() -> List[Any]:
     """The exact non-tensor types an mmengine 0.10.7 checkpoint may hold.
 
@@ -137,6 +151,8 @@ def safe_checkpoint_globals() -> List[Any]:
     - numpy array reconstruction, ``ndarray``, ``dtype`` and the concrete dtype classes, numpy
       scalars: metrics (IoUMetric returns ``np.float32``) and buffers in the message hub.
     - ``ConfigDict``: configs stored in ``meta``.
+    - ``builtins.getattr``, mapped to :func:`_history_buffer_getattr`, which only resolves the
+      ``HistoryBuffer`` statistics methods a pickled buffer refers to.
     """
     import numpy as np
     from mmengine.config import ConfigDict
@@ -145,7 +161,8 @@ def safe_checkpoint_globals() -> List[Any]:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar  # type: ignore
-    allowed: List[Any] = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype, _reconstruct, scalar]
+    allowed: List[Any] = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype, _reconstruct, scalar,
+                          (_history_buffer_getattr, 'builtins.getattr')]
     for name in dir(np.dtypes):
         obj = getattr(np.dtypes, name)
         if isinstance(obj, type) and issubclass(obj, np.dtype):
@@ -169,14 +186,16 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
     import os
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    with torch.serialization.safe_globals(safe_checkpoint_globals()):
-        try:
-            return torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as e:  # UnpicklingError, RuntimeError (corrupt zip), ...
-            raise RuntimeError(
-                f'refusing to load checkpoint {path}: it is corrupt or holds objects outside the '
-                f'allow-list of crossmodal.compat.safe_checkpoint_globals() (weights_only=True is '
-                f'never disabled). Original error: {type(e).__name__}: {e}') from e
+    # add_safe_globals, not the safe_globals() context manager: on torch 2.13 leaving the
+    # context clears the process-wide allow-list that mmengine's own loader relies on.
+    install_safe_globals()
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # UnpicklingError, RuntimeError (corrupt zip), ...
+        raise RuntimeError(
+            f'refusing to load checkpoint {path}: it is corrupt or holds objects outside the '
+            f'allow-list of crossmodal.compat.safe_checkpoint_globals() (weights_only=True is '
+            f'never disabled). Original error: {type(e).__name__}: {e}') from e
 
 
 def apply_all() -> None:

@@ -1,0 +1,3 @@
+from .sff import SFF, ConcatFusion, SumFusion
+
+__all__ = ['SFF', 'ConcatFusion', 'SumFusion']

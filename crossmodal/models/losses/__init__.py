@@ -1,1 +1,21 @@
-from .relational_kd import AffinityKDLoss, AttentionMapKDLoss, DenseKDLoss  # noqa: F401
+"""Dense knowledge-distillation losses (registered in mmseg's MODELS registry) and weight schedules.
+
+All losses share ``forward(student_logits, teacher_logits, gt=None)``; see
+:mod:`crossmodal.models.losses.dense` for the resizing and void-masking conventions.
+"""
+from .attention_transfer import ATLoss
+from .bild import BiLDLoss
+from .cwd import CWDLoss
+from .dense import DenseDistillLoss
+from .dkd import DKDLoss
+from .feature_mse import FeatureMSELoss
+from .kd import KDLoss
+from .pld import PLDLoss
+from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss
+from .relational_kd import AffinityKDLoss, AttentionMapKDLoss, DenseKDLoss
+from .schedules import LossWeightSchedule
+from .taid import TAIDLoss
+
+__all__ = ['ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss', 'FeatureMSELoss',
+           'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss', 'MaskedL1Loss',
+           'MaskedMSELoss', 'MaskedSmoothL1Loss', 'AffinityKDLoss', 'AttentionMapKDLoss', 'DenseKDLoss']

@@ -7,12 +7,14 @@
   teacher and student feature maps (pair-wise relational KD as in CIRKD, Yang et al. CVPR 2022,
   in its per-row KL form), via :func:`crossmodal.ops.affinity_kl`.
 * :class:`DenseKDLoss`: per-pixel temperature KL between teacher and student logits, times
-  tau^2 (Hinton et al. 2015), via :func:`crossmodal.ops.dense_kd`.
+  tau^2 (Hinton et al. 2015) -- the same value as :class:`KDLoss`, through the fused
+  :func:`crossmodal.ops.dense_kd` (no B x K x H x W temporaries; Triton on CUDA).
 
-Every loss takes ``forward(student, teacher, ignore_mask=None)`` and returns
-``loss_weight * value`` as a scalar. ``ignore_mask`` is a bool tensor, True = position excluded;
-given at a different spatial size than the features (e.g. full-resolution labels), it is resized
-with nearest-neighbour sampling (documented, not silent: the docstrings say so).
+``DenseKDLoss`` and ``AffinityKDLoss`` follow the package convention of
+:mod:`crossmodal.models.losses.dense`: ``forward(student, teacher, gt=None)``, the teacher
+resized bilinearly to the student's (H, W) and detached (``detach_teacher=True``), ``gt``
+(B, H', W') train ids nearest-resized with ``ignore_index`` pixels excluded. They also accept a
+bool (B, H', W') mask as ``gt`` (True = ignored pixel). The result is ``loss_weight * value``.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from mmseg.registry import MODELS
 from crossmodal.ops.attention_kl import affinity_kl, attention_kl
 from crossmodal.ops.dense_kd import dense_kd
 
+from .dense import DenseDistillLoss
+
 WHERE = 'crossmodal/models/losses/relational_kd.py'
 
 
@@ -36,18 +40,31 @@ def resize_ignore_mask(ignore_mask: Optional[torch.Tensor], size, name: str) -> 
     if not isinstance(ignore_mask, torch.Tensor) or ignore_mask.dim() != 3 or ignore_mask.dtype != torch.bool:
         got = ((tuple(ignore_mask.shape), ignore_mask.dtype) if isinstance(ignore_mask, torch.Tensor)
                else type(ignore_mask))
-        raise ValueError(f'{WHERE}: {name} ignore_mask must be a bool (B, H, W) tensor, got {got}')
+        raise ValueError(f'{WHERE}: {name} ignore mask must be a bool (B, H, W) tensor, got {got}')
     if tuple(ignore_mask.shape[1:]) == tuple(size):
         return ignore_mask
     resized = F.interpolate(ignore_mask[:, None].float(), size=tuple(size), mode='nearest')
     return resized[:, 0] > 0.5
 
 
-def _check_common(tau: float, loss_weight: float, name: str) -> None:
+def _check_tau(tau: float, name: str) -> None:
     if not tau > 0:
         raise ValueError(f'{WHERE}: {name} tau must be > 0, got {tau}')
-    if not isinstance(loss_weight, (int, float)):
-        raise ValueError(f'{WHERE}: {name} loss_weight must be a number, got {loss_weight!r}')
+
+
+class _MaskOrLabels(DenseDistillLoss):
+    """DenseDistillLoss.prepare, plus a bool ignore mask accepted in place of ``gt``."""
+
+    def prepare_valid(self, student, teacher, gt, same_channels: bool):
+        mask = None
+        if isinstance(gt, torch.Tensor) and gt.dtype == torch.bool:
+            mask, gt = gt, None
+        student, teacher, _, valid = self.prepare(student, teacher, gt, same_channels=same_channels)
+        if mask is not None:
+            if mask.dim() == 4 and mask.shape[1] == 1:
+                mask = mask[:, 0]
+            valid = ~resize_ignore_mask(mask, student.shape[-2:], type(self).__name__)
+        return student, teacher, valid
 
 
 @MODELS.register_module()
@@ -59,27 +76,27 @@ class AttentionMapKDLoss(nn.Module):
             transformer's own 1/sqrt(d) scaling).
         loss_weight: multiplier of the returned loss.
         impl: 'auto' | 'reference' | 'chunked' | 'triton' (see :func:`crossmodal.ops.attention_kl`).
-        teacher_grad: let gradients reach the teacher's q, k (online distillation).
+        detach_teacher: stop gradients into the teacher's q, k (default True).
         loss_name: key under which a distiller logs the loss.
 
-    forward(student, teacher, ignore_mask=None):
+    forward(student, teacher, gt=None, hw_shape=None):
         student: (q_s, k_s) with q_s (B, h, N, d_s), k_s (B, h, M, d_s); (B, N, d) 3-D tensors
             are read as one head.
         teacher: (q_t, k_t) with q_t (B, h, N, d_t), k_t (B, h, M, d_t).
-        ignore_mask: optional bool (B, N), True = query row excluded, or (B, H, W) with
-            ``hw_shape=(h', w')`` given to forward when the query tokens form an h' x w' grid
-            (resized by nearest neighbour to it).
+        gt: optional bool (B, N) ignore mask (True = query row excluded), or a (B, H, W) bool
+            mask with ``hw_shape=(h', w')`` of the query grid (nearest-resized to it).
+        (:func:`crossmodal.models.backbones.project_qkv` gives MiT's per-head q, k.)
     Returns: scalar loss (nats x loss_weight).
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0, impl: str = 'auto',
-                 teacher_grad: bool = False, loss_name: str = 'loss_attn_kd'):
+    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, detach_teacher: bool = True,
+                 impl: str = 'auto', loss_name: str = 'loss_attn_kd') -> None:
         super().__init__()
-        _check_common(tau, loss_weight, 'AttentionMapKDLoss')
+        _check_tau(tau, 'AttentionMapKDLoss')
         self.tau = float(tau)
         self.loss_weight = float(loss_weight)
         self.impl = impl
-        self.teacher_grad = bool(teacher_grad)
+        self.detach_teacher = bool(detach_teacher)
         self._loss_name = loss_name
 
     @property
@@ -98,8 +115,9 @@ class AttentionMapKDLoss(nn.Module):
             k = k[:, None]
         return q, k
 
-    def forward(self, student, teacher, ignore_mask: Optional[torch.Tensor] = None,
+    def forward(self, student, teacher, gt: Optional[torch.Tensor] = None,
                 hw_shape=None) -> torch.Tensor:
+        ignore_mask = gt
         q_s, k_s = self._unpack(student, 'student')
         q_t, k_t = self._unpack(teacher, 'teacher')
         mask = None
@@ -113,101 +131,75 @@ class AttentionMapKDLoss(nn.Module):
                 raise ValueError(f'{WHERE}: AttentionMapKDLoss ignore_mask must be bool, got {ignore_mask.dtype}')
             mask = ~ignore_mask
         loss = attention_kl(q_s, k_s, q_t, k_t, tau=self.tau, mask=mask, impl=self.impl,
-                            teacher_grad=self.teacher_grad)
+                            teacher_grad=not self.detach_teacher)
         return self.loss_weight * loss
 
 
 @MODELS.register_module()
-class AffinityKDLoss(nn.Module):
+class AffinityKDLoss(_MaskOrLabels):
     """Pixel-affinity KD on feature maps: KL between row-softmaxed cosine-similarity maps.
 
     Args:
-        tau: temperature on cosine similarities in [-1, 1] (0.1 gives peaked rows).
         loss_weight: multiplier of the returned loss.
+        tau: temperature on cosine similarities in [-1, 1] (0.1 gives peaked rows).
+        ignore_index: void train id in ``gt``; void pixels are excluded as query rows (they
+            still appear as keys: every row is a distribution over all H*W pixels).
+        detach_teacher: stop gradients into the teacher (default True; the op's teacher side
+            is always detached here).
         impl: 'auto' | 'reference' | 'chunked' | 'triton'.
-        loss_name: key under which a distiller logs the loss.
+        loss_name: logging name.
 
-    forward(student, teacher, ignore_mask=None):
-        student: (B, C_s, H, W) features; teacher: (B, C_t, H, W) (channels may differ; spatial
-            sizes must match: resize or connect them upstream).
-        ignore_mask: optional bool (B, H', W'), True = pixel excluded as a query row; resized
-            to (H, W) by nearest neighbour when H', W' differ (e.g. full-resolution labels).
-    Returns: scalar loss (nats x loss_weight). The teacher gets no gradient.
+    forward(student (B, C_s, H, W), teacher (B, C_t, H', W'), gt=None) -> scalar (nats x
+    loss_weight). Channels may differ; the teacher is resized bilinearly to (H, W). ``gt``:
+    (B, H'', W'') train ids or a bool ignore mask, nearest-resized to (H, W).
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0, impl: str = 'auto',
-                 loss_name: str = 'loss_affinity_kd'):
-        super().__init__()
-        _check_common(tau, loss_weight, 'AffinityKDLoss')
+    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
+                 detach_teacher: bool = True, impl: str = 'auto',
+                 loss_name: str = 'loss_affinity_kd') -> None:
+        super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
+        _check_tau(tau, 'AffinityKDLoss')
         self.tau = float(tau)
-        self.loss_weight = float(loss_weight)
         self.impl = impl
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                ignore_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if not isinstance(student, torch.Tensor) or student.dim() != 4:
-            raise ValueError(f'{WHERE}: AffinityKDLoss student must be (B, C, H, W), got '
-                             f'{getattr(student, "shape", type(student))}')
-        mask = None
-        if ignore_mask is not None:
-            mask = ~resize_ignore_mask(ignore_mask, student.shape[2:], 'AffinityKDLoss')
-        loss = affinity_kl(student, teacher, tau=self.tau, mask=mask, impl=self.impl)
-        return self.loss_weight * loss
+                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+        s, t, valid = self.prepare_valid(student, teacher, gt, same_channels=False)
+        return self.loss_weight * affinity_kl(s, t, tau=self.tau, mask=valid, impl=self.impl)
 
 
 @MODELS.register_module()
-class DenseKDLoss(nn.Module):
+class DenseKDLoss(_MaskOrLabels):
     """Per-pixel logit KD: tau^2 * mean over valid pixels of KL(softmax(z_t/tau) || softmax(z_s/tau)).
 
-    Args:
-        tau: temperature (> 0); the tau^2 factor follows Hinton et al. 2015.
-        loss_weight: multiplier of the returned loss.
-        impl: 'auto' | 'reference' | 'chunked' | 'triton'.
-        ignore_index: used when forward gets integer labels instead of a bool mask: pixels whose
-            label equals it are ignored.
-        teacher_grad: let the gradient reach the teacher logits (online distillation).
-        loss_name: key under which a distiller logs the loss.
+    Same value as :class:`crossmodal.models.losses.KDLoss`, computed by the fused
+    :func:`crossmodal.ops.dense_kd` (chunked on CPU, Triton on CUDA).
 
-    forward(student, teacher, ignore_mask=None):
-        student, teacher: (B, K, H, W) logits of the same shape.
-        ignore_mask: optional bool (B, H', W'), True = pixel excluded, or an integer label map
-            (B, H', W') / (B, 1, H', W') compared with ``ignore_index``; resized to (H, W) by
-            nearest neighbour when sizes differ.
-    Returns: scalar loss (nats x tau^2 x loss_weight).
+    Args:
+        loss_weight: multiplier of the returned loss.
+        tau: temperature (> 0); the tau^2 factor follows Hinton et al. 2015.
+        ignore_index: void train id in ``gt``.
+        detach_teacher: stop gradients into the teacher (default True); False also returns the
+            teacher-logit gradient (online distillation).
+        impl: 'auto' | 'reference' | 'chunked' | 'triton'.
+        loss_name: logging name.
+
+    forward(student_logits (B, K, H, W), teacher_logits (B, K, H', W'), gt=None) -> scalar
+    (nats x tau^2 x loss_weight). Teacher resized bilinearly to (H, W); ``gt`` (B, H'', W'')
+    train ids or a bool ignore mask, nearest-resized to (H, W).
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0, impl: str = 'auto',
-                 ignore_index: int = 255, teacher_grad: bool = False, loss_name: str = 'loss_dense_kd'):
-        super().__init__()
-        _check_common(tau, loss_weight, 'DenseKDLoss')
+    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
+                 detach_teacher: bool = True, impl: str = 'auto',
+                 loss_name: str = 'loss_dense_kd') -> None:
+        super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
+        _check_tau(tau, 'DenseKDLoss')
         self.tau = float(tau)
-        self.loss_weight = float(loss_weight)
         self.impl = impl
-        self.ignore_index = int(ignore_index)
-        self.teacher_grad = bool(teacher_grad)
-        self._loss_name = loss_name
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                ignore_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if not isinstance(student, torch.Tensor) or student.dim() != 4:
-            raise ValueError(f'{WHERE}: DenseKDLoss student must be (B, K, H, W) logits, got '
-                             f'{getattr(student, "shape", type(student))}')
-        if ignore_mask is not None and ignore_mask.dtype != torch.bool:
-            labels = ignore_mask[:, 0] if ignore_mask.dim() == 4 and ignore_mask.shape[1] == 1 else ignore_mask
-            if labels.is_floating_point():
-                raise ValueError(f'{WHERE}: DenseKDLoss ignore_mask must be bool or an integer label map, '
-                                 f'got {labels.dtype}')
-            ignore_mask = labels == self.ignore_index
-        ignore_mask = resize_ignore_mask(ignore_mask, student.shape[2:], 'DenseKDLoss')
-        loss = dense_kd(student, teacher, tau=self.tau, ignore_mask=ignore_mask, impl=self.impl,
-                        teacher_grad=self.teacher_grad)
+    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+        s, t, valid = self.prepare_valid(student_logits, teacher_logits, gt, same_channels=True)
+        loss = dense_kd(s, t, tau=self.tau, ignore_mask=None if valid is None else ~valid, impl=self.impl,
+                        teacher_grad=not self.detach_teacher)
         return self.loss_weight * loss

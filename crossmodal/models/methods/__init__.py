@@ -1,0 +1,2 @@
+"""Distillation methods (one subpackage each)."""
+from . import gkd  # noqa: F401

@@ -43,11 +43,11 @@ def test_attention_map_kd_loss_golden():
     rows = [_kl([0.0, 0.0], [1.0, -1.0]), _kl([2.0, 0.0], [0.0, 0.0])]
     got = loss((q_s, k_s), (q_t, k_t))
     assert got.item() == pytest.approx(2.0 * sum(rows) / 2, rel=1e-5)
-    got = loss((q_s, k_s), (q_t, k_t), ignore_mask=torch.tensor([[True, False]]))
+    got = loss((q_s, k_s), (q_t, k_t), gt=torch.tensor([[True, False]]))
     assert got.item() == pytest.approx(2.0 * rows[1], rel=1e-5)
     with pytest.raises(ValueError, match='hw_shape'):
-        loss((q_s, k_s), (q_t, k_t), ignore_mask=torch.zeros(1, 1, 2, dtype=torch.bool))
-    got = loss((q_s, k_s), (q_t, k_t), ignore_mask=torch.tensor([[[True, False]]]), hw_shape=(1, 2))
+        loss((q_s, k_s), (q_t, k_t), gt=torch.zeros(1, 1, 2, dtype=torch.bool))
+    got = loss((q_s, k_s), (q_t, k_t), gt=torch.tensor([[[True, False]]]), hw_shape=(1, 2))
     assert got.item() == pytest.approx(2.0 * rows[1], rel=1e-5)
 
 
@@ -85,9 +85,45 @@ def test_losses_train_a_tiny_student_step():
         assert loss(s, t).item() < first
 
 
-def test_constructor_errors():
+def test_errors():
     with pytest.raises(ValueError, match='tau must be'):
         MODELS.build(dict(type='DenseKDLoss', tau=0))
     loss = MODELS.build(dict(type='DenseKDLoss'))
-    with pytest.raises(ValueError, match='integer label map'):
-        loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2))
+    with pytest.raises(ValueError, match='gt must be'):
+        loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(2, 2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match='class counts differ'):
+        loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2))
+
+
+def test_dense_kd_loss_matches_kd_loss_with_resized_teacher_and_labels():
+    """Same value and gradient as the composed KDLoss, incl. bilinear teacher resize and void labels."""
+    g = torch.Generator().manual_seed(0)
+    z_s = torch.randn(2, 5, 6, 8, generator=g, requires_grad=True)
+    z_t = torch.randn(2, 5, 12, 16, generator=g)
+    gt = torch.randint(0, 5, (2, 24, 32), generator=g)
+    gt[:, :8] = 255
+    fused = MODELS.build(dict(type='DenseKDLoss', tau=3.0, loss_weight=0.7, impl='chunked'))
+    composed = MODELS.build(dict(type='KDLoss', tau=3.0, loss_weight=0.7))
+    a = fused(z_s, z_t, gt)
+    (ga,) = torch.autograd.grad(a, z_s)
+    b = composed(z_s, z_t, gt)
+    (gb,) = torch.autograd.grad(b, z_s)
+    torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(ga, gb, atol=1e-7, rtol=1e-5)
+
+
+def test_affinity_kd_loss_resizes_teacher_and_masks_void_rows():
+    import torch.nn.functional as F
+
+    from crossmodal.ops import affinity_kl
+    g = torch.Generator().manual_seed(1)
+    f_s = torch.randn(1, 4, 4, 6, generator=g)
+    f_t = torch.randn(1, 7, 8, 12, generator=g)
+    gt = torch.zeros(1, 8, 12, dtype=torch.long)
+    gt[:, :4] = 255  # top half void -> top two student rows (of 4) are not query rows
+    loss = MODELS.build(dict(type='AffinityKDLoss', tau=0.2, impl='chunked'))
+    t = F.interpolate(f_t, size=(4, 6), mode='bilinear', align_corners=False)
+    valid = torch.zeros(1, 4, 6, dtype=torch.bool)
+    valid[:, 2:] = True
+    expected = affinity_kl(f_s, t, tau=0.2, mask=valid, impl='reference')
+    assert loss(f_s, f_t, gt).item() == pytest.approx(expected.item(), rel=1e-5)

@@ -1,0 +1,17 @@
+# Runtime shared by every crossmodal config (mmseg conventions).
+default_scope = 'mmseg'
+custom_imports = dict(imports=['crossmodal'], allow_failed_imports=False)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+# Stores torch's RNG state in checkpoints so `--resume` continues exactly (crossmodal/engine).
+custom_hooks = [dict(type='RNGStateHook')]

@@ -1,0 +1,12 @@
+# RGB-only SegFormer (tiny MiT) on the embedded rgbt dataset: the no-distillation baseline student.
+_base_ = [
+    '../_base_/models/segformer_mit-b0.py', '../_base_/datasets/synthetic_rgbt.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_tiny.py'
+]
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    backbone=dict(embed_dims=16, num_layers=[1, 1, 1, 1]),
+    decode_head=dict(in_channels=[16, 32, 80, 128], channels=64, num_classes={{_base_.num_classes}}))
+train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_train_pipeline}}))
+val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))
+test_dataloader = val_dataloader

@@ -1,0 +1,11 @@
+# RGB-X teacher on the embedded rgbt dataset: one tiny MiT per modality, SFF fusion, SegFormer head.
+_base_ = [
+    '../_base_/models/rgbx_segformer_mit-b0.py', '../_base_/datasets/synthetic_rgbt.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_tiny.py'
+]
+model = dict(
+    modalities={{_base_.modalities}},
+    data_preprocessor=dict(
+        mean={{_base_.modality_mean}}, std={{_base_.modality_std}}, size={{_base_.crop_size}}),
+    backbone=dict(embed_dims=16, num_layers=[1, 1, 1, 1]),
+    decode_head=dict(in_channels=[16, 32, 80, 128], channels=64, num_classes={{_base_.num_classes}}))

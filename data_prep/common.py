@@ -1,0 +1,351 @@
+"""Shared writer utilities for the dataset converters in ``data_prep/``.
+
+Every converter writes the crossmodal layout of DESIGN.md §3::
+
+    <out>/RGB/<stem>.<ext>, <out>/<X>/<stem>.<ext>, <out>/Label/<stem>.png
+    <out>/<split>.txt          bare stems, one per line (CMX / Sigma / CMNeXt style)
+    <out>/<split>_pairs.txt    "RGB/<stem>.jpg<TAB>Label/<stem>.png" per line (SA-Gate / DFormer style;
+                               DFormer parses ``line.split('/')[1].split('.jpg')[0]``, which works too)
+    <out>/meta.json            classes, palette, ignore_index, label_offset, modalities, splits, ...
+
+Safety and resume (:class:`DatasetWriter`):
+
+- an output folder that is not empty is never touched without ``--force`` -- except to *resume* an
+  interrupted run of the same converter with the same options (recorded in ``.prep_state.json``,
+  which exists only while a run is unfinished; ``meta.json`` is written last);
+- every file is written atomically (encoded in memory, written to a temporary name, renamed), so a
+  file that exists is complete and a stem whose files all exist is skipped on resume;
+- ``--force`` removes only what a converter writes (its folders, split files, meta.json).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+
+import cv2
+import numpy as np
+
+STATE_FILE = '.prep_state.json'
+IGNORE_INDEX = 255
+
+# cv2 needs the extension to pick the encoder; lossless ones keep uint16.
+_LOSSLESS_16BIT = ('.png', '.tif', '.tiff')
+
+
+class PrepError(RuntimeError):
+    """A converter cannot proceed: bad input (the message names the file) or unsafe output."""
+
+
+# ----------------------------------------------------------------------------- image I/O
+
+def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Read an image with cv2 (default IMREAD_UNCHANGED: keeps uint16 and alpha); raise naming the file.
+
+    Colour images come back in cv2's BGR(A) order; use :func:`to_rgb` to convert.
+    """
+    if not os.path.isfile(path):
+        raise PrepError(f'{path}: file not found')
+    img = cv2.imread(path, flags)
+    if img is None:
+        raise PrepError(f'{path}: cannot be decoded as an image')
+    return img
+
+
+def to_rgb(img_bgr: np.ndarray) -> np.ndarray:
+    """BGR (HxWx3) -> RGB, or BGRA (HxWx4) -> RGBA. 2-D arrays are returned unchanged."""
+    if img_bgr.ndim == 3 and img_bgr.shape[2] == 3:
+        return np.ascontiguousarray(img_bgr[:, :, ::-1])
+    if img_bgr.ndim == 3 and img_bgr.shape[2] == 4:
+        return np.ascontiguousarray(img_bgr[:, :, [2, 1, 0, 3]])
+    return img_bgr
+
+
+def single_channel(img: np.ndarray, path: str) -> np.ndarray:
+    """Return a 2-D array from a 1-channel image or a 3/4-channel image with identical colour channels.
+
+    Raises PrepError naming ``path`` if the colour channels differ (the image is not grey).
+    """
+    if img.ndim == 2:
+        return img
+    if img.ndim == 3 and img.shape[2] == 1:
+        return img[:, :, 0]
+    if img.ndim == 3 and img.shape[2] in (3, 4):
+        c = img[:, :, :3]
+        if not (np.array_equal(c[:, :, 0], c[:, :, 1]) and np.array_equal(c[:, :, 0], c[:, :, 2])):
+            raise PrepError(f'{path}: expected a single-channel image, got {img.shape[2]} channels '
+                            f'that are not identical')
+        return np.ascontiguousarray(c[:, :, 0])
+    raise PrepError(f'{path}: unexpected image shape {img.shape}')
+
+
+def _atomic_write_bytes(path: str, data: bytes) -> None:
+    tmp = f'{path}.part'
+    with open(tmp, 'wb') as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95) -> None:
+    """Write ``array`` atomically with cv2, keeping its dtype (uint8, or uint16 for lossless formats).
+
+    Args:
+        path: destination; the extension selects the encoder (.png, .jpg, .npy ...).
+        array: HxW, HxWx1 or HxWx3 (RGB order when ``rgb_order``; converted to cv2's BGR here).
+            ``.npy`` destinations are saved with numpy as they are.
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext == '.npy':
+        tmp = f'{path}.part.npy'
+        np.save(tmp, array)
+        os.replace(tmp, path)
+        return
+    if array.dtype == np.uint16 and ext not in _LOSSLESS_16BIT:
+        raise PrepError(f'{path}: uint16 data needs a lossless 16-bit format (.png), not {ext}')
+    if array.dtype not in (np.uint8, np.uint16):
+        raise PrepError(f'{path}: refusing to write dtype {array.dtype} as an image')
+    arr = array
+    if rgb_order and arr.ndim == 3 and arr.shape[2] == 3:
+        arr = arr[:, :, ::-1]
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in ('.jpg', '.jpeg') else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(arr), params)
+    if not ok:
+        raise PrepError(f'{path}: cv2 could not encode an array of shape {array.shape}')
+    _atomic_write_bytes(path, buf.tobytes())
+
+
+# ----------------------------------------------------------------------------- palettes
+
+def voc_palette(n: int) -> List[List[int]]:
+    """PASCAL-VOC bit-interleaved colour map (entry 0 = black), as used by CMX/DFormer for NYU."""
+    pal = []
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        pal.append([r, g, b])
+    return pal
+
+
+def colorize(label: np.ndarray, palette: Sequence[Sequence[int]], label_offset: int = 0,
+             void_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+    """Colour a stored label map (HxW uint8) with the per-train-id ``palette`` -> HxWx3 uint8 RGB.
+
+    train id = stored + label_offset; void (train id < 0, >= len(palette), or stored 255) -> void_color.
+    """
+    lut = np.tile(np.asarray(void_color, np.uint8), (256, 1))
+    for stored in range(255):
+        t = stored + label_offset
+        if 0 <= t < len(palette):
+            lut[stored] = palette[t]
+    return lut[label]
+
+
+# ----------------------------------------------------------------------------- split files
+
+def split_file_names(split: str) -> Dict[str, str]:
+    """File names of one split in both styles: ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
+    return {'stems': f'{split}.txt', 'pairs': f'{split}_pairs.txt'}
+
+
+def write_split_files(root: str, split: str, stems: Sequence[str], rgb_spec: Mapping[str, str],
+                      label_spec: Mapping[str, str]) -> Dict[str, str]:
+    """Write ``<split>.txt`` (bare stems) and ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``)."""
+    names = split_file_names(split)
+    stems_txt = ''.join(f'{s}\n' for s in stems)
+    pairs_txt = ''.join(f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}\t"
+                        f"{label_spec['folder']}/{s}{label_spec['ext']}\n" for s in stems)
+    _atomic_write_bytes(os.path.join(root, names['stems']), stems_txt.encode())
+    _atomic_write_bytes(os.path.join(root, names['pairs']), pairs_txt.encode())
+    return names
+
+
+def read_split_lines(path: str) -> List[str]:
+    """Non-empty stripped lines of a text file (raises PrepError naming a missing file)."""
+    if not os.path.isfile(path):
+        raise PrepError(f'{path}: split file not found')
+    with open(path) as f:
+        return [ln.strip() for ln in f if ln.strip()]
+
+
+# ----------------------------------------------------------------------------- progress
+
+def progress(iterable: Iterable, desc: str, total: Optional[int] = None, quiet: bool = False):
+    """tqdm progress bar (stderr), or the bare iterable when ``quiet``."""
+    if quiet:
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, desc=desc, total=total, unit='img', dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------- writer
+
+class DatasetWriter:
+    """Writes one dataset in the crossmodal layout, with the output guard and resume described above.
+
+    Args:
+        out: output root.
+        converter: converter name (e.g. ``'nyudv2'``), recorded for resume.
+        options: the converter's options (JSON-serialisable); a resume with other options is refused.
+        modalities: meta.json ``modalities`` entries, must include ``'rgb'``; each has folder, ext,
+            dtype ('uint8'|'uint16'|'float32') and channels.
+        label: meta.json ``label`` entry ({'folder', 'ext'}).
+        force: remove this converter's previous output first.
+    """
+
+    def __init__(self, out: str, *, converter: str, options: Mapping, modalities: Mapping[str, Mapping],
+                 label: Optional[Mapping[str, str]] = None, force: bool = False):
+        if 'rgb' not in modalities:
+            raise ValueError('modalities must include "rgb"')
+        self.out = out
+        self.converter = converter
+        self.options = json.loads(json.dumps(dict(options)))
+        self.modalities = {k: dict(v) for k, v in modalities.items()}
+        self.label = dict(label or {'folder': 'Label', 'ext': '.png'})
+        self.resumed = False
+        self._prepare(force)
+
+    # -- output guard ------------------------------------------------------------------
+    def _managed(self) -> List[str]:
+        folders = [m['folder'] for m in self.modalities.values()] + [self.label['folder']]
+        return folders
+
+    def _prepare(self, force: bool) -> None:
+        out = self.out
+        state_path = os.path.join(out, STATE_FILE)
+        if os.path.isdir(out) and os.listdir(out):
+            if force:
+                self._remove_previous()
+            elif os.path.isfile(state_path) and not os.path.isfile(os.path.join(out, 'meta.json')):
+                with open(state_path) as f:
+                    state = json.load(f)
+                if state.get('converter') != self.converter or state.get('options') != self.options:
+                    raise PrepError(
+                        f'{out}: holds an unfinished run of {state.get("converter")!r} with options '
+                        f'{state.get("options")}; this run is {self.converter!r} with {self.options}. '
+                        f'Pass --force to discard it and start again.')
+                self.resumed = True
+            else:
+                raise PrepError(f'{out}: output exists and is not empty (no unfinished run to resume); '
+                                f'pass --force to overwrite it')
+        elif os.path.exists(out) and not os.path.isdir(out):
+            raise PrepError(f'{out}: exists and is not a directory')
+        os.makedirs(out, exist_ok=True)
+        for folder in self._managed():
+            os.makedirs(os.path.join(out, folder), exist_ok=True)
+        _atomic_write_bytes(state_path, json.dumps(
+            {'converter': self.converter, 'options': self.options}, indent=1).encode())
+
+    def _remove_previous(self) -> None:
+        """--force: delete what converters write (folders of any known modality, split files, meta)."""
+        known = set(self._managed()) | {'RGB', 'Depth', 'HHA', 'Thermal', 'Label', 'ColoredLabel', 'LiDAR'}
+        ours = any(os.path.isfile(os.path.join(self.out, n)) for n in ('meta.json', STATE_FILE))
+        for name in os.listdir(self.out):
+            p = os.path.join(self.out, name)
+            if os.path.isdir(p) and name in known:
+                shutil.rmtree(p)
+            elif os.path.isfile(p) and (name in ('meta.json', STATE_FILE) or (ours and name.endswith('.txt'))):
+                os.remove(p)  # split/index .txt files only when the folder is a converter's output
+
+    # -- samples -----------------------------------------------------------------------
+    def path(self, modality: str, stem: str) -> str:
+        """Output path of ``stem`` for a modality name or ``'label'``."""
+        spec = self.label if modality == 'label' else self.modalities[modality]
+        return os.path.join(self.out, spec['folder'], f"{stem}{spec['ext']}")
+
+    def is_done(self, stem: str) -> bool:
+        """True when every file of ``stem`` exists (files are written atomically, so they are complete)."""
+        return all(os.path.isfile(self.path(m, stem)) for m in list(self.modalities) + ['label'])
+
+    def write(self, stem: str, *, label: np.ndarray, source: str = '', **arrays: np.ndarray) -> None:
+        """Validate and write one sample.
+
+        Args:
+            stem: file stem.
+            label: HxW uint8 stored label.
+            source: where the sample came from (used in error messages).
+            **arrays: one array per modality name (``rgb`` HxWx3 uint8 RGB order, ``depth`` HxW uint16,
+                ``thermal`` HxW uint8, ``hha`` HxWx3 uint8 ...), matching the declared dtype/channels.
+        """
+        where = f'{source or stem}'
+        if set(arrays) != set(self.modalities):
+            raise PrepError(f'{where}: got modalities {sorted(arrays)}, expected {sorted(self.modalities)}')
+        if label.dtype != np.uint8 or label.ndim != 2:
+            raise PrepError(f'{where}: label must be HxW uint8, got {label.dtype} {label.shape}')
+        hw = label.shape
+        for name, arr in arrays.items():
+            spec = self.modalities[name]
+            ch = 1 if arr.ndim == 2 else arr.shape[2]
+            if arr.shape[:2] != hw:
+                raise PrepError(f'{where}: {name} is {arr.shape[:2]} but the label is {hw}')
+            if str(arr.dtype) != spec['dtype'] or ch != spec['channels']:
+                raise PrepError(f'{where}: {name} is {arr.dtype} with {ch} channel(s), expected '
+                                f"{spec['dtype']} with {spec['channels']}")
+        for name, arr in arrays.items():
+            write_image(self.path(name, stem), arr)
+        write_image(self.path('label', stem), label)
+
+    # -- finish --------------------------------------------------------------------------
+    def finalize(self, *, name: str, classes: Sequence[str], palette: Sequence[Sequence[int]],
+                 label_offset: int, splits: Mapping[str, Sequence[str]], split_source: str,
+                 train_split: Optional[Mapping[str, str]] = None, extra: Optional[Mapping] = None) -> Dict:
+        """Write the split files (both styles) and meta.json (last), remove the resume state.
+
+        Args:
+            splits: split name -> stems; each gets ``<split>.txt`` and ``<split>_pairs.txt``.
+            train_split: optional override of meta ``splits`` (split role -> file), e.g. MFNet --trainval
+                ``{'train': 'trainval.txt', 'test': 'test.txt'}``; default: every split as written.
+            extra: more provenance fields for meta.json.
+        Returns the meta dict written.
+        """
+        if len(classes) != len(palette):
+            raise ValueError(f'{len(classes)} classes but {len(palette)} palette colours')
+        missing = [s for stems in splits.values() for s in stems if not self.is_done(s)]
+        if missing:
+            raise PrepError(f'{self.out}: {len(missing)} stem(s) listed in splits were not written, '
+                            f'e.g. {missing[:3]}')
+        pair_files = {}
+        for split, stems in splits.items():
+            names = write_split_files(self.out, split, stems, self.modalities['rgb'], self.label)
+            pair_files[names['stems']] = names['pairs']
+        meta = {
+            'name': name,
+            'classes': list(classes),
+            'palette': [list(map(int, c)) for c in palette],
+            'ignore_index': IGNORE_INDEX,
+            'label_offset': int(label_offset),
+            'label': dict(self.label),
+            'modalities': self.modalities,
+            'splits': dict(train_split) if train_split else {s: f'{s}.txt' for s in splits},
+            'split_source': split_source,
+            'pair_split_files': pair_files,  # stems file -> SA-Gate/DFormer-style pairs file
+            'split_sizes': {s: len(v) for s, v in splits.items()},
+            'converter': f'data_prep/{self.converter}.py',
+            'converter_options': self.options,
+        }
+        if extra:
+            meta.update(extra)
+        _atomic_write_bytes(os.path.join(self.out, 'meta.json'), (dump_json(meta) + '\n').encode())
+        os.remove(os.path.join(self.out, STATE_FILE))
+        return meta
+
+
+def dump_json(obj) -> str:
+    """json.dumps with indent 2, but lists of numbers (palette colours) kept on one line."""
+    text = json.dumps(obj, indent=2)
+    return re.sub(r'\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]',
+                  lambda m: '[' + ', '.join(x.strip() for x in m.group(1).split(',')) + ']', text)
+
+
+def add_common_args(parser) -> None:
+    """--out, --force and --quiet, shared by every converter CLI."""
+    parser.add_argument('--out', required=True, help='output dataset root')
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite an existing output (default: refuse; an unfinished run resumes)')
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')

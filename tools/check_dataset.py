@@ -1,0 +1,20 @@
+"""Check a crossmodal dataset root (meta.json + split files + modality folders) in one pass.
+
+Usage::
+
+    python tools/check_dataset.py data/NYUDepthv2 [--json]
+
+Reports every problem found (missing files per modality, size mismatches, label values outside the classes
+and not void, wrong bit depth/channels vs meta.json, empty depth, split stems without files) and a summary
+(stems per split, class histogram, depth range, image sizes). Exit status 1 when any problem exists.
+Implementation: data_prep/check.py.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from data_prep.check import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main())

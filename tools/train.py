@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""Train a crossmodal (or plain mmseg) model from a config with MMEngine's Runner.
+
+    python tools/train.py configs/teachers/<cfg>.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import crossmodal  # noqa: E402  (compat layer first)
+from crossmodal.utils.runner_setup import (DictAction, enable_amp, load_config,  # noqa: E402
+                                           setup_distributed)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Train a segmentor')
+    p.add_argument('config', help='train config file path')
+    p.add_argument('--work-dir', help='the dir to save logs and models')
+    p.add_argument('--resume', nargs='?', type=str, const='auto',
+                   help='resume from CKPT, or from the latest checkpoint in the work dir when '
+                   'no path is given')
+    p.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, e.g. train_cfg.max_iters=100')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    crossmodal.register_all_modules(init_default_scope=False)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    setup_distributed(cfg)
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
