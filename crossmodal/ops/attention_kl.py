@@ -224,7 +224,7 @@ def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduct
     """Memory-bounded path: peak extra memory O(B h block_q block_k) instead of O(B h N M).
 
     Default tiles: block_k = min(M, 4096) keys and block_q such that one (B, h, block_q, block_k)
-    tile holds about 2^22 elements (16 MiB in float32; at most 3-4 tiles are live), clamped to
+    tile holds about 2^21 elements (8 MiB in float32; at most 3 tiles are live), clamped to
     [16, 2048] query rows. Large tiles keep the number of ops small, which matters on CPUs: every
     op is an OpenMP parallel region, and on a loaded machine each region waits for its slowest
     thread.
@@ -233,7 +233,7 @@ def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduct
     if block_k is None:
         block_k = min(M, 4096)
     if block_q is None:
-        block_q = min(2048, max(16, (1 << 22) // (B * h * block_k)))
+        block_q = min(2048, max(16, (1 << 21) // (B * h * block_k)))
     if block_q < 1 or block_k < 1:
         raise ValueError(f'crossmodal/ops/attention_kl.py: block sizes must be >= 1, got {block_q}, {block_k}')
     if not teacher_grad:
