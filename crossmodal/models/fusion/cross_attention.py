@@ -23,7 +23,7 @@ Call: ``fusion([F_rgbi (B, C, H, W), F_lidar (B, C_kv, H', W'), ...]) -> (B, C, 
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
