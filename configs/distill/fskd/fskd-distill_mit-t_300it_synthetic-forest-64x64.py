@@ -23,7 +23,7 @@ model = dict(
     kd_loss=dict(type='MaskedL1Loss', loss_weight=1.0, loss_name='loss_kd'),
     kd_mask_no_data=False,
     kd_confidence_tau=0.0,
-    feature_kd=None)
+    feature_kd=dict(loss_weight=0.0))  # > 0: decoder-feature MSE KD (1x1 connector when widths differ)
 train_dataloader = dict(dataset=dict(modalities=('rgb', 'lidar'), pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.distill_test_pipeline}}))
 test_dataloader = val_dataloader

@@ -73,7 +73,8 @@ class FSKDDistiller(BaseModel):
         kd_loss: registry loss for output KD (``(pred, target, weight=None)``, NaN = no data).
         kd_mask_no_data: also mask KD where the LiDAR targets are NaN (needs ``gt_regression``).
         kd_confidence_tau: > 0 enables the confidence weighting exp(-|t - y| / tau).
-        feature_kd: None, or ``dict(loss_weight=1.0)`` for decoder-feature MSE KD.
+        feature_kd: None or ``dict(loss_weight=0.0)`` (off), or ``dict(loss_weight=w)`` with w > 0 for
+            decoder-feature MSE KD.
         data_preprocessor: MultiModalDataPreprocessor config (normalises every modality).
     """
 
@@ -104,7 +105,8 @@ class FSKDDistiller(BaseModel):
         self.kd_confidence_tau = float(kd_confidence_tau)
         self._check_heads()
         self._check_normalisation()
-        self.feature_kd = dict(feature_kd) if feature_kd else None
+        # feature_kd=dict(loss_weight=0) is 'off' too (configs can then enable it by --cfg-options)
+        self.feature_kd = dict(feature_kd) if feature_kd and float(feature_kd.get('loss_weight', 1.0)) > 0 else None
         if self.feature_kd:
             cs, ct = self.student.decode_head.channels, self.teacher.decode_head.channels
             self.connector = nn.Conv2d(cs, ct, 1) if cs != ct else nn.Identity()

@@ -106,3 +106,9 @@ def test_teacher_checkpoint_mismatch_is_an_error(tmp_path):
     torch.save({'state_dict': {'backbone.nope': torch.zeros(1)}}, path)
     with pytest.raises(RuntimeError, match='bad.pth'):
         _distiller(teacher_checkpoint=path)
+
+
+def test_feature_kd_weight_zero_is_off():
+    d = _distiller(feature_kd=dict(loss_weight=0.0))
+    assert d.feature_kd is None and not hasattr(d, 'connector')
+    assert 'distill.loss_feat' not in d.loss(_inputs(), samples())
