@@ -74,11 +74,12 @@ def _model_cfg(cfg: Union[str, dict, Config], what: str) -> dict:
             raise FileNotFoundError(f'{what}: config file not found: {cfg}') from e
         if 'model' not in cfg:
             raise ValueError(f'{what}: config {cfg.filename} has no `model` entry')
-        return copy.deepcopy(cfg.model)
+        return ConfigDict(copy.deepcopy(cfg.model))
     if isinstance(cfg, Config):
-        return copy.deepcopy(cfg.model)
+        return ConfigDict(copy.deepcopy(cfg.model))
     if isinstance(cfg, dict):
-        cfg = copy.deepcopy(cfg)
+        # ConfigDict: mmseg segmentors read test_cfg.mode etc. as attributes
+        cfg = ConfigDict(copy.deepcopy(cfg))
         return cfg['model'] if 'model' in cfg and 'type' not in cfg else cfg
     raise TypeError(f'{what}: expected a config path or dict, got {type(cfg).__name__}')
 
