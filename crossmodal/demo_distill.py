@@ -1,7 +1,9 @@
-"""Distillation row of the demo table: train the RGB student with the tiny KD config.
+"""Distillation row of the demo table: train the RGB student with the tiny distillation config.
 
 ``run_distill_demo(work_dir, teacher_ckpt, seed)`` trains
-``configs/distill/kd/kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py`` on ``data/synthetic_rgbt``
+``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py`` (CWD on logits + CWD on
+the fused stage-4 feature; plain Hinton KD, ``KD_CONFIG``, left the student as collapsed as its twin
+in our runs) on ``data/synthetic_rgbt``
 with the same iterations, schedule and seed as the plain student
 (``configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py``): the student's initial
 weights are identical (the distiller builds its student first and its teachers under a forked RNG),
@@ -18,10 +20,12 @@ from typing import Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 KD_CONFIG = osp.join(ROOT, 'configs', 'distill', 'kd',
                      'kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
+DEMO_CONFIG = osp.join(ROOT, 'configs', 'distill', 'cwd',
+                       'cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
 
 
 def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0,
-                     config: str = KD_CONFIG, data_root: Optional[str] = None,
+                     config: str = DEMO_CONFIG, data_root: Optional[str] = None,
                      max_iters: Optional[int] = None) -> dict:
     """Train the distilled student; returns ``dict(mIoU=..., params=..., time_s=..., ...)``.
 
@@ -29,7 +33,7 @@ def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0,
         work_dir: output directory (logs, checkpoint).
         teacher_ckpt: the RGB-T teacher checkpoint (e.g. ``work_dirs/demo/teacher/iter_600.pth``).
         seed: ``randomness.seed`` (use the plain student's seed).
-        config: the distillation config (default: the tiny KD config).
+        config: the distillation config (default: ``DEMO_CONFIG``, the tiny CWD config).
         data_root: dataset root (default: the config's, ``data/synthetic_rgbt``).
         max_iters: override the schedule length (default: the config's 600).
     """

@@ -134,9 +134,12 @@ def run(args) -> dict:
             batch = next(iter(Runner.build_dataloader(dl_cfg, seed=0)))
     # the student-only batch: its modalities concatenated, as PackMultiModalInputs(stack=True)
     s_mods = distiller.student_modalities
+    items = batch['inputs']
+    if isinstance(items, dict):  # pseudo_collate: {name: [per-sample tensors]}
+        items = [dict(zip(items, vals)) for vals in zip(*items.values())]
     student_batch = dict(
         inputs=[torch.cat([item[m].float() if len(s_mods) > 1 else item[m] for m in s_mods], 0)
-                for item in batch['inputs']],
+                for item in items],
         data_samples=batch['data_samples'])
 
     def sync():
