@@ -130,8 +130,17 @@ def run(args) -> dict:
         dl_cfg.batch_size = bs
         dl_cfg.num_workers = 0
         dl_cfg.persistent_workers = False
-        with DefaultScope.overwrite_default_scope('mmseg'):
-            batch = next(iter(Runner.build_dataloader(dl_cfg, seed=0)))
+        import logging
+
+        from mmengine.logging import MMLogger
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.ERROR)  # mmengine logs to stdout: keep stdout pure JSON
+        try:
+            with DefaultScope.overwrite_default_scope('mmseg'):
+                batch = next(iter(Runner.build_dataloader(dl_cfg, seed=0)))
+        finally:
+            logger.setLevel(level)
     # the student-only batch: its modalities concatenated, as PackMultiModalInputs(stack=True)
     s_mods = distiller.student_modalities
     items = batch['inputs']
