@@ -12,7 +12,8 @@ For one batch (the config's train dataloader, or a random batch of the crop size
 * ``distill_step_ms``: the ``DistillSegmentor.train_step`` on the full batch (pre-processing,
   routing, teacher forward, student forward/backward, distillation losses, optimizer step).
 
-``ratio = distill_step_ms / (student_step_ms + teacher_forward_ms)``: the distiller's overhead over
+The three are timed in turn, round after round (interleaved), so load changes on a shared machine
+affect them alike. ``ratio = distill_step_ms / (student_step_ms + teacher_forward_ms)``: the distiller's overhead over
 the unavoidable work (goal <= 1.10). A teacher checkpoint missing on disk is replaced by random
 weights (timing does not depend on them; reported as ``teacher_weights``).
 """
@@ -37,17 +38,21 @@ def add_arguments(parser) -> None:
     parser.add_argument('--cfg-options', nargs='+', default=None, help='k=v config overrides')
 
 
-def _median_ms(fn, iters: int, warmup: int, sync) -> float:
+def _interleaved_medians_ms(fns, iters: int, warmup: int, sync):
+    """Median wall time (ms) of each function; the functions are timed in turn, round after round,
+    so that a change of machine load during the run affects all of them alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
     for _ in range(iters):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        for i, fn in enumerate(fns):
+            sync()
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[i].append((time.perf_counter() - t0) * 1e3)
+    return [statistics.median(t) for t in times]
 
 
 def _random_batch(cfg, batch_size: int, modalities, num_classes: int):
@@ -168,11 +173,9 @@ def run(args) -> dict:
             for n, t in distiller.teachers.items():
                 t._forward(t_inputs[n])
 
-    student_ms = _median_ms(lambda: student.train_step(student_batch, s_ow), args.iters,
-                            args.warmup, sync)
-    teacher_ms = _median_ms(teacher_forward, args.iters, args.warmup, sync)
-    distill_ms = _median_ms(lambda: distiller.train_step(batch, d_ow), args.iters, args.warmup,
-                            sync)
+    student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(
+        [lambda: student.train_step(student_batch, s_ow), teacher_forward,
+         lambda: distiller.train_step(batch, d_ow)], args.iters, args.warmup, sync)
     shape = {m: list(data['inputs'][m].shape) for m in data['inputs']}
     return dict(
         benchmark='train-step',
