@@ -120,6 +120,8 @@ def main(argv=None):
                                             f'stage ({names}) nor a file')
                 cfg.load_from = src
         cfg.resume = False
+        if cfg.get('visualizer'):  # one visualizer instance per stage (mmengine keys them by name)
+            cfg.visualizer['name'] = f"{cfg.visualizer.get('name', 'visualizer')}_{name}"
         os.makedirs(stage_dir, exist_ok=True)
         runner = Runner.from_cfg(cfg)
         runner.train()
