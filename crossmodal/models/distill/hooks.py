@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Dict, Optional, Sequence
 
+import torch
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
@@ -49,6 +50,12 @@ class TeacherEvalHook(Hook):
         if not names:
             return
         dataloader = runner.val_dataloader if runner.val_loop is None else runner.val_loop.dataloader
+        # iterating a DataLoader draws from torch's global RNG: fork it so that evaluating the
+        # teachers leaves the training run (dropout, drop-path, ...) exactly as without this hook
+        with torch.random.fork_rng(devices=[]):
+            self._evaluate(runner, model, names, dataloader)
+
+    def _evaluate(self, runner, model, names, dataloader) -> None:
         for name in names:
             evaluator = runner.build_evaluator(copy.deepcopy(runner.cfg.val_evaluator))
             dataset = dataloader.dataset
