@@ -74,7 +74,8 @@ def export_student(distill_config: Union[str, Config], distill_ckpt: str, out_ck
         dataset_meta: classes/palette to store (default: the checkpoint's ``meta.dataset_meta``).
 
     Returns:
-        ``dict(checkpoint=out_ckpt, config=out_config, num_params=...)``.
+        ``dict(checkpoint=out_ckpt, config=out_config, state_dict_numel=...)`` (elements of all saved
+        tensors, parameters and BN running statistics).
     """
     cfg = Config.fromfile(distill_config) if isinstance(distill_config, str) else distill_config
     model = student_model_config(cfg)
@@ -113,5 +114,5 @@ def export_student(distill_config: Union[str, Config], distill_ckpt: str, out_ck
         out_meta['dataset_meta'] = plain['dataset_meta']
     torch.save({'state_dict': state, 'meta': out_meta}, out_ckpt)
     return dict(checkpoint=out_ckpt, config=out_config,
-                num_params=int(sum(v.numel() for k, v in state.items()
-                                   if torch.is_tensor(v) and 'num_batches_tracked' not in k)))
+                state_dict_numel=int(sum(v.numel() for k, v in state.items()
+                                         if torch.is_tensor(v) and 'num_batches_tracked' not in k)))
