@@ -81,7 +81,7 @@ def _random_batch(cfg, batch_size: int, modalities, num_classes: int):
 def run(args) -> dict:
     import torch
     import crossmodal
-    from mmengine.config import Config, DictAction  # noqa: F401
+    from mmengine.config import Config
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS

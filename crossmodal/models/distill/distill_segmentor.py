@@ -59,7 +59,7 @@ from ..losses.schedules import LossWeightSchedule
 from ..methods.gkd.masking import PatchMasker
 from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, student_norms,
                       teacher_norms)
-from .taps import TapRecorder, parse_tap, resolve_module
+from .taps import TapRecorder, resolve_module
 
 LOGITS_PATH = 'decode_head.conv_seg'
 _LOSS_SPEC_KEYS = ('student', 'teacher', 'connector', 'schedule', 'name', 'masker')
