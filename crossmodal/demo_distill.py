@@ -3,7 +3,7 @@
 ``run_distill_demo(work_dir, teacher_ckpt, seed)`` trains
 ``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py`` (CWD on logits + CWD on
 the fused stage-4 feature; plain Hinton KD, ``KD_CONFIG``, left the student as collapsed
-as its twin in our runs: 22.69 mIoU for seeds 0 and 1, vs 32.45 / 28.81 with CWD) on ``data/synthetic_rgbt``
+as its twin in our runs: 22.69 mIoU for seeds 0 and 1, vs 32.26 / 30.71 with CWD) on ``data/synthetic_rgbt``
 with the same iterations, schedule and seed as the plain student
 (``configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py``): the student's initial
 weights are identical (the distiller builds its student first and its teachers under a forked RNG),
