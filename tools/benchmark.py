@@ -15,6 +15,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 SUBCOMMANDS = {
+    'infer': 'crossmodal.benchmarks.infer',
+    'kernels': 'crossmodal.benchmarks.kernels',
     'train-step': 'crossmodal.benchmarks.train_step',
 }
 

@@ -1,3 +1,4 @@
 from .iou_metric import PerClassIoUMetric
+from .regression_metric import RegressionMetric
 
-__all__ = ['PerClassIoUMetric']
+__all__ = ['PerClassIoUMetric', 'RegressionMetric']
