@@ -1,14 +1,15 @@
-"""Distillation row of the demo table: train the RGB student with the tiny distillation config.
+"""Distillation row of the demo table (``tools/demo.py``): train the RGB student with distillation.
 
-``run_distill_demo(work_dir, teacher_ckpt, seed)`` trains
-``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py`` (CWD on logits + CWD on
-the fused stage-4 feature; plain Hinton KD, ``KD_CONFIG``, left the student as collapsed
-as its twin in our runs: 22.69 mIoU for seeds 0 and 1, vs 32.26 / 30.71 with CWD) on ``data/synthetic_rgbt``
-with the same iterations, schedule and seed as the plain student
-(``configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py``): the student's initial
-weights are identical (the distiller builds its student first and its teachers under a forked RNG),
-so the two rows differ only by the distillation loss. Returns the student's test mIoU (val loop at
-the last iteration), its parameter count and the wall time.
+``run_distill_demo(work_dir, teacher_ckpt, seed, iters, variant)`` trains
+``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-<variant>-128x160.py`` (CWD on logits + CWD
+on the fused stage-4 feature) on ``data/synthetic_<variant>`` with the same iterations, schedule
+overrides and seed as the plain student of ``tools/demo.py``
+(``configs/students/segformer_mit-t_600it_synthetic-<variant>-128x160.py``). The student's initial
+weights are identical (the distiller builds its student first, its teachers under a forked RNG) and
+so is the data order, so the two rows differ only by the distillation losses.
+
+Plain Hinton KD (``KD_CONFIG``) left the RGB student as collapsed as its twin in our rgbt runs
+(22.69 mIoU = background only, seeds 0 and 1), CWD gave 32.26 / 30.71 (configs/distill/README.md).
 """
 from __future__ import annotations
 
@@ -21,54 +22,73 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 KD_CONFIG = osp.join(ROOT, 'configs', 'distill', 'kd',
                      'kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'distill', 'cwd',
-                       'cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
+                       'cwd_segformer_mit-t_600it_synthetic-{variant}-128x160.py')
 
 
-def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0,
-                     config: str = DEMO_CONFIG, data_root: Optional[str] = None,
-                     max_iters: Optional[int] = None) -> dict:
-    """Train the distilled student; returns ``dict(mIoU=..., params=..., time_s=..., ...)``.
+def schedule_options(iters: int) -> dict:
+    """The schedule overrides ``tools/demo.py`` applies to the plain student (same warm-up rule)."""
+    warmup = min(50, max(iters // 5, 1))
+    return {'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+            'default_hooks.checkpoint.interval': iters, 'param_scheduler.0.end': warmup,
+            'param_scheduler.1.begin': warmup, 'param_scheduler.1.end': iters}
+
+
+def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0, iters: Optional[int] = None,
+                     variant: str = 'rgbt', config: Optional[str] = None,
+                     data_root: Optional[str] = None, name: str = 'distilled') -> dict:
+    """Train the distilled RGB student; returns a demo-table row.
 
     Args:
-        work_dir: output directory (logs, checkpoint).
-        teacher_ckpt: the RGB-T teacher checkpoint (e.g. ``work_dirs/demo/teacher/iter_600.pth``).
-        seed: ``randomness.seed`` (use the plain student's seed).
-        config: the distillation config (default: ``DEMO_CONFIG``, the tiny CWD config).
-        data_root: dataset root (default: the config's, ``data/synthetic_rgbt``).
-        max_iters: override the schedule length (default: the config's 600).
+        work_dir: the demo's work dir; this run writes to ``<work_dir>/<name>``.
+        teacher_ckpt: the teacher checkpoint (``<work_dir>/teacher/iter_600.pth`` in the demo).
+        seed: ``randomness.seed`` (the plain student's).
+        iters: schedule length (None: the config's 600); overridden as for the plain student.
+        variant: ``'rgbt'`` or ``'rgbd'`` (selects the config and the dataset).
+        config: a distillation config instead of ``DEMO_CONFIG``.
+        data_root: dataset root (default ``<repo>/data/synthetic_<variant>``).
+        name: row name and sub-directory.
+
+    Returns:
+        ``dict(name, modalities=['rgb'], metrics={'mIoU', 'IoU.<class>', ...}, num_params (student
+        only), train_time_s, checkpoint, mIoU, params, time_s, teacher_mIoU, seed, config)``.
     """
     import crossmodal
     from crossmodal.utils.runner_setup import load_config
     if not osp.isfile(teacher_ckpt):
         raise FileNotFoundError(f'teacher checkpoint not found: {teacher_ckpt} (train the teacher '
                                 f'first: tools/train.py configs/teachers/...)')
+    if variant not in ('rgbt', 'rgbd'):
+        raise ValueError(f"variant must be 'rgbt' or 'rgbd', got {variant!r}")
+    config = config or DEMO_CONFIG.format(variant=variant)
     crossmodal.register_all_modules(init_default_scope=False)
-    options = {'model.teachers.rgbt.checkpoint': teacher_ckpt, 'randomness.seed': seed}
-    if data_root is not None:
-        for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            options[f'{dl}.dataset.data_root'] = data_root
-    cfg = load_config(config, options, work_dir)
-    if max_iters is not None:
-        cfg.train_cfg.max_iters = max_iters
-        cfg.train_cfg.val_interval = max_iters
-        cfg.default_hooks.checkpoint.interval = max_iters
-        for s in cfg.param_scheduler:
-            if s.get('end', 0) > max_iters:
-                s['end'] = max_iters
-    os.makedirs(work_dir, exist_ok=True)
+    from mmengine.config import Config
+    teachers = list(Config.fromfile(config).model.teachers)
+    options = {f'model.teachers.{t}.checkpoint': teacher_ckpt for t in teachers}
+    options['randomness.seed'] = seed
+    root = data_root or osp.join(ROOT, 'data', f'synthetic_{variant}')
+    for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options[f'{dl}.dataset.data_root'] = root
+    if iters is not None:
+        options.update(schedule_options(iters))
+    out_dir = osp.join(work_dir, name)
+    cfg = load_config(config, options, out_dir)
+    os.makedirs(out_dir, exist_ok=True)
     from mmengine.runner import Runner
     t0 = time.perf_counter()
     runner = Runner.from_cfg(cfg)
     runner.train()
     elapsed = time.perf_counter() - t0
     scalars = runner.message_hub.log_scalars
-    if 'val/mIoU' in scalars:
-        miou = float(scalars['val/mIoU'].current())
-    else:
-        miou = float(runner.val()['mIoU'])
+    metrics = {k[len('val/'):]: float(v.current()) for k, v in scalars.items()
+               if k.startswith('val/') and k not in ('val/time', 'val/data_time')}
+    if 'mIoU' not in metrics:
+        metrics = {k: float(v) for k, v in runner.val().items()}
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    teacher_miou = scalars['teacher.rgbt.mIoU'].current() if 'teacher.rgbt.mIoU' in scalars else None
-    return dict(mIoU=miou, params=int(sum(p.numel() for p in model.student.parameters())),
-                time_s=round(elapsed, 1), seed=seed, config=config,
-                teacher_mIoU=float(teacher_miou) if teacher_miou is not None else None,
-                checkpoint=osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth'))
+    params = int(sum(p.numel() for p in model.student.parameters()))
+    t_miou = [float(scalars[k].current()) for k in scalars
+              if k.startswith('teacher.') and k.endswith('.mIoU')]
+    ckpt = osp.join(out_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+    return dict(name=name, modalities=list(model.student_modalities), metrics=metrics,
+                num_params=params, train_time_s=round(elapsed, 1), checkpoint=ckpt,
+                mIoU=metrics['mIoU'], params=params, time_s=round(elapsed, 1),
+                teacher_mIoU=t_miou[0] if t_miou else None, seed=seed, config=config)

@@ -182,3 +182,26 @@ def test_export_cli_and_train_stages_gkd(tmp_path, tiny_data, teacher_ckpt):
     assert info['state_dict_numel'] == sum(v.numel() for k, v in exported.items()
                                            if 'num_batches_tracked' not in k)
     assert all(torch.equal(v, s2['student.' + k]) for k, v in exported.items())
+
+
+def test_run_distill_demo_row(tmp_path, tiny_data):
+    """The demo entry point returns a row in tools/demo.py's format (2 iterations on tiny data)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+
+    from crossmodal.demo_distill import DEMO_CONFIG, run_distill_demo
+    teacher_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt'))
+                                  .model.teachers.rgbt.config)
+    student_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt')).model.student)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        teacher = MODELS.build(teacher_cfg.model)
+        student_params = sum(p.numel() for p in MODELS.build(student_cfg.model).parameters())
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, ckpt)
+    row = run_distill_demo(str(tmp_path / 'demo'), ckpt, seed=0, iters=2, data_root=tiny_data)
+    assert row['name'] == 'distilled' and row['modalities'] == ['rgb']
+    assert 0.0 <= row['mIoU'] <= 100.0 and row['metrics']['mIoU'] == row['mIoU']
+    assert 'IoU.person' in row['metrics'] and row['teacher_mIoU'] is not None
+    assert row['num_params'] == row['params'] == student_params  # the student only
+    assert osp.isfile(row['checkpoint'])
