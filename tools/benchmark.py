@@ -17,6 +17,7 @@ if ROOT not in sys.path:
 SUBCOMMANDS = {
     'infer': 'crossmodal.benchmarks.infer',
     'kernels': 'crossmodal.benchmarks.kernels',
+    'train-step': 'crossmodal.benchmarks.train_step',
 }
 
 

@@ -113,9 +113,7 @@ def main(argv=None):
     print(f"[demo] dataset {meta['name']} at {data_root}", flush=True)
 
     rows = [train_and_test('teacher', CONFIGS['teacher'].format(v=a.variant), work_dir, a.iters, a.seed),
-            train_and_test('student (no KD)', CONFIGS['student'].format(v=a.variant), work_dir, a.iters,
-                           a.seed)]
-    rows[1]['name'] = 'student'
+            train_and_test('student', CONFIGS['student'].format(v=a.variant), work_dir, a.iters, a.seed)]
     if not a.no_distill:
         try:
             from crossmodal.demo_distill import run_distill_demo

@@ -1,0 +1,100 @@
+"""Connectors: trainable adapters from student features to the teacher's shape (training only).
+
+Every connector is dropped at export (:mod:`crossmodal.models.distill.export`). A connector whose
+``needs_teacher`` is True is called as ``connector(student_feat, teacher_feat)``; the others as
+``connector(student_feat)``.
+
+* :class:`ConvConnector`: 1x1 convolution (+ optional BN), (B, C_s, H, W) -> (B, C_t, H, W)
+  (FitNets' regressor, Romero et al., ICLR 2015; CWD on features, Shu et al., ICCV 2021).
+* :class:`LinearConnector`: a linear map over channels, for (B, C_s, H, W) maps or (B, N, C_s)
+  tokens.
+* :class:`QSDConnector`: GKD's query-based soft distillation (CVPR 2026), student tokens query the
+  teacher tokens; the teacher map is resampled to the student grid first.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+
+from ..methods.gkd.qsd import QuerySoftDistiller, flatten_tokens, unflatten_tokens
+
+
+def _check_channels(x: torch.Tensor, dim: int, expected: int, name: str) -> None:
+    if x.shape[dim] != expected:
+        raise ValueError(f'{name}: expected {expected} input channels, got a tensor of shape '
+                         f'{tuple(x.shape)}')
+
+
+@MODELS.register_module()
+class ConvConnector(nn.Module):
+    """1x1 conv connector: (B, in_channels, H, W) -> (B, out_channels, H, W).
+
+    Args:
+        in_channels: student channels C_s.
+        out_channels: teacher channels C_t.
+        norm: add a BatchNorm2d after the conv (as mmrazor's ConvModuleConnector with norm_cfg).
+    """
+
+    needs_teacher = False
+
+    def __init__(self, in_channels: int, out_channels: int, norm: bool = False) -> None:
+        super().__init__()
+        self.in_channels = int(in_channels)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=not norm)
+        self.norm = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f'ConvConnector expects (B, C, H, W), got {tuple(x.shape)}')
+        _check_channels(x, 1, self.in_channels, 'ConvConnector')
+        return self.norm(self.conv(x))
+
+
+@MODELS.register_module()
+class LinearConnector(nn.Module):
+    """Linear map over channels: (B, C_s, H, W) -> (B, C_t, H, W) or (B, N, C_s) -> (B, N, C_t)."""
+
+    needs_teacher = False
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_channels = int(in_channels)
+        self.linear = nn.Linear(in_channels, out_channels, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:
+            _check_channels(x, 1, self.in_channels, 'LinearConnector')
+            return self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        if x.dim() == 3:
+            _check_channels(x, 2, self.in_channels, 'LinearConnector')
+            return self.linear(x)
+        raise ValueError(f'LinearConnector expects (B, C, H, W) or (B, N, C), got {tuple(x.shape)}')
+
+
+@MODELS.register_module()
+class QSDConnector(nn.Module):
+    """QSD as a connector: (student (B, C_s, H, W), teacher (B, C_t, H', W')) -> (B, C_t, H, W).
+
+    The teacher map is bilinearly resampled to the student's grid (methods.md §2(e).1) and used as
+    keys; the output is the student's distilled map in the teacher's dimension, to be compared with
+    the teacher map by any feature loss (e.g. ``FeatureMSELoss``). For GKD's full objective (incl.
+    the masked branch) use ``GKDFeatureLoss``, which owns its QSD modules.
+    """
+
+    needs_teacher = True
+
+    def __init__(self, in_channels: int, out_channels: int, scale_attn: bool = False) -> None:
+        super().__init__()
+        self.qsd = QuerySoftDistiller(in_channels, out_channels, scale_attn=scale_attn)
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        if student.dim() != 4 or teacher.dim() != 4:
+            raise ValueError(f'QSDConnector expects (B, C, H, W) maps, got {tuple(student.shape)} '
+                             f'and {tuple(teacher.shape)}')
+        grid = tuple(student.shape[-2:])
+        if tuple(teacher.shape[-2:]) != grid:
+            teacher = F.interpolate(teacher, size=grid, mode='bilinear', align_corners=False)
+        out = self.qsd(flatten_tokens(student), flatten_tokens(teacher.detach()))
+        return unflatten_tokens(out, grid)

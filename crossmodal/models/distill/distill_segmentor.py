@@ -1,0 +1,531 @@
+"""``DistillSegmentor``: offline teacher(s) -> student distillation with input routing.
+
+DESIGN.md §4 and frameworks.md E.1: the concepts of mmrazor's ``SingleTeacherDistill`` +
+``ConfigurableDistiller`` (recorders by dotted path, connectors, registry losses, ``student.`` /
+``distill.`` / ``teacher.`` log prefixes, a student-only exporter), re-implemented for
+MMEngine 0.10.7 / mmseg 1.2.2 with what mmrazor never shipped: **input routing** (each model
+receives only the modalities it declares, in its own normalisation; mmrazor #67) and **several named
+teachers** with their own loss weights (mmrazor #597).
+
+Data flow of one training step (``mode='loss'``)::
+
+    dataloader: {'rgb': uint8, 'thermal': float, ...} (PackMultiModalInputs(stack=False))
+      -> data_preprocessor (MultiModalDataPreprocessor: normalise every modality, pad, stack)
+      -> route: student  <- cat(student_modalities) in the student's normalisation (B, C, H, W)
+                teacher k <- {m: (B, C_m, H, W) for m in teacher k's modalities}, its normalisation
+      -> teachers: eval, no_grad, ``_forward`` (logits), taps recorded by forward hooks
+      -> student: ``loss()`` (labelled stage; its decode-head losses logged as ``student.*``) or
+         ``_forward`` (``with_label=False``), taps recorded with their graph
+      -> distillation losses (``distill.<name>``), each ``schedule(iter) * teacher weight * loss``
+
+The routing rules (who normalises what) are in :mod:`crossmodal.models.distill.routing`.
+``predict`` / ``_forward`` run the student alone, so val/test report the student's mIoU.
+
+Loss specs (``distill_losses``), one dict per loss::
+
+    dict(type='KDLoss', tau=1.0, loss_weight=1.0,          # the registry loss and its arguments
+         student='logits',                                  # 'logits' or a student tap name
+         teacher='rgbt.logits',                             # '<teacher>.logits' or '<teacher>.<tap>'
+         connector=None,                                    # a name in ``connectors`` or None
+         schedule=dict(kind='linear_warmup', warmup_iters=100),   # LossWeightSchedule kwargs
+         name='kd')                                         # log key distill.<name> (default: the
+                                                            # loss's loss_name [+ _<teacher> when
+                                                            # several]; "loss_" is prepended
+                                                            # when missing, since mmengine only
+                                                            # back-propagates keys holding "loss")
+
+A loss whose ``forward`` accepts ``student_feat_masked`` (``GKDFeatureLoss`` with lambda_mask > 0)
+additionally gets the student's tap computed on a patch-masked copy of its input (``masker`` key:
+:class:`~crossmodal.models.methods.gkd.PatchMasker` kwargs). Losses exposing ``update`` (TAID) are
+advanced once per training step with that step's value; their state is a buffer of the loss module
+(a submodule of the distiller), so it is saved in and restored from checkpoints.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from mmseg.registry import MODELS
+
+from ..losses.schedules import LossWeightSchedule
+from ..methods.gkd.masking import PatchMasker
+from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, student_norms,
+                      teacher_norms)
+from .taps import TapRecorder, resolve_module
+
+LOGITS_PATH = 'decode_head.conv_seg'
+_LOSS_SPEC_KEYS = ('student', 'teacher', 'connector', 'schedule', 'name', 'masker')
+
+
+def _model_cfg(cfg: Union[str, dict, Config], what: str) -> dict:
+    """A model config from a config path (its ``model``), a full config or a model dict."""
+    if isinstance(cfg, str):
+        try:
+            cfg = Config.fromfile(cfg)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f'{what}: config file not found: {cfg}') from e
+        if 'model' not in cfg:
+            raise ValueError(f'{what}: config {cfg.filename} has no `model` entry')
+        return ConfigDict(copy.deepcopy(cfg.model))
+    if isinstance(cfg, Config):
+        return ConfigDict(copy.deepcopy(cfg.model))
+    if isinstance(cfg, dict):
+        # ConfigDict: mmseg segmentors read test_cfg.mode etc. as attributes
+        cfg = ConfigDict(copy.deepcopy(cfg))
+        return cfg['model'] if 'model' in cfg and 'type' not in cfg else cfg
+    raise TypeError(f'{what}: expected a config path or dict, got {type(cfg).__name__}')
+
+
+def _state_dict_of(ckpt) -> dict:
+    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    if not isinstance(sd, dict):
+        raise ValueError('checkpoint holds no state_dict')
+    if sd and all(k.startswith('module.') for k in sd):
+        sd = {k[len('module.'):]: v for k, v in sd.items()}
+    return sd
+
+
+def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str) -> None:
+    """Load ``checkpoint`` into ``teacher`` strictly; mismatch -> ``ValueError`` listing the keys."""
+    from crossmodal.compat import load_checkpoint_file
+    sd = _state_dict_of(load_checkpoint_file(checkpoint))
+    own = teacher.state_dict()
+    missing = sorted(k for k in own if k not in sd)
+    unexpected = sorted(k for k in sd if k not in own)
+    shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape))
+    if missing or unexpected or shape:
+        def show(keys):
+            return f'{len(keys)} {keys[:8]}{" ..." if len(keys) > 8 else ""}'
+        raise ValueError(
+            f'teacher "{name}": checkpoint {checkpoint} does not match its config '
+            f'({type(teacher).__name__}): missing keys {show(missing)}; unexpected keys '
+            f'{show(unexpected)}; shape mismatches {show(shape)}')
+    teacher.load_state_dict(sd, strict=True)
+
+
+@MODELS.register_module()
+class DistillSegmentor(BaseModel):
+    """Teacher(s) -> student distillation for semantic segmentation (see the module docstring).
+
+    Args:
+        student: config (path or dict) of a stock mmseg segmentor (e.g. an ``EncoderDecoder``
+            SegFormer) that takes a (B, C, H, W) tensor and owns a ``SegDataPreProcessor``.
+        teachers: ``{name: dict(config=<path or dict>, checkpoint=<path or None>,
+            modalities=('rgb', 'thermal'), frozen=True, loss_weight=1.0, taps={tap: path})}``.
+            ``checkpoint=None`` keeps a random teacher (warning; tests/benchmarks only).
+            ``loss_weight`` multiplies every distillation loss that uses this teacher.
+        student_modalities: modalities fed to the student, concatenated in this order.
+        student_taps: ``{tap_name: 'module.path' or 'module.path[i]'}`` on the student;
+            ``'logits'`` (``decode_head.conv_seg``) is always available on every model.
+        connectors: ``{name: connector cfg}`` (e.g. ``dict(type='ConvConnector', in_channels=..,
+            out_channels=..)``), applied to the student side of a loss.
+        distill_losses: list of loss specs (module docstring).
+        with_label: False = unlabelled stage: no student task loss, losses needing labels refused.
+        student_task_loss: compute the student's own decode-head losses when labels exist.
+        freeze: student module paths to freeze (no grad, kept in eval mode), e.g. ``['backbone']``
+            for GKD stage 2.
+        modality_channels: channel counts per modality when not the defaults (rgb 3, depth 1, ...).
+        data_preprocessor: the distiller's ``MultiModalDataPreprocessor`` config; None builds the
+            default of :func:`~crossmodal.models.distill.routing.default_distill_preprocessor`.
+        init_cfg: mmengine init config.
+
+    Raises (at construction): ``ValueError`` for a teacher checkpoint that does not match its
+    config, different student/teacher class counts in a logit loss, a label-needing loss with
+    ``with_label=False``, unknown tap/connector/teacher names; ``KeyError`` for a tap path that does
+    not exist (listing the nearest valid names).
+    """
+
+    def __init__(self,
+                 student: Union[str, dict],
+                 teachers: Optional[Dict[str, dict]] = None,
+                 student_modalities: Sequence[str] = ('rgb', ),
+                 student_taps: Optional[Dict[str, str]] = None,
+                 connectors: Optional[Dict[str, dict]] = None,
+                 distill_losses: Optional[List[dict]] = None,
+                 with_label: bool = True,
+                 student_task_loss: bool = True,
+                 freeze: Sequence[str] = (),
+                 modality_channels: Optional[Dict[str, int]] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        # The student is built first so that, for one seed, its initial weights equal those of its
+        # no-distillation twin; teachers, connectors and losses are built under a forked RNG.
+        # Nested configs (SegDataPreProcessor, ...) resolve in mmseg's scope even without a Runner.
+        scope = None if DefaultScope.get_current_instance() is not None else 'mmseg'
+        with DefaultScope.overwrite_default_scope(scope):
+            student_cfg = _model_cfg(student, 'student')
+            student_model = MODELS.build(student_cfg)
+            with torch.random.fork_rng(devices=[]):
+                teacher_models, teacher_specs = self._build_teachers(teachers or {})
+                connector_modules = nn.ModuleDict(
+                    {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()})
+                loss_modules, loss_specs = self._build_losses(distill_losses or [],
+                                                              len(teacher_models))
+
+        student_modalities = tuple(student_modalities)
+        if not student_modalities:
+            raise ValueError('DistillSegmentor: student_modalities must name at least one modality')
+        s_dp = getattr(student_model, 'data_preprocessor', None)
+        s_norm = student_norms(s_dp, student_modalities, modality_channels)
+        consumers = [s_norm] + [teacher_norms(getattr(t, 'data_preprocessor', None), spec['modalities'])
+                                for t, spec in zip(teacher_models.values(), teacher_specs.values())]
+        if data_preprocessor is None:
+            data_preprocessor = default_distill_preprocessor(s_dp, consumers)
+        dp = MODELS.build(dict(data_preprocessor)) if isinstance(data_preprocessor, dict) \
+            else data_preprocessor
+        super().__init__(data_preprocessor=dp, init_cfg=init_cfg)
+
+        self.student_modalities = student_modalities
+        self.student = student_model
+        self.teachers = nn.ModuleDict(teacher_models)
+        self.connectors = connector_modules
+        self.distill_losses = loss_modules
+        self.teacher_specs = teacher_specs
+        self.loss_specs = loss_specs
+        self.with_label = bool(with_label)
+        self.student_task_loss = bool(student_task_loss)
+        self.student_channel_flip = bool(getattr(s_dp, 'channel_conversion', False))
+
+        # normalisations: the distiller's pre-processor, the student, each teacher
+        self.dist_norm = ModalityNorm({
+            m: ((getattr(dp, f'mean_{m}').flatten().tolist(), getattr(dp, f'std_{m}').flatten().tolist())
+                if m in getattr(dp, 'modality_names', ()) else (None, None))
+            for norms in consumers for m in norms})
+        self.student_norm = ModalityNorm(s_norm)
+        self.teacher_norm = nn.ModuleDict({
+            name: ModalityNorm(teacher_norms(getattr(t, 'data_preprocessor', None),
+                                             teacher_specs[name]['modalities']))
+            for name, t in self.teachers.items()})
+
+        # freezing
+        self.frozen_student_paths = tuple(freeze)
+        for path in self.frozen_student_paths:
+            for p in resolve_module(self.student, path, 'student').parameters():
+                p.requires_grad_(False)
+        for name, t in self.teachers.items():
+            if teacher_specs[name]['frozen']:
+                for p in t.parameters():
+                    p.requires_grad_(False)
+
+        # taps (forward hooks)
+        s_taps = {'logits': LOGITS_PATH}
+        s_taps.update({k: self._strip(v, ('student.', )) for k, v in (student_taps or {}).items()})
+        self.student_taps = TapRecorder(self.student, s_taps, 'student')
+        self.teacher_taps = {}
+        for name, t in self.teachers.items():
+            taps = {'logits': LOGITS_PATH}
+            taps.update({k: self._strip(v, (f'{name}.', 'teacher.'))
+                         for k, v in teacher_specs[name]['taps'].items()})
+            self.teacher_taps[name] = TapRecorder(t, taps, f'teacher "{name}"')
+
+        self._validate()
+        self._last_loss_values: Dict[str, torch.Tensor] = {}
+        self._last_factors: Dict[str, float] = {}
+        self._local_step = 0
+        self.train(self.training)
+
+    # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def _strip(path: str, prefixes) -> str:
+        for p in prefixes:
+            if path.startswith(p):
+                return path[len(p):]
+        return path
+
+    @staticmethod
+    def _build_teachers(teachers: Dict[str, dict]):
+        models, specs = {}, {}
+        for name, spec in teachers.items():
+            if '.' in name or not name:
+                raise ValueError(f'teacher name {name!r} must be non-empty and contain no "."')
+            spec = dict(spec)
+            unknown = set(spec) - {'config', 'checkpoint', 'modalities', 'frozen', 'loss_weight', 'taps'}
+            if unknown:
+                raise ValueError(f'teacher "{name}": unknown keys {sorted(unknown)}')
+            if 'config' not in spec:
+                raise ValueError(f'teacher "{name}": needs config=<path or dict>')
+            cfg = _model_cfg(spec['config'], f'teacher "{name}"')
+            model = MODELS.build(cfg)
+            declared = tuple(getattr(model, 'modalities', ()) or ())
+            modalities = tuple(spec.get('modalities') or declared or ('rgb', ))
+            if declared and tuple(declared) != modalities:
+                raise ValueError(f'teacher "{name}": modalities={modalities} but its config declares '
+                                 f'{declared}')
+            ckpt = spec.get('checkpoint')
+            if ckpt:
+                load_teacher_weights(model, ckpt, name)
+            else:
+                warnings.warn(f'teacher "{name}" has no checkpoint: it keeps random weights')
+            model._is_init = True  # mmengine's init_weights must not overwrite the loaded weights
+            for m in model.modules():
+                if hasattr(m, '_is_init'):
+                    m._is_init = True
+            models[name] = model
+            specs[name] = dict(modalities=modalities, frozen=bool(spec.get('frozen', True)),
+                               loss_weight=float(spec.get('loss_weight', 1.0)),
+                               taps=dict(spec.get('taps') or {}), checkpoint=ckpt)
+        return models, specs
+
+    def _build_losses(self, losses: List[dict], num_teachers: int = 1):
+        modules, specs = nn.ModuleList(), []
+        names = set()
+        for i, spec in enumerate(losses):
+            spec = dict(spec)
+            if 'type' not in spec:
+                raise ValueError(f'distill_losses[{i}] has no type')
+            meta = {k: spec.pop(k, None) for k in _LOSS_SPEC_KEYS}
+            if meta['student'] is None or meta['teacher'] is None:
+                raise ValueError(f'distill_losses[{i}] ({spec["type"]}) needs student=... and '
+                                 f'teacher=... (e.g. student="logits", teacher="<name>.logits")')
+            module = MODELS.build(spec)
+            teacher, _, t_tap = str(meta['teacher']).partition('.')
+            if not t_tap:
+                raise ValueError(f'distill_losses[{i}]: teacher={meta["teacher"]!r} must be '
+                                 f'"<teacher_name>.logits" or "<teacher_name>.<tap>"')
+            name = meta['name']
+            if not name:
+                short = spec['type'].split('.')[-1].lower()
+                short = short[:-4] if short.endswith('loss') else short
+                name = getattr(module, 'loss_name', None) or f'loss_{short}'
+                if num_teachers > 1:
+                    name = f'{name}_{teacher}'
+            if 'loss' not in name:  # mmengine only back-propagates keys containing "loss"
+                name = f'loss_{name}'
+            base, k = name, 1
+            while name in names:
+                k += 1
+                name = f'{base}_{k}'
+            names.add(name)
+            sched = meta['schedule']
+            schedule = (sched if isinstance(sched, LossWeightSchedule)
+                        else LossWeightSchedule(**dict(sched)) if sched else None)
+            params = inspect.signature(module.forward).parameters
+            masker = None
+            if 'student_feat_masked' in params and getattr(module, 'qsd_mask', None) is not None:
+                masker = PatchMasker(**dict(meta['masker'] or {}))
+            modules.append(module)
+            specs.append(dict(name=name, student=str(meta['student']), teacher=teacher,
+                              teacher_tap=t_tap, connector=meta['connector'], schedule=schedule,
+                              masker=masker, type=spec['type']))
+        return modules, specs
+
+    def _validate(self) -> None:
+        s_classes = getattr(getattr(self.student, 'decode_head', None), 'num_classes', None)
+        for spec, module in zip(self.loss_specs, self.distill_losses):
+            where = f'distill loss "{spec["name"]}" ({spec["type"]})'
+            if spec['teacher'] not in self.teachers:
+                raise ValueError(f'{where}: unknown teacher "{spec["teacher"]}"; teachers are '
+                                 f'{sorted(self.teachers)}')
+            if spec['student'] not in self.student_taps.specs:
+                raise ValueError(f'{where}: unknown student tap "{spec["student"]}"; student taps are '
+                                 f'{sorted(self.student_taps.specs)}')
+            t_taps = self.teacher_taps[spec['teacher']].specs
+            if spec['teacher_tap'] not in t_taps:
+                raise ValueError(f'{where}: unknown tap "{spec["teacher_tap"]}" of teacher '
+                                 f'"{spec["teacher"]}"; its taps are {sorted(t_taps)}')
+            if spec['connector'] is not None and spec['connector'] not in self.connectors:
+                raise ValueError(f'{where}: unknown connector "{spec["connector"]}"; connectors are '
+                                 f'{sorted(self.connectors)}')
+            if getattr(module, 'requires_labels', False) and not self.with_label:
+                raise ValueError(f'{where} needs ground-truth labels but this stage is unlabelled '
+                                 f'(with_label=False); use a label-free loss (KD, CWD, TAID, '
+                                 f'feature losses) or a labelled stage')
+            if spec['student'] == 'logits' and spec['teacher_tap'] == 'logits' \
+                    and spec['connector'] is None:
+                t_classes = getattr(getattr(self.teachers[spec['teacher']], 'decode_head', None),
+                                    'num_classes', None)
+                if s_classes is not None and t_classes is not None and s_classes != t_classes:
+                    raise ValueError(f'{where}: the student predicts {s_classes} classes but teacher '
+                                     f'"{spec["teacher"]}" predicts {t_classes}; logit distillation '
+                                     f'needs the same class list')
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for name, t in self.teachers.items():
+            if self.teacher_specs[name]['frozen']:
+                t.eval()
+        for path in self.frozen_student_paths:
+            resolve_module(self.student, path, 'student').eval()
+        return self
+
+    # ------------------------------------------------------------------ routing
+    @staticmethod
+    def _require(inputs: Dict[str, torch.Tensor], names, who: str) -> None:
+        if not isinstance(inputs, dict):
+            raise TypeError(f'DistillSegmentor takes a dict of modalities (PackMultiModalInputs('
+                            f'stack=False) + MultiModalDataPreprocessor), got {type(inputs).__name__}')
+        missing = [m for m in names if m not in inputs]
+        if missing:
+            raise KeyError(f'{who} needs modalities {tuple(names)} but the batch only has '
+                           f'{sorted(inputs)} (missing {missing}); add them to the dataset\'s '
+                           f'modalities')
+
+    def student_inputs(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, C, H, W) student input: its modalities, concatenated, in its own normalisation."""
+        self._require(inputs, self.student_modalities, 'the student')
+        if self.student_channel_flip:
+            # stock SegDataPreProcessor flips a 3-channel input *before* normalising
+            parts = []
+            for m in self.student_modalities:
+                x = inputs[m]
+                mean, std = self.dist_norm.get(m, x.shape[1], x.device, x.dtype)
+                parts.append(x * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1))
+            raw = torch.cat(parts, 1)
+            if raw.shape[1] == 3:
+                raw = raw[:, [2, 1, 0]]
+            mean = torch.cat([self.student_norm.get(m, inputs[m].shape[1], raw.device, raw.dtype)[0]
+                              for m in self.student_modalities])
+            std = torch.cat([self.student_norm.get(m, inputs[m].shape[1], raw.device, raw.dtype)[1]
+                             for m in self.student_modalities])
+            return (raw - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+        parts = [renormalize(inputs[m], m, self.dist_norm, self.student_norm)
+                 for m in self.student_modalities]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+
+    def teacher_inputs(self, name: str, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``{m: (B, C_m, H, W)}`` for teacher ``name``: exactly its modalities, its normalisation."""
+        mods = self.teacher_specs[name]['modalities']
+        self._require(inputs, mods, f'teacher "{name}"')
+        return {m: renormalize(inputs[m], m, self.dist_norm, self.teacher_norm[name]) for m in mods}
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}"; only supports loss, predict and tensor')
+
+    def _forward(self, inputs, data_samples=None):
+        """Student logits (B, K, H/4, W/4)."""
+        return self.student._forward(self.student_inputs(inputs), data_samples)
+
+    def predict(self, inputs, data_samples=None):
+        """Student-only prediction (``SegDataSample`` list with ``pred_sem_seg``)."""
+        return self.student.predict(self.student_inputs(inputs), data_samples)
+
+    @torch.no_grad()
+    def teacher_predict(self, name: str, inputs, data_samples=None):
+        """Prediction of teacher ``name`` from the distiller's (normalised) inputs."""
+        return self.teachers[name].predict(self.teacher_inputs(name, inputs), data_samples)
+
+    def _current_iter(self) -> int:
+        hub = MessageHub.get_current_instance()
+        it = hub.get_info('iter', None)
+        return int(it) if it is not None else self._local_step
+
+    def _run_teacher(self, name: str, inputs) -> None:
+        rec = self.teacher_taps[name]
+        rec.clear()
+        t = self.teachers[name]
+        x = self.teacher_inputs(name, inputs)
+        if self.teacher_specs[name]['frozen']:
+            with torch.no_grad():
+                t._forward(x)
+        else:
+            t._forward(x)
+
+    def _labels(self, data_samples) -> Optional[torch.Tensor]:
+        if not data_samples or not all(hasattr(s, 'gt_sem_seg') for s in data_samples):
+            return None
+        return torch.stack([s.gt_sem_seg.data for s in data_samples])[:, 0]
+
+    def loss(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
+        losses: Dict[str, torch.Tensor] = {}
+        used = {spec['teacher'] for spec in self.loss_specs}
+        for name in self.teachers:
+            if name in used:
+                self._run_teacher(name, inputs)
+
+        x = self.student_inputs(inputs)
+        gt = self._labels(data_samples) if self.with_label else None
+        self.student_taps.clear()
+        if self.with_label and self.student_task_loss and gt is not None:
+            for k, v in self.student.loss(x, data_samples).items():
+                losses[f'student.{k}'] = v
+        else:
+            self.student._forward(x, data_samples)
+        if self.with_label and gt is None and any(
+                getattr(m, 'requires_labels', False) for m in self.distill_losses):
+            raise ValueError('a distillation loss needs labels but the batch has no gt_sem_seg '
+                             '(unlabelled frames?); set with_label=False and use label-free losses')
+
+        it = self._current_iter()
+        masked_cache: Dict[int, torch.Tensor] = {}
+        for spec, module in zip(self.loss_specs, self.distill_losses):
+            s_feat = self.student_taps.get(spec['student'])
+            t_feat = self.teacher_taps[spec['teacher']].get(spec['teacher_tap'])
+            kwargs = {}
+            if spec['connector'] is not None:
+                conn = self.connectors[spec['connector']]
+                s_feat = conn(s_feat, t_feat) if getattr(conn, 'needs_teacher', False) else conn(s_feat)
+            if spec['masker'] is not None:
+                kwargs['student_feat_masked'] = self._masked_student_feat(x, spec, masked_cache)
+            out = module(s_feat, t_feat, gt=gt, **kwargs)
+            factor = spec['schedule'](it) if spec['schedule'] is not None else 1.0
+            weight = factor * self.teacher_specs[spec['teacher']]['loss_weight']
+            if isinstance(out, dict):
+                for k, v in out.items():
+                    losses[f'distill.{spec["name"]}.{k}'] = weight * v
+            else:
+                losses[f'distill.{spec["name"]}'] = weight * out
+                if hasattr(module, 'update'):
+                    self._last_loss_values[spec['name']] = out.detach()
+            if spec['schedule'] is not None:
+                self._last_factors[spec['name']] = factor
+        return losses
+
+    def _masked_student_feat(self, x: torch.Tensor, spec: dict, cache: Dict[int, torch.Tensor]):
+        """The student's tap ``spec['student']`` on a patch-masked copy of its input ``x``."""
+        key = id(spec['masker'])
+        if key not in cache:
+            masked, _ = spec['masker'](x)
+            saved = dict(self.student_taps._outputs)
+            self.student_taps.clear()
+            feats = self.student.extract_feat(masked)
+            if not self.student_taps.has(spec['student']):
+                self.student.decode_head.forward(feats)
+            cache[key] = self.student_taps.get(spec['student'])
+            self.student_taps._outputs.clear()
+            self.student_taps._outputs.update(saved)
+        return cache[key]
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """mmengine's parse_losses, then one ``update`` of every stateful loss (TAID).
+
+        Done here because both ``BaseModel.train_step`` and mmengine's DDP wrapper call
+        ``parse_losses`` exactly once per training step (the new state is used from the next step).
+        """
+        parsed, log_vars = super().parse_losses(losses)
+        for name, factor in self._last_factors.items():  # logged only, never summed
+            log_vars[f'distill.{name}.weight'] = float(factor)
+        self._last_factors.clear()
+        if self.training and self._last_loss_values:
+            hub = MessageHub.get_current_instance()
+            total = hub.get_info('max_iters', None)
+            step = self._current_iter() + 1
+            for spec, module in zip(self.loss_specs, self.distill_losses):
+                value = self._last_loss_values.get(spec['name'])
+                if value is None or not hasattr(module, 'update'):
+                    continue
+                steps = getattr(module, 'total_steps', None) or total
+                if not steps:
+                    raise ValueError(f'distill loss "{spec["name"]}" ({spec["type"]}) needs the '
+                                     f'total number of steps: run it with a Runner (max_iters) or '
+                                     f'set `total_steps` on the loss')
+                module.update(value, step=step, total_steps=int(steps))
+                log_vars[f'distill.{spec["name"]}.t'] = float(getattr(module, 't', float('nan')))
+            self._last_loss_values.clear()
+        self._local_step += 1
+        return parsed, log_vars

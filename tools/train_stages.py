@@ -1,0 +1,136 @@
+#!/usr/bin/env python
+"""Run a multi-stage training recipe (e.g. GKD's two stages) with one command.
+
+    python tools/train_stages.py configs/distill/gkd/gkd_<...>.py [--work-dir DIR]
+                                 [--stages stage2] [--cfg-options k=v ...]
+
+The recipe config holds only ``stages``, run in order::
+
+    stages = [
+        dict(name='stage1', config='gkd-stage1_....py'),            # relative to the recipe file
+        dict(name='stage2', config='gkd-stage2_....py', load_from='stage1',
+             cfg_options=dict(...)),                                # optional per-stage overrides
+    ]
+
+Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``load_from`` naming an
+earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the student
+is kept (teachers, connectors and QSD modules dropped, written to ``<work_dir>/<prev>/student_init.pth``
+with the ``student.`` prefix of the next distiller); any other value is a checkpoint path.
+``--cfg-options`` apply to every stage. ``--stages`` runs a subset (earlier stages' outputs must
+exist). Prints a JSON summary with each stage's last checkpoint.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import crossmodal  # noqa: E402
+from crossmodal.utils.runner_setup import DictAction, load_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Run the stages of a multi-stage recipe in order')
+    p.add_argument('config', help='recipe config with `stages`')
+    p.add_argument('--work-dir', help='root work dir (default work_dirs/<recipe name>)')
+    p.add_argument('--stages', nargs='+', help='names of the stages to run (default: all)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='overrides applied to every stage')
+    return p.parse_args(argv)
+
+
+def last_checkpoint(work_dir: str) -> str:
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        raise FileNotFoundError(f'stage output not found: {marker} (did the stage run?)')
+    with open(marker) as f:
+        path = f.read().strip()
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{marker} names {path}, which does not exist')
+    return path
+
+
+def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
+    """Write the student weights of ``ckpt_path`` as a ``student.``-prefixed checkpoint."""
+    import torch
+
+    from crossmodal.compat import load_checkpoint_file
+    from crossmodal.models.distill.export import STUDENT_PREFIX, extract_student_state_dict
+    ckpt = load_checkpoint_file(ckpt_path)
+    sd = ckpt.get('state_dict', ckpt)
+    if any(k.startswith(STUDENT_PREFIX) for k in sd):
+        state = {STUDENT_PREFIX + k: v for k, v in extract_student_state_dict(ckpt).items()}
+    else:  # a stock student checkpoint: prefix it for the next DistillSegmentor
+        state = {STUDENT_PREFIX + k: v for k, v in sd.items()}
+    torch.save({'state_dict': state, 'meta': {'student_of': ckpt_path}}, out_path)
+    return out_path
+
+
+def resolve_stage_config(recipe_path: str, path: str) -> str:
+    for cand in (osp.join(osp.dirname(osp.abspath(recipe_path)), path), path):
+        if osp.isfile(cand):
+            return cand
+    raise FileNotFoundError(f'{recipe_path}: stage config {path} not found (relative to the recipe '
+                            f'file or the current directory)')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmengine.config import Config
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    recipe = Config.fromfile(args.config)
+    stages = recipe.get('stages')
+    if not stages:
+        raise ValueError(f'{args.config}: no `stages` list')
+    names = [s['name'] for s in stages]
+    if len(set(names)) != len(names):
+        raise ValueError(f'{args.config}: stage names must be unique, got {names}')
+    if args.stages:
+        unknown = [s for s in args.stages if s not in names]
+        if unknown:
+            raise ValueError(f'unknown stages {unknown}; the recipe has {names}')
+    root = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    crossmodal.register_all_modules(init_default_scope=False)
+    from mmengine.runner import Runner
+
+    summary = {}
+    for i, stage in enumerate(stages):
+        name = stage['name']
+        stage_dir = osp.join(root, name)
+        if args.stages and name not in args.stages:
+            continue
+        cfg_path = resolve_stage_config(args.config, stage['config'])
+        options = dict(stage.get('cfg_options') or {})
+        options.update(args.cfg_options or {})
+        cfg = load_config(cfg_path, options, stage_dir)
+        src = stage.get('load_from')
+        if src:
+            if src in names:
+                if names.index(src) >= i:
+                    raise ValueError(f'stage {name}: load_from={src!r} must name an earlier stage')
+                prev_dir = osp.join(root, src)
+                cfg.load_from = student_init_checkpoint(last_checkpoint(prev_dir),
+                                                        osp.join(prev_dir, 'student_init.pth'))
+            else:
+                if not osp.isfile(src):
+                    raise FileNotFoundError(f'stage {name}: load_from {src} is neither an earlier '
+                                            f'stage ({names}) nor a file')
+                cfg.load_from = src
+        cfg.resume = False
+        if cfg.get('visualizer'):  # one visualizer instance per stage (mmengine keys them by name)
+            cfg.visualizer['name'] = f"{cfg.visualizer.get('name', 'visualizer')}_{name}"
+        os.makedirs(stage_dir, exist_ok=True)
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        summary[name] = dict(config=cfg_path, work_dir=stage_dir, load_from=cfg.load_from,
+                             checkpoint=last_checkpoint(stage_dir))
+        del runner
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == '__main__':
+    main()
