@@ -69,9 +69,9 @@ def _object_mask(kind: int, h: int, w: int, cx: float, by: float, size: float) -
     """Boolean HxW silhouette of an object standing on the ground at (cx, by) (bottom centre)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if kind == 1:  # person: head circle + body rounded rectangle, tall and thin
-        bw, bh = 0.28 * size, 1.0 * size
+        bw, bh = 0.42 * size, 1.0 * size
         body = (np.abs(xx - cx) <= bw / 2) & (yy <= by) & (yy >= by - bh * 0.8)
-        hr = 0.14 * size
+        hr = 0.18 * size
         head = (xx - cx)**2 + (yy - (by - bh * 0.8 - hr * 0.8))**2 <= hr**2
         return body | head
     if kind == 2:  # vehicle: wide low box with a cabin on top
@@ -110,7 +110,7 @@ def render_frame(rng: np.random.Generator, height: int = 128, width: int = 160,
     label = np.zeros((h, w), np.uint8)
 
     # --- objects, far to near (painter's algorithm)
-    n_obj = int(rng.integers(1, 7))
+    n_obj = int(rng.integers(2, 6))
     objs = []
     for _ in range(n_obj):
         kind = int(rng.integers(1, 4))
@@ -120,7 +120,7 @@ def render_frame(rng: np.random.Generator, height: int = 128, width: int = 160,
     n_camo = 0
     for by, kind in objs:
         obj_depth = CAMERA_HEIGHT_M * focal / max(by - horizon, 0.5)
-        size = float(np.clip(130.0 / obj_depth * rng.uniform(0.8, 1.2), 12, h * 0.7))
+        size = float(np.clip(170.0 / obj_depth * rng.uniform(0.8, 1.2), 16, h * 0.7))
         cx = float(rng.uniform(0.1 * w, 0.9 * w))
         mask = _object_mask(kind, h, w, cx, by, size)
         if not mask.any():

@@ -30,7 +30,8 @@ def test_distill_config(path):
             assert osp.isfile(osp.join(osp.dirname(path), stage['config']))
         return
     model = cfg.model
-    assert model.type == 'DistillSegmentor'
+    if model.type != 'DistillSegmentor':  # methods with their own model (FSKD, RTFDNet): parse only
+        return
     assert osp.isfile(model.student), model.student
     for spec in model.teachers.values():
         assert osp.isfile(spec['config']), spec['config']
