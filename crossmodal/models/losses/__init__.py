@@ -15,7 +15,8 @@ from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss
 from .relational_kd import AffinityKDLoss, AttentionMapKDLoss, DenseKDLoss
 from .schedules import LossWeightSchedule
 from .taid import TAIDLoss
+from .weighted_ce import WeightedCrossEntropyLoss
 
 __all__ = ['ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss', 'FeatureMSELoss',
            'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss', 'MaskedL1Loss',
-           'MaskedMSELoss', 'MaskedSmoothL1Loss', 'AffinityKDLoss', 'AttentionMapKDLoss', 'DenseKDLoss']
+           'MaskedMSELoss', 'MaskedSmoothL1Loss', 'WeightedCrossEntropyLoss', 'AffinityKDLoss', 'AttentionMapKDLoss', 'DenseKDLoss']
