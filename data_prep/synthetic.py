@@ -44,6 +44,8 @@ VARIANTS = {
     'rgbd': ('depth', 0.0, 0.7),
 }
 WALL_DEPTH_M = 12.0
+# bump when the rendering changes, so an older embedded dataset on disk is not silently reused
+GENERATOR_VERSION = 2
 CAMERA_HEIGHT_M = 1.4
 
 
@@ -172,7 +174,7 @@ def meta_for(variant: str, num: int, seed: int, height: int, width: int,
         'modalities': modalities,
         'splits': {'train': 'train.txt', 'test': 'test.txt'},
         'split_source': f'first {num_train} stems train, rest test (generator seed {seed})',
-        'generator': {'script': 'data_prep/synthetic.py', 'variant': variant, 'num': num,
+        'generator': {'script': 'data_prep/synthetic.py', 'version': GENERATOR_VERSION, 'variant': variant, 'num': num,
                       'seed': seed, 'height': height, 'width': width,
                       'p_night': VARIANTS[variant][1], 'p_camouflage': VARIANTS[variant][2]},
     }
@@ -180,11 +182,12 @@ def meta_for(variant: str, num: int, seed: int, height: int, width: int,
 
 def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, height: int = 128,
              width: int = 160, test_fraction: float = 0.2, force: bool = False,
-             progress: bool = True) -> Dict:
+             progress: bool = True, replace_own: bool = False) -> Dict:
     """Write the embedded dataset to ``out`` and return its meta dict.
 
     Re-running with the same arguments on an existing, complete output is a no-op; different
-    arguments on an existing output need ``force=True`` (nothing is overwritten silently).
+    arguments on an existing output need ``force=True`` (nothing is overwritten silently), or
+    ``replace_own=True``, which replaces only an output this generator wrote itself.
     """
     if variant not in VARIANTS:
         raise ValueError(f'unknown variant {variant!r}; choose one of {sorted(VARIANTS)}')
@@ -197,6 +200,8 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
                 old = json.load(f)
             if old.get('generator') == meta['generator'] and not force:
                 return old
+            if replace_own and old.get('generator', {}).get('script') == meta['generator']['script']:
+                force = True  # an older or differently parameterised embedded dataset
         if not force:
             raise FileExistsError(
                 f'{out} exists and holds a different dataset (or no meta.json); '

@@ -109,7 +109,7 @@ def main(argv=None):
 
     from data_prep.synthetic import generate
     data_root = osp.join(ROOT, 'data', f'synthetic_{a.variant}')
-    meta = generate(data_root, a.variant, progress=True)
+    meta = generate(data_root, a.variant, progress=True, replace_own=True)
     print(f"[demo] dataset {meta['name']} at {data_root}", flush=True)
 
     rows = [train_and_test('teacher', CONFIGS['teacher'].format(v=a.variant), work_dir, a.iters, a.seed),

@@ -6,7 +6,11 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
     backbone=dict(embed_dims=16, num_layers=[1, 1, 1, 1]),
-    decode_head=dict(in_channels=[16, 32, 80, 128], channels=64, num_classes={{_base_.num_classes}}))
+    decode_head=dict(
+        in_channels=[16, 32, 80, 128],
+        channels=64,
+        num_classes={{_base_.num_classes}},
+        loss_decode=dict(type='WeightedCrossEntropyLoss', class_weight={{_base_.class_weight}})))
 train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_train_pipeline}}))
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))
 test_dataloader = val_dataloader
