@@ -1,3 +1,4 @@
 from .iou_metric import PerClassIoUMetric
+from .multi_head_iou import MultiHeadIoUMetric
 
-__all__ = ['PerClassIoUMetric']
+__all__ = ['MultiHeadIoUMetric', 'PerClassIoUMetric']

@@ -1,2 +1,2 @@
 """Distillation methods (one subpackage each)."""
-from . import gkd  # noqa: F401
+from . import gkd, rtfdnet  # noqa: F401
