@@ -61,3 +61,14 @@ def test_export_errors(tmp_path):
         export_branch(cfg_path, str(bad), str(tmp_path / 'o'))
     with pytest.raises(ExportError, match='RTFDNet'):
         stock_config(Config(dict(model=dict(type='EncoderDecoder'))))
+
+
+def test_export_cli(tmp_path, capsys):
+    import tools.export_branch as eb
+    _, cfg_path, ckpt = _save(tmp_path)
+    cfg_out, ckpt_out = eb.main([cfg_path, ckpt, '--out-dir', str(tmp_path / 'cli'), '--name', 'student'])
+    assert cfg_out.endswith('student.py') and ckpt_out.endswith('student.pth')
+    stock = Config.fromfile(cfg_out)
+    assert 'custom_imports' not in stock and stock.model.type == 'EncoderDecoder'
+    assert stock.model.data_preprocessor.bgr_to_rgb is True
+    assert '"checkpoint"' in capsys.readouterr().out
