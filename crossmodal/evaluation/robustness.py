@@ -35,9 +35,19 @@ class RobustnessConfigError(ValueError):
 
 
 def model_modalities(cfg: Config) -> tuple:
-    """Modalities the model consumes: ``model.modalities`` of multimodal models, else ``('rgb',)``."""
+    """Modalities the model consumes.
+
+    ``model.modalities`` of multimodal models; else the ``modalities`` packed by the test pipeline's
+    ``PackMultiModalInputs`` (e.g. a stacked RGB + NIR student); else ``('rgb',)`` (stock student).
+    """
     mods = cfg.model.get('modalities', None)
-    return tuple(mods) if mods else ('rgb', )
+    if mods:
+        return tuple(mods)
+    ds = cfg.get('test_dataloader', {}).get('dataset', {})
+    for t in ds.get('pipeline', None) or ():
+        if t.get('type') == 'PackMultiModalInputs' and t.get('modalities'):
+            return tuple(t['modalities'])
+    return ('rgb', )
 
 
 def _preprocessor_means(cfg: Config) -> Dict[str, List[float]]:

@@ -95,3 +95,10 @@ def test_format_table():
     table = rb.format_table(rows).splitlines()
     assert table[0] == '| input | dropped | mIoU | aAcc | mIoU_rgb | ΔmIoU |'
     assert table[3] == '| thermal missing | thermal | 30.50 | 80.00 | 40.00 | -19.50 |'
+
+
+def test_modalities_of_a_stacked_multichannel_student(tiny_rgbt):
+    cfg = _cfg(tiny_rgbt, stack=True)
+    cfg.test_dataloader.dataset.pipeline[-1]['modalities'] = ('rgb', 'thermal')
+    assert rb.model_modalities(cfg) == ('rgb', 'thermal')
+    assert [s[0] for s in rb.scenarios_for(cfg)] == ['full', 'rgb missing', 'thermal missing']
