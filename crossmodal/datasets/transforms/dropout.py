@@ -29,7 +29,7 @@ class ModalityDropout(BaseTransform):
         modalities: names that may be dropped (``'rgb'`` means ``img``).
         fill: ``'zero'`` or ``'mean'`` (per-sample mean of that modality) or ``'value'``.
         fill_value: {name: value} in stored units for ``fill='value'`` (e.g. the dataset mean).
-        keep_at_least_one: never drop every listed modality of a sample at once.
+        keep_at_least_one: never blank every modality of a sample at once.
 
     Adds ``dropped_modalities`` (list of names) to the results.
     """
@@ -52,7 +52,8 @@ class ModalityDropout(BaseTransform):
         present = [m for m in self.modalities
                    if (m == 'rgb' and 'img' in results) or m in results.get('modalities', {})]
         drop = [m for m in present if np.random.rand() < self._p(m)]
-        if self.keep_at_least_one and present and len(drop) == len(present):
+        n_total = int('img' in results) + len(results.get('modalities', {}))
+        if self.keep_at_least_one and drop and len(drop) == n_total:
             drop.pop(np.random.randint(len(drop)))
         for m in drop:
             if m == 'rgb':

@@ -11,8 +11,10 @@ from .dkd import DKDLoss
 from .feature_mse import FeatureMSELoss
 from .kd import KDLoss
 from .pld import PLDLoss
+from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss
 from .schedules import LossWeightSchedule
 from .taid import TAIDLoss
 
 __all__ = ['ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss', 'FeatureMSELoss',
-           'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss']
+           'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss', 'MaskedL1Loss',
+           'MaskedMSELoss', 'MaskedSmoothL1Loss']

@@ -50,6 +50,10 @@ class MultiModalEncoderDecoder(EncoderDecoder):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # build from mmseg's registry directly, so the class also works without a config /
+            # default scope (mmengine's BaseModel would look in its root registry)
+            data_preprocessor = MODELS.build(data_preprocessor)
         BaseSegmentor.__init__(self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.modalities = tuple(modalities)
         if not self.modalities:

@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""Run a student on an image, a folder, a video file or a camera.
+
+    python tools/infer.py student.onnx  <input> --out <dir> [--show]
+    python tools/infer.py student.pth   <input> --out <dir> --config student.py [--input-size H W]
+
+<input>: an image file, a folder of images, a video file (.mp4/.avi/...) or a camera index (0).
+Writes, per frame <stem>: <dir>/labels/<stem>.png (uint8 class ids), <dir>/overlays/<stem>.png
+(palette colours over the frame) and <dir>/side_by_side/<stem>.png (input | prediction |
+ground truth with --gt-dir). Prints a progress bar and a final JSON line with frames/s.
+With an .onnx model nothing from torch or mmseg is imported.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('model', help='.onnx (with .onnx.json sidecar) or a checkpoint (+ --config)')
+    p.add_argument('input', help='image, folder, video file or camera index')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--config', help='student config (checkpoint models only)')
+    p.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'),
+                   help='checkpoint models: resize frames to H x W (default: pad to /32)')
+    p.add_argument('--student-prefix', help="distillation checkpoint: e.g. 'student.'")
+    p.add_argument('--gt-dir', help='folder of ground-truth label maps <stem><gt-ext>')
+    p.add_argument('--gt-ext', default='.png')
+    p.add_argument('--label-offset', type=int, default=0,
+                   help='train_id = stored + offset; <0 or stored 255 -> ignore (meta.json)')
+    p.add_argument('--alpha', type=float, default=0.5, help='overlay colour weight')
+    p.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
+    p.add_argument('--show', action='store_true', help='show a window (needs a display)')
+    return p.parse_args(argv)
+
+
+def iter_frames(src: str, max_frames=None):
+    """Yield (stem, RGB uint8 frame); ``stem`` names the outputs."""
+    import cv2
+    n = 0
+    if src.isdigit() or os.path.isfile(src) and src.lower().endswith(VIDEO_EXTS):
+        cap = cv2.VideoCapture(int(src) if src.isdigit() else src)
+        if not cap.isOpened():
+            raise SystemExit(f'error: cannot open {"camera " + src if src.isdigit() else src}')
+        base = f'camera{src}' if src.isdigit() else os.path.splitext(os.path.basename(src))[0]
+        try:
+            while max_frames is None or n < max_frames:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                yield f'{base}_{n:06d}', cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                n += 1
+        finally:
+            cap.release()
+        return
+    if os.path.isdir(src):
+        files = sorted(f for f in os.listdir(src) if f.lower().endswith(IMAGE_EXTS))
+        if not files:
+            raise SystemExit(f'error: no images ({", ".join(IMAGE_EXTS)}) in {src}')
+        paths = [os.path.join(src, f) for f in files]
+    elif os.path.isfile(src):
+        paths = [src]
+    else:
+        raise SystemExit(f'error: input {src} is not a file, a folder or a camera index')
+    for path in paths[:max_frames]:
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SystemExit(f'error: cannot read image {path}')
+        yield os.path.splitext(os.path.basename(path))[0], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_gt(gt_dir: str, stem: str, ext: str, offset: int, shape):
+    import cv2
+    import numpy as np
+    path = os.path.join(gt_dir, stem + ext)
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise SystemExit(f'error: ground truth {path} is missing or unreadable')
+    if raw.ndim != 2:
+        raise SystemExit(f'error: ground truth {path} has shape {raw.shape}; expected a '
+                         f'single-channel label map')
+    if raw.shape != tuple(shape):
+        raise SystemExit(f'error: ground truth {path} is {raw.shape}, the frame {tuple(shape)}')
+    ids = raw.astype(np.int64) + offset
+    ids[(ids < 0) | (raw == 255) | (ids > 255)] = 255
+    return ids.astype(np.uint8)
+
+
+def has_display() -> bool:
+    if sys.platform.startswith('linux'):
+        return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    return True
+
+
+def build_segmenter(args):
+    if args.model.endswith('.onnx'):
+        if args.config or args.input_size or args.student_prefix:
+            raise SystemExit('error: --config/--input-size/--student-prefix apply to checkpoints; '
+                             'an .onnx model carries its settings in its sidecar')
+        from crossmodal_runtime import Segmenter
+        return Segmenter(args.model)
+    if not args.config:
+        raise SystemExit(f'error: {args.model} is a checkpoint: pass its --config')
+    from crossmodal.apis.segmenter import Segmenter
+    return Segmenter(args.model, config=args.config, input_size=args.input_size,
+                     student_prefix=args.student_prefix)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import cv2
+    from tqdm import tqdm
+
+    from crossmodal_runtime import SidecarError, overlay, side_by_side
+    try:
+        seg = build_segmenter(args)
+    except (SidecarError, FileNotFoundError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    show = args.show and has_display()
+    if args.show and not show:
+        print('warning: --show ignored: no display (DISPLAY/WAYLAND_DISPLAY unset)',
+              file=sys.stderr)
+    dirs = {k: os.path.join(args.out, k) for k in ('labels', 'overlays', 'side_by_side')}
+    for d in dirs.values():
+        os.makedirs(d, exist_ok=True)
+    n, model_s, t0 = 0, 0.0, time.perf_counter()
+    bar = tqdm(iter_frames(args.input, args.max_frames), unit='frame', file=sys.stderr)
+    for stem, frame in bar:
+        t = time.perf_counter()
+        out = seg(frame)
+        model_s += time.perf_counter() - t
+        gt = (read_gt(args.gt_dir, stem, args.gt_ext, args.label_offset, frame.shape[:2])
+              if args.gt_dir else None)
+        ov = overlay(frame, out.labels, seg.palette, args.alpha)
+        sbs = side_by_side(frame, out.labels, seg.palette, gt)
+        cv2.imwrite(os.path.join(dirs['labels'], stem + '.png'), out.labels)
+        cv2.imwrite(os.path.join(dirs['overlays'], stem + '.png'),
+                    cv2.cvtColor(ov, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(os.path.join(dirs['side_by_side'], stem + '.png'),
+                    cv2.cvtColor(sbs, cv2.COLOR_RGB2BGR))
+        n += 1
+        bar.set_postfix(fps=f'{n / max(model_s, 1e-9):.1f}')
+        if show:
+            cv2.imshow('crossmodal', cv2.cvtColor(sbs, cv2.COLOR_RGB2BGR))
+            if cv2.waitKey(1) & 0xFF == ord('q'):
+                break
+    bar.close()
+    if show:
+        cv2.destroyAllWindows()
+    total = time.perf_counter() - t0
+    print(json.dumps({'frames': n, 'out': args.out, 'model_seconds': round(model_s, 4),
+                      'model_fps': round(n / model_s, 2) if model_s else None,
+                      'total_seconds': round(total, 4),
+                      'fps': round(n / total, 2) if total else None}))
+    return 0 if n else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
