@@ -58,6 +58,7 @@ def test_drop_and_robustness_teacher_and_student(tmp_path, tiny_rgbt):
     assert osp.isfile(tmp_path / 'wt' / 'test_results.json')
     cfg, ckpt = _write(tmp_path, 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py',
                        tiny_rgbt, 'student')
-    out = tt.main([cfg, ckpt, '--robustness', '--out', str(tmp_path / 'st' / 'rob.json')])
+    out = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'ws'), '--robustness', '--out',
+                   str(tmp_path / 'st' / 'rob.json')])
     assert [r['scenario'] for r in out['rows']] == ['full', 'rgb missing']
     assert os.path.isfile(tmp_path / 'st' / 'rob.md')
