@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import re
 import shutil
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
@@ -349,3 +350,14 @@ def add_common_args(parser) -> None:
     parser.add_argument('--force', action='store_true',
                         help='overwrite an existing output (default: refuse; an unfinished run resumes)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+
+
+def run_converter(convert_fn, *args, out: str, **kwargs) -> int:
+    """CLI wrapper of a converter: a :class:`PrepError` becomes ``error: ...`` and exit status 1."""
+    try:
+        convert_fn(*args, out, **kwargs)
+    except PrepError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    print(f'wrote {out}')
+    return 0

@@ -26,7 +26,7 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress, read_image,  # noqa: E402
-                              read_split_lines)
+                              read_split_lines, run_converter)
 from data_prep.rgbt_folders import read_label  # noqa: E402
 
 CLASSES = ('unlabeled', 'car', 'person', 'bike', 'curve', 'car_stop', 'guardrail', 'color_cone', 'bump')
@@ -103,13 +103,7 @@ def main(argv=None) -> int:
     p.add_argument('--trainval', action='store_true', help='train on train+val (writes trainval.txt)')
     add_common_args(p)
     a = p.parse_args(argv)
-    try:
-        convert(a.root, a.out, trainval=a.trainval, force=a.force, quiet=a.quiet)
-    except PrepError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {a.out}')
-    return 0
+    return run_converter(convert, a.root, out=a.out, trainval=a.trainval, force=a.force, quiet=a.quiet)
 
 
 if __name__ == '__main__':

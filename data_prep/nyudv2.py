@@ -25,7 +25,8 @@ import numpy as np
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from data_prep.common import DatasetWriter, PrepError, add_common_args, progress, voc_palette  # noqa: E402
+from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress,  # noqa: E402
+                              run_converter, voc_palette)
 from data_prep.nyu40 import MAP_894_TO_40, NYU40_CLASSES  # noqa: E402
 
 NUM_FRAMES = 1449
@@ -193,14 +194,9 @@ def main(argv=None) -> int:
     p.add_argument('--rgb-ext', default='.jpg', choices=('.jpg', '.png'))
     add_common_args(p)
     a = p.parse_args(argv)
-    try:
-        convert(a.mat, a.splits, a.out, hha=a.hha, hha_raw_mask=a.hha_raw_mask, depth_source=a.depth_source,
-                class_map=a.class_map, rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)
-    except PrepError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {a.out}')
-    return 0
+    return run_converter(convert, a.mat, a.splits, out=a.out, hha=a.hha,
+                         hha_raw_mask=a.hha_raw_mask, depth_source=a.depth_source,
+                         class_map=a.class_map, rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ import sys
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from data_prep.common import PrepError, add_common_args  # noqa: E402
+from data_prep.common import add_common_args, run_converter  # noqa: E402
 from data_prep.rgbt_folders import convert_split_folders  # noqa: E402
 
 CLASSES = ('background', 'fire_extinguisher', 'backpack', 'hand_drill', 'survivor')
@@ -43,13 +43,7 @@ def main(argv=None) -> int:
     p.add_argument('--root', required=True, help='PST900_RGBT_Dataset folder (with train/ and test/)')
     add_common_args(p)
     a = p.parse_args(argv)
-    try:
-        convert(a.root, a.out, force=a.force, quiet=a.quiet)
-    except PrepError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {a.out}')
-    return 0
+    return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet)
 
 
 if __name__ == '__main__':

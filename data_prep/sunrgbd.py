@@ -36,7 +36,7 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress, read_image,  # noqa: E402
-                              read_split_lines, to_rgb, voc_palette)
+                              read_split_lines, run_converter, to_rgb, voc_palette)
 from data_prep.rgbt_folders import read_label  # noqa: E402
 
 # SUN RGB-D 37 classes (seg37list.mat) = the first 37 NYU-40 classes; names as in the toolbox.
@@ -154,14 +154,8 @@ def main(argv=None) -> int:
     p.add_argument('--rgb-ext', default='.jpg', choices=('.jpg', '.png'))
     add_common_args(p)
     a = p.parse_args(argv)
-    try:
-        convert(a.root, a.labels, a.train_list, a.test_list, a.out, depth_source=a.depth_source,
-                rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)
-    except PrepError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {a.out}')
-    return 0
+    return run_converter(convert, a.root, a.labels, a.train_list, a.test_list, out=a.out,
+                         depth_source=a.depth_source, rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ if ROOT not in sys.path:
 
 SUBCOMMANDS = {
     'infer': 'crossmodal.benchmarks.infer',
+    'kernels': 'crossmodal.benchmarks.kernels',
 }
 
 

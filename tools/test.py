@@ -25,7 +25,8 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
-from crossmodal.utils.runner_setup import DictAction, load_config, setup_distributed  # noqa: E402
+from crossmodal.utils.runner_setup import (add_runner_args, load_config,  # noqa: E402
+                                           parse_runner_args, setup_distributed)
 
 
 def parse_args(argv=None):
@@ -35,8 +36,6 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', help='directory for logs and the results JSON')
     p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json)')
     p.add_argument('--show-dir', help='save painted predictions to this directory')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. test_dataloader.batch_size=1')
     p.add_argument('--modalities', help='comma-separated modalities that are given; the '
                    'model\'s other modalities are blanked')
     p.add_argument('--drop', help='comma-separated modalities to blank (missing sensors)')
@@ -46,12 +45,8 @@ def parse_args(argv=None):
                    help='explicit fill per modality in stored units, e.g. thermal=100')
     p.add_argument('--robustness', action='store_true',
                    help='evaluate full input and each modality missing; write a robustness table')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(p)
+    return parse_runner_args(p, argv)
 
 
 def main(argv=None):

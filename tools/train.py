@@ -5,15 +5,14 @@
                           [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402  (compat layer first)
-from crossmodal.utils.runner_setup import (DictAction, enable_amp, load_config,  # noqa: E402
-                                           setup_distributed)
+from crossmodal.utils.runner_setup import (add_runner_args, enable_amp, load_config,  # noqa: E402
+                                           parse_runner_args, setup_distributed)
 
 
 def parse_args(argv=None):
@@ -24,14 +23,8 @@ def parse_args(argv=None):
                    help='resume from CKPT, or from the latest checkpoint in the work dir when '
                    'no path is given')
     p.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. train_cfg.max_iters=100')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = p.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(p)
+    return parse_runner_args(p, argv)
 
 
 def main(argv=None):

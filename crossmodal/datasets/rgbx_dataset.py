@@ -65,8 +65,9 @@ class RGBXSegDataset(BaseDataset):
                         palette=[list(c) for c in self.meta['palette']],
                         ignore_index=self.meta['ignore_index'],
                         label_offset=self.meta['label_offset'],
-                        modalities=self.modalities,
-                        dataset_name=self.meta.get('name', os.path.basename(data_root)))
+                        modalities=self.modalities)
+        # not in metainfo: mmengine treats string metainfo values as file paths and warns
+        self.dataset_name = self.meta.get('name', os.path.basename(os.path.normpath(data_root)))
         super().__init__(data_root=data_root, metainfo=metainfo, pipeline=list(pipeline),
                          test_mode=test_mode, indices=indices, serialize_data=serialize_data,
                          lazy_init=lazy_init, max_refetch=max_refetch)

@@ -11,6 +11,22 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 from mmengine.logging import print_log
 
 
+def add_runner_args(parser) -> None:
+    """The options tools/train.py and tools/test.py share (mmseg's names)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser, argv=None):
+    """Parse, and export LOCAL_RANK for launchers that pass --local-rank instead of the env."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
     """Load a config, apply ``--cfg-options`` and the work dir (default ``work_dirs/<name>``)."""
@@ -54,13 +70,13 @@ def setup_distributed(cfg: Config) -> None:
 def enable_amp(cfg: Config) -> None:
     """``--amp``: fp16 with a dynamic loss scale on CUDA, bfloat16 autocast on CPU."""
     ow = cfg.optim_wrapper
-    if ow.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+    if ow.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'CPUBF16OptimWrapper'):
         print_log('AMP is already enabled in the config', logger='current')
         return
     if torch.cuda.is_available():
         ow.type = 'AmpOptimWrapper'
         ow.loss_scale = 'dynamic'
     else:
-        ow.type = 'AmpOptimWrapper'
-        ow.dtype = 'bfloat16'
-        print_log('--amp on CPU: bfloat16 autocast (no loss scaling needed)', logger='current')
+        # mmengine's AmpOptimWrapper refuses CPUs; bf16 autocast needs no loss scaling
+        ow.type = 'CPUBF16OptimWrapper'
+        print_log('--amp on CPU: CPUBF16OptimWrapper (bfloat16 autocast)', logger='current')

@@ -32,11 +32,13 @@ def test_train_then_test_teacher(tmp_path, tiny_rgbt):
     assert res['num_params'] > 0
 
 
-def test_student_trains_on_rgb_only(tmp_path, tiny_rgbt):
+def test_student_trains_on_rgb_only_with_amp(tmp_path, tiny_rgbt):
     cfg = write_tiny_config(tmp_path / 'student.py', STUDENT_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2,
                             student=True)
     wd = tmp_path / 'wd'
-    run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--cfg-options', 'model.decode_head.channels=32')
+    proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--amp',
+                    '--cfg-options', 'model.decode_head.channels=32')
+    assert 'CPUBF16OptimWrapper' in proc.stdout + proc.stderr
     res_path = tmp_path / 'r.json'
     run_tool('tools/test.py', cfg, str(wd / 'iter_2.pth'), '--out', str(res_path),
              '--cfg-options', 'model.decode_head.channels=32')

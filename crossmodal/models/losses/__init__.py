@@ -12,9 +12,10 @@ from .feature_mse import FeatureMSELoss
 from .kd import KDLoss
 from .pld import PLDLoss
 from .regression import MaskedL1Loss, MaskedMSELoss, MaskedSmoothL1Loss
+from .relational_kd import AffinityKDLoss, AttentionMapKDLoss, DenseKDLoss
 from .schedules import LossWeightSchedule
 from .taid import TAIDLoss
 
 __all__ = ['ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss', 'FeatureMSELoss',
            'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss', 'MaskedL1Loss',
-           'MaskedMSELoss', 'MaskedSmoothL1Loss']
+           'MaskedMSELoss', 'MaskedSmoothL1Loss', 'AffinityKDLoss', 'AttentionMapKDLoss', 'DenseKDLoss']
