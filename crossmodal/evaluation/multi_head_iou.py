@@ -81,6 +81,7 @@ class MultiHeadIoUMetric(IoUMetric):
                 out[f'{k}_{head}'] = v
                 if head == self.main:
                     out[k] = v
-        print_log('per-head: ' + ', '.join(f'{k}={v:.2f}' for k, v in out.items() if '_' in k and '.' not in k),
+        heads = ', '.join(f'{k}={v:.2f}' for k, v in out.items() if '_' in k and '.' not in k)
+        print_log('per-head: ' + heads,
                   logger='current')
         return out

@@ -1,6 +1,7 @@
 # RTFDNet (arXiv 2603.09149) on PST900 (5 classes incl. background), MiT-B2 per stream, SFF fusion,
 # three SegFormer heads; mIoU of the RGB, thermal and fused heads every validation.
-# Frames resized to 360x640, crop 360x640, batch 8 and loss weights (CE / MCE / AKD / RDR = 0.5 / 1.0 / 0.5 / 1.0) as the
+# Frames resized to 360x640, crop 360x640, batch 8 and loss weights
+# (CE / MCE / AKD / RDR = 0.5 / 1.0 / 0.5 / 1.0) as the
 # released PST-B2 config (methods.md §1(b')); schedule = mmseg's SegFormer recipe recommended in
 # methods.md §1(e).5 (AdamW 6e-5, wd 0.01, head lr x10, 1.5k warm-up + poly, 40k iterations) instead
 # of the released epoch-based cosine settings. Released code used AMP: train with `--amp` on GPUs.

@@ -228,7 +228,8 @@ class RTFDNet(BaseSegmentor):
         return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
                 ] * first.shape[0]
 
-    def inference_all(self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+    def inference_all(self, inputs: Dict[str, torch.Tensor],
+                      batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
         """{branch: logits (B, K, H, W)} by whole-image or sliding-window inference."""
         mode = self.test_cfg.get('mode', 'whole')
         if mode == 'whole':
