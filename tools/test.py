@@ -3,9 +3,17 @@
 
     python tools/test.py <config> <checkpoint> [--work-dir DIR] [--out results.json]
                          [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
+                         [--modalities rgb,thermal | --drop thermal] [--fill zero|mean|sample-mean]
+                         [--fill-value thermal=100] [--robustness]
 
 Prints the metrics and writes them as JSON (default ``<work_dir>/test_results.json``) together
 with the parameter count and the evaluation time.
+
+Missing sensors (any model; crossmodal/evaluation/robustness.py): ``--modalities`` lists the
+modalities that are given, ``--drop`` the ones that are missing; a missing modality is blanked in the
+test pipeline (``--fill zero``, ``mean`` = dataset mean from the data preprocessor, or
+``sample-mean``). ``--robustness`` evaluates full input and each modality missing and writes a
+table (``<work_dir>/robustness.md`` / ``.json``, or ``--out`` without extension as the prefix).
 """
 import argparse
 import json
@@ -28,6 +36,15 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', help='directory for logs and the results JSON')
     p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json)')
     p.add_argument('--show-dir', help='save painted predictions to this directory')
+    p.add_argument('--modalities', help='comma-separated modalities that are given; the '
+                   'model\'s other modalities are blanked')
+    p.add_argument('--drop', help='comma-separated modalities to blank (missing sensors)')
+    p.add_argument('--fill', choices=['zero', 'mean', 'sample-mean'], default='zero',
+                   help='value of a blanked modality (mean = dataset mean of the data preprocessor)')
+    p.add_argument('--fill-value', nargs='+', metavar='NAME=V[,V]',
+                   help='explicit fill per modality in stored units, e.g. thermal=100')
+    p.add_argument('--robustness', action='store_true',
+                   help='evaluate full input and each modality missing; write a robustness table')
     add_runner_args(p)
     return parse_runner_args(p, argv)
 
@@ -47,6 +64,19 @@ def main(argv=None):
         cfg.visualizer.save_dir = args.show_dir
     setup_distributed(cfg)
     from mmengine.dist import is_main_process
+    from crossmodal.evaluation import robustness
+    fill_value = robustness.parse_fill_values(args.fill_value)
+    if args.robustness:
+        prefix = osp.splitext(args.out)[0] if args.out else None
+        rob = robustness.run_robustness(cfg, args.fill, fill_value, out_prefix=prefix,
+                                        write=is_main_process())
+        if is_main_process():
+            print(rob['table'])
+            print(f"robustness table written to {', '.join(rob['written'])}")
+        return rob
+    mods = args.modalities.split(',') if args.modalities else None
+    dropped = robustness.resolve_drop(cfg, mods, args.drop.split(',') if args.drop else None)
+    robustness.insert_blanking(cfg, dropped, args.fill, fill_value)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     t0 = time.perf_counter()
@@ -56,6 +86,7 @@ def main(argv=None):
     result = dict(config=args.config, checkpoint=args.checkpoint,
                   model=type(model).__name__,
                   modalities=list(getattr(model, 'modalities', ('rgb', ))),
+                  dropped_modalities=dropped, fill=args.fill if dropped else None,
                   num_params=int(sum(p.numel() for p in model.parameters())),
                   test_time_s=round(elapsed, 3),
                   metrics={k: float(v) for k, v in metrics.items()})

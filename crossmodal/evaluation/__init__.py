@@ -1,4 +1,5 @@
 from .iou_metric import PerClassIoUMetric
+from .multi_head_iou import MultiHeadIoUMetric
 from .regression_metric import RegressionMetric
 
-__all__ = ['PerClassIoUMetric', 'RegressionMetric']
+__all__ = ['MultiHeadIoUMetric', 'PerClassIoUMetric', 'RegressionMetric']

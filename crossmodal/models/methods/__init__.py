@@ -1,3 +1,2 @@
 """Distillation methods (one subpackage each)."""
-from . import gkd  # noqa: F401
-from . import fskd  # noqa: F401
+from . import fskd, gkd, rtfdnet  # noqa: F401

@@ -1,0 +1,216 @@
+"""RTFDNet losses (arXiv 2603.09149; methods.md §1(b), §1(e)): CMDR (feature + logit part) and RDR.
+
+Notation: K classes, unimodal logits Z^m (m in {rgb, x}) and fused logits Z^f, all (B, K, H, W)
+at label size; stage maps F_i^m, F_i^f (B, C_i, H_i, W_i), i = 1..S; ``gt`` (B, H, W) long with
+``ignore_index`` for void.
+
+* :class:`CMDRFeatureLoss` ("AKD" in the released code): modality-specific gated feature matching
+  ``sum_m (1/S) sum_i MSE(a_i^m * F_i^m, a_i^m * sg(F_i^f))`` with a channel gate
+  ``a_i^m = sigmoid(C_i * p(F_i^m) * q(F_i^f))`` (B, C_i), p/q = L2-normalised MLPs
+  (C -> C/r -> C) of the pooled descriptor 0.5 (GAP + GMP).
+* :class:`CMDRLogitLoss` ("M_CrossEntropyLoss"): ``sum_m CE(Z^m, argmax_k Z^f)``, the fused head's
+  hard prediction as a stop-gradient target.
+* :class:`RDRLoss` ("RegionL1"): class-selective L1 consistency
+  ``sum_m sum |M^m * (Z^m - sg(Z^f))| / (K * #pixels)``, M^m = one-hot(argmax_k Z^m).
+
+Where the paper and the authors' released code (curapima/RTFDNet @ c47a832) differ, the paper is
+the default and the code's behaviour is a flag (each class says which).
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+
+
+def _pool(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C): 0.5 (global average + global max)."""
+    return 0.5 * (x.mean(dim=(2, 3)) + x.amax(dim=(2, 3)))
+
+
+def _mlp(channels: int, reduction: int) -> nn.Sequential:
+    hidden = max(channels // reduction, 1)
+    return nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+
+
+def _valid_mask(gt: Optional[torch.Tensor], shape, ignore_index: int, mask_void: bool,
+                device) -> torch.Tensor:
+    """(B, H, W) bool: pixels that count (all when ``mask_void`` is False or no ``gt``)."""
+    if gt is None or not mask_void:
+        return torch.ones(shape, dtype=torch.bool, device=device)
+    if gt.dim() == 4:
+        gt = gt[:, 0]
+    if tuple(gt.shape) != tuple(shape):
+        raise ValueError(f'gt has shape {tuple(gt.shape)} but the logits are {tuple(shape)} '
+                         f'(resize the logits to label size first)')
+    return gt != ignore_index
+
+
+@MODELS.register_module()
+class CMDRFeatureLoss(nn.Module):
+    """CMDR feature part: gated MSE between each unimodal encoder's stage maps and the fused ones.
+
+    Args:
+        stage_channels: C_i of every stage (the gate MLPs are built here, in ``__init__``).
+        num_modalities: unimodal streams compared with the fused stream (2 for RGB + X).
+        reduction: MLP bottleneck ratio r (16 in the released code).
+        alpha: ``'learned'`` (default): the gate MLPs are parameters of this module and are
+            optimised with the model. ``'random'`` reproduces the released code, which rebuilds
+            freshly initialised MLPs inside every forward (its "built" flag is never set), so the
+            gate is random noise each call and never trained.
+        detach_fused: True (default; the paper's "stop-gradient targets"): F^f is detached, so
+            this loss sends no gradient into the fusion modules. False = released code (both sides
+            are pulled together).
+        loss_weight: multiplies the loss (w_akd; 0.5 in every released config).
+
+    Note (learned gate): minimising the loss over the gate alone favours small a_i^m on channels
+    where F^m and F^f disagree (the "modality-specific" channels); the gate cannot collapse to zero
+    because its logits C_i * p ⊙ q come from unit vectors (their sum over channels is >= -C_i).
+
+    Shapes: ``forward(unimodal_feats, fused_feats)`` with ``unimodal_feats`` a list (one per
+    modality) of lists of S maps (B, C_i, H_i, W_i) and ``fused_feats`` a list of S maps.
+    Returns a scalar.
+    """
+
+    def __init__(self, stage_channels: Sequence[int], num_modalities: int = 2, reduction: int = 16,
+                 alpha: str = 'learned', detach_fused: bool = True, loss_weight: float = 1.0):
+        super().__init__()
+        if alpha not in ('learned', 'random'):
+            raise ValueError(f"alpha must be 'learned' or 'random', got {alpha!r}")
+        self.stage_channels = [int(c) for c in stage_channels]
+        self.num_modalities = int(num_modalities)
+        self.reduction = int(reduction)
+        self.alpha = alpha
+        self.detach_fused = detach_fused
+        self.loss_weight = float(loss_weight)
+        if alpha == 'learned':
+            # [m][i] -> MLP on the unimodal / fused descriptor
+            self.mlps_uni = nn.ModuleList([
+                nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
+                for _ in range(self.num_modalities)])
+            self.mlps_fused = nn.ModuleList([
+                nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
+                for _ in range(self.num_modalities)])
+
+    def gate(self, m: int, i: int, fm: torch.Tensor, ff: torch.Tensor) -> torch.Tensor:
+        """Channel gate a_i^m (B, C_i) in (0, 1)."""
+        c = fm.shape[1]
+        if self.alpha == 'learned':
+            p_mlp, q_mlp = self.mlps_uni[m][i], self.mlps_fused[m][i]
+        else:  # released behaviour: new random MLPs on every call, never optimised
+            p_mlp = _mlp(c, self.reduction).to(fm.device, fm.dtype)
+            q_mlp = _mlp(c, self.reduction).to(fm.device, fm.dtype)
+        p = F.normalize(p_mlp(_pool(fm)), dim=1)
+        q = F.normalize(q_mlp(_pool(ff)), dim=1)
+        return torch.sigmoid(c * p * q)
+
+    def forward(self, unimodal_feats: Sequence[Sequence[torch.Tensor]],
+                fused_feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        if len(unimodal_feats) != self.num_modalities:
+            raise ValueError(f'CMDRFeatureLoss was built for {self.num_modalities} modalities, got '
+                             f'{len(unimodal_feats)}')
+        num_stages = len(fused_feats)
+        if num_stages != len(self.stage_channels):
+            raise ValueError(f'CMDRFeatureLoss was built for {len(self.stage_channels)} stages, got '
+                             f'{num_stages}')
+        total = fused_feats[0].new_zeros(())
+        for m, feats in enumerate(unimodal_feats):
+            for i, (fm, ff) in enumerate(zip(feats, fused_feats)):
+                if fm.shape != ff.shape:
+                    raise ValueError(f'stage {i}: unimodal map {tuple(fm.shape)} and fused map '
+                                     f'{tuple(ff.shape)} differ')
+                if self.detach_fused:
+                    ff = ff.detach()
+                a = self.gate(m, i, fm, ff)[:, :, None, None]
+                total = total + F.mse_loss(a * fm, a * ff) / num_stages
+        return self.loss_weight * total
+
+
+@MODELS.register_module()
+class CMDRLogitLoss(nn.Module):
+    """CMDR logit part: cross-entropy of each unimodal head against the fused head's argmax.
+
+    Args:
+        mask_void: True (default, methods.md §1(e).4): pixels whose ground truth is
+            ``ignore_index`` are excluded. False = released code (``M_CrossEntropyLoss`` passes
+            ignore_index=255 but argmax labels are never 255, so void/padded pixels count).
+        ignore_index: void label value.
+        loss_weight: w_mce (1.0 in the B2 configs).
+
+    ``forward(unimodal_logits, fused_logits, gt=None)``: a list of (B, K, H, W), one (B, K, H, W)
+    and (B, H, W) labels. Each modality's CE is the mean over counted pixels; the modalities are
+    summed. The target is ``argmax`` of the fused logits, so no gradient reaches the fused branch.
+    """
+
+    def __init__(self, mask_void: bool = True, ignore_index: int = 255, loss_weight: float = 1.0):
+        super().__init__()
+        self.mask_void = mask_void
+        self.ignore_index = ignore_index
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, unimodal_logits: Sequence[torch.Tensor], fused_logits: torch.Tensor,
+                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+        b, _, h, w = fused_logits.shape
+        valid = _valid_mask(gt, (b, h, w), self.ignore_index, self.mask_void, fused_logits.device)
+        target = fused_logits.detach().argmax(dim=1)
+        n = valid.sum()
+        total = fused_logits.new_zeros(())
+        for z in unimodal_logits:
+            if z.shape != fused_logits.shape:
+                raise ValueError(f'unimodal logits {tuple(z.shape)} and fused logits '
+                                 f'{tuple(fused_logits.shape)} differ')
+            ce = F.cross_entropy(z, target, reduction='none')
+            total = total + (ce * valid).sum() / n.clamp(min=1)
+        return self.loss_weight * total
+
+
+@MODELS.register_module()
+class RDRLoss(nn.Module):
+    """RDR: class-selective L1 consistency of each unimodal head with the (detached) fused head.
+
+    Per modality m and counted pixel p: ``sum_k M^m_kp |Z^m_kp - sg(Z^f_kp)|`` with M^m the one-hot
+    of the unimodal argmax (only the channel of the class the unimodal head predicts); summed over
+    pixels and divided by ``K * #counted pixels`` (with every pixel counted this is the released
+    code's mean over B, K, H, W); modalities summed.
+
+    Args:
+        conf_thr: count only pixels where the fused head's max softmax probability is
+            >= ``conf_thr`` (the paper's "confident regions"; 0 = released code, every pixel).
+        mask_void: exclude ``ignore_index`` pixels of ``gt`` (default; the code includes them).
+        ignore_index: void label value.
+        loss_weight: w_rdr (1.0 in every released config).
+
+    ``forward(unimodal_logits, fused_logits, gt=None)`` as :class:`CMDRLogitLoss`. The fused
+    logits are detached: no gradient reaches the fused branch.
+    """
+
+    def __init__(self, conf_thr: float = 0.0, mask_void: bool = True, ignore_index: int = 255,
+                 loss_weight: float = 1.0):
+        super().__init__()
+        if not 0.0 <= conf_thr <= 1.0:
+            raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
+        self.conf_thr = float(conf_thr)
+        self.mask_void = mask_void
+        self.ignore_index = ignore_index
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, unimodal_logits: Sequence[torch.Tensor], fused_logits: torch.Tensor,
+                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+        zf = fused_logits.detach()
+        b, k, h, w = zf.shape
+        valid = _valid_mask(gt, (b, h, w), self.ignore_index, self.mask_void, zf.device)
+        if self.conf_thr > 0:
+            valid = valid & (zf.softmax(dim=1).amax(dim=1) >= self.conf_thr)
+        denom = (valid.sum() * k).clamp(min=1)
+        total = zf.new_zeros(())
+        for z in unimodal_logits:
+            if z.shape != zf.shape:
+                raise ValueError(f'unimodal logits {tuple(z.shape)} and fused logits '
+                                 f'{tuple(zf.shape)} differ')
+            onehot = F.one_hot(z.detach().argmax(dim=1), k).permute(0, 3, 1, 2).to(z.dtype)
+            diff = (onehot * (z - zf)).abs().sum(dim=1)
+            total = total + (diff * valid).sum() / denom
+        return self.loss_weight * total

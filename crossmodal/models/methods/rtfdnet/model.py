@@ -1,0 +1,280 @@
+"""``RTFDNet``: fusion-decoupling three-branch RGB-X segmentor (arXiv 2603.09149, methods.md §1).
+
+Branches (methods.md §1(b)):
+
+* RGB stream: encoder E_r (:class:`~crossmodal.models.backbones.MiT`) + SegFormer head H_r.
+* X stream (thermal or depth): encoder E_x + SegFormer head H_x.
+* Fused path: SFF at every encoder stage, F_i^f = SFF(F_i^r, F_i^x), + SegFormer head H_f.
+  The streams never receive the fused maps back, so the RGB stream alone is an ordinary SegFormer
+  (exported by :mod:`.export`).
+
+Training loss (all logits resized bilinearly to label size first)::
+
+    w_ce  * [CE(Z^f, y) + CE(Z^r, y) + CE(Z^x, y)]            (each head's own loss_decode)
+  + w_akd * CMDRFeatureLoss(F^r, F^x vs F^f)                  (CMDR feature part)
+  + w_mce * CMDRLogitLoss(Z^r, Z^x vs argmax Z^f)             (CMDR logit part)
+  + w_rdr * RDRLoss(Z^r, Z^x vs sg(Z^f))                      (RDR)
+
+Defaults follow the paper / methods.md §1(e) and §8; the released code is reproduced with
+``fusion=dict(type='SFF', spatial_attn=False), akd_alpha='random', akd_detach_fused=False,
+mask_void=False, rdr_conf_thr=0.0``.
+
+Inputs: ``{'rgb': (B, 3, H, W), '<x>': (B, C_x, H, W)}`` from
+:class:`~crossmodal.models.data_preprocessor.MultiModalDataPreprocessor`.
+``predict`` returns ``pred_sem_seg`` (the head chosen by ``branch``, fused by default) and
+``pred_sem_seg_rgb`` / ``pred_sem_seg_x`` / ``pred_sem_seg_fused`` for every head.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from crossmodal.models.segmentors.multimodal_encoder_decoder import DEFAULT_IN_CHANNELS
+
+from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
+
+BRANCHES = ('rgb', 'x', 'fused')
+
+
+@MODELS.register_module()
+class RTFDNet(BaseSegmentor):
+    """Three-branch RTFDNet segmentor.
+
+    Args:
+        backbone: encoder config shared by both streams (``in_channels`` set per modality).
+        decode_head: SegFormer head config; three independent copies are built (rgb, x, fused).
+        modalities: ``(rgb_name, x_name)``, e.g. ``('rgb', 'thermal')`` or ``('rgb', 'depth')``.
+        fusion: per-stage fusion config (``channels`` filled in); default SFF with spatial
+            attention (paper); ``spatial_attn=False`` reproduces the released code.
+        in_channels: ``{modality: channels}`` overrides (defaults: rgb 3, thermal/depth 1, hha 3).
+        backbone_overrides: ``{modality: {...}}`` per-stream changes (e.g. ``pretrained_path``).
+        w_ce, w_mce, w_akd, w_rdr: loss weights (defaults = released B2 configs: 0.5/1/0.5/1).
+        akd_alpha: ``'learned'`` gate MLPs (default) or ``'random'`` (released code).
+        akd_detach_fused: detach F^f in the CMDR feature loss (default; False = released code).
+        akd_reduction: gate MLP bottleneck ratio (16 as in the code).
+        rdr_conf_thr: fused-head confidence threshold of RDR (0 = released code).
+        mask_void: exclude void pixels from the CMDR logit part and RDR (False = released code).
+        branch: head returned as ``pred_sem_seg`` / by tensor mode: 'fused', 'rgb' or 'x'.
+        train_cfg, test_cfg (``mode='whole'|'slide'`` with ``crop_size``/``stride``),
+        data_preprocessor, init_cfg: as in mmseg.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 decode_head: dict,
+                 modalities: Sequence[str] = ('rgb', 'thermal'),
+                 fusion: Optional[dict] = None,
+                 in_channels: Optional[Dict[str, int]] = None,
+                 backbone_overrides: Optional[Dict[str, dict]] = None,
+                 w_ce: float = 0.5,
+                 w_mce: float = 1.0,
+                 w_akd: float = 0.5,
+                 w_rdr: float = 1.0,
+                 akd_alpha: str = 'learned',
+                 akd_detach_fused: bool = True,
+                 akd_reduction: int = 16,
+                 rdr_conf_thr: float = 0.0,
+                 mask_void: bool = True,
+                 branch: str = 'fused',
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.modalities = tuple(modalities)
+        if len(self.modalities) != 2:
+            raise ValueError(f'RTFDNet takes exactly two modalities (rgb, x), got {self.modalities}')
+        if branch not in BRANCHES:
+            raise ValueError(f'branch must be one of {BRANCHES}, got {branch!r}')
+        self.branch = branch
+        chans = dict(DEFAULT_IN_CHANNELS)
+        chans.update(in_channels or {})
+        overrides = backbone_overrides or {}
+        self.backbones = nn.ModuleDict()
+        for m in self.modalities:
+            if m not in chans:
+                raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
+            cfg = copy.deepcopy(dict(backbone))
+            cfg.update(overrides.get(m, {}))
+            cfg['in_channels'] = chans[m]
+            self.backbones[m] = MODELS.build(cfg)
+        bb = self.backbones[self.modalities[0]]
+        if hasattr(bb, 'stage_channels'):
+            stage_channels = list(bb.stage_channels)
+        else:
+            stage_channels = [bb.embed_dims * h for h in bb.num_heads]
+        self.stage_channels = stage_channels
+        fusion = dict(fusion or dict(type='SFF', spatial_attn=True))
+        self.fusions = nn.ModuleList(
+            [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in stage_channels])
+        # fused head under the name a single-head segmentor uses; unimodal heads keyed by modality
+        self.decode_head = MODELS.build(copy.deepcopy(decode_head))
+        self.heads = nn.ModuleDict({m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities})
+        self.align_corners = self.decode_head.align_corners
+        self.num_classes = self.decode_head.num_classes
+        self.out_channels = self.decode_head.out_channels
+        self.ignore_index = self.decode_head.ignore_index
+
+        self.w_ce = float(w_ce)
+        self.loss_cmdr_feat = CMDRFeatureLoss(stage_channels, num_modalities=2, reduction=akd_reduction,
+                                              alpha=akd_alpha, detach_fused=akd_detach_fused,
+                                              loss_weight=w_akd)
+        self.loss_cmdr_logit = CMDRLogitLoss(mask_void=mask_void, ignore_index=self.ignore_index,
+                                             loss_weight=w_mce)
+        self.loss_rdr = RDRLoss(conf_thr=rdr_conf_thr, mask_void=mask_void,
+                                ignore_index=self.ignore_index, loss_weight=w_rdr)
+        self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
+        self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def x_modality(self) -> str:
+        return self.modalities[1]
+
+    def branch_head(self, branch: str) -> nn.Module:
+        """The decode head of ``branch`` ('rgb', 'x' or 'fused')."""
+        if branch == 'fused':
+            return self.decode_head
+        if branch == 'rgb':
+            return self.heads[self.modalities[0]]
+        if branch == 'x':
+            return self.heads[self.modalities[1]]
+        raise ValueError(f'branch must be one of {BRANCHES}, got {branch!r}')
+
+    def _check_inputs(self, inputs) -> None:
+        if not isinstance(inputs, dict):
+            raise TypeError(
+                f'RTFDNet takes a dict of modalities {self.modalities}, got a {type(inputs).__name__}; '
+                f'use MultiModalDataPreprocessor / PackMultiModalInputs')
+        missing = [m for m in self.modalities if m not in inputs]
+        if missing:
+            raise KeyError(f'RTFDNet needs modalities {self.modalities}; missing {missing}, got '
+                           f'{sorted(inputs)} (blank a missing sensor with ModalityDropout instead)')
+
+    # ------------------------------------------------------------------ features
+    def extract_modality_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
+        """{modality: [(B, C_i, H/4·2^i, W/4·2^i)] * 4} from each stream's encoder."""
+        self._check_inputs(inputs)
+        return {m: list(self.backbones[m](inputs[m])) for m in self.modalities}
+
+    def fuse(self, feats: Dict[str, List[torch.Tensor]]) -> List[torch.Tensor]:
+        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x)."""
+        r, x = (feats[m] for m in self.modalities)
+        return [fusion([r[i], x[i]]) for i, fusion in enumerate(self.fusions)]
+
+    def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> List[torch.Tensor]:
+        """Fused stage maps (the fused branch's features)."""
+        return self.fuse(self.extract_modality_feats(inputs))
+
+    def forward_heads(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, object]:
+        """Everything the losses need: stream features, fused features, logits (B, K, H/4, W/4)."""
+        feats = self.extract_modality_feats(inputs)
+        fused = self.fuse(feats)
+        r, x = self.modalities
+        logits = {'rgb': self.heads[r](feats[r]), 'x': self.heads[x](feats[x]),
+                  'fused': self.decode_head(fused)}
+        return dict(feats=feats, fused_feats=fused, logits=logits)
+
+    def encode_decode_all(self, inputs: Dict[str, torch.Tensor],
+                          batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+        """{branch: logits (B, K, H, W)} resized to the input image size."""
+        logits = self.forward_heads(inputs)['logits']
+        size = batch_img_metas[0]['img_shape']
+        return {k: resize(v, size=size, mode='bilinear', align_corners=self.align_corners)
+                for k, v in logits.items()}
+
+    def encode_decode(self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]) -> torch.Tensor:
+        """Logits of the selected ``branch`` at input size."""
+        return self.encode_decode_all(inputs, batch_img_metas)[self.branch]
+
+    # ------------------------------------------------------------------ training
+    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: List[SegDataSample]) -> dict:
+        out = self.forward_heads(inputs)
+        logits = out['logits']
+        losses = {}
+        for name in BRANCHES:
+            head_losses = self.branch_head(name).loss_by_feat(logits[name], data_samples)
+            for k, v in head_losses.items():
+                losses[f'{name}.{k}'] = self.w_ce * v if 'loss' in k else v
+        gt = torch.stack([s.gt_sem_seg.data for s in data_samples], 0)[:, 0].long()
+        up = {k: resize(v, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners)
+              for k, v in logits.items()}
+        uni = [up['rgb'], up['x']]
+        if self.loss_cmdr_feat.loss_weight:
+            losses['loss_cmdr_feat'] = self.loss_cmdr_feat(
+                [out['feats'][m] for m in self.modalities], out['fused_feats'])
+        if self.loss_cmdr_logit.loss_weight:
+            losses['loss_cmdr_logit'] = self.loss_cmdr_logit(uni, up['fused'], gt)
+        if self.loss_rdr.loss_weight:
+            losses['loss_rdr'] = self.loss_rdr(uni, up['fused'], gt)
+        return losses
+
+    # ------------------------------------------------------------------ inference
+    def _metas(self, inputs, data_samples) -> List[dict]:
+        if data_samples is not None:
+            return [s.metainfo for s in data_samples]
+        first = next(iter(inputs.values()))
+        shape = tuple(first.shape[2:])
+        return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+                ] * first.shape[0]
+
+    def inference_all(self, inputs: Dict[str, torch.Tensor],
+                      batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+        """{branch: logits (B, K, H, W)} by whole-image or sliding-window inference."""
+        mode = self.test_cfg.get('mode', 'whole')
+        if mode == 'whole':
+            return self.encode_decode_all(inputs, batch_img_metas)
+        if mode == 'slide':
+            return self.slide_inference_all(inputs, batch_img_metas)
+        raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got {mode!r}")
+
+    def slide_inference_all(self, inputs: Dict[str, torch.Tensor],
+                            batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+        """Sliding-window inference of all three heads at the same windows."""
+        h_stride, w_stride = self.test_cfg.stride
+        h_crop, w_crop = self.test_cfg.crop_size
+        first = next(iter(inputs.values()))
+        b, _, h_img, w_img = first.shape
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        preds = {k: first.new_zeros((b, self.out_channels, h_img, w_img)) for k in BRANCHES}
+        count = first.new_zeros((b, 1, h_img, w_img))
+        for hi in range(h_grids):
+            for wi in range(w_grids):
+                y2 = min(hi * h_stride + h_crop, h_img)
+                x2 = min(wi * w_stride + w_crop, w_img)
+                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
+                crop = {k: v[:, :, y1:y2, x1:x2] for k, v in inputs.items()}
+                metas = [dict(m, img_shape=(y2 - y1, x2 - x1)) for m in batch_img_metas]
+                out = self.encode_decode_all(crop, metas)
+                for k in BRANCHES:
+                    preds[k] += F.pad(out[k], (x1, w_img - x2, y1, h_img - y2))
+                count[:, :, y1:y2, x1:x2] += 1
+        return {k: v / count for k, v in preds.items()}
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
+        """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_{rgb,x,fused}`` of all."""
+        metas = self._metas(inputs, data_samples)
+        logits = self.inference_all(inputs, metas)
+        samples = self.postprocess_result(logits[self.branch], data_samples)
+        for name in BRANCHES:
+            tmp = [SegDataSample(metainfo=s.metainfo) for s in samples]
+            tmp = self.postprocess_result(logits[name], tmp if data_samples is not None else None)
+            for s, t in zip(samples, tmp):
+                s.set_data({f'pred_sem_seg_{name}': PixelData(data=t.pred_sem_seg.data)})
+        return samples
+
+    def _forward(self, inputs: Dict[str, torch.Tensor], data_samples=None) -> torch.Tensor:
+        """Logits (B, K, H/4, W/4) of the selected branch (tensor mode, FLOP counting)."""
+        return self.forward_heads(inputs)['logits'][self.branch]

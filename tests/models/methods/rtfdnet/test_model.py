@@ -1,0 +1,110 @@
+"""RTFDNet model: forward/backward/shapes, predictions of every head, gradient flow."""
+import pytest
+import torch
+
+from .common import NUM_CLASSES, batch, build
+
+
+def _fused_branch_params(model):
+    return list(model.fusions.named_parameters(prefix='fusions')) + \
+        list(model.decode_head.named_parameters(prefix='decode_head'))
+
+
+def test_loss_forward_backward_shapes():
+    model = build()
+    inputs, samples = batch()
+    out = model.forward_heads(inputs)
+    for name in ('rgb', 'x', 'fused'):
+        assert out['logits'][name].shape == (2, NUM_CLASSES, 8, 12)
+    assert [f.shape[1] for f in out['fused_feats']] == [8, 16, 16, 32]
+    losses = model.loss(inputs, samples)
+    assert {'rgb.loss_ce', 'x.loss_ce', 'fused.loss_ce', 'loss_cmdr_feat', 'loss_cmdr_logit',
+            'loss_rdr'} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+    assert model._forward(inputs).shape == (2, NUM_CLASSES, 8, 12)
+
+
+def test_ce_weight_scales_head_losses():
+    inputs, samples = batch()
+    l1 = build(w_ce=1.0).loss(inputs, samples)
+    l2 = build(w_ce=0.5).loss(inputs, samples)
+    assert l2['rgb.loss_ce'].item() == pytest.approx(0.5 * l1['rgb.loss_ce'].item(), rel=1e-5)
+
+
+def test_no_gradient_into_fused_branch_from_rdr_and_cmdr_logit():
+    model = build()
+    inputs, samples = batch()
+    losses = model.loss(inputs, samples)
+    (losses['loss_rdr'] + losses['loss_cmdr_logit']).backward()
+    for name, p in _fused_branch_params(model):
+        assert p.grad is None or p.grad.abs().sum() == 0, name
+    # ... while the unimodal heads and encoders do learn from them
+    for m in ('rgb', 'thermal'):
+        assert model.heads[m].conv_seg.weight.grad.abs().sum() > 0
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbones[m].parameters())
+
+
+def test_cmdr_feature_gradient_reaches_fusion_only_when_not_detached():
+    inputs, samples = batch()
+    model = build()  # paper default: fused target detached
+    model.loss(inputs, samples)['loss_cmdr_feat'].backward()
+    for name, p in _fused_branch_params(model):
+        assert p.grad is None or p.grad.abs().sum() == 0, name
+    model = build(akd_detach_fused=False)  # released code
+    model.loss(inputs, samples)['loss_cmdr_feat'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.fusions.parameters())
+
+
+def test_predict_all_heads_and_branch_option():
+    model = build().eval()
+    inputs, samples = batch(h=32, w=48)
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    s = out[0]
+    for f in ('pred_sem_seg', 'pred_sem_seg_rgb', 'pred_sem_seg_x', 'pred_sem_seg_fused'):
+        assert s.get(f).data.shape == (1, 32, 48)
+    assert torch.equal(s.pred_sem_seg.data, s.pred_sem_seg_fused.data)
+    model.branch = 'rgb'
+    with torch.no_grad():
+        out2 = model.predict(inputs, None)
+    assert torch.equal(out2[0].pred_sem_seg.data, s.pred_sem_seg_rgb.data)
+    with pytest.raises(ValueError, match='branch'):
+        build(branch='thermal')
+
+
+def test_slide_inference_matches_shapes():
+    model = build(test_cfg=dict(mode='slide', crop_size=(32, 32), stride=(16, 16))).eval()
+    inputs, samples = batch(h=32, w=48)
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    assert out[0].pred_sem_seg_x.data.shape == (1, 32, 48)
+
+
+def test_released_code_flags_and_errors():
+    model = build(fusion=dict(type='SFF', spatial_attn=False), akd_alpha='random',
+                  akd_detach_fused=False, mask_void=False)
+    assert not model.fusions[0].spatial_attn
+    assert not list(model.loss_cmdr_feat.parameters())
+    inputs, samples = batch()
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(sum(v for k, v in losses.items() if 'loss' in k))
+    with pytest.raises(KeyError, match='thermal'):
+        model.extract_feat({'rgb': inputs['rgb']})
+    with pytest.raises(TypeError, match='dict'):
+        model.extract_feat(inputs['rgb'])
+    with pytest.raises(ValueError, match='two modalities'):
+        build(modalities=('rgb', ))
+
+
+def test_data_preprocessor_path():
+    model = build().eval()
+    inputs, samples = batch()
+    raw = dict(inputs=[{'rgb': (inputs['rgb'][i] * 50 + 120).clamp(0, 255).to(torch.uint8),
+                        'thermal': inputs['thermal'][i] * 40 + 100} for i in range(2)],
+               data_samples=samples)
+    with torch.no_grad():
+        out = model.test_step(raw)
+    assert len(out) == 2 and out[0].pred_sem_seg_rgb.data.shape == (1, 32, 48)
