@@ -12,6 +12,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--variant rgbt|rgbd] [--iters 600] [--seed 0]
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -40,6 +41,26 @@ def run(cmd, log_path):
             tail = f.read()[-4000:]
         raise SystemExit(f'command failed ({proc.returncode}): {" ".join(cmd)}\n--- {log_path} ---\n{tail}')
     return elapsed
+
+
+@contextlib.contextmanager
+def redirect_output(path):
+    """Send this process's stdout/stderr (file descriptors 1 and 2) to ``path`` for a while."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, 'w') as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def train_and_test(name, config, work_dir, iters, seed, extra=()):
@@ -121,8 +142,13 @@ def main(argv=None):
             run_distill_demo = None
         if run_distill_demo is not None:
             print('[demo] distilling the teacher into the RGB student', flush=True)
-            rows.append(run_distill_demo(work_dir=work_dir, teacher_ckpt=rows[0]['checkpoint'],
-                                         seed=a.seed, iters=a.iters, variant=a.variant))
+            log = osp.join(work_dir, 'distilled.log')
+            with redirect_output(log):
+                row = run_distill_demo(work_dir=work_dir, teacher_ckpt=rows[0]['checkpoint'],
+                                       seed=a.seed, iters=a.iters, variant=a.variant)
+            print(f"[demo] evaluated distilled ({row['train_time_s']:.0f} s of training; log {log})",
+                  flush=True)
+            rows.append(row)
     print_table(rows)
     gap = rows[0]['metrics']['mIoU'] - rows[1]['metrics']['mIoU']
     print(f'\nteacher - student mIoU: {gap:+.2f} points (the extra modality at work)')
