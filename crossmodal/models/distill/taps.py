@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import torch.nn as nn
 
 _TAP_RE = re.compile(r'^(?P<path>[A-Za-z0-9_.]*?)(\[(?P<index>-?\d+)\])?$')
+_ADAPTER_RE = re.compile(r'^(?P<spec>.*?)@(?P<adapter>[A-Za-z_][A-Za-z0-9_]*)$')
 
 
 def parse_tap(spec: str) -> Tuple[str, Optional[int]]:
@@ -28,6 +29,18 @@ def parse_tap(spec: str) -> Tuple[str, Optional[int]]:
                          f'followed by [index], e.g. "backbone[3]" or "decode_head.conv_seg"')
     index = m.group('index')
     return m.group('path'), (int(index) if index is not None else None)
+
+
+def split_adapter(spec: str) -> Tuple[str, Optional[str]]:
+    """``'a.b.attn@qk'`` -> ``('a.b.attn', 'qk')``; a spec without ``@`` -> ``(spec, None)``."""
+    spec = spec.strip()
+    if '@' not in spec:
+        return spec, None
+    m = _ADAPTER_RE.match(spec)
+    if m is None:
+        raise ValueError(f'invalid tap path {spec!r}: expected "module.path@adapter", '
+                         f'e.g. "backbone.layers.2.1.0.attn@qk"')
+    return m.group('spec'), m.group('adapter')
 
 
 def resolve_module(root: nn.Module, path: str, owner: str = 'model') -> nn.Module:
@@ -49,7 +62,7 @@ class TapRecorder:
 
     Args:
         model: the module whose submodules are tapped.
-        taps: ``{tap_name: 'dotted.path' or 'dotted.path[index]'}``.
+        taps: ``{tap_name: 'dotted.path' or 'dotted.path[index]' or 'dotted.path@adapter'}``.
         owner: name used in error messages (``'student'``, ``'teacher "rgbt"'``).
 
     The recorded value of a module called several times in one forward is the **last** call's
@@ -61,19 +74,34 @@ class TapRecorder:
         self.specs: Dict[str, Tuple[str, Optional[int]]] = {}
         self._outputs: Dict[str, object] = {}
         self._handles: List = []
-        by_path: Dict[str, List[str]] = {}
+        hooked = set()
         for name, spec in taps.items():
+            spec, adapter = split_adapter(spec)
             path, index = parse_tap(spec)
             module = resolve_module(model, path, owner)
-            self.specs[name] = (path, index)
-            if path not in by_path:
-                by_path[path] = []
-                self._handles.append(module.register_forward_hook(self._make_hook(path)))
-            by_path[path].append(name)
+            key = path if adapter is None else f'{path}@{adapter}'
+            self.specs[name] = (key, index)
+            if key in hooked:
+                continue
+            hooked.add(key)
+            if adapter is None:
+                self._handles.append(module.register_forward_hook(self._make_hook(key)))
+            else:
+                from .tap_adapters import get_tap_adapter
+                fn = get_tap_adapter(adapter)
+                if fn.check is not None:
+                    fn.check(module, path)
+                self._handles.append(module.register_forward_hook(
+                    self._make_adapter_hook(key, fn.compute), with_kwargs=True))
 
-    def _make_hook(self, path: str):
+    def _make_hook(self, key: str):
         def hook(module, args, output):
-            self._outputs[path] = output
+            self._outputs[key] = output
+        return hook
+
+    def _make_adapter_hook(self, key: str, compute):
+        def hook(module, args, kwargs, output):
+            self._outputs[key] = compute(module, args, kwargs, output)
         return hook
 
     def clear(self) -> None:

@@ -77,26 +77,32 @@ class AttentionMapKDLoss(nn.Module):
         loss_weight: multiplier of the returned loss.
         impl: 'auto' | 'reference' | 'chunked' | 'triton' (see :func:`crossmodal.ops.attention_kl`).
         detach_teacher: stop gradients into the teacher's q, k (default True).
+        ignore_index: void train id when ``gt`` holds labels (integer tensor) rather than a mask.
         loss_name: key under which a distiller logs the loss.
 
     forward(student, teacher, gt=None, hw_shape=None):
         student: (q_s, k_s) with q_s (B, h, N, d_s), k_s (B, h, M, d_s); (B, N, d) 3-D tensors
             are read as one head.
         teacher: (q_t, k_t) with q_t (B, h, N, d_t), k_t (B, h, M, d_t).
-        gt: optional bool (B, N) ignore mask (True = query row excluded), or a (B, H, W) bool
-            mask with ``hw_shape=(h', w')`` of the query grid (nearest-resized to it).
+        gt: optional bool (B, N) ignore mask (True = query row excluded), a (B, H, W) bool mask,
+            or (B, H, W) integer train ids (``ignore_index`` = excluded). A (B, H, W) ``gt`` is
+            nearest-resized to the query grid ``hw_shape=(h', w')``, taken from the argument or,
+            when None, from ``student.hw_shape`` (the ``'<attn path>@qk'`` tap value of
+            :mod:`crossmodal.models.distill.tap_adapters` carries it).
         (:func:`crossmodal.models.backbones.project_qkv` gives MiT's per-head q, k.)
     Returns: scalar loss (nats x loss_weight).
     """
 
     def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, detach_teacher: bool = True,
-                 impl: str = 'auto', loss_name: str = 'loss_attn_kd') -> None:
+                 impl: str = 'auto', ignore_index: int = 255,
+                 loss_name: str = 'loss_attn_kd') -> None:
         super().__init__()
         _check_tau(tau, 'AttentionMapKDLoss')
         self.tau = float(tau)
         self.loss_weight = float(loss_weight)
         self.impl = impl
         self.detach_teacher = bool(detach_teacher)
+        self.ignore_index = int(ignore_index)
         self._loss_name = loss_name
 
     @property
@@ -120,15 +126,23 @@ class AttentionMapKDLoss(nn.Module):
         ignore_mask = gt
         q_s, k_s = self._unpack(student, 'student')
         q_t, k_t = self._unpack(teacher, 'teacher')
+        if hw_shape is None:
+            hw_shape = getattr(student, 'hw_shape', None)
         mask = None
         if ignore_mask is not None:
+            if ignore_mask.dim() == 4 and ignore_mask.shape[1] == 1:
+                ignore_mask = ignore_mask[:, 0]
+            if ignore_mask.dtype != torch.bool:
+                if ignore_mask.is_floating_point() or ignore_mask.dim() != 3:
+                    raise ValueError(f'{WHERE}: AttentionMapKDLoss gt must be a bool ignore mask or '
+                                     f'(B, H, W) integer train ids, got {ignore_mask.dtype} '
+                                     f'{tuple(ignore_mask.shape)}')
+                ignore_mask = ignore_mask == self.ignore_index
             if ignore_mask.dim() == 3:
                 if hw_shape is None:
                     raise ValueError(f'{WHERE}: AttentionMapKDLoss got a (B, H, W) ignore_mask; pass '
                                      'hw_shape=(h, w) of the query grid or a (B, N) mask')
                 ignore_mask = resize_ignore_mask(ignore_mask, hw_shape, 'AttentionMapKDLoss').flatten(1)
-            if ignore_mask.dtype != torch.bool:
-                raise ValueError(f'{WHERE}: AttentionMapKDLoss ignore_mask must be bool, got {ignore_mask.dtype}')
             mask = ~ignore_mask
         loss = attention_kl(q_s, k_s, q_t, k_t, tau=self.tau, mask=mask, impl=self.impl,
                             teacher_grad=not self.detach_teacher)

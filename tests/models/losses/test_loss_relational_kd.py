@@ -127,3 +127,25 @@ def test_affinity_kd_loss_resizes_teacher_and_masks_void_rows():
     valid[:, 2:] = True
     expected = affinity_kl(f_s, t, tau=0.2, mask=valid, impl='reference')
     assert loss(f_s, f_t, gt).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_attention_map_kd_loss_takes_labels_and_the_pairs_hw_shape():
+    """Integer train ids as ``gt`` (what DistillSegmentor passes): ignore_index rows excluded, the
+    query grid read from the student pair's ``hw_shape`` (the '@qk' tap value)."""
+    from crossmodal.models.distill.tap_adapters import QueryKeyPair
+    loss = MODELS.build(dict(type='AttentionMapKDLoss', tau=1.0, loss_weight=2.0, impl='chunked',
+                             ignore_index=7))
+    q_s = torch.tensor([[[[1.0], [0.0]]]])
+    k_s = torch.tensor([[[[1.0], [-1.0]]]])
+    q_t = torch.tensor([[[[0.0], [2.0]]]])
+    k_t = torch.tensor([[[[1.0], [0.0]]]])
+    rows = [_kl([0.0, 0.0], [1.0, -1.0]), _kl([2.0, 0.0], [0.0, 0.0])]
+    labels = torch.tensor([[[7, 7, 1, 2]]])  # (1, 1, 4) -> query grid (1, 2): [ignored, valid]
+    got = loss(QueryKeyPair(q_s, k_s, (1, 2)), (q_t, k_t), gt=labels)
+    assert got.item() == pytest.approx(2.0 * rows[1], rel=1e-5)
+    got = loss(QueryKeyPair(q_s, k_s, (1, 2)), (q_t, k_t), gt=torch.tensor([[[0, 1, 2, 3]]]))
+    assert got.item() == pytest.approx(2.0 * sum(rows) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match='hw_shape'):
+        loss((q_s, k_s), (q_t, k_t), gt=labels)
+    with pytest.raises(ValueError, match='train ids'):
+        loss((q_s, k_s), (q_t, k_t), gt=labels.float())
