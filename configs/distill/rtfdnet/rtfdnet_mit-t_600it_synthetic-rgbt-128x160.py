@@ -10,6 +10,10 @@ model = dict(
     data_preprocessor=dict(
         mean={{_base_.modality_mean}}, std={{_base_.modality_std}}, size={{_base_.crop_size}}),
     backbone=dict(embed_dims=16, num_layers=[1, 1, 1, 1]),
-    decode_head=dict(in_channels=[16, 32, 80, 128], channels=64, num_classes={{_base_.num_classes}}))
+    decode_head=dict(
+        in_channels=[16, 32, 80, 128],
+        channels=64,
+        num_classes={{_base_.num_classes}},
+        loss_decode=dict(type='WeightedCrossEntropyLoss', class_weight={{_base_.class_weight}})))
 val_evaluator = dict(type='MultiHeadIoUMetric', iou_metrics=['mIoU'], main='fused')
 test_evaluator = val_evaluator
