@@ -65,7 +65,7 @@ LOGITS_PATH = 'decode_head.conv_seg'
 _LOSS_SPEC_KEYS = ('student', 'teacher', 'connector', 'schedule', 'name', 'masker')
 
 
-def _model_cfg(cfg: Union[str, dict, Config], what: str) -> dict:
+def model_config(cfg: Union[str, dict, Config], what: str) -> dict:
     """A model config from a config path (its ``model``), a full config or a model dict."""
     if isinstance(cfg, str):
         try:
@@ -161,7 +161,7 @@ class DistillSegmentor(BaseModel):
         # Nested configs (SegDataPreProcessor, ...) resolve in mmseg's scope even without a Runner.
         scope = None if DefaultScope.get_current_instance() is not None else 'mmseg'
         with DefaultScope.overwrite_default_scope(scope):
-            student_cfg = _model_cfg(student, 'student')
+            student_cfg = model_config(student, 'student')
             student_model = MODELS.build(student_cfg)
             with torch.random.fork_rng(devices=[]):
                 teacher_models, teacher_specs = self._build_teachers(teachers or {})
@@ -252,7 +252,7 @@ class DistillSegmentor(BaseModel):
                 raise ValueError(f'teacher "{name}": unknown keys {sorted(unknown)}')
             if 'config' not in spec:
                 raise ValueError(f'teacher "{name}": needs config=<path or dict>')
-            cfg = _model_cfg(spec['config'], f'teacher "{name}"')
+            cfg = model_config(spec['config'], f'teacher "{name}"')
             model = MODELS.build(cfg)
             declared = tuple(getattr(model, 'modalities', ()) or ())
             modalities = tuple(spec.get('modalities') or declared or ('rgb', ))

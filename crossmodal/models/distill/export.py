@@ -54,12 +54,12 @@ def extract_student_state_dict(distill_ckpt: Union[str, dict]) -> dict:
 
 def student_model_config(distill_cfg: Config) -> dict:
     """The stock student's model config referenced by a distillation config."""
-    from .distill_segmentor import _model_cfg
+    from .distill_segmentor import model_config
     model = distill_cfg.model
     if model.get('type') != 'DistillSegmentor':
         raise ValueError(f'{distill_cfg.filename}: model.type is {model.get("type")!r}, expected '
                          f'DistillSegmentor')
-    return _model_cfg(model['student'], 'student')
+    return model_config(model['student'], 'student')
 
 
 def export_student(distill_config: Union[str, Config], distill_ckpt: str, out_ckpt: str,

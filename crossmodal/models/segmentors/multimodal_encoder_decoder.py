@@ -12,13 +12,26 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 
+from .sliding_window import slide_average
+
 DEFAULT_IN_CHANNELS = {'rgb': 3, 'hha': 3, 'depth': 1, 'thermal': 1, 'rgbi': 4}
+
+
+def check_modality_inputs(inputs, modalities: Sequence[str], owner: str) -> None:
+    """Raise a clear error unless ``inputs`` is a dict holding every name in ``modalities``."""
+    if not isinstance(inputs, dict):
+        raise TypeError(
+            f'{owner} takes a dict of modalities {tuple(modalities)}, got a '
+            f'{type(inputs).__name__}; use MultiModalDataPreprocessor / PackMultiModalInputs')
+    missing = [m for m in modalities if m not in inputs]
+    if missing:
+        raise KeyError(f'{owner} needs modalities {tuple(modalities)}; missing {missing}, got '
+                       f'{sorted(inputs)} (blank a missing sensor with ModalityDropout instead)')
 
 
 @MODELS.register_module()
@@ -93,14 +106,7 @@ class MultiModalEncoderDecoder(EncoderDecoder):
 
     # ------------------------------------------------------------------ features
     def _check_inputs(self, inputs: Dict[str, torch.Tensor]) -> None:
-        if not isinstance(inputs, dict):
-            raise TypeError(
-                f'{type(self).__name__} takes a dict of modalities {self.modalities}, got a '
-                f'{type(inputs).__name__}; use MultiModalDataPreprocessor / PackMultiModalInputs')
-        missing = [m for m in self.modalities if m not in inputs]
-        if missing:
-            raise KeyError(f'{type(self).__name__} needs modalities {self.modalities}; '
-                           f'missing {missing}, got {sorted(inputs)}')
+        check_modality_inputs(inputs, self.modalities, type(self).__name__)
 
     def extract_modality_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
         """Per-modality stage maps: {name: [(B, C_i, H_i, W_i)] * num_stages}."""
@@ -133,30 +139,8 @@ class MultiModalEncoderDecoder(EncoderDecoder):
 
     def slide_inference(self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]) -> torch.Tensor:
         """Sliding-window inference over every modality at the same windows."""
-        h_stride, w_stride = self.test_cfg.stride
-        h_crop, w_crop = self.test_cfg.crop_size
-        first = self._first(inputs)
-        batch_size, _, h_img, w_img = first.size()
-        out_channels = self.out_channels
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = first.new_zeros((batch_size, out_channels, h_img, w_img))
-        count = first.new_zeros((batch_size, 1, h_img, w_img))
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y1 = h_idx * h_stride
-                x1 = w_idx * w_stride
-                y2 = min(y1 + h_crop, h_img)
-                x2 = min(x1 + w_crop, w_img)
-                y1 = max(y2 - h_crop, 0)
-                x1 = max(x2 - w_crop, 0)
-                crop = {k: v[:, :, y1:y2, x1:x2] for k, v in inputs.items()}
-                metas = [dict(m, img_shape=crop[next(iter(crop))].shape[2:]) for m in batch_img_metas]
-                logit = self.encode_decode(crop, metas)
-                preds += F.pad(logit, (int(x1), int(preds.shape[3] - x2), int(y1),
-                                       int(preds.shape[2] - y2)))
-                count[:, :, y1:y2, x1:x2] += 1
-        return preds / count
+        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
+                             self.encode_decode)
 
     def forward_dummy(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits (B, K, H/4, W/4) of the decode head, for FLOP/latency counting."""

@@ -14,7 +14,7 @@ a dict of modalities.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Union
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -24,17 +24,7 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-Inputs = Union[torch.Tensor, Dict[str, torch.Tensor]]
-
-
-def _first(inputs: Inputs) -> torch.Tensor:
-    return next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
-
-
-def _crop(inputs: Inputs, y1: int, y2: int, x1: int, x2: int) -> Inputs:
-    if isinstance(inputs, dict):
-        return {k: v[:, :, y1:y2, x1:x2] for k, v in inputs.items()}
-    return inputs[:, :, y1:y2, x1:x2]
+from .sliding_window import Inputs, first_tensor, slide_average
 
 
 @MODELS.register_module()
@@ -65,26 +55,8 @@ class RegressionEncoderDecoder(EncoderDecoder):
 
     # ------------------------------------------------------------------ inference
     def slide_inference(self, inputs: Inputs, batch_img_metas: List[dict]) -> torch.Tensor:
-        h_stride, w_stride = self.test_cfg.stride
-        h_crop, w_crop = self.test_cfg.crop_size
-        first = _first(inputs)
-        b, _, h_img, w_img = first.shape
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = first.new_zeros((b, self.out_channels, h_img, w_img))
-        count = first.new_zeros((b, 1, h_img, w_img))
-        for hi in range(h_grids):
-            for wi in range(w_grids):
-                y2 = min(hi * h_stride + h_crop, h_img)
-                x2 = min(wi * w_stride + w_crop, w_img)
-                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
-                crop = _crop(inputs, y1, y2, x1, x2)
-                shape = _first(crop).shape[2:]
-                metas = [dict(m, img_shape=shape, pad_shape=shape) for m in batch_img_metas]
-                out = self.encode_decode(crop, metas)
-                preds += F.pad(out, (x1, w_img - x2, y1, h_img - y2))
-                count[:, :, y1:y2, x1:x2] += 1
-        return preds / count
+        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
+                             self.encode_decode)
 
     def whole_inference(self, inputs: Inputs, batch_img_metas: List[dict]) -> torch.Tensor:
         return self.encode_decode(inputs, batch_img_metas)
@@ -94,9 +66,9 @@ class RegressionEncoderDecoder(EncoderDecoder):
         if data_samples is not None:
             metas = [ds.metainfo for ds in data_samples]
         else:
-            shape = tuple(_first(inputs).shape[2:])
+            shape = tuple(first_tensor(inputs).shape[2:])
             metas = [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
-                     ] * _first(inputs).shape[0]
+                     ] * first_tensor(inputs).shape[0]
         pred = self.inference(inputs, metas)
         return self.postprocess_result(pred, data_samples, metas)
 

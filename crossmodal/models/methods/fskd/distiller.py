@@ -32,27 +32,15 @@ prefix, see :func:`student_state_dict`), ``teacher.*``, ``connector.*``.
 """
 from __future__ import annotations
 
-import copy
 from typing import Dict, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmseg.registry import MODELS
 
-
-def _model_cfg(cfg: Union[str, dict], what: str) -> dict:
-    if isinstance(cfg, str):
-        try:
-            cfg = Config.fromfile(cfg)
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f'FSKDDistiller {what}: config file not found: {cfg}') from e
-        if 'model' not in cfg:
-            raise ValueError(f'FSKDDistiller {what}: config {cfg.filename} has no `model` entry')
-        return copy.deepcopy(dict(cfg.model))
-    return copy.deepcopy(dict(cfg))
+from crossmodal.models.distill.distill_segmentor import model_config
 
 
 def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -94,8 +82,8 @@ class FSKDDistiller(BaseModel):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        s_cfg = _model_cfg(student, 'student')
-        t_cfg = _model_cfg(teacher, 'teacher')
+        s_cfg = model_config(student, 'FSKDDistiller student')
+        t_cfg = model_config(teacher, 'FSKDDistiller teacher')
         self.student = MODELS.build(s_cfg)
         self.teacher = MODELS.build(t_cfg)
         self.student_key = student_key

@@ -31,7 +31,6 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
@@ -39,7 +38,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from crossmodal.models.segmentors.multimodal_encoder_decoder import DEFAULT_IN_CHANNELS
+from crossmodal.models.segmentors.multimodal_encoder_decoder import (DEFAULT_IN_CHANNELS,
+                                                                     check_modality_inputs)
+from crossmodal.models.segmentors.sliding_window import slide_average
 
 from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
 
@@ -152,14 +153,7 @@ class RTFDNet(BaseSegmentor):
         raise ValueError(f'branch must be one of {BRANCHES}, got {branch!r}')
 
     def _check_inputs(self, inputs) -> None:
-        if not isinstance(inputs, dict):
-            raise TypeError(
-                f'RTFDNet takes a dict of modalities {self.modalities}, got a {type(inputs).__name__}; '
-                f'use MultiModalDataPreprocessor / PackMultiModalInputs')
-        missing = [m for m in self.modalities if m not in inputs]
-        if missing:
-            raise KeyError(f'RTFDNet needs modalities {self.modalities}; missing {missing}, got '
-                           f'{sorted(inputs)} (blank a missing sensor with ModalityDropout instead)')
+        check_modality_inputs(inputs, self.modalities, 'RTFDNet')
 
     # ------------------------------------------------------------------ features
     def extract_modality_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
@@ -241,26 +235,8 @@ class RTFDNet(BaseSegmentor):
     def slide_inference_all(self, inputs: Dict[str, torch.Tensor],
                             batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
         """Sliding-window inference of all three heads at the same windows."""
-        h_stride, w_stride = self.test_cfg.stride
-        h_crop, w_crop = self.test_cfg.crop_size
-        first = next(iter(inputs.values()))
-        b, _, h_img, w_img = first.shape
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = {k: first.new_zeros((b, self.out_channels, h_img, w_img)) for k in BRANCHES}
-        count = first.new_zeros((b, 1, h_img, w_img))
-        for hi in range(h_grids):
-            for wi in range(w_grids):
-                y2 = min(hi * h_stride + h_crop, h_img)
-                x2 = min(wi * w_stride + w_crop, w_img)
-                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
-                crop = {k: v[:, :, y1:y2, x1:x2] for k, v in inputs.items()}
-                metas = [dict(m, img_shape=(y2 - y1, x2 - x1)) for m in batch_img_metas]
-                out = self.encode_decode_all(crop, metas)
-                for k in BRANCHES:
-                    preds[k] += F.pad(out[k], (x1, w_img - x2, y1, h_img - y2))
-                count[:, :, y1:y2, x1:x2] += 1
-        return {k: v / count for k, v in preds.items()}
+        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
+                             self.encode_decode_all)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
