@@ -45,6 +45,7 @@ def test_contrastive_term_couples_the_two_models():
 def test_split_is_fusion_conv_channels():
     model = build().eval()
     assert model.z_dim == 8  # C/2 of 16 head channels
+    assert model.modalities == ('rgb', 'depth')
     data = model.data_preprocessor(raw_batch(void=False), False)
     x = model.model_inputs('rgb', data['inputs'])
     feats = model.models.rgb.extract_feat(x)

@@ -167,6 +167,14 @@ class CroDiNoKD(BaseModel):
                              for n in names}
         self.taps = {n: TapRecorder(built[n], dict(z=SPLIT_TAP), f'model "{n}"') for n in names}
 
+    @property
+    def modalities(self) -> tuple:
+        """Every modality the run consumes, in model order (e.g. ('rgb', 'depth'))."""
+        out = []
+        for n in self.names:
+            out += [m for m in self.model_modalities[n] if m not in out]
+        return tuple(out)
+
     @staticmethod
     def _check_stock(name: str, model: nn.Module) -> nn.Module:
         head = getattr(model, 'decode_head', None)
