@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 
 import crossmodal  # noqa: F401
-from crodino_helpers import NUM_CLASSES, build, crodino_cfg, raw_batch, stock_cfg
+from crodino_helpers import NUM_CLASSES, build, raw_batch, stock_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

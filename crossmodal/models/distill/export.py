@@ -32,26 +32,39 @@ def _load(ckpt: Union[str, dict]) -> dict:
     return ckpt
 
 
+def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
+                                where: Optional[str] = None) -> dict:
+    """``{key without prefix: tensor}`` of the weights under ``prefix`` (e.g. ``'student.'``).
+
+    ``ckpt`` is a path or a loaded checkpoint (``where``: its name in error messages); a DDP
+    ``module.`` prefix is removed first.
+
+    Raises:
+        ValueError: no state dict, or no ``<prefix>*`` weights (``what`` names the expected
+            checkpoint kind in the message).
+    """
+    where = where or (ckpt if isinstance(ckpt, str) else 'the checkpoint')
+    loaded = _load(ckpt)
+    sd = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
+    if not isinstance(sd, dict):
+        raise ValueError(f'{where}: no state_dict found')
+    if sd and all(k.startswith('module.') for k in sd):
+        sd = {k[len('module.'):]: v for k, v in sd.items()}
+    out = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    if not out:
+        prefixes = sorted({'.'.join(k.split('.')[:2]) for k in sd})[:8]
+        raise ValueError(f'{where} holds no "{prefix}*" weights (keys start with {prefixes}); is it '
+                         f'{what}?')
+    return out
+
+
 def extract_student_state_dict(distill_ckpt: Union[str, dict]) -> dict:
     """``{key without 'student.': tensor}`` from a distillation checkpoint (path or loaded dict).
 
     Raises:
         ValueError: the checkpoint holds no ``student.*`` weights (not a DistillSegmentor one).
     """
-    ckpt = _load(distill_ckpt)
-    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(sd, dict):
-        raise ValueError(f'{distill_ckpt if isinstance(distill_ckpt, str) else "checkpoint"}: '
-                         f'no state_dict found')
-    if sd and all(k.startswith('module.') for k in sd):
-        sd = {k[len('module.'):]: v for k, v in sd.items()}
-    out = {k[len(STUDENT_PREFIX):]: v for k, v in sd.items() if k.startswith(STUDENT_PREFIX)}
-    if not out:
-        where = distill_ckpt if isinstance(distill_ckpt, str) else 'the checkpoint'
-        prefixes = sorted({k.split('.')[0] for k in sd})[:8]
-        raise ValueError(f'{where} holds no "student.*" weights (top-level keys: {prefixes}); is it '
-                         f'a DistillSegmentor checkpoint?')
-    return out
+    return extract_prefixed_state_dict(distill_ckpt, STUDENT_PREFIX, 'a DistillSegmentor checkpoint')
 
 
 def student_model_config(distill_cfg: Config) -> dict:

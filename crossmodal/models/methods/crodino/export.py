@@ -17,7 +17,7 @@ from typing import Optional, Tuple, Union
 from mmengine.config import Config
 
 from crossmodal.models.distill.distill_segmentor import model_config
-from crossmodal.models.distill.export import _load, write_plain_model
+from crossmodal.models.distill.export import _load, extract_prefixed_state_dict, write_plain_model
 
 PREFIX = 'models.'
 
@@ -34,20 +34,10 @@ def crodino_model_config(cfg: Config, name: str) -> dict:
     return model_config(models[name], f'model "{name}"')
 
 
-def crodino_state_dict(ckpt: dict, name: str, where: str = 'the checkpoint') -> dict:
+def crodino_state_dict(ckpt: Union[str, dict], name: str, where: Optional[str] = None) -> dict:
     """``models.<name>.*`` weights without the prefix (aux decoder and the other model dropped)."""
-    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(sd, dict):
-        raise ValueError(f'{where}: no state_dict found')
-    if sd and all(k.startswith('module.') for k in sd):
-        sd = {k[len('module.'):]: v for k, v in sd.items()}
-    prefix = f'{PREFIX}{name}.'
-    out = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-    if not out:
-        tops = sorted({'.'.join(k.split('.')[:2]) for k in sd})[:8]
-        raise ValueError(f'{where} holds no "{prefix}*" weights (keys start with {tops}); is it a '
-                         f'CroDiNoKD checkpoint with a model named {name!r}?')
-    return out
+    return extract_prefixed_state_dict(ckpt, f'{PREFIX}{name}.',
+                                       f'a CroDiNoKD checkpoint with a model named {name!r}', where)
 
 
 def dataset_input_scale(cfg: Config, modality: str) -> Optional[float]:
