@@ -32,6 +32,7 @@ def test_loss_terms_backward_and_gradients_reach_everything():
 def test_contrastive_term_couples_the_two_models():
     # only the contrastive term: the RGB backbone gets a gradient that depends on the depth model
     model = build(lambda_aux=0.0, lambda_orth=0.0).train()
+    assert model.aux_head is None
     data = model.data_preprocessor(raw_batch(), True)
     losses = model(**data, mode='loss')
     assert set(k for k in losses if 'loss' in k) == {'rgb.decode.loss_ce', 'depth.decode.loss_ce',

@@ -74,7 +74,7 @@ class CroDiNoKD(BaseModel):
         z_dim: channels of z_inv (the first ``z_dim`` channels of ``fusion_conv``); default C/2.
             The orthogonality loss needs ``z_dim = C/2``.
         lambda_aux, lambda_con, lambda_orth, lambda_mod: loss weights (methods.md §8: 1, 1, 1, off).
-            A weight of 0 skips the term (and builds nothing for ``lambda_mod``).
+            A weight of 0 skips the term (and builds no auxiliary head / modality classifier).
         contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``, ``stride_factor``).
         aux_head: extra :class:`CroDiNoAuxHead` kwargs (default ``dropout_ratio=0.1``); its
             ``loss_decode`` defaults to the first model's.
@@ -132,7 +132,7 @@ class CroDiNoKD(BaseModel):
                            ignore_index=main_head.ignore_index, align_corners=main_head.align_corners,
                            loss_decode=copy.deepcopy(cfgs[names[0]]['decode_head']['loss_decode']))
                 aux.update(dict(aux_head or {}))
-                aux_module = MODELS.build(aux)
+                aux_module = MODELS.build(aux) if lambda_aux else None  # unused params break DDP
                 con = dict(ignore_index=main_head.ignore_index)
                 con.update(dict(contrastive or {}))
                 con_loss = PixelInfoNCELoss(**con)
@@ -232,7 +232,7 @@ class CroDiNoKD(BaseModel):
                 losses[f'{n}.{k}'] = v
             z_inv[n], z_spe[n] = self.split(rec.get('z'))
             rec.clear()
-        if self.lambda_aux:
+        if self.aux_head is not None:
             for n in self.names:
                 for k, v in self.aux_head.loss_by_feat(self.aux_head(z_inv[n]), data_samples).items():
                     losses[f'aux_{n}.{k}'] = self.lambda_aux * v if 'loss' in k else v
