@@ -1,3 +1,4 @@
+from .depth_aug import DepthPhotometricAug
 from .dropout import ModalityDropout
 from .formatting import PackMultiModalInputs
 from .geometric import JointGeometricAug, MultiModalRandomCrop
@@ -5,4 +6,5 @@ from .loading import LoadMultiModalFromFile, SampleLoadError
 from .photometric import ModalityPhotometricAug
 
 __all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'JointGeometricAug', 'MultiModalRandomCrop',
-           'ModalityPhotometricAug', 'ModalityDropout', 'PackMultiModalInputs']
+           'ModalityPhotometricAug', 'ModalityDropout', 'PackMultiModalInputs',
+           'DepthPhotometricAug']

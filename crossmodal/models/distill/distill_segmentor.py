@@ -57,8 +57,8 @@ from mmseg.registry import MODELS
 
 from ..losses.schedules import LossWeightSchedule
 from ..methods.gkd.masking import PatchMasker
-from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, student_norms,
-                      teacher_norms)
+from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, stock_model_input,
+                      student_norms, teacher_norms)
 from .taps import TapRecorder, resolve_module
 
 LOGITS_PATH = 'decode_head.conv_seg'
@@ -195,10 +195,7 @@ class DistillSegmentor(BaseModel):
         self.student_channel_flip = bool(getattr(s_dp, 'channel_conversion', False))
 
         # normalisations: the distiller's pre-processor, the student, each teacher
-        self.dist_norm = ModalityNorm({
-            m: ((getattr(dp, f'mean_{m}').flatten().tolist(), getattr(dp, f'std_{m}').flatten().tolist())
-                if m in getattr(dp, 'modality_names', ()) else (None, None))
-            for norms in consumers for m in norms})
+        self.dist_norm = ModalityNorm(teacher_norms(dp, [m for norms in consumers for m in norms]))
         self.student_norm = ModalityNorm(s_norm)
         self.teacher_norm = nn.ModuleDict({
             name: ModalityNorm(teacher_norms(getattr(t, 'data_preprocessor', None),
@@ -372,24 +369,8 @@ class DistillSegmentor(BaseModel):
     def student_inputs(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, C, H, W) student input: its modalities, concatenated, in its own normalisation."""
         self._require(inputs, self.student_modalities, 'the student')
-        if self.student_channel_flip:
-            # stock SegDataPreProcessor flips a 3-channel input *before* normalising
-            parts = []
-            for m in self.student_modalities:
-                x = inputs[m]
-                mean, std = self.dist_norm.get(m, x.shape[1], x.device, x.dtype)
-                parts.append(x * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1))
-            raw = torch.cat(parts, 1)
-            if raw.shape[1] == 3:
-                raw = raw[:, [2, 1, 0]]
-            mean = torch.cat([self.student_norm.get(m, inputs[m].shape[1], raw.device, raw.dtype)[0]
-                              for m in self.student_modalities])
-            std = torch.cat([self.student_norm.get(m, inputs[m].shape[1], raw.device, raw.dtype)[1]
-                             for m in self.student_modalities])
-            return (raw - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
-        parts = [renormalize(inputs[m], m, self.dist_norm, self.student_norm)
-                 for m in self.student_modalities]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+        return stock_model_input(inputs, self.student_modalities, self.dist_norm, self.student_norm,
+                                 self.student_channel_flip)
 
     def teacher_inputs(self, name: str, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """``{m: (B, C_m, H, W)}`` for teacher ``name``: exactly its modalities, its normalisation."""

@@ -146,3 +146,32 @@ def default_distill_preprocessor(student_dp: nn.Module, consumers: Sequence[Dict
                 pad_val={m: pad for m in set(mean) | set(std)},
                 seg_pad_val=getattr(student_dp, 'seg_pad_val', 255),
                 test_cfg=getattr(student_dp, 'test_cfg', None))
+
+
+def stock_model_input(inputs: Dict[str, torch.Tensor], modalities: Sequence[str], src: ModalityNorm,
+                      dst: ModalityNorm, channel_flip: bool = False) -> torch.Tensor:
+    """(B, C, H, W) input of a stock mmseg model from the distiller's normalised modality dict.
+
+    ``modalities`` are concatenated along channels in order and re-expressed from ``src``'s
+    normalisation (the distiller's pre-processor) into ``dst``'s (the model's own
+    ``SegDataPreProcessor``). ``channel_flip`` reproduces ``bgr_to_rgb`` / ``rgb_to_bgr`` of that
+    pre-processor, which flips a 3-channel input *before* normalising. The result equals, bit for
+    bit in the common case (same normalisation, no flip), what the model's own pre-processor
+    produces from the raw tensors. Used by :class:`DistillSegmentor` (student) and
+    :class:`~crossmodal.models.methods.crodino.CroDiNoKD` (both co-trained models).
+    """
+    if channel_flip:
+        parts = []
+        for m in modalities:
+            x = inputs[m]
+            mean, std = src.get(m, x.shape[1], x.device, x.dtype)
+            parts.append(x * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1))
+        raw = torch.cat(parts, 1)
+        if raw.shape[1] == 3:
+            raw = raw[:, [2, 1, 0]]
+        stats = [dst.get(m, inputs[m].shape[1], raw.device, raw.dtype) for m in modalities]
+        mean = torch.cat([s[0] for s in stats])
+        std = torch.cat([s[1] for s in stats])
+        return (raw - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+    parts = [renormalize(inputs[m], m, src, dst) for m in modalities]
+    return parts[0] if len(parts) == 1 else torch.cat(parts, 1)

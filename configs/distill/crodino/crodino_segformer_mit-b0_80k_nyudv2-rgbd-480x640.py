@@ -1,0 +1,45 @@
+# CroDiNo-KD (arXiv 2505.24361) on NYU Depth v2 (40 classes): RGB and depth SegFormer MiT-B0
+# co-trained for 80k iterations (the schedule of configs/students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py).
+# RECONSTRUCTION of the unpublished code (methods.md §3(b), §8 defaults): split of the 256-d
+# fusion_conv feature into z_inv/z_spe (128 each), shared light auxiliary decoder on z_inv,
+# pixel-level symmetric InfoNCE (tau 0.1, 2048 pixels per image at stride 8), orthogonality
+# (lambda_orth 1; methods.md suggests 0.1 if it destabilises), decoupled augmentation.
+# Depth is fed raw (float metres, 1 channel, normalised with the dataset's depth mean/std), not HHA.
+# Memory note: InfoNCE logits are (B*P)^2 = 16384^2 fp32 (1 GiB) for batch 8 and P = 2048.
+_base_ = [
+    '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
+    '../../_base_/schedules/schedule_80k.py'
+]
+rgb_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py'
+depth_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-depthonly-480x640.py'
+model = dict(
+    type='CroDiNoKD',
+    models=dict(rgb=rgb_config, depth=depth_config),
+    model_modalities=dict(rgb=('rgb', ), depth=('depth', )),
+    z_dim=None,
+    lambda_aux=1.0,
+    lambda_con=1.0,
+    lambda_orth=1.0,
+    lambda_mod=0.0,
+    contrastive=dict(tau=0.1, pixels_per_img=2048, stride_factor=2),
+    aux_head=dict(dropout_ratio=0.1),
+    branch='rgb')
+depth_photometric = dict(
+    type='DepthPhotometricAug', modality='depth', scale_range=(0.9, 1.1), scale_p=0.5,
+    noise_std=0.0, noise_rel=0.01, noise_p=0.5, hole_p=0.5, max_holes=3, hole_size=(0.05, 0.2))
+train_pipeline = [
+    dict(type='LoadMultiModalFromFile'), {{_base_.geometric_aug}}, {{_base_.random_crop}},
+    {{_base_.rgb_photometric}}, depth_photometric,
+    dict(type='PackMultiModalInputs', modalities=('rgb', 'depth'))
+]
+test_pipeline = [
+    dict(type='LoadMultiModalFromFile'),
+    dict(type='PackMultiModalInputs', modalities=('rgb', 'depth'))
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='MultiHeadIoUMetric', iou_metrics=['mIoU'],
+    heads=dict(rgb='pred_sem_seg_rgb', depth='pred_sem_seg_depth'), main='rgb')
+test_evaluator = val_evaluator
