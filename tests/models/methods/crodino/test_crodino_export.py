@@ -11,7 +11,7 @@ import crossmodal  # noqa: F401
 from crodino_helpers import build, crodino_cfg
 from crossmodal.models.methods.crodino.export import export_model
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 
 
 def _save(tmp_path):

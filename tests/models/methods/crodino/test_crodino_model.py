@@ -8,7 +8,7 @@ from mmengine.config import Config
 import crossmodal  # noqa: F401
 from crodino_helpers import NUM_CLASSES, build, raw_batch, stock_cfg
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 
 
 def test_loss_terms_backward_and_gradients_reach_everything():
