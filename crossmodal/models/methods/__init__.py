@@ -1,2 +1,2 @@
 """Distillation methods (one subpackage each)."""
-from . import fskd, gkd, rtfdnet  # noqa: F401
+from . import fskd, gkd, mst, rtfdnet  # noqa: F401
