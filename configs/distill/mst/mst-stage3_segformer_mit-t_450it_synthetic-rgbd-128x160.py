@@ -9,3 +9,5 @@ optim_wrapper = dict(optimizer=dict(lr=2e-3 * 450 / 550))
 param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters), logger=dict(interval=25))
+# logs the (stage-1-updated) teachers' mIoU before routing starts
+custom_hooks = [dict(type='RNGStateHook'), dict(type='TeacherEvalHook')]
