@@ -139,31 +139,50 @@ class CMDRLogitLoss(nn.Module):
             ignore_index=255 but argmax labels are never 255, so void/padded pixels count).
         ignore_index: void label value.
         loss_weight: w_mce (1.0 in the B2 configs).
+        class_weight: optional per-class weights (K,) of the pseudo-label CE, weighted by the
+            *target* (fused argmax) class and normalised by the summed weights of the counted
+            pixels, as ``F.cross_entropy(weight=...)`` does. None (default) = paper and released
+            code (unweighted). A project option for class-imbalanced data, where the heads'
+            own CE is class-weighted: unweighted pseudo-label CE then pulls the unimodal heads
+            back towards the majority class.
 
     ``forward(unimodal_logits, fused_logits, gt=None)``: a list of (B, K, H, W), one (B, K, H, W)
-    and (B, H, W) labels. Each modality's CE is the mean over counted pixels; the modalities are
-    summed. The target is ``argmax`` of the fused logits, so no gradient reaches the fused branch.
+    and (B, H, W) labels. Each modality's CE is the (weighted) mean over counted pixels; the
+    modalities are summed. The target is ``argmax`` of the fused logits, so no gradient reaches
+    the fused branch.
     """
 
-    def __init__(self, mask_void: bool = True, ignore_index: int = 255, loss_weight: float = 1.0):
+    def __init__(self, mask_void: bool = True, ignore_index: int = 255, loss_weight: float = 1.0,
+                 class_weight: Optional[Sequence[float]] = None):
         super().__init__()
         self.mask_void = mask_void
         self.ignore_index = ignore_index
         self.loss_weight = float(loss_weight)
+        if class_weight is not None:
+            class_weight = torch.as_tensor(class_weight, dtype=torch.float32).flatten()
+            if (class_weight < 0).any():
+                raise ValueError(f'class_weight must be non-negative, got {class_weight.tolist()}')
+        self.register_buffer('class_weight', class_weight, persistent=False)
 
     def forward(self, unimodal_logits: Sequence[torch.Tensor], fused_logits: torch.Tensor,
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:
         b, _, h, w = fused_logits.shape
         valid = _valid_mask(gt, (b, h, w), self.ignore_index, self.mask_void, fused_logits.device)
         target = fused_logits.detach().argmax(dim=1)
-        n = valid.sum()
+        pixel_w = valid.to(fused_logits.dtype)
+        if self.class_weight is not None:
+            if self.class_weight.numel() != fused_logits.shape[1]:
+                raise ValueError(f'class_weight has {self.class_weight.numel()} entries but the '
+                                 f'logits have {fused_logits.shape[1]} classes')
+            pixel_w = pixel_w * self.class_weight.to(fused_logits)[target]
+        n = pixel_w.sum()
         total = fused_logits.new_zeros(())
         for z in unimodal_logits:
             if z.shape != fused_logits.shape:
                 raise ValueError(f'unimodal logits {tuple(z.shape)} and fused logits '
                                  f'{tuple(fused_logits.shape)} differ')
             ce = F.cross_entropy(z, target, reduction='none')
-            total = total + (ce * valid).sum() / n.clamp(min=1)
+            total = total + (ce * pixel_w).sum() / n.clamp(min=1e-12)
         return self.loss_weight * total
 
 

@@ -65,6 +65,12 @@ class RTFDNet(BaseSegmentor):
         akd_reduction: gate MLP bottleneck ratio (16 as in the code).
         rdr_conf_thr: fused-head confidence threshold of RDR (0 = released code).
         mask_void: exclude void pixels from the CMDR logit part and RDR (False = released code).
+        mce_class_weight: per-class weights of the CMDR logit part's pseudo-label CE (None =
+            paper and code; a project option for class-imbalanced data, see ``CMDRLogitLoss``).
+        detach_in_fusion: modalities whose stage maps enter the SFF blocks detached, so the fused
+            head's losses do not train that stream's encoder (e.g. ``('rgb', )``). Empty (default)
+            = paper and code: the fused CE back-propagates into both encoders. A project ablation
+            knob; the stream still learns from its own head and the CMDR/RDR terms.
         branch: head returned as ``pred_sem_seg`` / by tensor mode: 'fused', 'rgb' or 'x'.
         train_cfg, test_cfg (``mode='whole'|'slide'`` with ``crop_size``/``stride``),
         data_preprocessor, init_cfg: as in mmseg.
@@ -86,6 +92,8 @@ class RTFDNet(BaseSegmentor):
                  akd_reduction: int = 16,
                  rdr_conf_thr: float = 0.0,
                  mask_void: bool = True,
+                 mce_class_weight: Optional[Sequence[float]] = None,
+                 detach_in_fusion: Sequence[str] = (),
                  branch: str = 'fused',
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -126,12 +134,17 @@ class RTFDNet(BaseSegmentor):
         self.out_channels = self.decode_head.out_channels
         self.ignore_index = self.decode_head.ignore_index
 
+        unknown = sorted(set(detach_in_fusion) - set(self.modalities))
+        if unknown:
+            raise ValueError(f'detach_in_fusion names {unknown}, not among the modalities '
+                             f'{self.modalities}')
+        self.detach_in_fusion = tuple(detach_in_fusion)
         self.w_ce = float(w_ce)
         self.loss_cmdr_feat = CMDRFeatureLoss(stage_channels, num_modalities=2, reduction=akd_reduction,
                                               alpha=akd_alpha, detach_fused=akd_detach_fused,
                                               loss_weight=w_akd)
         self.loss_cmdr_logit = CMDRLogitLoss(mask_void=mask_void, ignore_index=self.ignore_index,
-                                             loss_weight=w_mce)
+                                             loss_weight=w_mce, class_weight=mce_class_weight)
         self.loss_rdr = RDRLoss(conf_thr=rdr_conf_thr, mask_void=mask_void,
                                 ignore_index=self.ignore_index, loss_weight=w_rdr)
         self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
@@ -162,8 +175,9 @@ class RTFDNet(BaseSegmentor):
         return {m: list(self.backbones[m](inputs[m])) for m in self.modalities}
 
     def fuse(self, feats: Dict[str, List[torch.Tensor]]) -> List[torch.Tensor]:
-        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x)."""
-        r, x = (feats[m] for m in self.modalities)
+        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x) (streams in ``detach_in_fusion`` detached)."""
+        r, x = ([f.detach() for f in feats[m]] if m in self.detach_in_fusion else feats[m]
+                for m in self.modalities)
         return [fusion([r[i], x[i]]) for i, fusion in enumerate(self.fusions)]
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> List[torch.Tensor]:

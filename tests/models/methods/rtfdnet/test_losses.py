@@ -26,6 +26,16 @@ def test_cmdr_logit_golden():
     # released behaviour: every pixel counts
     got = CMDRLogitLoss(mask_void=False)([zr, zx], fused, gt)
     assert got.item() == pytest.approx(sum(ce_r) / 2 + sum(ce_x) / 2, rel=1e-5)
+    # class-weighted by the pseudo-label (fused argmax) class: pixel0 -> class 0 (w 0.25),
+    # pixel1 -> class 1 (w 1); weighted mean = sum(w * ce) / sum(w)
+    got = CMDRLogitLoss(mask_void=False, class_weight=[0.25, 1.0])([zr, zx], fused, gt)
+    want = sum((0.25 * c[0] + 1.0 * c[1]) / 1.25 for c in (ce_r, ce_x))
+    assert got.item() == pytest.approx(want, rel=1e-5)
+    # with the void pixel excluded only pixel0 counts: the weight cancels
+    got = CMDRLogitLoss(class_weight=[0.25, 1.0])([zr, zx], fused, gt)
+    assert got.item() == pytest.approx(ce_r[0] + ce_x[0], rel=1e-5)
+    with pytest.raises(ValueError, match='3 entries'):
+        CMDRLogitLoss(class_weight=[1., 1., 1.])([zr, zx], fused, gt)
 
 
 def test_rdr_golden():

@@ -58,6 +58,24 @@ def test_cmdr_feature_gradient_reaches_fusion_only_when_not_detached():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.fusions.parameters())
 
 
+def test_detach_in_fusion_keeps_fused_loss_out_of_that_stream():
+    inputs, samples = batch()
+
+    def grads(model):
+        model.loss(inputs, samples)['fused.loss_ce'].backward()
+        return {m: any(p.grad is not None and p.grad.abs().sum() > 0
+                       for p in model.backbones[m].parameters()) for m in ('rgb', 'thermal')}
+
+    assert grads(build()) == {'rgb': True, 'thermal': True}  # paper: fused CE trains both
+    assert grads(build(detach_in_fusion=('rgb', ))) == {'rgb': False, 'thermal': True}
+    # the fused predictions themselves do not change (build() seeds the initialisation)
+    a, b = build(), build(detach_in_fusion=('rgb', ))
+    a.eval(), b.eval()
+    assert torch.equal(a._forward(inputs), b._forward(inputs))
+    with pytest.raises(ValueError, match='not among the modalities'):
+        build(detach_in_fusion=('depth', ))
+
+
 def test_predict_all_heads_and_branch_option():
     model = build().eval()
     inputs, samples = batch(h=32, w=48)
