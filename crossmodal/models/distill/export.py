@@ -54,10 +54,9 @@ def extract_student_state_dict(distill_ckpt: Union[str, dict]) -> dict:
 
 def student_model_config(distill_cfg: Config) -> dict:
     """The stock student's model config referenced by a distillation config."""
-    from .distill_segmentor import model_config
     from mmseg.registry import MODELS
 
-    from .distill_segmentor import DistillSegmentor
+    from .distill_segmentor import DistillSegmentor, model_config
     model = distill_cfg.model
     cls = MODELS.get(model.get('type')) if model.get('type') else None
     if not (isinstance(cls, type) and issubclass(cls, DistillSegmentor)):
