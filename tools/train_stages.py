@@ -16,6 +16,9 @@ Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``
 earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the student
 is kept (teachers, connectors and QSD modules dropped, written to ``<work_dir>/<prev>/student_init.pth``
 with the ``student.`` prefix of the next distiller); any other value is a checkpoint path.
+``load_mode='all'`` (default ``'student'``) keeps *every* weight of the earlier stage's checkpoint
+(teachers, MaskNets, gates: MST-Distill's stages); the next stage's model must then have exactly
+the same state-dict keys and shapes, checked before training (``ValueError`` listing differences).
 ``--cfg-options`` apply to every stage. ``--stages`` runs a subset (earlier stages' outputs must
 exist). Prints a JSON summary with each stage's last checkpoint.
 """
@@ -68,6 +71,21 @@ def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
     return out_path
 
 
+def check_all_weights(model, ckpt_path: str, stage: str) -> None:
+    """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict keys/shapes."""
+    from crossmodal.compat import load_checkpoint_file
+    from crossmodal.models.distill.distill_segmentor import _state_dict_of
+    sd = _state_dict_of(load_checkpoint_file(ckpt_path))
+    own = (model.module if hasattr(model, 'module') else model).state_dict()
+    missing = sorted(k for k in own if k not in sd)
+    unexpected = sorted(k for k in sd if k not in own)
+    shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape))
+    if missing or unexpected or shape:
+        raise ValueError(f'stage {stage}: load_mode="all" needs the checkpoint {ckpt_path} to hold '
+                         f'every weight of the model: missing {missing[:8]}, unexpected '
+                         f'{unexpected[:8]}, shape mismatches {shape[:8]}')
+
+
 def resolve_stage_config(recipe_path: str, path: str) -> str:
     for cand in (osp.join(osp.dirname(osp.abspath(recipe_path)), path), path):
         if osp.isfile(cand):
@@ -107,13 +125,19 @@ def main(argv=None):
         options.update(args.cfg_options or {})
         cfg = load_config(cfg_path, options, stage_dir)
         src = stage.get('load_from')
+        load_mode = stage.get('load_mode', 'student')
+        if load_mode not in ('student', 'all'):
+            raise ValueError(f"stage {name}: load_mode must be 'student' or 'all', got {load_mode!r}")
         if src:
             if src in names:
                 if names.index(src) >= i:
                     raise ValueError(f'stage {name}: load_from={src!r} must name an earlier stage')
                 prev_dir = osp.join(root, src)
-                cfg.load_from = student_init_checkpoint(last_checkpoint(prev_dir),
-                                                        osp.join(prev_dir, 'student_init.pth'))
+                if load_mode == 'all':
+                    cfg.load_from = last_checkpoint(prev_dir)
+                else:
+                    cfg.load_from = student_init_checkpoint(last_checkpoint(prev_dir),
+                                                            osp.join(prev_dir, 'student_init.pth'))
             else:
                 if not osp.isfile(src):
                     raise FileNotFoundError(f'stage {name}: load_from {src} is neither an earlier '
@@ -124,6 +148,8 @@ def main(argv=None):
             cfg.visualizer['name'] = f"{cfg.visualizer.get('name', 'visualizer')}_{name}"
         os.makedirs(stage_dir, exist_ok=True)
         runner = Runner.from_cfg(cfg)
+        if src and load_mode == 'all':
+            check_all_weights(runner.model, cfg.load_from, name)
         runner.train()
         summary[name] = dict(config=cfg_path, work_dir=stage_dir, load_from=cfg.load_from,
                              checkpoint=last_checkpoint(stage_dir))

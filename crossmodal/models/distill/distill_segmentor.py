@@ -175,8 +175,9 @@ class DistillSegmentor(BaseModel):
             raise ValueError('DistillSegmentor: student_modalities must name at least one modality')
         s_dp = getattr(student_model, 'data_preprocessor', None)
         s_norm = student_norms(s_dp, student_modalities, modality_channels)
-        consumers = [s_norm] + [teacher_norms(getattr(t, 'data_preprocessor', None), spec['modalities'])
-                                for t, spec in zip(teacher_models.values(), teacher_specs.values())]
+        t_norms = {name: self._teacher_norm_spec(t, teacher_specs[name]['modalities'], modality_channels)
+                   for name, t in teacher_models.items()}
+        consumers = [s_norm] + list(t_norms.values())
         if data_preprocessor is None:
             data_preprocessor = default_distill_preprocessor(s_dp, consumers)
         dp = MODELS.build(dict(data_preprocessor)) if isinstance(data_preprocessor, dict) \
@@ -197,10 +198,13 @@ class DistillSegmentor(BaseModel):
         # normalisations: the distiller's pre-processor, the student, each teacher
         self.dist_norm = ModalityNorm(teacher_norms(dp, [m for norms in consumers for m in norms]))
         self.student_norm = ModalityNorm(s_norm)
-        self.teacher_norm = nn.ModuleDict({
-            name: ModalityNorm(teacher_norms(getattr(t, 'data_preprocessor', None),
-                                             teacher_specs[name]['modalities']))
-            for name, t in self.teachers.items()})
+        self.teacher_norm = nn.ModuleDict({name: ModalityNorm(v) for name, v in t_norms.items()})
+        # stock single-modality teachers (e.g. a depth-only SegFormer) take one concatenated tensor
+        # in their own SegDataPreProcessor's normalisation, like the student
+        self.stock_teachers = {name for name, t in self.teachers.items() if self._is_stock(t)}
+        self.teacher_channel_flip = {
+            name: bool(getattr(getattr(t, 'data_preprocessor', None), 'channel_conversion', False))
+            for name, t in self.teachers.items() if name in self.stock_teachers}
 
         # freezing
         self.frozen_student_paths = tuple(freeze)
@@ -230,6 +234,19 @@ class DistillSegmentor(BaseModel):
         self.train(self.training)
 
     # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def _is_stock(model: nn.Module) -> bool:
+        """A stock mmseg segmentor (tensor input), not a multi-modal one declaring ``modalities``."""
+        return getattr(model, 'modalities', None) is None
+
+    @classmethod
+    def _teacher_norm_spec(cls, model: nn.Module, modalities, modality_channels) -> Dict[str, tuple]:
+        """Per-modality mean/std a teacher expects (its own pre-processor's)."""
+        dp = getattr(model, 'data_preprocessor', None)
+        if cls._is_stock(model):
+            return student_norms(dp, modalities, modality_channels)
+        return teacher_norms(dp, modalities)
+
     @staticmethod
     def _strip(path: str, prefixes) -> str:
         for p in prefixes:
@@ -372,10 +389,18 @@ class DistillSegmentor(BaseModel):
         return stock_model_input(inputs, self.student_modalities, self.dist_norm, self.student_norm,
                                  self.student_channel_flip)
 
-    def teacher_inputs(self, name: str, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``{m: (B, C_m, H, W)}`` for teacher ``name``: exactly its modalities, its normalisation."""
+    def teacher_inputs(self, name: str, inputs: Dict[str, torch.Tensor]):
+        """Input of teacher ``name``: exactly its modalities, in its own normalisation.
+
+        ``{m: (B, C_m, H, W)}`` for a multi-modal teacher (one declaring ``modalities``); a
+        (B, C, H, W) tensor (modalities concatenated, as its stock ``SegDataPreProcessor`` would
+        produce) for a stock single-modality teacher.
+        """
         mods = self.teacher_specs[name]['modalities']
         self._require(inputs, mods, f'teacher "{name}"')
+        if name in self.stock_teachers:
+            return stock_model_input(inputs, mods, self.dist_norm, self.teacher_norm[name],
+                                     self.teacher_channel_flip[name])
         return {m: renormalize(inputs[m], m, self.dist_norm, self.teacher_norm[name]) for m in mods}
 
     # ------------------------------------------------------------------ forward

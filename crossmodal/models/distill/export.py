@@ -69,11 +69,14 @@ def extract_student_state_dict(distill_ckpt: Union[str, dict]) -> dict:
 
 def student_model_config(distill_cfg: Config) -> dict:
     """The stock student's model config referenced by a distillation config."""
-    from .distill_segmentor import model_config
+    from mmseg.registry import MODELS
+
+    from .distill_segmentor import DistillSegmentor, model_config
     model = distill_cfg.model
-    if model.get('type') != 'DistillSegmentor':
+    cls = MODELS.get(model.get('type')) if model.get('type') else None
+    if not (isinstance(cls, type) and issubclass(cls, DistillSegmentor)):
         raise ValueError(f'{distill_cfg.filename}: model.type is {model.get("type")!r}, expected '
-                         f'DistillSegmentor')
+                         f'DistillSegmentor or a subclass (e.g. MSTDistillSegmentor)')
     return model_config(model['student'], 'student')
 
 

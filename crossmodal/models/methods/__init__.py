@@ -1,2 +1,2 @@
 """Distillation methods (one subpackage each)."""
-from . import crodino, fskd, gkd, rtfdnet  # noqa: F401
+from . import crodino, fskd, gkd, mst, rtfdnet  # noqa: F401

@@ -59,6 +59,31 @@ def test_student_input_equals_stock_preprocessor_and_never_sees_thermal(teacher_
     assert torch.equal(x, ref)
 
 
+def test_stock_single_modality_teacher_gets_its_own_preprocessor_tensor():
+    """A stock depth-only SegFormer teacher: one (B, 1, H, W) tensor, as its SegDataPreProcessor makes."""
+    depth_cfg = student_cfg()
+    depth_cfg['data_preprocessor'].update(mean=[5.0], std=[2.0])
+    depth_cfg['backbone'] = dict(depth_cfg['backbone'], in_channels=1)
+    with pytest.warns(UserWarning, match='no checkpoint'):
+        model = DistillSegmentor(
+            student=student_cfg(),
+            teachers=dict(d=dict(config=depth_cfg, checkpoint=None, modalities=('depth', ))),
+            distill_losses=[dict(type='KDLoss', tau=2.0, student='logits', teacher='d.logits')])
+    assert model.stock_teachers == {'d'}
+    rec = Recorder(model.teachers['d'].backbone)
+    batch = make_batch(modalities=('rgb', 'depth'))
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    x = model.teacher_inputs('d', data['inputs'])
+    assert isinstance(x, torch.Tensor) and x.shape == (2, 1, 32, 40)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        stock = MODELS.build(depth_cfg).data_preprocessor
+    ref = stock(dict(inputs=[s['depth'] for s in batch['inputs']],
+                     data_samples=copy.deepcopy(batch['data_samples'])), True)['inputs']
+    torch.testing.assert_close(x, ref)
+    model.loss(data['inputs'], data['data_samples'])
+    torch.testing.assert_close(rec.inputs[0], ref)
+
+
 def test_teacher_gets_exactly_its_modalities_in_its_own_normalisation(teacher_ckpt):
     model = build(teacher_ckpt)
     t = model.teachers['rgbt']

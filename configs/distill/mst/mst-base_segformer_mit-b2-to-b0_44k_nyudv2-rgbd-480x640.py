@@ -1,0 +1,46 @@
+# MST-Distill (methods.md §5) on NYUDv2 (40 classes): shared model/data of the three stage configs.
+# T = RGB-D SFF SegFormer MiT-B2, A = depth-only SegFormer MiT-B2, S = RGB SegFormer MiT-B0.
+# Run: python tools/train_stages.py configs/distill/mst/mst_segformer_mit-b2-to-b0_44k_nyudv2-rgbd-480x640.py \
+#        --cfg-options model.teachers.rgbd.checkpoint=... model.teachers.depth.checkpoint=...
+# MaskNet size: hidden_dim_factor 16 (code: 2). Token widths h = 30 (C = 512, stage 4) and 48
+# (C = 768, head fused feature): 7.9 M + 28.3 M parameters per teacher (code: 67 M + 226 M).
+_base_ = [
+    '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
+    '../../_base_/schedules/schedule_80k.py'
+]
+rgbd_teacher_config = '{{ fileDirname }}/../../teachers/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640.py'
+depth_teacher_config = '{{ fileDirname }}/../../teachers/segformer_mit-b2_80k_nyudv2-depthonly-480x640.py'
+student_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py'
+model = dict(
+    type='MSTDistillSegmentor',
+    stage='warmup',
+    student=student_config,
+    student_modalities=('rgb', ),
+    teachers=dict(
+        rgbd=dict(config=rgbd_teacher_config,
+                  checkpoint='work_dirs/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640/best_mIoU.pth',
+                  modalities=('rgb', 'depth')),
+        depth=dict(config=depth_teacher_config,
+                   checkpoint='work_dirs/segformer_mit-b2_80k_nyudv2-depthonly-480x640/best_mIoU.pth',
+                   modalities=('depth', ))),
+    mask_layers=dict(
+        rgbd=dict(stage4='fusions.3', head='decode_head.fusion_conv'),
+        depth=dict(stage4='backbone[3]', head='decode_head.fusion_conv')),
+    # channels of the hooked outputs (saves the dummy teacher forward that infers them)
+    mask_channels=dict(rgbd_stage4=512, rgbd_head=768, depth_stage4=512, depth_head=768),
+    hidden_dim_factor=16,
+    mask_heads=3,
+    tau=4.0,
+    top_k=1,
+    route='image',
+    gate_detach_input=True,
+    gate_weighting=None,
+    w_task=1.0,
+    w_kl=1.0,
+    w_lb=1.0,
+    lb_mode='KL',
+    lb_code_batchmean=False,
+    warmup_train_teachers=True,
+    warmup_detach_targets=False,
+    w_mutual=1.0)
+custom_hooks = [dict(type='RNGStateHook')]

@@ -1,0 +1,9 @@
+# MST-Distill stage 2 on NYUDv2 (MaskNets only, 2k iterations; code: Adam lr 1e-4).
+_base_ = ['./mst-base_segformer_mit-b2-to-b0_44k_nyudv2-rgbd-480x640.py']
+max_iters = 2000
+model = dict(stage='mask')
+# no 'head' lr_mult here: it would match the MaskNets named *_head
+optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(_delete_=True))
+param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=max_iters))

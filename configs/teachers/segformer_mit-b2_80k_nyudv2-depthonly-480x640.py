@@ -1,0 +1,25 @@
+# Depth-only SegFormer MiT-B2 (stock mmseg EncoderDecoder, 1 input channel) for nyudv2-rgbd, 80k
+# iterations: the cross-modal (X-only) teacher A of MST-Distill (configs/distill/mst/). Depth is
+# float32 metres after loading, normalised with the dataset's depth mean/std.
+_base_ = [
+    '../_base_/models/segformer_mit-b0.py', '../_base_/datasets/nyudv2_rgbd.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+]
+model = dict(
+    data_preprocessor=dict(
+        mean={{_base_.modality_mean.depth}}, std={{_base_.modality_std.depth}}, bgr_to_rgb=False,
+        size={{_base_.crop_size}}),
+    backbone=dict(in_channels=1, embed_dims=64, num_layers=[3, 4, 6, 3]),
+    decode_head=dict(in_channels=[64, 128, 320, 512], channels=768,
+                     num_classes={{_base_.num_classes}}))
+_depth_train_pipeline = [
+    dict(type='LoadMultiModalFromFile'), {{_base_.geometric_aug}}, {{_base_.random_crop}},
+    dict(type='PackMultiModalInputs', modalities=('depth', ), stack=True)
+]
+_depth_test_pipeline = [
+    dict(type='LoadMultiModalFromFile'),
+    dict(type='PackMultiModalInputs', modalities=('depth', ), stack=True)
+]
+train_dataloader = dict(dataset=dict(pipeline=_depth_train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=_depth_test_pipeline))
+test_dataloader = val_dataloader

@@ -1,0 +1,5 @@
+"""Puts this directory on sys.path so the tests can import mst_helpers."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
