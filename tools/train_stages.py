@@ -74,12 +74,10 @@ def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
 def check_all_weights(model, ckpt_path: str, stage: str) -> None:
     """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict keys/shapes."""
     from crossmodal.compat import load_checkpoint_file
-    from crossmodal.models.distill.distill_segmentor import _state_dict_of
+    from crossmodal.models.distill.distill_segmentor import _state_dict_of, state_dict_differences
     sd = _state_dict_of(load_checkpoint_file(ckpt_path))
     own = (model.module if hasattr(model, 'module') else model).state_dict()
-    missing = sorted(k for k in own if k not in sd)
-    unexpected = sorted(k for k in sd if k not in own)
-    shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape))
+    missing, unexpected, shape = state_dict_differences(own, sd)
     if missing or unexpected or shape:
         raise ValueError(f'stage {stage}: load_mode="all" needs the checkpoint {ckpt_path} to hold '
                          f'every weight of the model: missing {missing[:8]}, unexpected '

@@ -93,14 +93,19 @@ def _state_dict_of(ckpt) -> dict:
     return sd
 
 
+def state_dict_differences(own: dict, loaded: dict):
+    """Sorted key lists (missing from ``loaded``, unexpected in it, shape mismatches) vs ``own``."""
+    missing = sorted(k for k in own if k not in loaded)
+    unexpected = sorted(k for k in loaded if k not in own)
+    shape = sorted(k for k in own if k in loaded and tuple(loaded[k].shape) != tuple(own[k].shape))
+    return missing, unexpected, shape
+
+
 def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str) -> None:
     """Load ``checkpoint`` into ``teacher`` strictly; mismatch -> ``ValueError`` listing the keys."""
     from crossmodal.compat import load_checkpoint_file
     sd = _state_dict_of(load_checkpoint_file(checkpoint))
-    own = teacher.state_dict()
-    missing = sorted(k for k in own if k not in sd)
-    unexpected = sorted(k for k in sd if k not in own)
-    shape = sorted(k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape))
+    missing, unexpected, shape = state_dict_differences(teacher.state_dict(), sd)
     if missing or unexpected or shape:
         def show(keys):
             return f'{len(keys)} {keys[:8]}{" ..." if len(keys) > 8 else ""}'
