@@ -3,7 +3,10 @@
 #   python tools/train_stages.py configs/distill/mst/mst_segformer_mit-t_600it_synthetic-rgbd-128x160.py
 # Teachers: T = RGB-D SFF SegFormer (configs/teachers/rgbx-sff-...rgbd...), A = depth-only SegFormer
 # (configs/students/segformer_mit-t_600it_synthetic-rgbd-depthonly-128x160.py), both pre-trained 600
-# iterations; the student is the RGB-only twin's config (same model and seed).
+# iterations; the student is the RGB-only twin's config (same model and seed). The default
+# checkpoint paths below are what these two commands write:
+#   python tools/train.py configs/teachers/rgbx-sff-segformer_mit-t_600it_synthetic-rgbd-128x160.py --work-dir work_dirs/rgbd_teacher
+#   python tools/train.py configs/students/segformer_mit-t_600it_synthetic-rgbd-depthonly-128x160.py --work-dir work_dirs/rgbd_depthonly
 _base_ = [
     '../../_base_/datasets/synthetic_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_tiny.py'
