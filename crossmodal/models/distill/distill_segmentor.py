@@ -51,10 +51,10 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import MessageHub
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 
+from ..base import ModeDispatchModel, stack_labels
 from ..losses.schedules import LossWeightSchedule
 from ..methods.gkd.masking import PatchMasker
 from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, stock_model_input,
@@ -117,7 +117,7 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str) -> None
 
 
 @MODELS.register_module()
-class DistillSegmentor(BaseModel):
+class DistillSegmentor(ModeDispatchModel):
     """Teacher(s) -> student distillation for semantic segmentation (see the module docstring).
 
     Args:
@@ -409,15 +409,6 @@ class DistillSegmentor(BaseModel):
         return {m: renormalize(inputs[m], m, self.dist_norm, self.teacher_norm[name]) for m in mods}
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}"; only supports loss, predict and tensor')
-
     def _forward(self, inputs, data_samples=None):
         """Student logits (B, K, H/4, W/4)."""
         return self.student._forward(self.student_inputs(inputs), data_samples)
@@ -447,11 +438,6 @@ class DistillSegmentor(BaseModel):
         else:
             t._forward(x)
 
-    def _labels(self, data_samples) -> Optional[torch.Tensor]:
-        if not data_samples or not all(hasattr(s, 'gt_sem_seg') for s in data_samples):
-            return None
-        return torch.stack([s.gt_sem_seg.data for s in data_samples])[:, 0]
-
     def loss(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
         used = {spec['teacher'] for spec in self.loss_specs}
@@ -460,7 +446,7 @@ class DistillSegmentor(BaseModel):
                 self._run_teacher(name, inputs)
 
         x = self.student_inputs(inputs)
-        gt = self._labels(data_samples) if self.with_label else None
+        gt = stack_labels(data_samples) if self.with_label else None
         self.student_taps.clear()
         if self.with_label and self.student_task_loss and gt is not None:
             for k, v in self.student.loss(x, data_samples).items():

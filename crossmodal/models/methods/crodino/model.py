@@ -44,12 +44,12 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from crossmodal.models.base import ModeDispatchModel, stack_labels
 from crossmodal.models.distill.distill_segmentor import model_config
 from crossmodal.models.distill.routing import (ModalityNorm, default_distill_preprocessor,
                                                stock_model_input, student_norms, teacher_norms)
@@ -61,7 +61,7 @@ SPLIT_TAP = 'decode_head.fusion_conv'
 
 
 @MODELS.register_module()
-class CroDiNoKD(BaseModel):
+class CroDiNoKD(ModeDispatchModel):
     """Two co-trained single-modality SegFormers with invariant/specific features (reconstruction).
 
     Args:
@@ -207,15 +207,6 @@ class CroDiNoKD(BaseModel):
         return z[:, :self.z_dim], z[:, self.z_dim:]
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}"; only supports loss, predict and tensor')
-
     def _forward(self, inputs, data_samples=None) -> torch.Tensor:
         """Logits (B, K, H/4, W/4) of the ``branch`` model."""
         return self.models[self.branch]._forward(self.model_inputs(self.branch, inputs), data_samples)
@@ -237,7 +228,7 @@ class CroDiNoKD(BaseModel):
                 for k, v in self.aux_head.loss_by_feat(self.aux_head(z_inv[n]), data_samples).items():
                     losses[f'aux_{n}.{k}'] = self.lambda_aux * v if 'loss' in k else v
         if self.lambda_con:
-            gt = torch.stack([s.gt_sem_seg.data for s in data_samples])[:, 0]
+            gt = stack_labels(data_samples)
             a, b = self.names
             losses['loss_con'] = self.lambda_con * self.loss_con(z_inv[a], z_inv[b], gt)
         if self.lambda_orth:

@@ -37,9 +37,9 @@ from typing import Dict, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmseg.registry import MODELS
 
+from crossmodal.models.base import ModeDispatchModel
 from crossmodal.models.distill.distill_segmentor import model_config
 
 
@@ -49,7 +49,7 @@ def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor
 
 
 @MODELS.register_module()
-class FSKDDistiller(BaseModel):
+class FSKDDistiller(ModeDispatchModel):
     """Output (+ optional feature) distillation of a frozen FSKD teacher into a regression student.
 
     Args:
@@ -155,14 +155,9 @@ class FSKDDistiller(BaseModel):
         return self
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.student._forward(self._student_input(inputs), data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, predict and tensor mode')
+    def _forward(self, inputs, data_samples=None):
+        """Student regression maps (tensor mode)."""
+        return self.student._forward(self._student_input(inputs), data_samples)
 
     def _student_input(self, inputs):
         if isinstance(inputs, dict):

@@ -19,7 +19,6 @@ import math
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 
 from ...losses.dense import masked_mean, resize_to
 from ...losses.kd import kl_div_per_pixel

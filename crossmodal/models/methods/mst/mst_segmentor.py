@@ -39,6 +39,7 @@ import torch
 import torch.nn as nn
 from mmseg.registry import MODELS
 
+from ...base import stack_labels
 from ...distill.distill_segmentor import DistillSegmentor
 from ...distill.taps import parse_tap, resolve_module
 from ...losses.dense import masked_mean, resize_labels
@@ -309,7 +310,7 @@ class MSTDistillSegmentor(DistillSegmentor):
         return resize_labels(gt.long(), size) != self.ignore_index
 
     def loss(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
-        gt = self._labels(data_samples)
+        gt = stack_labels(data_samples)
         if gt is None and self.stage != 'mask':
             raise ValueError(f'MST-Distill stage "{self.stage}" needs labels (gt_sem_seg) for the '
                              f'task cross-entropy; the batch has none')

@@ -38,6 +38,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from crossmodal.models.base import stack_labels
 from crossmodal.models.segmentors.multimodal_encoder_decoder import (DEFAULT_IN_CHANNELS,
                                                                      check_modality_inputs)
 from crossmodal.models.segmentors.sliding_window import slide_average
@@ -214,7 +215,7 @@ class RTFDNet(BaseSegmentor):
             head_losses = self.branch_head(name).loss_by_feat(logits[name], data_samples)
             for k, v in head_losses.items():
                 losses[f'{name}.{k}'] = self.w_ce * v if 'loss' in k else v
-        gt = torch.stack([s.gt_sem_seg.data for s in data_samples], 0)[:, 0].long()
+        gt = stack_labels(data_samples).long()
         up = {k: resize(v, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners)
               for k, v in logits.items()}
         uni = [up['rgb'], up['x']]
