@@ -22,6 +22,34 @@ from .sliding_window import slide_average
 DEFAULT_IN_CHANNELS = {'rgb': 3, 'hha': 3, 'depth': 1, 'thermal': 1, 'rgbi': 4}
 
 
+def stage_channels(bb: nn.Module) -> List[int]:
+    """Channels of each stage output of a MiT-like backbone (``stage_channels`` or embed x heads)."""
+    if hasattr(bb, 'stage_channels'):
+        return list(bb.stage_channels)
+    if hasattr(bb, 'embed_dims') and hasattr(bb, 'num_heads'):
+        return [bb.embed_dims * h for h in bb.num_heads]
+    raise ValueError(f'cannot infer stage channels of {type(bb).__name__}')
+
+
+def build_modality_backbones(backbone: dict, modalities: Sequence[str],
+                             in_channels: Optional[Dict[str, int]] = None,
+                             overrides: Optional[Dict[str, dict]] = None) -> nn.ModuleDict:
+    """One encoder per modality from a shared config: ``in_channels`` set per modality (defaults
+    :data:`DEFAULT_IN_CHANNELS`), then that modality's ``overrides`` (e.g. ``pretrained_path``)."""
+    chans = dict(DEFAULT_IN_CHANNELS)
+    chans.update(in_channels or {})
+    overrides = overrides or {}
+    out = nn.ModuleDict()
+    for m in modalities:
+        if m not in chans:
+            raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
+        cfg = copy.deepcopy(dict(backbone))
+        cfg.update(overrides.get(m, {}))
+        cfg['in_channels'] = chans[m]
+        out[m] = MODELS.build(cfg)
+    return out
+
+
 def check_modality_inputs(inputs, modalities: Sequence[str], owner: str) -> None:
     """Raise a clear error unless ``inputs`` is a dict holding every name in ``modalities``."""
     if not isinstance(inputs, dict):
@@ -71,38 +99,21 @@ class MultiModalEncoderDecoder(EncoderDecoder):
         self.modalities = tuple(modalities)
         if not self.modalities:
             raise ValueError('MultiModalEncoderDecoder needs at least one modality')
-        chans = dict(DEFAULT_IN_CHANNELS)
-        chans.update(in_channels or {})
-        overrides = backbone_overrides or {}
-        self.backbones = nn.ModuleDict()
-        for m in self.modalities:
-            if m not in chans:
-                raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
-            cfg = copy.deepcopy(dict(backbone))
-            cfg.update(overrides.get(m, {}))
-            cfg['in_channels'] = chans[m]
-            self.backbones[m] = MODELS.build(cfg)
-        stage_channels = self._stage_channels(self.backbones[self.modalities[0]])
+        self.backbones = build_modality_backbones(backbone, self.modalities, in_channels,
+                                                  backbone_overrides)
+        channels = stage_channels(self.backbones[self.modalities[0]])
         fusion = dict(fusion or dict(type='SFF'))
         if len(self.modalities) == 1:
             self.fusions = None
         else:
             self.fusions = nn.ModuleList([
                 MODELS.build(dict(fusion, channels=c, num_modalities=len(self.modalities)))
-                for c in stage_channels
+                for c in channels
             ])
         self._init_decode_head(decode_head)
         self._init_auxiliary_head(auxiliary_head)
         self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
-
-    @staticmethod
-    def _stage_channels(bb: nn.Module) -> List[int]:
-        if hasattr(bb, 'stage_channels'):
-            return list(bb.stage_channels)
-        if hasattr(bb, 'embed_dims') and hasattr(bb, 'num_heads'):
-            return [bb.embed_dims * h for h in bb.num_heads]
-        raise ValueError(f'cannot infer stage channels of {type(bb).__name__}')
 
     # ------------------------------------------------------------------ features
     def _check_inputs(self, inputs: Dict[str, torch.Tensor]) -> None:

@@ -31,13 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
+from ...segmentors.multimodal_encoder_decoder import stage_channels
 from ...segmentors.regression_encoder_decoder import RegressionEncoderDecoder
-
-
-def _stage_channels(bb: nn.Module) -> List[int]:
-    if hasattr(bb, 'stage_channels'):
-        return list(bb.stage_channels)
-    return [bb.embed_dims * h for h in bb.num_heads]
 
 
 class ProfileEncoder(nn.Module):
@@ -117,8 +112,8 @@ class FSKDTeacher(RegressionEncoderDecoder):
         if lidar_backbone is None:  # RGB weights do not describe LiDAR rasters
             lb.pop('pretrained_path', None)
         self.lidar_backbone = MODELS.build(lb)
-        rgb_ch = _stage_channels(self.backbone)
-        lid_ch = _stage_channels(self.lidar_backbone)
+        rgb_ch = stage_channels(self.backbone)
+        lid_ch = stage_channels(self.lidar_backbone)
         if len(rgb_ch) != len(lid_ch):
             raise ValueError(f'FSKDTeacher: RGBI and LiDAR encoders have {len(rgb_ch)} and {len(lid_ch)} stages')
         self.profile_encoder = (ProfileEncoder(len(self.profile_channels), profile_hidden, lid_ch)

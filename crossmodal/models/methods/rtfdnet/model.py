@@ -39,8 +39,9 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from crossmodal.models.base import stack_labels
-from crossmodal.models.segmentors.multimodal_encoder_decoder import (DEFAULT_IN_CHANNELS,
-                                                                     check_modality_inputs)
+from crossmodal.models.segmentors.multimodal_encoder_decoder import (build_modality_backbones,
+                                                                     check_modality_inputs,
+                                                                     stage_channels)
 from crossmodal.models.segmentors.sliding_window import slide_average
 
 from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
@@ -107,26 +108,12 @@ class RTFDNet(BaseSegmentor):
         if branch not in BRANCHES:
             raise ValueError(f'branch must be one of {BRANCHES}, got {branch!r}')
         self.branch = branch
-        chans = dict(DEFAULT_IN_CHANNELS)
-        chans.update(in_channels or {})
-        overrides = backbone_overrides or {}
-        self.backbones = nn.ModuleDict()
-        for m in self.modalities:
-            if m not in chans:
-                raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
-            cfg = copy.deepcopy(dict(backbone))
-            cfg.update(overrides.get(m, {}))
-            cfg['in_channels'] = chans[m]
-            self.backbones[m] = MODELS.build(cfg)
-        bb = self.backbones[self.modalities[0]]
-        if hasattr(bb, 'stage_channels'):
-            stage_channels = list(bb.stage_channels)
-        else:
-            stage_channels = [bb.embed_dims * h for h in bb.num_heads]
-        self.stage_channels = stage_channels
+        self.backbones = build_modality_backbones(backbone, self.modalities, in_channels,
+                                                  backbone_overrides)
+        self.stage_channels = stage_channels(self.backbones[self.modalities[0]])
         fusion = dict(fusion or dict(type='SFF', spatial_attn=True))
         self.fusions = nn.ModuleList(
-            [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in stage_channels])
+            [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in self.stage_channels])
         # fused head under the name a single-head segmentor uses; unimodal heads keyed by modality
         self.decode_head = MODELS.build(copy.deepcopy(decode_head))
         self.heads = nn.ModuleDict({m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities})
@@ -141,7 +128,7 @@ class RTFDNet(BaseSegmentor):
                              f'{self.modalities}')
         self.detach_in_fusion = tuple(detach_in_fusion)
         self.w_ce = float(w_ce)
-        self.loss_cmdr_feat = CMDRFeatureLoss(stage_channels, num_modalities=2, reduction=akd_reduction,
+        self.loss_cmdr_feat = CMDRFeatureLoss(self.stage_channels, num_modalities=2, reduction=akd_reduction,
                                               alpha=akd_alpha, detach_fused=akd_detach_fused,
                                               loss_weight=w_akd)
         self.loss_cmdr_logit = CMDRLogitLoss(mask_void=mask_void, ignore_index=self.ignore_index,
