@@ -35,7 +35,8 @@ class _MaskedRegressionLoss(nn.Module):
         return self._loss_name
 
     def element_loss(self, diff: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Per-element loss of ``pred - target`` (abstract: every registered subclass defines it)."""
+        raise NotImplementedError(f'{type(self).__name__} must define element_loss(diff)')
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None,
                 ignore_index=None, **kwargs) -> torch.Tensor:
