@@ -41,7 +41,7 @@ from mmseg.registry import MODELS
 
 from ...base import stack_labels
 from ...distill.distill_segmentor import DistillSegmentor
-from ...distill.taps import parse_tap, resolve_module
+from ...distill.taps import TapRecorder, parse_tap, resolve_module
 from ...losses.dense import masked_mean, resize_labels
 from ...segmentors.multimodal_encoder_decoder import DEFAULT_IN_CHANNELS
 from .gatenet import GateNet
@@ -226,38 +226,22 @@ class MSTDistillSegmentor(DistillSegmentor):
         out = {}
         for tname in sorted({self.mask_points[k][0] for k in keys}):
             t = self.teachers[tname]
-            seen = {}
-            handles = []
-            for k in keys:
-                t_, path, index = self.mask_points[k]
-                if t_ != tname:
-                    continue
-
-                def rec(module, args, output, k=k, index=index):
-                    seen[k] = output[index] if index is not None else output
-                handles.append(resolve_module(t, path, f'teacher "{tname}"').register_forward_hook(rec))
+            specs = {k: path if index is None else f'{path}[{index}]'
+                     for k in keys for t_, path, index in [self.mask_points[k]] if t_ == tname}
+            rec = TapRecorder(t, specs, f'teacher "{tname}"')
             was = t.training
             t.eval()
             try:
                 t._forward(self._dummy_teacher_input(tname))
+                feats = {k: rec.get(k) for k in specs}  # errors name a layer that never ran
             finally:
                 t.train(was)
-                for h in handles:
-                    h.remove()
-            for k in keys:
-                if self.mask_points[k][0] != tname:
-                    continue
-                if k not in seen:
-                    raise RuntimeError(f'mask layer {self.mask_points[k][1]} of teacher "{tname}" '
-                                       f'was not called in a forward pass (containers such as '
-                                       f'ModuleList never run); hook a module that is called')
-                f = seen[k]
+                rec.remove()
+            for k, f in feats.items():
                 if not torch.is_tensor(f) or f.dim() != 4:
-                    raise ValueError(f'mask layer {self.mask_points[k][1]}'
-                                     f'{"" if self.mask_points[k][2] is None else [self.mask_points[k][2]]}'
-                                     f' of teacher "{tname}" outputs {type(f).__name__} '
-                                     f'{tuple(getattr(f, "shape", ()))}; MaskNet needs (B, C, H, W)'
-                                     f' (index a list output with [i])')
+                    raise ValueError(f'mask layer {specs[k]} of teacher "{tname}" outputs '
+                                     f'{type(f).__name__} {tuple(getattr(f, "shape", ()))}; MaskNet '
+                                     f'needs (B, C, H, W) (index a list output with [i])')
                 out[k] = int(f.shape[1])
         return out
 

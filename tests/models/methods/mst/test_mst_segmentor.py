@@ -178,3 +178,11 @@ def test_config_errors():
         build(mst_cfg('mask', mask_layers=dict(depth=dict(all='backbone'))))
     with pytest.raises(KeyError, match='does not exist'):
         build(mst_cfg('mask', mask_layers=dict(depth=dict(x='decode_head.fusion'))))
+
+
+def test_mask_layer_errors_name_the_layer():
+    """A container that never runs, or a list output without [i], is refused at construction."""
+    for layers, match in ((dict(depth=dict(bad='backbone.layers')), 'recorded nothing'),
+                          (dict(depth=dict(bad='backbone')), 'index a list output')):
+        with pytest.raises((RuntimeError, ValueError), match=match):
+            build(mst_cfg('mask', mask_layers=layers))
