@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
+from mmengine.model import ModuleDict, ModuleList
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
@@ -33,13 +34,18 @@ def stage_channels(bb: nn.Module) -> List[int]:
 
 def build_modality_backbones(backbone: dict, modalities: Sequence[str],
                              in_channels: Optional[Dict[str, int]] = None,
-                             overrides: Optional[Dict[str, dict]] = None) -> nn.ModuleDict:
+                             overrides: Optional[Dict[str, dict]] = None) -> ModuleDict:
     """One encoder per modality from a shared config: ``in_channels`` set per modality (defaults
-    :data:`DEFAULT_IN_CHANNELS`), then that modality's ``overrides`` (e.g. ``pretrained_path``)."""
+    :data:`DEFAULT_IN_CHANNELS`), then that modality's ``overrides`` (e.g. ``init_cfg``).
+
+    The container is mmengine's ``ModuleDict`` (a ``BaseModule``): ``model.init_weights()`` reaches
+    every encoder through it, so each loads its pretrained weights (a plain ``nn.ModuleDict`` has no
+    ``init_weights`` and mmengine silently skips everything inside it).
+    """
     chans = dict(DEFAULT_IN_CHANNELS)
     chans.update(in_channels or {})
     overrides = overrides or {}
-    out = nn.ModuleDict()
+    out = ModuleDict()
     for m in modalities:
         if m not in chans:
             raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
@@ -106,7 +112,7 @@ class MultiModalEncoderDecoder(EncoderDecoder):
         if len(self.modalities) == 1:
             self.fusions = None
         else:
-            self.fusions = nn.ModuleList([
+            self.fusions = ModuleList([
                 MODELS.build(dict(fusion, channels=c, num_modalities=len(self.modalities)))
                 for c in channels
             ])

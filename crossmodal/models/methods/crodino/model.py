@@ -44,6 +44,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmengine.model import ModuleDict
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -148,7 +149,9 @@ class CroDiNoKD(ModeDispatchModel):
         super().__init__(data_preprocessor=dp, init_cfg=init_cfg)
 
         self.names = names
-        self.models = nn.ModuleDict(built)  # registered first: init order as the stand-alone twin
+        # registered first: init order as the stand-alone twin; mmengine's ModuleDict, so that
+        # init_weights() reaches each model (pretrained backbones, mmseg's default init)
+        self.models = ModuleDict(built)
         self.aux_head = aux_module
         self.loss_con = con_loss
         self.loss_orth = OrthogonalityLoss()

@@ -32,6 +32,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
+from mmengine.model import ModuleDict, ModuleList
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
@@ -112,11 +113,12 @@ class RTFDNet(BaseSegmentor):
                                                   backbone_overrides)
         self.stage_channels = stage_channels(self.backbones[self.modalities[0]])
         fusion = dict(fusion or dict(type='SFF', spatial_attn=True))
-        self.fusions = nn.ModuleList(
+        self.fusions = ModuleList(
             [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in self.stage_channels])
         # fused head under the name a single-head segmentor uses; unimodal heads keyed by modality
         self.decode_head = MODELS.build(copy.deepcopy(decode_head))
-        self.heads = nn.ModuleDict({m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities})
+        # mmengine's ModuleDict: init_weights() reaches the heads (their conv_seg Normal init)
+        self.heads = ModuleDict({m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities})
         self.align_corners = self.decode_head.align_corners
         self.num_classes = self.decode_head.num_classes
         self.out_channels = self.decode_head.out_channels
