@@ -3,13 +3,15 @@
 # float32 metres after loading, normalised with the dataset's depth mean/std.
 _base_ = [
     '../_base_/models/segformer_mit-b0.py', '../_base_/datasets/nyudv2_rgbd.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py',
+    '../_base_/pretrained/mit_imagenet.py'
 ]
 model = dict(
     data_preprocessor=dict(
         mean={{_base_.modality_mean.depth}}, std={{_base_.modality_std.depth}}, bgr_to_rgb=False,
         size={{_base_.crop_size}}),
-    backbone=dict(in_channels=1, embed_dims=64, num_layers=[3, 4, 6, 3]),
+    backbone=dict(in_channels=1, embed_dims=64, num_layers=[3, 4, 6, 3],
+                  init_cfg={{_base_.mit_b2_init}}),  # RGB filters summed to 1 channel
     decode_head=dict(in_channels=[64, 128, 320, 512], channels=768,
                      num_classes={{_base_.num_classes}}))
 _depth_train_pipeline = [

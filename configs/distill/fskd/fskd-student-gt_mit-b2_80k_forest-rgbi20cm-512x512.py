@@ -1,12 +1,13 @@
 # RGBI-only SegFormer MiT-B2 regression student trained on the LiDAR targets alone (baseline; no teacher).
-# 4-channel patch embedding adapted from RGB MiT-B2 weights (pretrain/mit_b2.pth, mmseg format).
+# 4-channel patch embedding adapted from ImageNet MiT-B2 (configs/_base_/pretrained/mit_imagenet.py).
 _base_ = [
     '../../_base_/models/fskd_student_segformer_mit-b0.py', '../../_base_/datasets/forest_rgbi20cm.py',
-    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py'
+    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py',
+    '../../_base_/pretrained/mit_imagenet.py'
 ]
 model = dict(
     data_preprocessor=dict(mean={{_base_.rgbi_mean}}, std={{_base_.rgbi_std}}, size={{_base_.crop_size}}),
-    backbone=dict(embed_dims=64, num_layers=[3, 4, 6, 3], pretrained_path='pretrain/mit_b2.pth'),
+    backbone=dict(embed_dims=64, num_layers=[3, 4, 6, 3], init_cfg={{_base_.mit_b2_init}}),
     decode_head=dict(in_channels=[64, 128, 320, 512], channels=768, target_scales={{_base_.target_scales}}))
 train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_train_pipeline}}))
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))

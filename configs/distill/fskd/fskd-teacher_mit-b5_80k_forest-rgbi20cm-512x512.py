@@ -1,15 +1,19 @@
 # FSKD teacher on real 20 cm RGBI + LiDAR tiles: MiT-B5 RGBI encoder (4-channel patch embedding adapted
 # from the RGB ImageNet MiT-B5 weights), MiT-B0 planar-LiDAR encoder, profile MLP, cross-attention at
-# stages 3-4. Reconstruction (methods.md §4(b), §8; capacities per §4(e)). Needs mmseg's converted
-# MiT weights at pretrain/mit_b5.pth (tools/model_converters/mit2mmseg.py of mmsegmentation).
+# stages 3-4. Reconstruction (methods.md §4(b), §8; capacities per §4(e)). ImageNet MiT-B5 (RGBI,
+# 4 channels) and MiT-B0 (planar LiDAR, 5 channels), both adapted from the RGB filters
+# (configs/_base_/pretrained/mit_imagenet.py).
 _base_ = [
     '../../_base_/models/fskd_teacher_mit-b0.py', '../../_base_/datasets/forest_rgbi20cm.py',
-    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py'
+    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py',
+    '../../_base_/pretrained/mit_imagenet.py'
 ]
 model = dict(
     data_preprocessor=dict(mean={{_base_.modality_mean}}, std={{_base_.modality_std}}, size={{_base_.crop_size}}),
-    backbone=dict(embed_dims=64, num_layers=[3, 6, 40, 3], drop_path_rate=0.1, pretrained_path='pretrain/mit_b5.pth'),
-    lidar_backbone=dict(in_channels=5, embed_dims=32, num_layers=[2, 2, 2, 2], pretrained_path=None),
+    backbone=dict(embed_dims=64, num_layers=[3, 6, 40, 3], drop_path_rate=0.1,
+                  init_cfg={{_base_.mit_b5_init}}),
+    lidar_backbone=dict(in_channels=5, embed_dims=32, num_layers=[2, 2, 2, 2],
+                        init_cfg={{_base_.mit_b0_init}}),
     lidar_in_channels={{_base_.lidar_in_channels}},
     planar_channels={{_base_.lidar_planar_channels}},
     profile_channels={{_base_.lidar_profile_channels}},

@@ -18,10 +18,10 @@ model = dict(
     student_modalities=('rgb', ),
     teachers=dict(
         rgbd=dict(config=rgbd_teacher_config,
-                  checkpoint='work_dirs/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640/best_mIoU.pth',
+                  checkpoint='work_dirs/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640',
                   modalities=('rgb', 'depth')),
         depth=dict(config=depth_teacher_config,
-                   checkpoint='work_dirs/segformer_mit-b2_80k_nyudv2-depthonly-480x640/best_mIoU.pth',
+                   checkpoint='work_dirs/segformer_mit-b2_80k_nyudv2-depthonly-480x640',
                    modalities=('depth', ))),
     mask_layers=dict(
         rgbd=dict(stage4='fusions.3', head='decode_head.fusion_conv'),

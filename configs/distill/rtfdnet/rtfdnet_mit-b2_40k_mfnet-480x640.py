@@ -4,17 +4,18 @@
 # released MF-B2 config (methods.md §1(b')); schedule = mmseg's SegFormer recipe recommended in
 # methods.md §1(e).5 (AdamW 6e-5, wd 0.01, head lr x10, 1.5k warm-up + poly, 40k iterations) instead
 # of the released epoch-based cosine settings. Released code used AMP: train with `--amp` on GPUs.
-# Initialisation: ImageNet MiT-B2 in both streams (methods.md §1(e).7 option (i)); get mit_b2.pth
-# with mmseg's tools/model_converters/mit2mmseg.py, or set pretrained_path=None to train from scratch.
+# Initialisation: ImageNet MiT-B2 in both streams (methods.md §1(e).7 option (i)), from
+# configs/_base_/pretrained/mit_imagenet.py; model.backbone.init_cfg=None trains from scratch.
 _base_ = [
     '../../_base_/models/rtfdnet_segformer_mit-b0.py', '../../_base_/datasets/mfnet_rgbt.py',
-    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_40k.py'
+    '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_40k.py',
+    '../../_base_/pretrained/mit_imagenet.py'
 ]
 model = dict(
     modalities={{_base_.modalities}},
     data_preprocessor=dict(
         mean={{_base_.modality_mean}}, std={{_base_.modality_std}}, size={{_base_.crop_size}}),
-    backbone=dict(embed_dims=64, num_layers=[3, 4, 6, 3], pretrained_path='pretrain/mit_b2.pth'),
+    backbone=dict(embed_dims=64, num_layers=[3, 4, 6, 3], init_cfg={{_base_.mit_b2_init}}),
     decode_head=dict(in_channels=[64, 128, 320, 512], channels=256, num_classes={{_base_.num_classes}}))
 val_evaluator = dict(type='MultiHeadIoUMetric', iou_metrics=['mIoU'], main='fused')
 test_evaluator = val_evaluator

@@ -101,9 +101,14 @@ def state_dict_differences(own: dict, loaded: dict):
     return missing, unexpected, shape
 
 
-def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str) -> None:
-    """Load ``checkpoint`` into ``teacher`` strictly; mismatch -> ``ValueError`` listing the keys."""
+def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str,
+                         cfg_key: Optional[str] = None) -> str:
+    """Load ``checkpoint`` (a file, or the teacher's work dir: its best checkpoint, else the latest)
+    into ``teacher`` strictly; mismatch -> ``ValueError`` listing the keys, nothing there ->
+    ``FileNotFoundError`` naming ``cfg_key``. Returns the file loaded."""
     from crossmodal.compat import load_checkpoint_file
+    from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+    checkpoint = resolve_trained_checkpoint(checkpoint, f'teacher "{name}"', cfg_key)
     sd = _state_dict_of(load_checkpoint_file(checkpoint))
     missing, unexpected, shape = state_dict_differences(teacher.state_dict(), sd)
     if missing or unexpected or shape:
@@ -114,6 +119,7 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str) -> None
             f'({type(teacher).__name__}): missing keys {show(missing)}; unexpected keys '
             f'{show(unexpected)}; shape mismatches {show(shape)}')
     teacher.load_state_dict(sd, strict=True)
+    return checkpoint
 
 
 @MODELS.register_module()
@@ -280,7 +286,7 @@ class DistillSegmentor(ModeDispatchModel):
                                  f'{declared}')
             ckpt = spec.get('checkpoint')
             if ckpt:
-                load_teacher_weights(model, ckpt, name)
+                ckpt = load_teacher_weights(model, ckpt, name, f'model.teachers.{name}.checkpoint')
             else:
                 warnings.warn(f'teacher "{name}" has no checkpoint: it keeps random weights')
             model._is_init = True  # mmengine's init_weights must not overwrite the loaded weights

@@ -133,8 +133,11 @@ class FSKDDistiller(ModeDispatchModel):
                              f'{m.tolist()} / {s.tolist()}; the exported student would see other inputs')
 
     def load_teacher(self, path: str) -> None:
-        """Load teacher weights (a teacher checkpoint, ``state_dict`` or plain)."""
+        """Load teacher weights (a teacher checkpoint, ``state_dict`` or plain; or the teacher's
+        work dir, whose best checkpoint is used, else the latest)."""
         from crossmodal.compat import load_checkpoint_file
+        from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+        path = resolve_trained_checkpoint(path, 'FSKD teacher', 'model.teacher_checkpoint')
         ckpt = load_checkpoint_file(path)
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
         missing, unexpected = self.teacher.load_state_dict(state, strict=False)
