@@ -2,7 +2,12 @@
 """Train a crossmodal (or plain mmseg) model from a config with MMEngine's Runner.
 
     python tools/train.py configs/teachers/<cfg>.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-                          [--cfg-options k=v ...] [--launcher pytorch]
+                          [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
+
+``train_dataloader.batch_size`` is per process: ``tools/dist_train.sh <cfg> N`` trains with N times
+that batch. ``--auto-scale-lr`` scales the learning rate by global batch /
+``auto_scale_lr.base_batch_size`` (mmengine's Runner does the scaling); the run logs one line with the
+per-process batch, world size, global batch and whether the LR is scaled.
 """
 import argparse
 import os.path as osp
@@ -11,8 +16,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402  (compat layer first)
-from crossmodal.utils.runner_setup import (add_runner_args, enable_amp, load_config,  # noqa: E402
-                                           parse_runner_args, setup_distributed)
+from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
+                                           load_config, log_batch_summary, parse_runner_args,
+                                           setup_distributed)
 
 
 def parse_args(argv=None):
@@ -22,8 +28,7 @@ def parse_args(argv=None):
     p.add_argument('--resume', nargs='?', type=str, const='auto',
                    help='resume from CKPT, or from the latest checkpoint in the work dir when '
                    'no path is given')
-    p.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
-    add_runner_args(p)
+    add_train_args(p)  # --amp, --auto-scale-lr, --cfg-options, --launcher
     return parse_runner_args(p, argv)
 
 
@@ -31,8 +36,7 @@ def main(argv=None):
     args = parse_args(argv)
     crossmodal.register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.amp:
-        enable_amp(cfg)
+    apply_train_args(cfg, args)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -42,6 +46,7 @@ def main(argv=None):
     setup_distributed(cfg)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
+    log_batch_summary(runner.cfg, runner.world_size)
     runner.train()
     return runner
 

@@ -2,7 +2,9 @@
 """Run a multi-stage training recipe (e.g. GKD's two stages) with one command.
 
     python tools/train_stages.py configs/distill/gkd/gkd_<...>.py [--work-dir DIR]
-                                 [--stages stage2] [--cfg-options k=v ...]
+                                 [--stages stage2] [--amp] [--auto-scale-lr]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+    tools/dist_train_stages.sh <recipe> <num_processes> [train_stages.py options]
 
 The recipe config holds only ``stages``, run in order::
 
@@ -19,8 +21,13 @@ with the ``student.`` prefix of the next distiller); any other value is a checkp
 ``load_mode='all'`` (default ``'student'``) keeps *every* weight of the earlier stage's checkpoint
 (teachers, MaskNets, gates: MST-Distill's stages); the next stage's model must then have exactly
 the same state-dict keys and shapes, checked before training (``ValueError`` listing differences).
-``--cfg-options`` apply to every stage. ``--stages`` runs a subset (earlier stages' outputs must
-exist). Prints a JSON summary with each stage's last checkpoint.
+``--cfg-options``, ``--amp``, ``--auto-scale-lr`` and ``--launcher`` apply to every stage, with
+tools/train.py's meaning. ``--stages`` runs a subset (earlier stages' outputs must exist). Prints a
+JSON summary with each stage's last checkpoint and writes it to ``<work_dir>/stages_summary.json``.
+
+Distributed (``--launcher pytorch``, e.g. via tools/dist_train_stages.sh): every rank runs every
+stage; rank 0 alone does the bookkeeping (resolving the previous stage's last checkpoint, writing
+``student_init.pth`` and the summary) and broadcasts the paths, so all ranks load the same file.
 """
 import argparse
 import json
@@ -31,7 +38,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
-from crossmodal.utils.runner_setup import DictAction, load_config  # noqa: E402
+from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
+                                           load_config, log_batch_summary, on_main_process,
+                                           parse_runner_args, setup_distributed)
 
 
 def parse_args(argv=None):
@@ -39,9 +48,9 @@ def parse_args(argv=None):
     p.add_argument('config', help='recipe config with `stages`')
     p.add_argument('--work-dir', help='root work dir (default work_dirs/<recipe name>)')
     p.add_argument('--stages', nargs='+', help='names of the stages to run (default: all)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='overrides applied to every stage')
-    return p.parse_args(argv)
+    # --amp, --auto-scale-lr, --cfg-options, --launcher: as tools/train.py, for every stage
+    add_train_args(p)
+    return parse_runner_args(p, argv)
 
 
 def last_checkpoint(work_dir: str) -> str:
@@ -92,6 +101,47 @@ def resolve_stage_config(recipe_path: str, path: str) -> str:
                             f'file or the current directory)')
 
 
+def stage_config(args, recipe_path: str, stage: dict, stage_dir: str):
+    """The config of one stage: its file, the stage's then the command line's ``--cfg-options``,
+    ``--launcher``, ``--amp`` / ``--auto-scale-lr``, its work dir; ``load_from`` is set by
+    :func:`resolve_load_from`."""
+    cfg_path = resolve_stage_config(recipe_path, stage['config'])
+    options = dict(stage.get('cfg_options') or {})
+    options.update(args.cfg_options or {})
+    cfg = load_config(cfg_path, options, stage_dir, args.launcher)
+    apply_train_args(cfg, args)
+    cfg.resume = False
+    if cfg.get('visualizer'):  # one visualizer instance per stage (mmengine keys them by name)
+        cfg.visualizer['name'] = f"{cfg.visualizer.get('name', 'visualizer')}_{stage['name']}"
+    return cfg
+
+
+def resolve_load_from(stage: dict, index: int, names: list, root: str) -> str:
+    """The checkpoint a stage starts from (``load_from`` naming an earlier stage or a file); may
+    write ``<root>/<prev>/student_init.pth``: call it on rank 0 only (:func:`on_main_process`)."""
+    name, src = stage['name'], stage['load_from']
+    if src in names:
+        if names.index(src) >= index:
+            raise ValueError(f'stage {name}: load_from={src!r} must name an earlier stage')
+        prev_dir = osp.join(root, src)
+        if stage.get('load_mode', 'student') == 'all':
+            return osp.abspath(last_checkpoint(prev_dir))
+        return osp.abspath(student_init_checkpoint(last_checkpoint(prev_dir),
+                                                   osp.join(prev_dir, 'student_init.pth')))
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'stage {name}: load_from {src} is neither an earlier '
+                                f'stage ({names}) nor a file')
+    return src
+
+
+def write_summary(root: str, summary: dict) -> str:
+    path = osp.join(root, 'stages_summary.json')
+    os.makedirs(root, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(summary, f, indent=2)
+    return path
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmengine.config import Config
@@ -108,8 +158,14 @@ def main(argv=None):
         unknown = [s for s in args.stages if s not in names]
         if unknown:
             raise ValueError(f'unknown stages {unknown}; the recipe has {names}')
+    for stage in stages:
+        load_mode = stage.get('load_mode', 'student')
+        if load_mode not in ('student', 'all'):
+            raise ValueError(f"stage {stage['name']}: load_mode must be 'student' or 'all', "
+                             f'got {load_mode!r}')
     root = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
     crossmodal.register_all_modules(init_default_scope=False)
+    from mmengine.dist import is_main_process
     from mmengine.runner import Runner
 
     summary = {}
@@ -118,41 +174,25 @@ def main(argv=None):
         stage_dir = osp.join(root, name)
         if args.stages and name not in args.stages:
             continue
-        cfg_path = resolve_stage_config(args.config, stage['config'])
-        options = dict(stage.get('cfg_options') or {})
-        options.update(args.cfg_options or {})
-        cfg = load_config(cfg_path, options, stage_dir)
+        cfg = stage_config(args, args.config, stage, stage_dir)
+        # the process group exists from the first stage on: rank 0's bookkeeping is broadcast
+        setup_distributed(cfg, init_now=True)
         src = stage.get('load_from')
-        load_mode = stage.get('load_mode', 'student')
-        if load_mode not in ('student', 'all'):
-            raise ValueError(f"stage {name}: load_mode must be 'student' or 'all', got {load_mode!r}")
         if src:
-            if src in names:
-                if names.index(src) >= i:
-                    raise ValueError(f'stage {name}: load_from={src!r} must name an earlier stage')
-                prev_dir = osp.join(root, src)
-                if load_mode == 'all':
-                    cfg.load_from = last_checkpoint(prev_dir)
-                else:
-                    cfg.load_from = student_init_checkpoint(last_checkpoint(prev_dir),
-                                                            osp.join(prev_dir, 'student_init.pth'))
-            else:
-                if not osp.isfile(src):
-                    raise FileNotFoundError(f'stage {name}: load_from {src} is neither an earlier '
-                                            f'stage ({names}) nor a file')
-                cfg.load_from = src
-        cfg.resume = False
-        if cfg.get('visualizer'):  # one visualizer instance per stage (mmengine keys them by name)
-            cfg.visualizer['name'] = f"{cfg.visualizer.get('name', 'visualizer')}_{name}"
+            cfg.load_from = on_main_process(lambda: resolve_load_from(stage, i, names, root))
         os.makedirs(stage_dir, exist_ok=True)
         runner = Runner.from_cfg(cfg)
-        if src and load_mode == 'all':
+        log_batch_summary(runner.cfg, runner.world_size)
+        if src and stage.get('load_mode', 'student') == 'all':
             check_all_weights(runner.model, cfg.load_from, name)
         runner.train()
-        summary[name] = dict(config=cfg_path, work_dir=stage_dir, load_from=cfg.load_from,
-                             checkpoint=last_checkpoint(stage_dir))
+        # rank 0 writes `last_checkpoint`: read it there, after training, and share the path
+        summary[name] = dict(config=resolve_stage_config(args.config, stage['config']), work_dir=stage_dir, load_from=cfg.load_from,
+                             checkpoint=on_main_process(lambda: last_checkpoint(stage_dir)))
         del runner
-    print(json.dumps(summary, indent=2))
+    if is_main_process():
+        write_summary(root, summary)
+        print(json.dumps(summary, indent=2))
     return summary
 
 

@@ -15,6 +15,13 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# `train_dataloader.batch_size` is per process: `tools/dist_train.sh <cfg> N` trains with N times it.
+# `tools/train.py --auto-scale-lr` turns `enable` on and mmengine's Runner multiplies the LR by
+# (batch_size x processes) / base_batch_size. mmseg's SegFormer recipe (6e-5) is 8 GPUs x 2 images
+# = 16, but our real configs train batch 8 in 1 process (8xb1 notation: 1 process x 8 images), the
+# batch their LR was chosen for: base_batch_size=8. A config whose recipe uses another batch (e.g.
+# the forest RGBI configs, batch 2) should set its own `auto_scale_lr.base_batch_size`.
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),

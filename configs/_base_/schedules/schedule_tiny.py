@@ -11,6 +11,9 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# batch_size is per process; the embedded datasets train batch 8 in one process (see schedule_40k.py;
+# `tools/train.py --auto-scale-lr` scales the LR by global batch / base_batch_size).
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
