@@ -2,7 +2,7 @@
 # (reconstruction; methods.md §4(b), §8: lambda_gt 1, lambda_kd 1, L1). Train the teacher first, then
 #   python tools/train.py <this config> --cfg-options model.teacher_checkpoint=<teacher best/last .pth>
 _base_ = ['./fskd-student-gt_mit-b2_80k_forest-rgbi20cm-512x512.py']
-teacher_config = 'configs/distill/fskd/fskd-teacher_mit-b5_80k_forest-rgbi20cm-512x512.py'
+teacher_config = '{{ fileDirname }}/fskd-teacher_mit-b5_80k_forest-rgbi20cm-512x512.py'
 teacher_checkpoint = 'work_dirs/fskd-teacher_mit-b5_80k_forest-rgbi20cm-512x512'
 student = {{_base_.model}}
 model = dict(

@@ -1,0 +1,397 @@
+"""Check a real-dataset config before a long GPU run (``tools/check_config.py``).
+
+:func:`check_config` builds the config's model the way the Runner does, reports which checkpoint
+every MiT backbone loaded through ``model.init_weights()`` and how many of its tensors equal the
+checkpoint's, then trains a few iterations and validates with mmengine's Runner on a generated
+stand-in dataset in the dataset converter's layout (``data_prep/fixtures.py`` frames converted by
+the real converter; the forest rasters by :mod:`crossmodal.datasets.lidar.synthetic`).
+
+Offline, ``fake_weights=True`` writes random checkpoints with the real names, key formats and shapes
+(:mod:`crossmodal.testing.fake_weights`) into a folder searched before torch's hub cache, and
+``fake_teachers=True`` writes a random trained-teacher checkpoint where the config expects the
+teacher, so the whole loading path runs without any download. ``scale`` < 1 shrinks frames, crops
+and pad sizes (the test suite runs every real config at 1/8 resolution).
+
+Needs the repository checkout (``data_prep`` is not part of the installed package).
+"""
+from __future__ import annotations
+
+import copy
+import glob
+import math
+import os
+import os.path as osp
+import time
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import torch
+
+#: Frame size (H, W) of each benchmark as its converter writes it (SUN RGB-D frames vary by sensor).
+REAL_FRAME_HW: Dict[str, Tuple[int, int]] = {
+    'nyudv2': (480, 640), 'sunrgbd': (530, 730), 'mfnet': (480, 640), 'pst900': (720, 1280),
+    'fmb': (600, 800), 'forest': (512, 512)}
+
+#: Model keys whose value may be another config (path or dict) that builds a sub-model.
+_NESTED_MODEL_KEYS = ('student', 'teacher')
+_TEACHER_PREFIXES = ('teachers.', 'teacher.')
+
+
+# ---------------------------------------------------------------------------------- listing
+def list_real_configs(config_dir: str = 'configs') -> List[str]:
+    """Every runnable config for a real dataset: not under ``_base_``, not on the embedded synthetic
+    data, with a ``model`` (multi-stage recipe files, which list ``stages``, are left out)."""
+    out = []
+    for path in sorted(glob.glob(osp.join(config_dir, '**', '*.py'), recursive=True)):
+        rel = osp.relpath(path, config_dir)
+        if rel.startswith('_base_') or 'synthetic' in osp.basename(path):
+            continue
+        with open(path) as f:
+            text = f.read()
+        if '\nstages = [' in text or text.startswith('stages = ['):
+            continue
+        out.append(path)
+    return out
+
+
+def dataset_kind(cfg) -> str:
+    """Which benchmark a config trains on, from its train ``data_root``."""
+    root = str(cfg.train_dataloader.dataset.get('data_root', '')).lower()
+    for kind in ('nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb', 'forest'):
+        if kind in root.replace('-', '').replace('_', ''):
+            return kind
+    raise ValueError(f'cannot tell the benchmark of data_root={root!r} (one of {sorted(REAL_FRAME_HW)})')
+
+
+# ---------------------------------------------------------------------------------- nested models
+def inline_model_configs(model: dict) -> dict:
+    """``model`` with every sub-model given by path (``student``, ``teacher``, ``teachers.*.config``,
+    ``models.*``) replaced by its model dict, so it can be inspected and changed."""
+    from crossmodal.models.distill.distill_segmentor import model_config
+    model = copy.deepcopy(dict(model))
+    for key in _NESTED_MODEL_KEYS:
+        v = model.get(key)
+        if isinstance(v, str) or (isinstance(v, dict) and 'type' in v):
+            model[key] = inline_model_configs(_plain(model_config(v, key)))
+    for name, spec in dict(model.get('teachers') or {}).items():
+        spec = dict(spec)
+        spec['config'] = inline_model_configs(_plain(model_config(spec['config'], f'teacher {name}')))
+        model['teachers'][name] = spec
+    if isinstance(model.get('models'), dict) and model.get('type') == 'CroDiNoKD':
+        model['models'] = {n: inline_model_configs(_plain(model_config(v, n)))
+                           for n, v in model['models'].items()}
+    return model
+
+
+def _plain(cfg) -> dict:
+    return cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+
+
+def teacher_checkpoint_slots(model: dict) -> List[Tuple[str, dict, str]]:
+    """``(cfg_key, teacher model dict, checkpoint path)`` of every trained teacher the model loads."""
+    slots = []
+    for name, spec in dict(model.get('teachers') or {}).items():
+        if spec.get('checkpoint'):
+            slots.append((f'model.teachers.{name}.checkpoint', spec['config'], spec['checkpoint']))
+    if model.get('teacher_checkpoint') and isinstance(model.get('teacher'), dict):
+        slots.append(('model.teacher_checkpoint', model['teacher'], model['teacher_checkpoint']))
+    return slots
+
+
+def _walk(obj) -> Iterator[dict]:
+    if isinstance(obj, dict):
+        yield obj
+        for v in obj.values():
+            yield from _walk(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _walk(v)
+
+
+def pretrained_sources(model: dict) -> Dict[str, dict]:
+    """``{checkpoint: backbone dict}`` of every ``PretrainedMiT`` init (or MiT ``pretrained_path``)."""
+    out = {}
+    for d in _walk(model):
+        init = d.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') in ('PretrainedMiT', 'Pretrained') and init.get('checkpoint'):
+            out.setdefault(init['checkpoint'], d)
+        if d.get('pretrained_path'):
+            out.setdefault(d['pretrained_path'], d)
+    return out
+
+
+# ---------------------------------------------------------------------------------- fabrication
+def fabricate_pretrained(model: dict, out_dir: str, fmt: str = 'mmseg') -> Dict[str, str]:
+    """Write a random RGB MiT checkpoint (``fmt``: 'mmseg' or 'nvlabs' keys) for every pretrained
+    source of ``model`` into ``out_dir`` under the URL's file name. Returns ``{checkpoint: file}``."""
+    from .fake_weights import rgb_mit_state, write_fake_mit_checkpoint
+    files = {}
+    for i, (ckpt, backbone) in enumerate(sorted(pretrained_sources(model).items())):
+        path = osp.join(out_dir, osp.basename(ckpt.split('?')[0]))
+        if not osp.isfile(path):
+            write_fake_mit_checkpoint(path, rgb_mit_state(backbone, seed=100 + i), fmt)
+        files[ckpt] = path
+    return files
+
+
+def fabricate_teachers(model: dict, under: str, seed: int = 0) -> List[str]:
+    """Write a random checkpoint of every trained teacher the model loads, at the place the config
+    names re-rooted under ``under`` (a work dir gets ``best_mIoU_iter_1.pth``, a ``.pth`` path that
+    file), and point the config there (in place). Returns the files written."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+    written = []
+    for key, teacher, path in teacher_checkpoint_slots(model):
+        rerooted = osp.join(under, path.lstrip('/')) if not osp.isabs(path) else osp.join(under, path[1:])
+        _set_key(model, key[len('model.'):], rerooted)
+        target = rerooted if rerooted.endswith('.pth') else osp.join(rerooted, 'best_mIoU_iter_1.pth')
+        if osp.isfile(target):
+            continue
+        t = copy.deepcopy(teacher)
+        for d in _walk(t):  # a random teacher: no ImageNet download for it
+            if isinstance(d.get('init_cfg'), dict) and d['init_cfg'].get('type') in ('PretrainedMiT', 'Pretrained'):
+                d['init_cfg'] = None
+            d.pop('pretrained_path', None) if 'pretrained_path' in d else None
+        with torch.random.fork_rng(devices=[]), DefaultScope.overwrite_default_scope('mmseg'):
+            torch.manual_seed(seed)
+            net = MODELS.build(t)
+        os.makedirs(osp.dirname(osp.abspath(target)), exist_ok=True)
+        torch.save({'state_dict': net.state_dict(), 'meta': {'fabricated': True}}, target)
+        written.append(target)
+    return written
+
+
+def _set_key(model: dict, dotted: str, value) -> None:
+    d = model
+    parts = dotted.split('.')
+    for p in parts[:-1]:
+        d = d[p]
+    d[parts[-1]] = value
+
+
+def write_standin_dataset(kind: str, root: str, hw: Tuple[int, int], n_train: int = 2,
+                          n_test: int = 2) -> str:
+    """A tiny dataset of benchmark ``kind`` at frame size ``hw`` in its converter's layout."""
+    if osp.isfile(osp.join(root, 'meta.json')):
+        return root
+    if kind == 'forest':
+        from crossmodal.datasets.lidar.rasterize import RasterParams
+        from crossmodal.datasets.lidar.synthetic import SyntheticForestConfig, write_synthetic_forest
+        tile = max(32, int(hw[0]) // 2 * 2)
+        write_synthetic_forest(root, SyntheticForestConfig(size_px=2 * tile, pulse_density=2.0), tile_size=tile,
+                               cell_multiple=2, params=RasterParams(), progress=False, test_fraction=0.25)
+        return root
+    from data_prep.fixtures import convert_fixture
+    kw = dict(hw=tuple(int(v) for v in hw))
+    if kind == 'nyudv2':
+        kw['n'] = n_train + n_test
+    elif kind == 'sunrgbd':
+        kw = dict(n_train=n_train, n_test=n_test)
+    elif kind == 'mfnet':
+        kw.update(n_train=n_train, n_val=n_test, n_test=n_test)
+    else:
+        kw.update(n_train=n_train, n_test=n_test)
+    convert_fixture(kind, osp.join(root + '_raw'), root, fixture_kwargs=kw)
+    return root
+
+
+# ---------------------------------------------------------------------------------- shrinking
+def _scaled(v, scale):
+    return max(16, int(math.ceil(v * scale / 16.0)) * 16)
+
+
+def shrink_resolution(obj, scale: float):
+    """Scale every crop/pad/resize size in a config tree (``crop_size``, ``size``, ``stride``,
+    ``Resize`` height/width) by ``scale``, rounded up to multiples of 16 px. In place."""
+    if scale == 1:
+        return obj
+    for d in _walk(obj):
+        for key in ('crop_size', 'size', 'stride'):
+            v = d.get(key)
+            if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) for x in v):
+                d[key] = type(v)(_scaled(x, scale) for x in v)
+        if d.get('type') == 'Resize' and isinstance(d.get('height'), int):
+            d['height'], d['width'] = _scaled(d['height'], scale), _scaled(d['width'], scale)
+    return obj
+
+
+# ---------------------------------------------------------------------------------- verification
+def pretrained_table(model: torch.nn.Module) -> List[dict]:
+    """One row per MiT backbone: its path, what initialised it and how many tensors equal the file.
+
+    Rows: ``dict(module, source, checkpoint, file, format, in_channels, adapted, equal, total)``;
+    ``source`` is ``'pretrained'``, ``'teacher checkpoint'`` (a frozen teacher's backbone) or
+    ``'random'`` (nothing loaded: the row the checks fail on).
+    """
+    from crossmodal.compat import load_checkpoint_file
+    from crossmodal.models.backbones.adapt import adapt_input_conv
+    from crossmodal.models.backbones.pretrained import PATCH_EMBED_KEY, mit_state_dict, pretrained_reports
+    rows, cache = [], {}
+    for name, report in pretrained_reports(model).items():
+        module = model.get_submodule(name)
+        own = module.state_dict()
+        row = dict(module=name, total=len(own), equal=0, checkpoint=None, file=None, format=None,
+                   in_channels=int(own[PATCH_EMBED_KEY].shape[1]) if PATCH_EMBED_KEY in own else None,
+                   adapted=False)
+        if report is None:
+            row['source'] = 'teacher checkpoint' if name.startswith(_TEACHER_PREFIXES) else 'random'
+            rows.append(row)
+            continue
+        if report['file'] not in cache:
+            cache[report['file']] = mit_state_dict(load_checkpoint_file(report['file']))
+        ref = dict(cache[report['file']])
+        if PATCH_EMBED_KEY in ref and PATCH_EMBED_KEY in own:
+            ref[PATCH_EMBED_KEY] = adapt_input_conv(ref[PATCH_EMBED_KEY], own[PATCH_EMBED_KEY].shape[1])
+        row.update(source='pretrained', checkpoint=report['checkpoint'], file=report['file'],
+                   format=report['format'], adapted=report['adapted'],
+                   equal=sum(1 for k, v in own.items() if k in ref and ref[k].shape == v.shape
+                             and torch.equal(ref[k].to(v.dtype), v)))
+        rows.append(row)
+    return rows
+
+
+@contextmanager
+def _env(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# ---------------------------------------------------------------------------------- the check
+def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 2,
+                   data_root: Optional[str] = None, batch_size: int = 2, cfg_options: Optional[dict] = None):
+    """The config as a short Runner job on a stand-in dataset (returns ``(cfg, kind, frame_hw)``)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    kind = dataset_kind(cfg)
+    hw = REAL_FRAME_HW[kind]
+    hw = tuple(_scaled(v, scale) if scale != 1 else v for v in hw)
+    root = data_root or osp.join(work_dir, f'standin_{kind}_{hw[0]}x{hw[1]}')
+    model = inline_model_configs(cfg.model.to_dict())
+    shrink_resolution(model, scale)
+    cfg.model = model
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dl = cfg.get(key)
+        if dl is None:
+            continue
+        dl.dataset.data_root = root
+        dl.num_workers = 0
+        dl.persistent_workers = False
+        if key == 'train_dataloader':
+            dl.batch_size = batch_size
+        shrink_resolution(dl.dataset.pipeline, scale)
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    hooks = cfg.default_hooks
+    hooks.logger.interval = 1
+    hooks.checkpoint.interval = iters
+    hooks.checkpoint.max_keep_ckpts = 1
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    from crossmodal.utils.runner_setup import resolve_work_dir_paths
+    resolve_work_dir_paths(cfg)
+    return cfg, kind, hw
+
+
+def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int = 2,
+                 fake_weights: bool = False, fake_teachers: bool = False, weight_format: str = 'mmseg',
+                 cfg_options: Optional[dict] = None, train: bool = True,
+                 log_level: str = 'WARNING', shared_dir: Optional[str] = None) -> dict:
+    """Build ``config``, load its pretrained weights through ``model.init_weights()``, train
+    ``iters`` iterations and validate on a stand-in dataset. Returns a JSON-able report::
+
+        dict(config, dataset, frame_hw, backbones=[pretrained_table rows], all_pretrained,
+             losses={name: value of the last iteration}, losses_finite, metrics={...}, seconds)
+
+    ``shared_dir`` holds the stand-in datasets and fake weights reused across calls (default:
+    ``work_dir``). Raises whatever the real run would raise (a missing checkpoint, a crash in a
+    transform, ...).
+    """
+    import crossmodal  # noqa: F401  (registries, compat)
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+    config = osp.abspath(config)
+    work_dir = osp.abspath(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    t0 = time.time()
+    shared_dir = osp.abspath(shared_dir or work_dir)
+    cfg, kind, hw = prepare_config(config, work_dir, scale, iters, cfg_options=cfg_options)
+    cfg.train_dataloader.dataset.data_root = root = osp.join(shared_dir, f'standin_{kind}_{hw[0]}x{hw[1]}')
+    for key in ('val_dataloader', 'test_dataloader'):
+        if cfg.get(key) is not None:
+            cfg[key].dataset.data_root = root
+    cfg.log_level = log_level
+    write_standin_dataset(kind, cfg.train_dataloader.dataset.data_root, hw)
+    env = {}
+    if fake_weights:
+        fake_dir = osp.join(shared_dir, f'fake_pretrained_{weight_format}')
+        fabricate_pretrained(cfg.model, fake_dir, weight_format)
+        from crossmodal.models.backbones.pretrained import PRETRAINED_DIR_ENV
+        env[PRETRAINED_DIR_ENV] = fake_dir
+    report = dict(config=config, dataset=kind, frame_hw=list(hw), scale=scale)
+    captured = {}
+
+    class _Inspect(Hook):
+        priority = 'VERY_LOW'
+
+        def before_train(self, runner):  # after model.init_weights(), before any step
+            model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+            captured['backbones'] = pretrained_table(model)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            captured['losses'] = {k: float(v) for k, v in (outputs or {}).items()
+                                  if torch.is_tensor(v) and v.numel() == 1}
+
+        def after_val_epoch(self, runner, metrics=None):
+            captured['metrics'] = {k: (float(v) if isinstance(v, (int, float)) else v)
+                                   for k, v in (metrics or {}).items()}
+
+    if fake_teachers:
+        report['fabricated_teachers'] = fabricate_teachers(cfg.model, osp.join(work_dir, 'fake_teachers'))
+    with _env(**env):
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(_Inspect())
+        if train:
+            runner.train()
+        else:
+            runner._init_model_weights()
+            captured['backbones'] = pretrained_table(runner.model)
+    rows = captured.get('backbones', [])
+    report['backbones'] = rows
+    report['all_pretrained'] = bool(rows) and all(
+        r['source'] == 'teacher checkpoint' or (r['source'] == 'pretrained' and r['equal'] == r['total'])
+        for r in rows)
+    losses = captured.get('losses', {})
+    report['losses'] = losses
+    report['losses_finite'] = bool(losses) and all(math.isfinite(v) for v in losses.values())
+    report['metrics'] = captured.get('metrics', {})
+    report['seconds'] = round(time.time() - t0, 1)
+    return report
+
+
+def format_report(report: dict) -> str:
+    """Human-readable summary of :func:`check_config`'s report."""
+    lines = [f'{report["config"]}  ({report["dataset"]}, frames {report["frame_hw"][0]}x{report["frame_hw"][1]})',
+             'backbone                               source              tensors  in_ch  checkpoint']
+    for r in report['backbones']:
+        ck = osp.basename(r['file']) + f' [{r["format"]}]' if r['file'] else '-'
+        lines.append(f'  {r["module"]:<36} {r["source"]:<18} {r["equal"]:>4}/{r["total"]:<4} '
+                     f'{str(r["in_channels"]):>4}   {ck}')
+    lines.append(f'every trainable backbone pretrained: {report["all_pretrained"]}')
+    if report['losses']:
+        lines.append('last iteration: ' + ', '.join(f'{k}={v:.4g}' for k, v in report['losses'].items()
+                                                      if 'loss' in k))
+    if report['metrics']:
+        shown = {k: v for k, v in report['metrics'].items() if isinstance(v, float)}
+        lines.append('validation: ' + ', '.join(f'{k}={v:.4g}' for k, v in list(shown.items())[:8]))
+    lines.append(f'{report["seconds"]} s')
+    return '\n'.join(lines)
