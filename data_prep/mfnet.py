@@ -8,7 +8,7 @@ drops it), ``<root>/labels/<name>.png`` uint8 0..8, and split lists ``train.txt`
 Output: ``RGB/<name>.png``, ``Thermal/<name>.png`` (uint8, 1 channel), ``Label/<name>.png`` (0..8 as stored,
 ``label_offset`` 0: unlabeled is class 0, as RTFNet/CMX count it), split files, meta.json. ``--trainval``
 also writes ``trainval.txt`` (train + val = 1176, Sigma's ``train2.txt``) and makes it the training split
-in meta.json.
+in meta.json (``splits``: ``train`` and ``trainval`` -> trainval.txt, no ``val``: validate on test then).
 
 Usage::
 
@@ -87,7 +87,8 @@ def convert(root: str, out: str, *, trainval: bool = False, force: bool = False,
     roles = None
     if trainval:
         splits['trainval'] = splits['train'] + splits['val']
-        roles = {'train': 'trainval.txt', 'test': 'test.txt'}
+        # no 'val' role: its frames are training frames now (validate on test, as CMX/Sigma do)
+        roles = {'train': 'trainval.txt', 'trainval': 'trainval.txt', 'test': 'test.txt'}
         roles.update({s: f'{s}.txt' for s in OPTIONAL_SPLITS if s in splits})
     writer.finalize(name='MFNet', classes=CLASSES, palette=PALETTE, label_offset=0, splits=splits,
                     train_split=roles,

@@ -1,5 +1,6 @@
 # PST900 RGB-T (Shivakumar et al., ICRA 2020) as written by data_prep/pst900.py: RGB/ + Thermal/
-# (uint8, 1 ch) + Label/ (0..4, background is class 0 and counts), 1280x720, train 597 / test 288.
+# (uint8, 1 ch) + Label/ (0..4, background is class 0 and counts), 1280x720, train 597 / test 288
+# (no val split: validate on test, as the community does).
 # RTFDNet's released PST config (methods.md §1(b')) trains and evaluates at 360x640: every frame is
 # first resized to 360x640 (label nearest), then random resize ratio 0.5-1.75, 360x640 crop with
 # cat_max_ratio 0.75, flip 0.5, photometric distortion on RGB; whole-image test at 360x640.
