@@ -24,10 +24,12 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress, read_image,  # noqa: E402
                               read_split_lines, run_converter)
 from data_prep.rgbt_folders import read_label  # noqa: E402
+
+# default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
+DEFAULT_OUT = 'data/MFNet'
 
 CLASSES = ('unlabeled', 'car', 'person', 'bike', 'curve', 'car_stop', 'guardrail', 'color_cone', 'bump')
 PALETTE = ((0, 0, 0), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 192), (128, 128, 0), (64, 64, 128),
@@ -102,7 +104,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', required=True, help='MFNet folder with images/, labels/, train.txt, val.txt, test.txt')
     p.add_argument('--trainval', action='store_true', help='train on train+val (writes trainval.txt)')
-    add_common_args(p)
+    add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
     return run_converter(convert, a.root, out=a.out, trainval=a.trainval, force=a.force, quiet=a.quiet)
 
