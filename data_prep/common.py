@@ -344,9 +344,18 @@ def dump_json(obj) -> str:
                   lambda m: '[' + ', '.join(x.strip() for x in m.group(1).split(',')) + ']', text)
 
 
-def add_common_args(parser) -> None:
-    """--out, --force and --quiet, shared by every converter CLI."""
-    parser.add_argument('--out', required=True, help='output dataset root')
+def add_common_args(parser, default_out: Optional[str] = None) -> None:
+    """--out, --force and --quiet, shared by every converter CLI.
+
+    ``default_out``: the converter's default output root, which is the ``data_root`` of the
+    dataset's config in ``configs/_base_/datasets/`` (so a converted dataset is found without
+    editing the config); None makes ``--out`` required.
+    """
+    if default_out is None:
+        parser.add_argument('--out', required=True, help='output dataset root')
+    else:
+        parser.add_argument('--out', default=default_out,
+                            help='output dataset root (default %(default)s, the config\'s data_root)')
     parser.add_argument('--force', action='store_true',
                         help='overwrite an existing output (default: refuse; an unfinished run resumes)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')

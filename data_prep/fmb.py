@@ -22,9 +22,12 @@ import sys
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from data_prep.common import add_common_args, run_converter  # noqa: E402
+
 from data_prep.rgbt_folders import convert_split_folders  # noqa: E402
+
+# default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
+DEFAULT_OUT = 'data/FMB'
 
 CLASSES = ('road', 'sidewalk', 'building', 'traffic_lamp', 'traffic_sign', 'vegetation', 'sky', 'person',
            'car', 'truck', 'bus', 'motorcycle', 'bicycle', 'pole')
@@ -48,7 +51,7 @@ def convert(root: str, out: str, *, force: bool = False, quiet: bool = False) ->
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', required=True, help='FMB folder (with train/ and test/)')
-    add_common_args(p)
+    add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
     return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet)
 

@@ -8,7 +8,7 @@ drops it), ``<root>/labels/<name>.png`` uint8 0..8, and split lists ``train.txt`
 Output: ``RGB/<name>.png``, ``Thermal/<name>.png`` (uint8, 1 channel), ``Label/<name>.png`` (0..8 as stored,
 ``label_offset`` 0: unlabeled is class 0, as RTFNet/CMX count it), split files, meta.json. ``--trainval``
 also writes ``trainval.txt`` (train + val = 1176, Sigma's ``train2.txt``) and makes it the training split
-in meta.json.
+in meta.json (``splits``: ``train`` and ``trainval`` -> trainval.txt, no ``val``: validate on test then).
 
 Usage::
 
@@ -24,10 +24,12 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress, read_image,  # noqa: E402
                               read_split_lines, run_converter)
 from data_prep.rgbt_folders import read_label  # noqa: E402
+
+# default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
+DEFAULT_OUT = 'data/MFNet'
 
 CLASSES = ('unlabeled', 'car', 'person', 'bike', 'curve', 'car_stop', 'guardrail', 'color_cone', 'bump')
 PALETTE = ((0, 0, 0), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 192), (128, 128, 0), (64, 64, 128),
@@ -87,7 +89,8 @@ def convert(root: str, out: str, *, trainval: bool = False, force: bool = False,
     roles = None
     if trainval:
         splits['trainval'] = splits['train'] + splits['val']
-        roles = {'train': 'trainval.txt', 'test': 'test.txt'}
+        # no 'val' role: its frames are training frames now (validate on test, as CMX/Sigma do)
+        roles = {'train': 'trainval.txt', 'trainval': 'trainval.txt', 'test': 'test.txt'}
         roles.update({s: f'{s}.txt' for s in OPTIONAL_SPLITS if s in splits})
     writer.finalize(name='MFNet', classes=CLASSES, palette=PALETTE, label_offset=0, splits=splits,
                     train_split=roles,
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', required=True, help='MFNet folder with images/, labels/, train.txt, val.txt, test.txt')
     p.add_argument('--trainval', action='store_true', help='train on train+val (writes trainval.txt)')
-    add_common_args(p)
+    add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
     return run_converter(convert, a.root, out=a.out, trainval=a.trainval, force=a.force, quiet=a.quiet)
 

@@ -12,7 +12,7 @@ by default), ``HHA/<i>.png`` with ``--hha`` (see data_prep/hha.py), ``Label/<i>.
 
 Usage::
 
-    python data_prep/nyudv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat --out data/NYUDepthv2 [--hha]
+    python data_prep/nyudv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat --out data/nyudv2 [--hha]
 """
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress,  # noqa: E402
                               run_converter, voc_palette)
 from data_prep.nyu40 import MAP_894_TO_40, NYU40_CLASSES  # noqa: E402
+
+# default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
+DEFAULT_OUT = 'data/nyudv2'
 
 NUM_FRAMES = 1449
 
@@ -192,7 +194,7 @@ def main(argv=None) -> int:
                    help='depths (in-painted, default) or rawDepths (0 = missing)')
     p.add_argument('--class-map', help='classMapping40.mat to use instead of the embedded 894->40 table')
     p.add_argument('--rgb-ext', default='.jpg', choices=('.jpg', '.png'))
-    add_common_args(p)
+    add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
     return run_converter(convert, a.mat, a.splits, out=a.out, hha=a.hha,
                          hha_raw_mask=a.hha_raw_mask, depth_source=a.depth_source,

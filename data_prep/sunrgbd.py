@@ -34,10 +34,12 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress, read_image,  # noqa: E402
                               read_split_lines, run_converter, to_rgb, voc_palette)
 from data_prep.rgbt_folders import read_label  # noqa: E402
+
+# default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
+DEFAULT_OUT = 'data/SUNRGBD'
 
 # SUN RGB-D 37 classes (seg37list.mat) = the first 37 NYU-40 classes; names as in the toolbox.
 CLASSES = ('wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
@@ -152,7 +154,7 @@ def main(argv=None) -> int:
     p.add_argument('--depth-source', choices=('bfx', 'raw'), default='bfx',
                    help='depth_bfx (in-painted, default) or depth (raw, 0 = missing)')
     p.add_argument('--rgb-ext', default='.jpg', choices=('.jpg', '.png'))
-    add_common_args(p)
+    add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
     return run_converter(convert, a.root, a.labels, a.train_list, a.test_list, out=a.out,
                          depth_source=a.depth_source, rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/check_dataset.py data/NYUDepthv2 [--json]
+    python tools/check_dataset.py data/nyudv2 [--json]
 
 Reports every problem found (missing files per modality, size mismatches, label values outside the classes
 and not void, wrong bit depth/channels vs meta.json, empty depth, split stems without files) and a summary

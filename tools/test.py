@@ -5,15 +5,23 @@
                          [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
                          [--modalities rgb,thermal | --drop thermal] [--fill zero|mean|sample-mean]
                          [--fill-value thermal=100] [--robustness]
+                         [--aug-test [--aug-scales 0.5,0.75,1.0,1.25,1.5,1.75] [--no-flip]]
 
 Prints the metrics and writes them as JSON (default ``<work_dir>/test_results.json``) together
-with the parameter count and the evaluation time.
+with the parameter count and the evaluation time. The file is strict JSON: a non-finite value (the
+IoU of a class absent from the test set is NaN) is written as ``null``.
 
 Missing sensors (any model; crossmodal/evaluation/robustness.py): ``--modalities`` lists the
 modalities that are given, ``--drop`` the ones that are missing; a missing modality is blanked in the
 test pipeline (``--fill zero``, ``mean`` = dataset mean from the data preprocessor, or
 ``sample-mean``). ``--robustness`` evaluates full input and each modality missing and writes a
 table (``<work_dir>/robustness.md`` / ``.json``, or ``--out`` without extension as the prefix).
+
+Multi-scale + flip testing (``--aug-test``, mmseg's flag name; crossmodal/evaluation/aug_test.py): every
+modality is resized jointly to each of ``--aug-scales`` (and flipped unless ``--no-flip``), the model's
+own inference runs on each copy, and the softmax probabilities are averaged at the original
+resolution. It wraps the model (not the pipeline), so it works for dict-input RGB-X models, RTFDNet,
+distillers and stock RGB students alike, and combines with ``--drop`` / ``--robustness``.
 """
 import argparse
 import json
@@ -25,6 +33,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
+from crossmodal.evaluation.aug_test import DEFAULT_SCALES, wrap_config  # noqa: E402
 from crossmodal.utils.runner_setup import (add_runner_args, load_config,  # noqa: E402
                                            parse_runner_args, setup_distributed)
 
@@ -45,8 +54,21 @@ def parse_args(argv=None):
                    help='explicit fill per modality in stored units, e.g. thermal=100')
     p.add_argument('--robustness', action='store_true',
                    help='evaluate full input and each modality missing; write a robustness table')
+    p.add_argument('--aug-test', action='store_true',
+                   help='multi-scale + flip test: average softmax probabilities over --aug-scales '
+                        'and horizontal flips')
+    p.add_argument('--aug-scales', default=','.join(str(s) for s in DEFAULT_SCALES),
+                   help='comma-separated resize ratios for --aug-test (default %(default)s)')
+    p.add_argument('--no-flip', action='store_true', help='--aug-test without the flipped copies')
     add_runner_args(p)
-    return parse_runner_args(p, argv)
+    args = parse_runner_args(p, argv)
+    try:
+        args.aug_scales = tuple(float(s) for s in args.aug_scales.split(',') if s.strip())
+    except ValueError:
+        p.error(f'--aug-scales expects comma-separated numbers, got {args.aug_scales!r}')
+    if not args.aug_scales or min(args.aug_scales) <= 0:
+        p.error(f'--aug-scales must list positive ratios, got {args.aug_scales}')
+    return args
 
 
 def main(argv=None):
@@ -57,6 +79,9 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    aug = dict(scales=list(args.aug_scales), flip=not args.no_flip) if args.aug_test else None
+    if aug:
+        cfg.model = wrap_config(cfg.model, **aug)
     if args.show_dir:
         hooks = cfg.default_hooks
         hooks.visualization.draw = True
@@ -65,6 +90,7 @@ def main(argv=None):
     setup_distributed(cfg)
     from mmengine.dist import is_main_process
     from crossmodal.evaluation import robustness
+    from crossmodal.evaluation.strict_json import dump_strict_json, to_strict_json
     fill_value = robustness.parse_fill_values(args.fill_value)
     if args.robustness:
         prefix = osp.splitext(args.out)[0] if args.out else None
@@ -88,14 +114,13 @@ def main(argv=None):
                   modalities=list(getattr(model, 'modalities', ('rgb', ))),
                   dropped_modalities=dropped, fill=args.fill if dropped else None,
                   num_params=int(sum(p.numel() for p in model.parameters())),
-                  test_time_s=round(elapsed, 3),
+                  aug_test=aug, test_time_s=round(elapsed, 3),
                   metrics={k: float(v) for k, v in metrics.items()})
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, 'test_results.json')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        with open(out, 'w') as f:
-            json.dump(result, f, indent=2)
-        print(json.dumps(result['metrics']))
+        dump_strict_json(result, out)  # NaN (e.g. IoU of a class absent from the test set) -> null
+        print(json.dumps(to_strict_json(result['metrics'])))
         print(f'results written to {out}')
     return result
 

@@ -11,4 +11,4 @@ model = dict(
     decode_head=dict(num_classes={{_base_.num_classes}}))
 train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_train_pipeline}}))
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))
-test_dataloader = val_dataloader
+test_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))

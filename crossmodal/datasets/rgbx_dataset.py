@@ -93,9 +93,24 @@ class RGBXSegDataset(BaseDataset):
                     f'dataset only has {targets}')
 
     def _split_file(self) -> str:
+        """Path of the split file: ``meta['splits'][split]``, or ``split`` itself if it ends in .txt.
+
+        A bare name that meta.json's ``splits`` does not list is an error even when a file of that
+        name exists: e.g. MFNet converted with ``--trainval`` lists no ``val`` (its frames are
+        training frames), so validating on ``val.txt`` would score on training data.
+        """
         splits = self.meta.get('splits', {})
-        name = splits.get(self.split, self.split if self.split.endswith('.txt') else
-                          f'{self.split}.txt')
+        if self.split in splits:
+            name = splits[self.split]
+        elif self.split.endswith('.txt'):
+            name = self.split
+        elif splits:
+            raise DatasetLayoutError(
+                f'{self.meta["_path"]}: split "{self.split}" is not one of the dataset\'s splits '
+                f'{sorted(splits)} (split source: {self.meta.get("split_source", "not recorded")}); '
+                f'set the dataloader\'s dataset.split to one of them or give a split file "<name>.txt"')
+        else:
+            name = f'{self.split}.txt'
         return os.path.join(self.data_root, name)
 
     def load_data_list(self) -> List[Dict]:

@@ -1,5 +1,6 @@
+from .aug_test import MultiScaleFlipAugModel
 from .iou_metric import PerClassIoUMetric
 from .multi_head_iou import MultiHeadIoUMetric
 from .regression_metric import RegressionMetric
 
-__all__ = ['MultiHeadIoUMetric', 'PerClassIoUMetric', 'RegressionMetric']
+__all__ = ['MultiScaleFlipAugModel', 'MultiHeadIoUMetric', 'PerClassIoUMetric', 'RegressionMetric']

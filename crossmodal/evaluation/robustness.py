@@ -19,13 +19,15 @@ Used by ``tools/test.py --modalities/--drop/--fill/--robustness``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
+
+from .aug_test import unwrap_config
+from .strict_json import dump_strict_json
 
 FILLS = ('zero', 'mean', 'sample-mean')
 
@@ -40,7 +42,7 @@ def model_modalities(cfg: Config) -> tuple:
     ``model.modalities`` of multimodal models; else the ``modalities`` packed by the test pipeline's
     ``PackMultiModalInputs`` (e.g. a stacked RGB + NIR student); else ``('rgb',)`` (stock student).
     """
-    mods = cfg.model.get('modalities', None)
+    mods = unwrap_config(cfg.model).get('modalities', None)
     if mods:
         return tuple(mods)
     ds = cfg.get('test_dataloader', {}).get('dataset', {})
@@ -52,7 +54,7 @@ def model_modalities(cfg: Config) -> tuple:
 
 def _preprocessor_means(cfg: Config) -> Dict[str, List[float]]:
     """{modality: per-channel mean in loader order} from the model's data preprocessor."""
-    dp = cfg.model.get('data_preprocessor', None) or cfg.get('data_preprocessor', None) or {}
+    dp = unwrap_config(cfg.model).get('data_preprocessor', None) or cfg.get('data_preprocessor', None) or {}
     mean = dp.get('mean', None)
     if mean is None:
         return {}
@@ -213,7 +215,6 @@ def run_robustness(cfg: Config, fill: str = 'zero', fill_value: Optional[Dict[st
         os.makedirs(osp.dirname(osp.abspath(out_prefix)), exist_ok=True)
         with open(out_prefix + '.md', 'w') as f:
             f.write(f'fill: {fill}\n\n' + result['table'] + '\n')
-        with open(out_prefix + '.json', 'w') as f:
-            json.dump(result, f, indent=2)
+        dump_strict_json(result, out_prefix + '.json')  # NaN metrics -> null (strict JSON)
         result['written'] = [out_prefix + '.md', out_prefix + '.json']
     return result

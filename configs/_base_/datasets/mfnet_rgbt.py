@@ -1,6 +1,10 @@
 # MFNet RGB-T (Ha et al., IROS 2017) as written by data_prep/mfnet.py: RGB/ + Thermal/ (uint8, 1 ch)
 # + Label/ (0..8, "unlabeled" is class 0 and counts in mIoU, RTFNet/RTFDNet convention), 640x480,
 # splits train 784 / val 392 / test 393 (data_prep/mfnet.py --trainval adds trainval = 1176).
+# Protocol (frameworks.md B.9.1): train on `train`, validate (and keep the best checkpoint) on `val`,
+# report on `test`. To train on train+val as CMX and Sigma do, convert with `data_prep/mfnet.py
+# --trainval` and validate on test (val frames are then training frames; meta.json lists no `val`):
+#   --cfg-options train_dataloader.dataset.split=trainval val_dataloader.dataset.split=test
 # Augmentation follows RTFDNet's released MF config (methods.md §1(b')): random resize ratio
 # 0.5-1.75, 480x640 crop with cat_max_ratio 0.75, flip 0.5, photometric distortion on RGB.
 # `train_pipeline`/`test_pipeline` feed RGB-X models (dict inputs); `student_*` feed stock RGB students.
@@ -50,8 +54,14 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', modalities=modalities,
+                 pipeline=test_pipeline, test_mode=True))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test', modalities=modalities,
                  pipeline=test_pipeline, test_mode=True))
-test_dataloader = val_dataloader
 val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -1,8 +1,11 @@
 # PST900 RGB-T (Shivakumar et al., ICRA 2020) as written by data_prep/pst900.py: RGB/ + Thermal/
-# (uint8, 1 ch) + Label/ (0..4, background is class 0 and counts), 1280x720, train 597 / test 288.
+# (uint8, 1 ch) + Label/ (0..4, background is class 0 and counts), 1280x720, train 597 / test 288
+# (no val split: validate on test, as the community does).
 # RTFDNet's released PST config (methods.md §1(b')) trains and evaluates at 360x640: every frame is
 # first resized to 360x640 (label nearest), then random resize ratio 0.5-1.75, 360x640 crop with
 # cat_max_ratio 0.75, flip 0.5, photometric distortion on RGB; whole-image test at 360x640.
+# Test (mmseg's convention): the inputs are resized to 360x640 (`test_resize`), the label stays at the
+# stored 720x1280 (`ori_shape`), and the logits are resized back to 720x1280 and scored there.
 # `train_pipeline`/`test_pipeline` feed RGB-X models (dict inputs); `student_*` feed stock RGB students.
 dataset_type = 'RGBXSegDataset'
 data_root = 'data/PST900'
@@ -15,6 +18,7 @@ num_classes = 5
 modality_mean = dict(rgb=[123.675, 116.28, 103.53], thermal=[114.495])
 modality_std = dict(rgb=[58.395, 57.12, 57.375], thermal=[57.63])
 base_resize = dict(type='JointGeometricAug', transforms=[dict(type='Resize', height=360, width=640, p=1.0)])
+test_resize = dict(type='MultiModalResize', scale=(360, 640), resize_label=False)
 geometric_aug = dict(
     type='JointGeometricAug',
     transforms=[
@@ -30,13 +34,13 @@ train_pipeline = [
     dict(type='LoadMultiModalFromFile'), base_resize, geometric_aug, random_crop, rgb_photometric,
     dict(type='PackMultiModalInputs')
 ]
-test_pipeline = [dict(type='LoadMultiModalFromFile'), base_resize, dict(type='PackMultiModalInputs')]
+test_pipeline = [dict(type='LoadMultiModalFromFile'), test_resize, dict(type='PackMultiModalInputs')]
 student_train_pipeline = [
     dict(type='LoadMultiModalFromFile'), base_resize, geometric_aug, random_crop, rgb_photometric,
     dict(type='PackMultiModalInputs', modalities=('rgb', ), stack=True)
 ]
 student_test_pipeline = [
-    dict(type='LoadMultiModalFromFile'), base_resize,
+    dict(type='LoadMultiModalFromFile'), test_resize,
     dict(type='PackMultiModalInputs', modalities=('rgb', ), stack=True)
 ]
 train_dataloader = dict(

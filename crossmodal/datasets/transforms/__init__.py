@@ -4,7 +4,9 @@ from .formatting import PackMultiModalInputs
 from .geometric import JointGeometricAug, MultiModalRandomCrop
 from .loading import LoadMultiModalFromFile, SampleLoadError
 from .photometric import ModalityPhotometricAug
+from .resize import MultiModalResize
 
 __all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'JointGeometricAug', 'MultiModalRandomCrop',
+           'MultiModalResize',
            'ModalityPhotometricAug', 'ModalityDropout', 'PackMultiModalInputs',
            'DepthPhotometricAug']

@@ -1,0 +1,22 @@
+# Dense Hinton KD (tau=2) from the MiT-B2 RGB-X teacher into the RGB-only MiT-B0 student.
+# Train the teacher first (configs/teachers/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480.py) and
+# point teacher_checkpoint at it (or --cfg-options model.teachers.teacher.checkpoint=...).
+_base_ = [
+    '../../_base_/datasets/sunrgbd_rgbd.py', '../../_base_/default_runtime.py',
+    '../../_base_/schedules/schedule_80k.py'
+]
+teacher_config = '{{ fileDirname }}/../../teachers/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480.py'
+teacher_checkpoint = 'work_dirs/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480/best_mIoU.pth'
+student_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_sunrgbd-rgbd-480x480.py'
+model = dict(
+    type='DistillSegmentor',
+    student=student_config,
+    student_modalities=('rgb', ),
+    teachers=dict(
+        teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint,
+                     modalities={{_base_.modalities}}, taps=dict(stage4='fusions.3'))),
+    distill_losses=[
+        dict(type='KDLoss', tau=2.0, loss_weight=1.0, student='logits', teacher='teacher.logits',
+             name='loss_kd'),
+    ])
+custom_hooks = [dict(type='RNGStateHook'), dict(type='TeacherEvalHook')]

@@ -1,0 +1,11 @@
+# RGB-only SegFormer MiT-B0 student for sunrgbd-rgbd (the no-distillation baseline), 80k iterations.
+_base_ = [
+    '../_base_/models/segformer_mit-b0.py', '../_base_/datasets/sunrgbd_rgbd.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+]
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    decode_head=dict(num_classes={{_base_.num_classes}}))
+train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_train_pipeline}}))
+val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))
+test_dataloader = val_dataloader
