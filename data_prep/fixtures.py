@@ -119,18 +119,22 @@ def write_nyu_raw(directory, n: int = 5, hw: Tuple[int, int] = DEFAULT_HW, seed:
 
 # ----------------------------------------------------------------------------- SUN RGB-D
 
-def write_sunrgbd_raw(directory, n_train: int = 3, n_test: int = 2, seed: int = 0) -> Dict:
+def write_sunrgbd_raw(directory, n_train: int = 3, n_test: int = 2, seed: int = 0,
+                      hw: Optional[Tuple[int, int]] = None) -> Dict:
     """Write a SUNRGBD/ frame tree (image/, depth/, depth_bfx/ with bit-rotated uint16 PNGs), 37-class label
     PNGs ``labels/img-XXXXXX.png`` (test first, then train) and the two split lists.
 
-    Frames use different sizes per sensor, as in the real data. Depth values include a few above 8 m, which
-    the converter clips to 8000 mm.
+    Frames use different sizes per sensor, as in the real data (``hw``: the size of the first sensor's
+    frames, the others scaled alike; default 24x32). Depth values include a few above 8 m, which the
+    converter clips to 8000 mm.
     """
     from data_prep.sunrgbd import encode_depth
     directory = str(directory)
     rng = _rng(seed)
     sensors = [('kv1/NYUdata/NYU{:04d}', 'NYU{:04d}', (24, 32)), ('kv2/kinect2data/{:06d}_seq', '{:07d}', (26, 36)),
                ('realsense/lg/{:04d}_rs', '{:07d}', (27, 34)), ('xtion/sun3ddata/{:04d}_x', '{:07d}', (24, 32))]
+    if hw is not None:
+        sensors = [(f, n, (round(s[0] * hw[0] / 24), round(s[1] * hw[1] / 32))) for f, n, s in sensors]
     lines, truth = [], []
     for i in range(n_train + n_test):
         folder_t, name_t, hw = sensors[i % len(sensors)]

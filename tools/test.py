@@ -41,7 +41,8 @@ from crossmodal.utils.runner_setup import (add_runner_args, load_config,  # noqa
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Test (and evaluate) a segmentor')
     p.add_argument('config', help='test config file path')
-    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('checkpoint', help='checkpoint file, or a training work dir (its best checkpoint, '
+                   'else the latest)')
     p.add_argument('--work-dir', help='directory for logs and the results JSON')
     p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json)')
     p.add_argument('--show-dir', help='save painted predictions to this directory')
@@ -73,8 +74,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+    args.checkpoint = resolve_trained_checkpoint(args.checkpoint, 'tools/test.py')
     crossmodal.register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint

@@ -1,13 +1,14 @@
 # RGB-X teacher (MiT-B2 per modality, SFF fusion, SegFormer head) for sunrgbd-rgbd, 80k iterations.
-# Set backbone.pretrained_path to ImageNet MiT-B2 weights (mmseg's mit_b2 converted checkpoint) for
-# the published recipe; extra input channels are adapted by crossmodal's MiT.
+# Every branch starts from ImageNet MiT-B2 (configs/_base_/pretrained/mit_imagenet.py): the X
+# branch's 1-channel patch embedding is adapted from the RGB filters.
 _base_ = [
     '../_base_/models/rgbx_segformer_mit-b2.py', '../_base_/datasets/sunrgbd_rgbd.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py',
+    '../_base_/pretrained/mit_imagenet.py'
 ]
 model = dict(
     modalities={{_base_.modalities}},
     data_preprocessor=dict(
         mean={{_base_.modality_mean}}, std={{_base_.modality_std}}, size={{_base_.crop_size}}),
-    backbone=dict(pretrained_path=None),
+    backbone=dict(init_cfg={{_base_.mit_b2_init}}),
     decode_head=dict(num_classes={{_base_.num_classes}}))

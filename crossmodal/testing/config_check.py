@@ -27,9 +27,10 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 
-#: Frame size (H, W) of each benchmark as its converter writes it (SUN RGB-D frames vary by sensor).
+#: Frame size (H, W) of each benchmark as its converter writes it (SUN RGB-D: the Kinect v1 frames;
+#: the stand-in's other sensors are scaled alike, up to 27/24 of it, as the real 427x561-531x681).
 REAL_FRAME_HW: Dict[str, Tuple[int, int]] = {
-    'nyudv2': (480, 640), 'sunrgbd': (530, 730), 'mfnet': (480, 640), 'pst900': (720, 1280),
+    'nyudv2': (480, 640), 'sunrgbd': (427, 561), 'mfnet': (480, 640), 'pst900': (720, 1280),
     'fmb': (600, 800), 'forest': (512, 512)}
 
 #: Model keys whose value may be another config (path or dict) that builds a sub-model.
@@ -135,30 +136,35 @@ def fabricate_pretrained(model: dict, out_dir: str, fmt: str = 'mmseg') -> Dict[
 
 
 def fabricate_teachers(model: dict, under: str, seed: int = 0) -> List[str]:
-    """Write a random checkpoint of every trained teacher the model loads, at the place the config
-    names re-rooted under ``under`` (a work dir gets ``best_mIoU_iter_1.pth``, a ``.pth`` path that
-    file), and point the config there (in place). Returns the files written."""
+    """Write a random checkpoint of every trained teacher the model loads and point the config at
+    it (in place): ``under/<hash of the teacher config>/best_mIoU_iter_1.pth``, a work dir as the
+    shipped configs name, so the work-dir resolution runs too. A teacher config met before reuses
+    its file. Returns the checkpoint files used."""
+    import hashlib
+    import json
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
-    written = []
-    for key, teacher, path in teacher_checkpoint_slots(model):
-        rerooted = osp.join(under, path.lstrip('/')) if not osp.isabs(path) else osp.join(under, path[1:])
-        _set_key(model, key[len('model.'):], rerooted)
-        target = rerooted if rerooted.endswith('.pth') else osp.join(rerooted, 'best_mIoU_iter_1.pth')
+    used = []
+    for key, teacher, _ in teacher_checkpoint_slots(model):
+        digest = hashlib.sha1(json.dumps(teacher, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        work = osp.join(under, digest)
+        target = osp.join(work, 'best_mIoU_iter_1.pth')
+        _set_key(model, key[len('model.'):], work)
+        used.append(target)
         if osp.isfile(target):
             continue
         t = copy.deepcopy(teacher)
         for d in _walk(t):  # a random teacher: no ImageNet download for it
             if isinstance(d.get('init_cfg'), dict) and d['init_cfg'].get('type') in ('PretrainedMiT', 'Pretrained'):
                 d['init_cfg'] = None
-            d.pop('pretrained_path', None) if 'pretrained_path' in d else None
+            d.pop('pretrained_path', None)
         with torch.random.fork_rng(devices=[]), DefaultScope.overwrite_default_scope('mmseg'):
             torch.manual_seed(seed)
             net = MODELS.build(t)
-        os.makedirs(osp.dirname(osp.abspath(target)), exist_ok=True)
-        torch.save({'state_dict': net.state_dict(), 'meta': {'fabricated': True}}, target)
-        written.append(target)
-    return written
+        os.makedirs(work, exist_ok=True)
+        torch.save({'state_dict': net.state_dict(), 'meta': {'fabricated': True}}, target + '.partial')
+        os.replace(target + '.partial', target)
+    return used
 
 
 def _set_key(model: dict, dotted: str, value) -> None:
@@ -186,7 +192,7 @@ def write_standin_dataset(kind: str, root: str, hw: Tuple[int, int], n_train: in
     if kind == 'nyudv2':
         kw['n'] = n_train + n_test
     elif kind == 'sunrgbd':
-        kw = dict(n_train=n_train, n_test=n_test)
+        kw.update(n_train=n_train, n_test=n_test)
     elif kind == 'mfnet':
         kw.update(n_train=n_train, n_val=n_test, n_test=n_test)
     else:
@@ -264,9 +270,24 @@ def _env(**values):
                 os.environ[k] = v
 
 
+@contextmanager
+def _fast_config_text():
+    """The Runner formats the config with yapf several times (logs, dump); with the sub-model
+    configs inlined that costs more than a short run itself, so a check uses a plain repr."""
+    from pprint import pformat
+    from mmengine.config import Config
+    old = Config.pretty_text
+    Config.pretty_text = property(lambda self: pformat(self.to_dict(), width=100))
+    try:
+        yield
+    finally:
+        Config.pretty_text = old
+
+
 # ---------------------------------------------------------------------------------- the check
 def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 2,
                    data_root: Optional[str] = None, batch_size: int = 2, cfg_options: Optional[dict] = None):
+    # batch_size 2: BatchNorm in the heads needs more than one value per channel in training
     """The config as a short Runner job on a stand-in dataset (returns ``(cfg, kind, frame_hw)``)."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
@@ -293,8 +314,10 @@ def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 
     cfg.train_cfg.val_interval = iters
     hooks = cfg.default_hooks
     hooks.logger.interval = 1
-    hooks.checkpoint.interval = iters
-    hooks.checkpoint.max_keep_ckpts = 1
+    # a check writes no checkpoint (saving a B2/B5 model is most of a short run's time)
+    hooks.checkpoint.interval = -1
+    hooks.checkpoint.save_last = False
+    hooks.checkpoint.save_best = None
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     from crossmodal.utils.runner_setup import resolve_work_dir_paths
@@ -305,12 +328,18 @@ def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 
 def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int = 2,
                  fake_weights: bool = False, fake_teachers: bool = False, weight_format: str = 'mmseg',
                  cfg_options: Optional[dict] = None, train: bool = True,
-                 log_level: str = 'WARNING', shared_dir: Optional[str] = None) -> dict:
+                 log_level: str = 'WARNING', shared_dir: Optional[str] = None,
+                 cross_check_format: Optional[str] = None) -> dict:
     """Build ``config``, load its pretrained weights through ``model.init_weights()``, train
     ``iters`` iterations and validate on a stand-in dataset. Returns a JSON-able report::
 
         dict(config, dataset, frame_hw, backbones=[pretrained_table rows], all_pretrained,
              losses={name: value of the last iteration}, losses_finite, metrics={...}, seconds)
+
+    ``cross_check_format`` (with ``fake_weights``): after ``init_weights()`` loaded the
+    ``weight_format`` files, every pretrained backbone is loaded again from the same random weights
+    written in this other key format (by the same ``PretrainedMiT`` initializer) and must come out
+    identical (``report['cross_format_equal']``).
 
     ``shared_dir`` holds the stand-in datasets and fake weights reused across calls (default:
     ``work_dir``). Raises whatever the real run would raise (a missing checkpoint, a crash in a
@@ -346,6 +375,8 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
         def before_train(self, runner):  # after model.init_weights(), before any step
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             captured['backbones'] = pretrained_table(model)
+            if cross_check_format:
+                captured['cross_format_equal'] = _cross_check(model, cfg.model, cross_check_format, shared_dir)
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             captured['losses'] = {k: float(v) for k, v in (outputs or {}).items()
@@ -356,8 +387,8 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
                                    for k, v in (metrics or {}).items()}
 
     if fake_teachers:
-        report['fabricated_teachers'] = fabricate_teachers(cfg.model, osp.join(work_dir, 'fake_teachers'))
-    with _env(**env):
+        report['fabricated_teachers'] = fabricate_teachers(cfg.model, osp.join(shared_dir, 'fake_teachers'))
+    with _env(**env), _fast_config_text():
         runner = Runner.from_cfg(cfg)
         runner.register_hook(_Inspect())
         if train:
@@ -365,17 +396,39 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
         else:
             runner._init_model_weights()
             captured['backbones'] = pretrained_table(runner.model)
+            if cross_check_format:
+                captured['cross_format_equal'] = _cross_check(runner.model, cfg.model, cross_check_format,
+                                                              shared_dir)
     rows = captured.get('backbones', [])
     report['backbones'] = rows
     report['all_pretrained'] = bool(rows) and all(
         r['source'] == 'teacher checkpoint' or (r['source'] == 'pretrained' and r['equal'] == r['total'])
         for r in rows)
+    if cross_check_format:
+        report['cross_format_equal'] = captured.get('cross_format_equal', False)
     losses = captured.get('losses', {})
     report['losses'] = losses
     report['losses_finite'] = bool(losses) and all(math.isfinite(v) for v in losses.values())
     report['metrics'] = captured.get('metrics', {})
     report['seconds'] = round(time.time() - t0, 1)
     return report
+
+
+def _cross_check(model, model_cfg: dict, fmt: str, shared_dir: str) -> bool:
+    """Reload every pretrained backbone from the ``fmt`` copy of its fake file; unchanged?"""
+    from crossmodal.models.backbones.pretrained import PretrainedMiTInit, pretrained_reports
+    files = fabricate_pretrained(model_cfg, osp.join(shared_dir, f'fake_pretrained_{fmt}'), fmt)
+    ok = True
+    for name, report in pretrained_reports(model).items():
+        if report is None:
+            continue
+        module = model.get_submodule(name)
+        before = {k: v.clone() for k, v in module.state_dict().items()}
+        PretrainedMiTInit(files[report['checkpoint']])(module)
+        after = module.state_dict()
+        ok &= all(torch.equal(before[k], after[k]) for k in before) and module.pretrained_report['format'] == fmt
+        module.pretrained_report = report
+    return ok
 
 
 def format_report(report: dict) -> str:

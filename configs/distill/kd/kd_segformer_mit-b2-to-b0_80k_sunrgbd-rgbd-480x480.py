@@ -1,12 +1,13 @@
 # Dense Hinton KD (tau=2) from the MiT-B2 RGB-X teacher into the RGB-only MiT-B0 student.
 # Train the teacher first (configs/teachers/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480.py) and
-# point teacher_checkpoint at it (or --cfg-options model.teachers.teacher.checkpoint=...).
+# teacher_checkpoint names its work dir, whose best checkpoint is loaded (or pass a file:
+# --cfg-options model.teachers.teacher.checkpoint=...).
 _base_ = [
     '../../_base_/datasets/sunrgbd_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_80k.py'
 ]
 teacher_config = '{{ fileDirname }}/../../teachers/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480.py'
-teacher_checkpoint = 'work_dirs/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480/best_mIoU.pth'
+teacher_checkpoint = 'work_dirs/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480'  # work dir: its best checkpoint
 student_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_sunrgbd-rgbd-480x480.py'
 model = dict(
     type='DistillSegmentor',

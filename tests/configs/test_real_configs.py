@@ -1,0 +1,53 @@
+"""Every real-dataset config, as shipped, through the path a user takes (tools/check_config.py's
+:func:`check_config`): the Runner builds the model, ``model.init_weights()`` loads ImageNet MiT
+weights into every trainable backbone from the config's own URLs (fabricated files with the real
+names, shapes and key formats in the folder searched before the hub cache), trained teachers load
+from the work dirs the configs name, then one training iteration and one validation run on a stand-in
+dataset written by the benchmark's converter, at 1/8 of the real resolution.
+
+Key formats: the Runner's load uses NVlabs keys for half the configs and mmseg keys for the other
+half; for every config each pretrained backbone is then loaded again from the same weights in the
+other format by the same initializer and must come out identical.
+"""
+import math
+import os
+import os.path as osp
+
+import pytest
+
+from crossmodal.testing.config_check import check_config, list_real_configs
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = [osp.relpath(p, ROOT) for p in list_real_configs(osp.join(ROOT, 'configs'))]
+
+
+@pytest.fixture(scope='module')
+def shared(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('real_configs_shared'))
+
+
+def test_every_real_benchmark_has_configs():
+    names = ' '.join(CONFIGS)
+    for part in ('nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb', 'forest'):
+        assert part in names, part
+    assert len(CONFIGS) >= 25
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_real_config_loads_imagenet_trains_and_validates(config, shared, tmp_path):
+    fmt, other = (('nvlabs', 'mmseg') if CONFIGS.index(config) % 2 else ('mmseg', 'nvlabs'))
+    report = check_config(osp.join(ROOT, config), str(tmp_path), scale=0.125, iters=1, fake_weights=True,
+                          fake_teachers=True, weight_format=fmt, cross_check_format=other,
+                          shared_dir=shared)
+    rows = report['backbones']
+    trainable = [r for r in rows if r['source'] != 'teacher checkpoint']
+    assert trainable, rows
+    for r in trainable:  # every tensor of every trainable backbone came from the ImageNet file
+        assert r['source'] == 'pretrained' and r['equal'] == r['total'] and r['format'] == fmt, r
+        assert r['checkpoint'].startswith('https://download.openmmlab.com/'), r
+        assert r['adapted'] == (r['in_channels'] != 3), r
+    assert report['all_pretrained'] and report['cross_format_equal']
+    assert report['losses_finite'], report['losses']
+    assert report['metrics'], 'no validation metrics'
+    if 'fskd-distill' in config:  # the teacher is finite, so the distillation term is not 0
+        assert report['losses']['distill.loss_kd'] > 0, report['losses']
