@@ -1,6 +1,9 @@
 # Depth-only SegFormer MiT-B2 (stock mmseg EncoderDecoder, 1 input channel) for nyudv2-rgbd, 80k
 # iterations: the cross-modal (X-only) teacher A of MST-Distill (configs/distill/mst/). Depth is
 # float32 metres after loading, normalised with the dataset's depth mean/std.
+# Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
+# or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../_base_/models/segformer_mit-b0.py', '../_base_/datasets/nyudv2_rgbd.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py',

@@ -51,3 +51,45 @@ def test_real_config_loads_imagenet_trains_and_validates(config, shared, tmp_pat
     assert report['metrics'], 'no validation metrics'
     if 'fskd-distill' in config:  # the teacher is finite, so the distillation term is not 0
         assert report['losses']['distill.loss_kd'] > 0, report['losses']
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_real_config_states_its_batch_recipe(config):
+    """batch_size is per process: every config says so and scales its LR from its own batch."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    batch = cfg.train_dataloader.batch_size
+    with open(osp.join(ROOT, config)) as f:
+        text = f.read()
+    assert f'# Recipe: 1 GPU x {batch} images' in text
+    assert cfg.auto_scale_lr.base_batch_size == batch and not cfg.auto_scale_lr.enable
+
+
+def test_check_config_tool_smoke(tmp_path):
+    """tools/check_config.py end to end (offline: --fake-weights), JSON report."""
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'check_config.py'),
+         'configs/students/segformer_mit-b0_80k_nyudv2-rgbd-depthonly-480x640.py', '--fake-weights',
+         '--scale', '0.0625', '--iters', '1', '--json', '--work-dir', str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout[out.stdout.index('{'):])
+    (row, ) = report['backbones']
+    assert row['module'] == 'backbone' and row['in_channels'] == 1 and row['adapted']
+    assert row['equal'] == row['total'] and report['all_pretrained'] and report['losses_finite']
+    # offline without the weights: the error says which file to fetch and where to put it
+    env = dict(os.environ, TORCH_HOME=str(tmp_path / 'torch'), CROSSMODAL_PRETRAINED_DIR=str(tmp_path / 'none'))
+    code = ('import sys, urllib.error, torch; sys.argv = sys.argv[1:]\n'
+            'def offline(*a, **k): raise urllib.error.URLError("no network")\n'
+            'torch.hub.download_url_to_file = offline\n'
+            'import runpy; runpy.run_path(sys.argv[0], run_name="__main__")\n')
+    out = subprocess.run([sys.executable, '-c', code, osp.join(ROOT, 'tools', 'check_config.py'),
+                          'configs/students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py', '--scale', '0.0625',
+                          '--work-dir', str(tmp_path / 'offline')],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode != 0
+    assert 'PretrainedWeightsUnavailable' in out.stderr and 'mit_b0_20220624-7e0fe6dd.pth' in out.stderr
+    assert 'model.backbone.init_cfg.checkpoint' in out.stderr

@@ -6,6 +6,9 @@
 # (lambda_orth 1; methods.md suggests 0.1 if it destabilises), decoupled augmentation.
 # Depth is fed raw (float metres, 1 channel, normalised with the dataset's depth mean/std), not HHA.
 # Memory note: InfoNCE logits are (B*P)^2 = 16384^2 fp32 (1 GiB) for batch 8 and P = 2048.
+# Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
+# or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_80k.py'

@@ -3,6 +3,9 @@
 # Train the teacher first (configs/teachers/rgbx-sff-segformer_mit-b2_80k_sunrgbd-rgbd-480x480.py) and
 # teacher_checkpoint names its work dir, whose best checkpoint is loaded (or pass a file:
 # --cfg-options model.teachers.teacher.checkpoint=...).
+# Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
+# or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../../_base_/datasets/sunrgbd_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_80k.py'

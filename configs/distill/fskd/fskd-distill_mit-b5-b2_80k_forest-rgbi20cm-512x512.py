@@ -1,6 +1,9 @@
 # FSKD distillation on real 20 cm RGBI tiles: frozen MiT-B5 RGBI+LiDAR teacher -> MiT-B2 RGBI student
 # (reconstruction; methods.md §4(b), §8: lambda_gt 1, lambda_kd 1, L1). Train the teacher first, then
 #   python tools/train.py <this config> --cfg-options model.teacher_checkpoint=<teacher best/last .pth>
+# Recipe: 1 GPU x 2 images (global batch 2). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 2; add --auto-scale-lr (LR x global/2)
+# or set train_dataloader.batch_size to 2/N.
 _base_ = ['./fskd-student-gt_mit-b2_80k_forest-rgbi20cm-512x512.py']
 teacher_config = '{{ fileDirname }}/fskd-teacher_mit-b5_80k_forest-rgbi20cm-512x512.py'
 teacher_checkpoint = 'work_dirs/fskd-teacher_mit-b5_80k_forest-rgbi20cm-512x512'
@@ -23,3 +26,4 @@ model = dict(
 train_dataloader = dict(dataset=dict(modalities=('rgb', 'lidar'), pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.distill_test_pipeline}}))
 test_dataloader = val_dataloader
+auto_scale_lr = dict(enable=False, base_batch_size=2)

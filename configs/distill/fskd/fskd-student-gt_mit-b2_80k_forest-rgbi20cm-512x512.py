@@ -1,5 +1,8 @@
 # RGBI-only SegFormer MiT-B2 regression student trained on the LiDAR targets alone (baseline; no teacher).
 # 4-channel patch embedding adapted from ImageNet MiT-B2 (configs/_base_/pretrained/mit_imagenet.py).
+# Recipe: 1 GPU x 2 images (global batch 2). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 2; add --auto-scale-lr (LR x global/2)
+# or set train_dataloader.batch_size to 2/N.
 _base_ = [
     '../../_base_/models/fskd_student_segformer_mit-b0.py', '../../_base_/datasets/forest_rgbi20cm.py',
     '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py',
@@ -13,3 +16,4 @@ train_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.stu
 val_dataloader = dict(dataset=dict(modalities=('rgb', ), pipeline={{_base_.student_test_pipeline}}))
 test_dataloader = val_dataloader
 default_hooks = dict(checkpoint=dict(save_best='chm_MAE', rule='less'))
+auto_scale_lr = dict(enable=False, base_batch_size=2)

@@ -3,6 +3,9 @@
 # stages 3-4. Reconstruction (methods.md §4(b), §8; capacities per §4(e)). ImageNet MiT-B5 (RGBI,
 # 4 channels) and MiT-B0 (planar LiDAR, 5 channels), both adapted from the RGB filters
 # (configs/_base_/pretrained/mit_imagenet.py).
+# Recipe: 1 GPU x 2 images (global batch 2). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 2; add --auto-scale-lr (LR x global/2)
+# or set train_dataloader.batch_size to 2/N.
 _base_ = [
     '../../_base_/models/fskd_teacher_mit-b0.py', '../../_base_/datasets/forest_rgbi20cm.py',
     '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_80k.py',
@@ -23,3 +26,4 @@ model = dict(
     fusion_sr_ratios=(8, 4, 2, 1),
     decode_head=dict(in_channels=[64, 128, 320, 512], channels=768, target_scales={{_base_.target_scales}}))
 default_hooks = dict(checkpoint=dict(save_best='chm_MAE', rule='less'))
+auto_scale_lr = dict(enable=False, base_batch_size=2)

@@ -4,6 +4,9 @@
 #        --cfg-options model.teachers.rgbd.checkpoint=... model.teachers.depth.checkpoint=...
 # MaskNet size: hidden_dim_factor 16 (code: 2). Token widths h = 30 (C = 512, stage 4) and 48
 # (C = 768, head fused feature): 7.9 M + 28.3 M parameters per teacher (code: 67 M + 226 M).
+# Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
+# or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_80k.py'

@@ -6,6 +6,9 @@
 # of the released epoch-based cosine settings. Released code used AMP: train with `--amp` on GPUs.
 # Initialisation: ImageNet MiT-B2 in both streams (methods.md §1(e).7 option (i)), from
 # configs/_base_/pretrained/mit_imagenet.py; model.backbone.init_cfg=None trains from scratch.
+# Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
+# (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
+# or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../../_base_/models/rtfdnet_segformer_mit-b0.py', '../../_base_/datasets/mfnet_rgbt.py',
     '../../_base_/default_runtime.py', '../../_base_/schedules/schedule_40k.py',
