@@ -18,14 +18,20 @@ caller beforehand to run the kernels on CPU.
 from __future__ import annotations
 
 import functools
-from typing import Optional
+import logging
+import types
+from typing import Dict, Optional
 
 import torch
 
-from .attention_kl import check_attention_inputs, reduce_rows
+from . import triton_launch
+from .attention_kl import AttentionKLChunked, attention_kl_chunked, check_attention_inputs, reduce_rows
+
+logger = logging.getLogger(__name__)
 
 triton = None
 tl = None
+_grad_tiles = None
 
 
 def _next_pow2(x: int) -> int:
@@ -35,6 +41,17 @@ def _next_pow2(x: int) -> int:
 @functools.lru_cache(maxsize=None)
 def kernels():
     """Import Triton and define the kernels (once). Raises ImportError with a hint if missing."""
+    return define_kernels()
+
+
+def define_kernels():
+    """Define (attn_kl_fwd, attn_kl_bwd_dq, attn_kl_bwd_dk) afresh (uncached).
+
+    ``triton.jit`` reads ``TRITON_INTERPRET`` here, so this also serves
+    :mod:`crossmodal.ops.triton_launch`'s ahead-of-time compile, which needs compiled (not
+    interpreted) kernels inside a process that runs the others in the interpreter. Sets the module
+    global ``_grad_tiles`` (the helper both backward kernels call; the interpreter looks it up in
+    the module's globals at run time)."""
     global triton, tl, _grad_tiles
     try:
         import triton as _triton
@@ -192,34 +209,59 @@ def kernels():
     return attn_kl_fwd, attn_kl_bwd_dq, attn_kl_bwd_dk
 
 
-def _block_d(d: int) -> int:
-    return max(16, _next_pow2(d))
+_block_d = triton_launch.block_d
+
+
+@functools.lru_cache(maxsize=64)
+def log_fallback(reason: str) -> None:
+    """Log (once per distinct reason) why the chunked PyTorch path runs instead of Triton."""
+    logger.warning('%s', reason)
+
+
+def _out_of_resources():
+    """Triton's OutOfResources class (raised at launch when a kernel exceeds the device limits)."""
+    from triton.runtime.errors import OutOfResources
+    return OutOfResources
+
+
+def launch_configs(d_s: int, d_t: int, device: torch.device, block_q=None, block_k=None,
+                   precision: str = 'ieee'):
+    """{'fwd', 'bwd_dq', 'bwd_dk'} -> :class:`~crossmodal.ops.triton_launch.LaunchConfig` sized to
+    ``device``'s shared-memory limit (no limit off CUDA, i.e. in the interpreter), and the limit
+    in bytes (None off CUDA). A kernel without a fitting configuration maps to None."""
+    limit = triton_launch.device_smem_limit(device) if device.type == 'cuda' else None
+    cfgs = {k: triton_launch.attention_kl_config(k, d_s, d_t, limit if limit is not None else 1 << 62,
+                                                 block_q, block_k, precision=precision)
+            for k in triton_launch.ATTENTION_KERNELS}
+    return cfgs, limit
 
 
 class AttentionKLTriton(torch.autograd.Function):
     """Per-row KL (B, h, N), float32, computed by the Triton kernels above."""
 
     @staticmethod
-    def forward(ctx, q_s, k_s, q_t, k_t, scale: float, block_q: int, block_k: int, precision: str):
+    def forward(ctx, q_s, k_s, q_t, k_t, scale: float, cfgs: Dict[str, 'triton_launch.LaunchConfig'],
+                precision: str):
         fwd, _, _ = kernels()
         B, h, N, d_s = q_s.shape
         M, d_t = k_s.shape[2], q_t.shape[3]
         qs, ks, qt, kt = (t.detach().float().contiguous() for t in (q_s, k_s, q_t, k_t))
         kl = torch.empty(B, h, N, dtype=torch.float32, device=q_s.device)
         lse_s, lse_t = torch.empty_like(kl), torch.empty_like(kl)
-        grid = (triton.cdiv(N, block_q), B * h)
+        c = cfgs['fwd']
+        grid = (triton.cdiv(N, c.block_q), B * h)
         fwd[grid](qs, ks, qt, kt, kl, lse_s, lse_t, N, M, d_s, d_t, float(scale),
-                  BLOCK_Q=block_q, BLOCK_K=block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
-                  PREC=precision)
+                  BLOCK_Q=c.block_q, BLOCK_K=c.block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
+                  PREC=precision, **c.launch_kwargs())
         ctx.save_for_backward(qs, ks, qt, kt, lse_s, lse_t, kl)
-        ctx.cfg = (scale, block_q, block_k, precision, [t.dtype for t in (q_s, k_s, q_t, k_t)])
+        ctx.cfg = (scale, cfgs, precision, [t.dtype for t in (q_s, k_s, q_t, k_t)])
         return kl
 
     @staticmethod
     def backward(ctx, grad_kl):
         _, bwd_dq, bwd_dk = kernels()
         qs, ks, qt, kt, lse_s, lse_t, kl = ctx.saved_tensors
-        scale, block_q, block_k, precision, dtypes = ctx.cfg
+        scale, cfgs, precision, dtypes = ctx.cfg
         need = ctx.needs_input_grad[:4]
         need_s, need_t = need[0] or need[1], need[2] or need[3]
         B, h, N, d_s = qs.shape
@@ -227,18 +269,31 @@ class AttentionKLTriton(torch.autograd.Function):
         g = grad_kl.float().contiguous()
         dqs, dks = torch.zeros_like(qs), torch.zeros_like(ks)
         dqt, dkt = torch.zeros_like(qt), torch.zeros_like(kt)
-        meta = dict(BLOCK_Q=block_q, BLOCK_K=block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
-                    PREC=precision, NEED_S=need_s, NEED_T=need_t)
-        if need[0] or need[2]:
-            bwd_dq[(triton.cdiv(N, block_q), B * h)](
-                qs, ks, qt, kt, lse_s, lse_t, kl, g, dqs, dqt, N, M, d_s, d_t, float(scale), **meta)
-        if need[1] or need[3]:
-            bwd_dk[(triton.cdiv(M, block_k), B * h)](
-                qs, ks, qt, kt, lse_s, lse_t, kl, g, dks, dkt, N, M, d_s, d_t, float(scale), **meta)
+        try:
+            for name, kernel, flag, outs in (('bwd_dq', bwd_dq, need[0] or need[2], (dqs, dqt)),
+                                             ('bwd_dk', bwd_dk, need[1] or need[3], (dks, dkt))):
+                if not flag:
+                    continue
+                c = cfgs[name]
+                rows = N if name == 'bwd_dq' else M
+                block = c.block_q if name == 'bwd_dq' else c.block_k
+                kernel[(triton.cdiv(rows, block), B * h)](
+                    qs, ks, qt, kt, lse_s, lse_t, kl, g, *outs, N, M, d_s, d_t, float(scale),
+                    BLOCK_Q=c.block_q, BLOCK_K=c.block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
+                    PREC=precision, NEED_S=need_s, NEED_T=need_t, **c.launch_kwargs())
+        except _out_of_resources() as exc:
+            # the size model under-estimated this device: redo the backward with the chunked path
+            log_fallback(f'crossmodal/ops/triton_attention_kl.py: Triton backward does not fit this '
+                         f'device ({exc}); using the chunked PyTorch backward for d_s={d_s}, d_t={d_t}')
+            fake = types.SimpleNamespace(saved_tensors=ctx.saved_tensors, needs_input_grad=need,
+                                         cfg=(scale, min(N, 1024), min(M, 4096)))
+            grads = AttentionKLChunked.backward(fake, g)[:4]
+            return (*(None if gr is None else gr.to(dt) for gr, dt in zip(grads, dtypes)),
+                    None, None, None)
         out = []
         for grad, flag, dtype in zip((dqs, dks, dqt, dkt), need, dtypes):
             out.append(grad.to(dtype) if flag else None)
-        return (*out, None, None, None, None)
+        return (*out, None, None, None)
 
 
 def attention_kl_triton(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduction: str = 'mean',
@@ -246,24 +301,37 @@ def attention_kl_triton(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reducti
                         block_k: Optional[int] = None, precision: str = 'ieee') -> torch.Tensor:
     """Triton path of :func:`crossmodal.ops.attention_kl.attention_kl` (same arguments).
 
-    block_q / block_k: tile sizes (powers of two >= 16); default 64 for d <= 64, 32 for d <= 128,
-    16 above (each program holds whole d-wide rows of q and k of both models).
+    block_q / block_k: tile sizes (powers of two >= 16); default: on CUDA the largest of 64/32/16
+    (at most 64 for d <= 64, 32 for d <= 128, 16 above) and pipeline depth (num_stages 3/2/1) that
+    fit the device's shared memory per block, per kernel (:mod:`crossmodal.ops.triton_launch`).
+    Where no configuration fits (e.g. d = 512 on a 99 KB sm_86/sm_89 GPU) the chunked PyTorch path
+    runs instead and the reason is logged once (logger ``crossmodal.ops.triton_attention_kl``).
     precision: 'ieee' | 'tf32' for tl.dot.
     Tensors must be on CUDA, or on CPU with TRITON_INTERPRET=1 set before the kernels were built.
     """
     where = 'crossmodal/ops/triton_attention_kl.py'
     check_attention_inputs(q_s, k_s, q_t, k_t, mask)
-    d_max = max(q_s.shape[-1], q_t.shape[-1])
-    default_block = 64 if d_max <= 64 else 32 if d_max <= 128 else 16
-    block_q = default_block if block_q is None else block_q
-    block_k = default_block if block_k is None else block_k
     for name, b in (('block_q', block_q), ('block_k', block_k)):
-        if b < 16 or b & (b - 1):
+        if b is not None and (b < 16 or b & (b - 1)):
             raise ValueError(f'{where}: {name} must be a power of two >= 16, got {b}')
     if precision not in ('ieee', 'tf32'):
         raise ValueError(f'{where}: precision must be "ieee" or "tf32", got {precision!r}')
+    d_s, d_t = q_s.shape[-1], q_t.shape[-1]
+    cfgs, limit = launch_configs(d_s, d_t, q_s.device, block_q, block_k, precision)
+    missing = [k for k, c in cfgs.items() if c is None]
+
+    def chunked(reason):
+        log_fallback(f'{where}: {reason}; using the chunked PyTorch path (impl="chunked") instead')
+        return attention_kl_chunked(q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad)
+
+    if missing:
+        return chunked(f'no launch configuration of {missing} fits the {limit} bytes of shared memory '
+                       f'per block of {q_s.device} (d_s={d_s}, d_t={d_t}, block_q={block_q}, '
+                       f'block_k={block_k}; smallest tiles are 16 x 16)')
     if not teacher_grad:
         q_t, k_t = q_t.detach(), k_t.detach()
-    kl_rows = AttentionKLTriton.apply(q_s, k_s, q_t, k_t, 1.0 / float(tau), int(block_q), int(block_k),
-                                      precision)
+    try:
+        kl_rows = AttentionKLTriton.apply(q_s, k_s, q_t, k_t, 1.0 / float(tau), cfgs, precision)
+    except _out_of_resources() as exc:
+        return chunked(f'the Triton forward does not fit {q_s.device} ({exc})')
     return reduce_rows(kl_rows, mask, reduction)

@@ -11,7 +11,7 @@ metrics and vertical profiles via cross-attention"; no code was released, so thi
 
 Queries come from the first map (RGBI), keys/values from the others (LiDAR), concatenated along
 the token axis. SR = strided conv + LN with stride ``sr_ratio`` (MiT's efficient attention) so the
-cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1] — without
+cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1] (frequencies π..2^15·π) — without
 it attention cannot tell *where* a LiDAR token lies (MiT features carry little absolute position).
 ``add_aligned`` gives the block direct access to the co-registered LiDAR feature under each query
 pixel; set it False for pure cross-attention.
@@ -31,18 +31,41 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 
+# Highest octave of the positional encoding: frequencies go up to 2^(PE_MAX_OCTAVES - 1)·π rad per
+# unit of normalised coordinate. 2^15·π ≈ 1.0e5 rad, where float32 still resolves the angle to
+# ~0.008 rad; beyond that sin/cos of a float32 angle are rounding noise, and 2^128 overflows.
+PE_MAX_OCTAVES = 16
+
+
+def pos_encoding_freqs(n_freq: int, device=None) -> torch.Tensor:
+    """(n_freq,) angular frequencies (rad per unit coordinate) of :func:`sincos_pos_encoding`.
+
+    n_freq <= PE_MAX_OCTAVES: the octaves 2^j·π, j = 0..n_freq-1 (unchanged from the first
+    version). More frequencies: geometric between π and 2^(PE_MAX_OCTAVES-1)·π (same end points,
+    finer ratio 2^((PE_MAX_OCTAVES-1)/(n_freq-1))). The first version continued the octaves, which
+    reached 2^127·π = inf at 512 channels (n_freq = 128; sin(inf) = NaN made the FSKD MiT-B5 teacher
+    NaN from iteration 1) and were float32 noise from about 2^24·π on (>= 100 channels)."""
+    if n_freq <= PE_MAX_OCTAVES:
+        exps = torch.arange(n_freq, device=device, dtype=torch.float32)
+    else:
+        exps = torch.linspace(0.0, PE_MAX_OCTAVES - 1, n_freq, device=device, dtype=torch.float32)
+    return (2.0 ** exps) * math.pi
+
+
 def sincos_pos_encoding(h: int, w: int, channels: int, device=None, dtype=None) -> torch.Tensor:
     """(h*w, channels) fixed 2-D encoding of normalised pixel-centre coordinates (y, x) in [0, 1].
 
-    Half the channels encode y, half x, each as sin/cos pairs at frequencies 2^j·π (j = 0..);
-    unused channels (when ``channels`` is not a multiple of 4) are zero."""
+    Half the channels encode y, half x, each as sin/cos pairs at the ``channels // 4`` frequencies
+    of :func:`pos_encoding_freqs` (π, 2π, 4π, ... capped at 2^15·π, see there); every value is in
+    [-1, 1]. Unused channels (when ``channels`` is not a multiple of 4) are zero. Computed in
+    float32, returned in ``dtype`` (default float32)."""
     ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) / h
     xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w
     yy, xx = torch.meshgrid(ys, xs, indexing='ij')
     n_freq = channels // 4
     pe = torch.zeros(h * w, channels, device=device, dtype=torch.float32)
     if n_freq:
-        freqs = (2.0 ** torch.arange(n_freq, device=device, dtype=torch.float32)) * math.pi
+        freqs = pos_encoding_freqs(n_freq, device)
         for i, coord in enumerate((yy.reshape(-1, 1), xx.reshape(-1, 1))):
             ang = coord * freqs
             pe[:, i * 2 * n_freq:(i * 2 + 1) * n_freq] = torch.sin(ang)

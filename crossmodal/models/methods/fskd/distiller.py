@@ -8,8 +8,11 @@ teacher's outputs; losses and weights are not published. Reconstruction (methods
 
 * ``L_gt``: the student head's own masked loss (NaN targets = no data), in normalised units.
 * ``L_kd`` (output KD): a registry loss (default :class:`MaskedL1Loss`) between the student's and
-  the teacher's *normalised* predictions, both bilinearly upsampled to the input size. Pixels where
-  the teacher is not finite are masked (NaN -> no data); ``kd_mask_no_data=True`` also masks pixels
+  the teacher's *normalised* predictions, both bilinearly upsampled to the input size. A teacher
+  output that is not finite where the LiDAR target has data (anywhere when there are no targets)
+  is an error (:meth:`FSKDDistiller.check_teacher_finite`: a diverged or broken teacher must not
+  silently give a zero KD loss); where the target is NaN it is masked like the target;
+  ``kd_mask_no_data=True`` also masks pixels
   whose LiDAR targets are NaN (no returns there, so the teacher's LiDAR input is empty);
   ``kd_confidence_tau`` > 0 weights each pixel by exp(-|t - y| / tau) (teacher vs LiDAR target,
   normalised units, mean over targets; 1 where the target is NaN) — optional, off by default.
@@ -180,6 +183,23 @@ class FSKDDistiller(ModeDispatchModel):
         self.teacher.eval()
         return self.teacher.forward_regression(inputs)
 
+    def check_teacher_finite(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> None:
+        """Raise FloatingPointError if the teacher output ``t_up`` (B, K, H, W, normalised) is NaN/inf
+        at a pixel and target channel where the ground truth ``gt`` (B, K, H, W, NaN = no data) is
+        finite, or anywhere when ``gt`` is None. (The KD loss masks non-finite targets, so such a
+        teacher would otherwise contribute an exact 0 loss without any warning.)"""
+        bad = ~torch.isfinite(t_up)
+        if gt is not None:
+            bad &= torch.isfinite(gt)
+        n_bad = int(bad.sum())
+        if n_bad:
+            where = ('where the ground truth has data' if gt is not None
+                     else 'and there is no ground truth to mask them')
+            raise FloatingPointError(
+                f'FSKDDistiller: the teacher {type(self.teacher).__name__} output is NaN/inf at '
+                f'{n_bad} of {bad.numel()} pixel values (B x K x H x W = {tuple(t_up.shape)}) {where}; '
+                'check the teacher checkpoint and its inputs (the KD loss would silently be 0 there)')
+
     def kd_weight(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         """Pixel weights (B, 1, H, W) of the KD term (None = all ones); see the module docstring."""
         w = None
@@ -213,6 +233,7 @@ class FSKDDistiller(ModeDispatchModel):
         size = gt.shape[-2:] if gt is not None else s_in.shape[-2:]
         s_up = F.interpolate(s_pred, size=size, mode='bilinear', align_corners=head.align_corners)
         t_up = F.interpolate(t_pred, size=size, mode='bilinear', align_corners=head.align_corners)
+        self.check_teacher_finite(t_up, gt)
         w = self.kd_weight(t_up, gt)
         if w is not None:
             w = w.expand_as(t_up)

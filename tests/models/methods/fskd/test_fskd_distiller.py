@@ -112,3 +112,37 @@ def test_feature_kd_weight_zero_is_off():
     d = _distiller(feature_kd=dict(loss_weight=0.0))
     assert d.feature_kd is None and not hasattr(d, 'connector')
     assert 'distill.loss_feat' not in d.loss(_inputs(), samples())
+
+
+def _patch_teacher(monkeypatch, d, nan_rows=None):
+    """Teacher returns random (B, 3, 32, 32) predictions, NaN in rows ``nan_rows`` (all if None)."""
+    def fake(inputs):
+        t = torch.randn(2, 3, 32, 32)
+        t[:, :, slice(None) if nan_rows is None else slice(0, nan_rows)] = float('nan')
+        return t, torch.zeros(2, 16, 8, 8)
+    monkeypatch.setattr(d.teacher, 'forward_regression', fake)
+
+
+def test_nan_teacher_is_an_error(monkeypatch):
+    # before: non-finite teacher pixels were masked as 'no data' -> distill.loss_kd == 0 silently
+    d = _distiller()
+    _patch_teacher(monkeypatch, d)
+    with pytest.raises(FloatingPointError, match=r'teacher FSKDTeacher .* NaN/inf at 5376 of 6144'):
+        d.loss(_inputs(), samples())   # 32 - 4 no-data rows = 28 rows x 32 x 3 targets x 2 images
+    d = _distiller(lambda_gt=0.0)
+    _patch_teacher(monkeypatch, d)
+    with pytest.raises(FloatingPointError, match='6144 of 6144 .* no ground truth'):
+        d.loss(_inputs(), None)
+
+
+def test_nan_teacher_where_targets_have_no_data_is_masked(monkeypatch):
+    d = _distiller()
+    _patch_teacher(monkeypatch, d, nan_rows=4)   # samples() has NaN targets in rows 0..3
+    loss = d.loss(_inputs(), samples())['distill.loss_kd']
+    assert math.isfinite(loss.item()) and loss.item() > 0
+
+
+def test_normal_run_gives_finite_nonzero_kd_loss():
+    torch.manual_seed(0)
+    loss = _distiller().loss(_inputs(), samples())['distill.loss_kd']
+    assert math.isfinite(loss.item()) and loss.item() > 0

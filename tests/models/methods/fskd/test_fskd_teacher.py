@@ -6,7 +6,7 @@ import torch
 from mmseg.registry import MODELS
 
 from crossmodal.models.fusion import CrossAttentionFusion
-from crossmodal.models.fusion.cross_attention import sincos_pos_encoding
+from crossmodal.models.fusion.cross_attention import PE_MAX_OCTAVES, pos_encoding_freqs, sincos_pos_encoding
 from fskd_helpers import MIT, samples, teacher_cfg
 
 
@@ -84,3 +84,27 @@ def test_teacher_bad_inputs():
         t.extract_feat({'rgb': torch.randn(1, 4, 32, 32), 'lidar': torch.randn(1, 5, 32, 32)})
     with pytest.raises(ValueError, match='both planar and profile'):
         MODELS.build(dict(teacher_cfg(), profile_channels=[2, 3]))
+
+
+@pytest.mark.parametrize('channels', [32, 64, 128, 160, 256, 320, 512, 1024])
+def test_sincos_pos_encoding_finite_and_bounded(channels):
+    # the octave ladder 2^j·pi used to reach 2^127·pi = inf (sin -> NaN) at 512 channels
+    pe = sincos_pos_encoding(16, 16, channels)
+    assert pe.shape == (256, channels)
+    assert torch.isfinite(pe).all() and pe.abs().max() <= 1.0
+    freqs = pos_encoding_freqs(channels // 4)
+    assert torch.isfinite(freqs).all() and freqs.max() <= 2.0 ** (PE_MAX_OCTAVES - 1) * math.pi * (1 + 1e-6)
+    assert (freqs[1:] > freqs[:-1]).all()  # distinct, increasing frequencies
+
+
+def test_sincos_pos_encoding_small_channels_keep_octaves():
+    n = PE_MAX_OCTAVES
+    expected = (2.0 ** torch.arange(n, dtype=torch.float32)) * math.pi
+    assert torch.equal(pos_encoding_freqs(n), expected)
+
+
+def test_cross_attention_fusion_512_channels_finite():
+    torch.manual_seed(0)
+    fuse = CrossAttentionFusion(channels=512, num_modalities=2, kv_channels=64, num_heads=8)
+    out = fuse([torch.randn(1, 512, 4, 4), torch.randn(1, 64, 4, 4)])
+    assert out.shape == (1, 512, 4, 4) and torch.isfinite(out).all()
