@@ -102,7 +102,8 @@ def resolve_checkpoint(checkpoint: str, download: bool = True, cfg_key: Optional
             downloadable (offline); the message names the file, the folders searched and the key.
     """
     key_hint = (f' or point the config at a local copy: --cfg-options {cfg_key}=/path/to/file'
-                if cfg_key else ' or point the config\'s init_cfg.checkpoint at a local copy')
+                if cfg_key else ' or point the backbone\'s init_cfg.checkpoint at a local copy (e.g. '
+                '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/file)')
     if not _is_url(checkpoint):
         if osp.isfile(checkpoint):
             return checkpoint
