@@ -194,3 +194,18 @@ def test_distiller_loads_the_student_and_keeps_the_teacher(tmp_path):
     d.init_weights()
     _assert_loaded(d.student.backbone, rgb)
     assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in d.teachers['t'].state_dict().items())
+
+
+def test_exported_student_config_carries_no_pretrained_init(tmp_path):
+    """A student trained from ImageNet exports to a plain mmseg config: no PretrainedMiT left in it."""
+    from crossmodal.models.distill.export import write_plain_model
+    path = str(write_fake_mit_checkpoint(tmp_path / 'mm.pth', _rgb_state(), 'mmseg'))
+    cfg = dict(type='EncoderDecoder',
+               data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.] * 3, std=[1.] * 3, bgr_to_rgb=False),
+               backbone=dict(MIT, type='MixVisionTransformer', init_cfg=dict(type='PretrainedMiT', checkpoint=path)),
+               decode_head=HEAD, train_cfg=dict(), test_cfg=dict(mode='whole'))
+    model = build(cfg)
+    model.init_weights()
+    out = write_plain_model(cfg, model.state_dict(), str(tmp_path / 's.pth'), str(tmp_path / 's.py'))
+    text = open(out['config']).read()
+    assert 'PretrainedMiT' not in text and 'init_cfg' not in text.split('backbone')[1].split('decode_head')[0]
