@@ -39,7 +39,7 @@ import os
 import os.path as osp
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 __all__ = ['add_arguments', 'run', 'measure', 'load_cfg']
 

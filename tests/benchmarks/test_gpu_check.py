@@ -49,7 +49,7 @@ def test_time_limit_records_a_timeout_and_goes_on():
     import time
     out = gpu_check.guarded(lambda: time.sleep(5) or {}, 0.2, 'sleeper')
     assert 'time cap' in out['error'] and out['seconds'] < 2
-    assert gpu_check.guarded(lambda: {'x': 1}, 5, 'quick') ['x'] == 1
+    assert gpu_check.guarded(lambda: {'x': 1}, 5, 'quick')['x'] == 1
     assert gpu_check.find_errors({'a': {'b': out}, 'c': [{'error': 'e'}]}) == ['a.b', 'c[0]']
 
 
