@@ -16,6 +16,10 @@ Peak memory (``peak_mib``) is the memory the op adds on top of its inputs:
   includes the input gradients (identical for every impl) and allocator slack, so it is an
   honest upper bound on the working memory, not a tensor count.
 
+``--impls ... triton_tf32`` adds a column for the Triton attention-KL kernel with tf32 ``tl.dot``
+(``--tf32`` instead switches the ``triton`` column itself to tf32). ``--in-process`` runs the CPU
+cases in this process (quicker, less exact peak).
+
 Sizes whose estimated reference memory exceeds ``--mem-budget-gib`` are skipped and reported
 with the estimate. Triton runs only on CUDA (the CPU interpreter is a test tool, not a speed).
 """
@@ -45,7 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--heads', type=int, default=2)
     parser.add_argument('--dense-shape', type=int, nargs=4, default=None, metavar=('B', 'K', 'H', 'W'))
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--impls', nargs='+', default=['reference', 'chunked', 'triton'])
+    parser.add_argument('--impls', nargs='+', default=['reference', 'chunked', 'triton'],
+                        help='of reference, chunked, triton, triton_tf32 (attention KL with tf32 '
+                             'tl.dot, a column of its own; dense KD has no tf32 variant)')
     parser.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
     parser.add_argument('--mem-budget-gib', type=float, default=None,
                         help='skip cases whose estimated peak exceeds this (default: CPU 4 GiB or '
@@ -55,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'use 1: OpenMP barriers stall when a core is taken, which penalises the '
                              'many small ops of the chunked paths more than the few big reference ops')
     parser.add_argument('--tf32', action='store_true', help='Triton attention-KL with tf32 tl.dot')
+    parser.add_argument('--in-process', action='store_true',
+                        help='CPU: run every case in this process instead of a fresh one each (faster '
+                             'start-up; the RSS peak is then less exact: library allocations of earlier '
+                             'cases are already resident)')
     parser.add_argument('--case', default=None, help=argparse.SUPPRESS)  # internal: subprocess worker
 
 
@@ -91,6 +101,8 @@ def run_case(case: Dict) -> Dict:
     from crossmodal.ops.dense_kd import dense_kd
 
     dev = torch.device(case['device'])
+    if case['impl'] == 'triton_tf32':
+        case = dict(case, impl='triton', tf32=True)
     if case.get('threads'):
         torch.set_num_threads(case['threads'])
     gen = torch.Generator(device='cpu').manual_seed(0)
@@ -210,16 +222,18 @@ def run(args) -> Dict:
     sizes = args.sizes or ([1024, 4096] if args.quick else [1024, 4096, 16384])
     dense_shape = args.dense_shape or ([2, 40, 240, 320] if args.quick else [8, 40, 480, 640])
     budget = _budget(args, cuda)
-    impls = [i for i in args.impls if i in ('reference', 'chunked', 'triton')]
+    impls = [i for i in args.impls if i in ('reference', 'chunked', 'triton', 'triton_tf32')]
 
     def do(case):
-        if case['impl'] == 'triton' and not cuda:
+        if case['impl'] == 'triton_tf32' and case['op'] != 'attention_kl':
+            return dict(skipped='tf32 applies to the attention-KL kernel only')
+        if case['impl'].startswith('triton') and not cuda:
             return dict(skipped='no CUDA device (the Triton interpreter on CPU is a test tool, not timed)')
         est = _estimate_bytes(case)
         if est > budget:
             return dict(skipped=f'estimated {est / GIB:.1f} GiB exceeds the {budget / GIB:.1f} GiB budget',
                         estimated_gib=round(est / GIB, 2))
-        return run_case(case) if cuda else _run_isolated(case)
+        return run_case(case) if cuda or args.in_process else _run_isolated(case)
 
     attention: List[Dict] = []
     for N in sizes:
@@ -240,15 +254,17 @@ def run(args) -> Dict:
                   f'{os.cpu_count()} cores, {args.threads or torch.get_num_threads()} torch threads, '
                   f'load average {os.getloadavg()[0]:.1f} at start)',
                   torch=torch.__version__, memory_method='cuda max_memory_allocated' if cuda else
-                  'per-case subprocess: VmHWM (reset after warm-up) minus VmRSS before the step',
-                  quick=bool(args.quick), repeats=args.repeats, attention_kl=attention, dense_kd=dense)
+                  ('in-process' if args.in_process else 'per-case subprocess') +
+                  ': VmHWM (reset after warm-up) minus VmRSS before the step',
+                  quick=bool(args.quick), repeats=args.repeats, impls=impls, attention_kl=attention,
+                  dense_kd=dense)
     result['goals'] = _goals(attention, dense, cuda)
     return result
 
 
 def _ratios(row: Dict) -> None:
     ref = row.get('reference', {})
-    for impl in ('chunked', 'triton'):
+    for impl in ('chunked', 'triton', 'triton_tf32'):
         r = row.get(impl, {})
         if 'median_s' in r and 'median_s' in ref:
             r['time_vs_reference'] = round(r['median_s'] / ref['median_s'], 3)

@@ -1,6 +1,7 @@
 """train-step: cost of a distillation step vs a student-only step plus a teacher forward.
 
     python tools/benchmark.py train-step --config configs/distill/kd/<cfg>.py [--iters 10]
+        [--precision fp32 amp] [--device cuda] [--synthetic] [--scale 0.25] [--batch-size 2]
 
 For one batch (the config's train dataloader, or a random batch of the crop size with
 ``--synthetic`` / when the data is absent) it times, as medians over ``--iters`` runs after
@@ -12,10 +13,24 @@ For one batch (the config's train dataloader, or a random batch of the crop size
 * ``distill_step_ms``: the ``DistillSegmentor.train_step`` on the full batch (pre-processing,
   routing, teacher forward, student forward/backward, distillation losses, optimizer step).
 
+An ``RTFDNet`` config (self-distillation: no separate teacher) maps to the same three numbers:
+the student is its RGB stream as the stock SegFormer ``tools/export_branch.py`` exports, the
+"teacher forward" is the RTFDNet forward (both streams, fusion, three heads) under ``no_grad``,
+the "distillation step" is the RTFDNet ``train_step`` (three heads' CE + CMDR + RDR).
+
 The three are timed in turn, round after round (interleaved), so load changes on a shared machine
-affect them alike. ``ratio = distill_step_ms / (student_step_ms + teacher_forward_ms)``: the distiller's overhead over
-the unavoidable work (goal <= 1.10). A teacher checkpoint missing on disk is replaced by random
-weights (timing does not depend on them; reported as ``teacher_weights``).
+affect them alike. ``ratio = distill_step_ms / (student_step_ms + teacher_forward_ms)``: the
+distiller's overhead over the unavoidable work (goal <= 1.10). Each is also reported as images/s
+and peak memory (``peak_mib``: one untimed run after resetting the counter; CUDA:
+``max_memory_allocated``, weights and optimizer state included; CPU: the process' RSS high-water
+mark VmHWM after a reset, an upper bound). Models are built from the config with random weights
+(a missing teacher checkpoint is replaced by random weights, reported as ``teacher_weights``;
+timing does not depend on them).
+
+``--precision``: ``fp32`` and/or ``amp`` (CUDA: fp16 autocast + GradScaler, mmengine's
+``AmpOptimWrapper``; CPU: bf16 autocast), each timed on the same models; the results are under
+``results[<precision>]`` and the first precision's numbers are repeated at the top level.
+``--scale`` shrinks the crop and every size in the model config (as ``tools/check_config.py``).
 """
 from __future__ import annotations
 
@@ -24,10 +39,13 @@ import os
 import os.path as osp
 import statistics
 import time
+from typing import Callable, Dict, Optional, Sequence
+
+__all__ = ['add_arguments', 'run', 'measure', 'load_cfg']
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument('--config', required=True, help='a DistillSegmentor config')
+    parser.add_argument('--config', required=True, help='a DistillSegmentor or RTFDNet config')
     parser.add_argument('--iters', type=int, default=10, help='timed repetitions (median)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed repetitions first')
     parser.add_argument('--batch-size', type=int, default=None,
@@ -35,6 +53,10 @@ def add_arguments(parser) -> None:
     parser.add_argument('--synthetic', action='store_true',
                         help='random batch of the crop size instead of the train dataloader')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--precision', nargs='+', default=['fp32'], choices=['fp32', 'amp'],
+                        help='fp32 and/or amp (CUDA fp16 + GradScaler, CPU bf16 autocast)')
+    parser.add_argument('--scale', type=float, default=1.0,
+                        help='shrink crop and model sizes by this factor (implies --synthetic)')
     parser.add_argument('--cfg-options', nargs='+', default=None, help='k=v config overrides')
 
 
@@ -55,11 +77,27 @@ def _interleaved_medians_ms(fns, iters: int, warmup: int, sync):
     return [statistics.median(t) for t in times]
 
 
-def _random_batch(cfg, batch_size: int, modalities, num_classes: int):
+def peak_mib(fn: Callable[[], object], device) -> float:
+    """Peak memory (MiB) of one call of ``fn``: CUDA ``max_memory_allocated`` after a reset
+    (everything allocated, weights included); CPU the RSS high-water mark after a reset."""
+    import torch
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
+    from .kernels import _peak_rss_bytes, _reset_peak_rss
+    ok = _reset_peak_rss()
+    fn()
+    return round(_peak_rss_bytes(ok) / 2 ** 20, 1)
+
+
+def _random_batch(crop, batch_size: int, modalities, num_classes: int):
     import torch
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    crop = tuple(cfg.get('crop_size', (128, 160)))
+    crop = tuple(int(v) for v in crop)
     channels = {'rgb': 3, 'hha': 3, 'depth': 1, 'thermal': 1}
     inputs, samples = [], []
     g = torch.Generator().manual_seed(0)
@@ -78,19 +116,12 @@ def _random_batch(cfg, batch_size: int, modalities, num_classes: int):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def run(args) -> dict:
-    import torch
-    import crossmodal
+def load_cfg(config: str, cfg_options: Optional[Sequence[str]] = None):
     from mmengine.config import Config
-    from mmengine.optim import OptimWrapper
-    from mmengine.registry import DefaultScope
-    from mmseg.registry import MODELS
-
-    crossmodal.register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
+    cfg = Config.fromfile(config)
+    if cfg_options:
         opts = {}
-        for kv in args.cfg_options:
+        for kv in cfg_options:
             k, v = kv.split('=', 1)
             try:
                 v = eval(v, {}, {})  # numbers, tuples, booleans
@@ -98,9 +129,70 @@ def run(args) -> dict:
                 pass
             opts[k] = v
         cfg.merge_from_dict(opts)
-    mcfg = copy.deepcopy(cfg.model)
-    if mcfg.get('type') != 'DistillSegmentor':
-        raise ValueError(f'{args.config}: model.type must be DistillSegmentor')
+    return cfg
+
+
+def run(args) -> dict:
+    cfg = load_cfg(args.config, args.cfg_options)
+    return measure(cfg, config=args.config, iters=args.iters, warmup=args.warmup,
+                   batch_size=args.batch_size, synthetic=args.synthetic or args.scale != 1,
+                   device=args.device, precisions=args.precision, scale=args.scale)
+
+
+def _loader_batch(cfg, bs: int):
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    dl_cfg = copy.deepcopy(cfg.train_dataloader)
+    dl_cfg.batch_size = bs
+    dl_cfg.num_workers = 0
+    dl_cfg.persistent_workers = False
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # mmengine logs to stdout: keep stdout pure JSON
+    try:
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            return next(iter(Runner.build_dataloader(dl_cfg, seed=0)))
+    finally:
+        logger.setLevel(level)
+
+
+def _split_items(batch):
+    items = batch['inputs']
+    if isinstance(items, dict):  # pseudo_collate: {name: [per-sample tensors]}
+        items = [dict(zip(items, vals)) for vals in zip(*items.values())]
+    return items
+
+
+def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
+            batch_size: Optional[int] = None, synthetic: bool = True, device: str = 'cpu',
+            precisions: Sequence[str] = ('fp32', ), scale: float = 1.0) -> dict:
+    """Build the config's models once and time the three steps for every precision."""
+    import warnings
+
+    import torch
+
+    import crossmodal
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+
+    from crossmodal.models.distill.distill_segmentor import model_config
+    from crossmodal.testing.config_check import inline_model_configs, shrink_resolution
+
+    from .amp import autocast, make_optim_wrapper
+
+    crossmodal.register_all_modules(init_default_scope=False)
+    cfg = copy.deepcopy(cfg)
+    mcfg = inline_model_configs(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model))
+    crop = list(cfg.get('crop_size', (128, 160)))
+    if scale != 1:
+        shrink_resolution(mcfg, scale)
+        crop = shrink_resolution({'crop_size': tuple(crop)}, scale)['crop_size']
+    kind = mcfg.get('type')
+    if kind not in ('DistillSegmentor', 'RTFDNet'):
+        raise ValueError(f'{config}: model.type must be DistillSegmentor or RTFDNet, got {kind!r}')
     weights = {}
     for name, spec in (mcfg.get('teachers') or {}).items():
         ckpt = spec.get('checkpoint')
@@ -109,89 +201,112 @@ def run(args) -> dict:
         else:
             spec['checkpoint'] = None
             weights[name] = f'random (checkpoint {ckpt!r} not found)'
-    device = torch.device(args.device)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            distiller = MODELS.build(mcfg).to(device)
-            from crossmodal.models.distill.distill_segmentor import _model_cfg
-            student = MODELS.build(_model_cfg(mcfg['student'], 'student')).to(device)
+    dev = torch.device(device)
+    with DefaultScope.overwrite_default_scope('mmseg'), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        distiller = MODELS.build(copy.deepcopy(mcfg)).to(dev)
+        if kind == 'DistillSegmentor':
+            student = MODELS.build(model_config(mcfg['student'], 'student')).to(dev)
+        else:
+            from mmengine.config import Config
+
+            from crossmodal.models.methods.rtfdnet.export import stock_config
+            s_cfg = stock_config(Config(dict(model=mcfg)), 'rgb').model
+            s_cfg.data_preprocessor['size'] = tuple(crop)  # training pads to the crop (test: none)
+            student = MODELS.build(s_cfg).to(dev)
+            weights = {'rtfdnet': 'random (self-distillation: no separate teacher)'}
     distiller.train()
     student.train()
 
-    bs = args.batch_size or cfg.train_dataloader.get('batch_size', 2)
-    all_mods = tuple(dict.fromkeys(
-        list(distiller.student_modalities)
-        + [m for spec in distiller.teacher_specs.values() for m in spec['modalities']]))
+    bs = batch_size or cfg.train_dataloader.get('batch_size', 2)
+    if kind == 'DistillSegmentor':
+        s_mods = tuple(distiller.student_modalities)
+        all_mods = tuple(dict.fromkeys(
+            list(s_mods) + [m for spec in distiller.teacher_specs.values() for m in spec['modalities']]))
+    else:
+        s_mods = (distiller.modalities[0], )
+        all_mods = tuple(distiller.modalities)
     source = 'train_dataloader'
     root = cfg.train_dataloader.dataset.get('data_root', '')
-    if args.synthetic or not osp.isdir(root):
+    if synthetic or not osp.isdir(root):
         source = 'synthetic'
-        batch = _random_batch(cfg, bs, all_mods, student.decode_head.num_classes)
+        batch = _random_batch(crop, bs, all_mods, student.decode_head.num_classes)
     else:
-        from mmengine.runner import Runner
-        dl_cfg = copy.deepcopy(cfg.train_dataloader)
-        dl_cfg.batch_size = bs
-        dl_cfg.num_workers = 0
-        dl_cfg.persistent_workers = False
-        import logging
-
-        from mmengine.logging import MMLogger
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.ERROR)  # mmengine logs to stdout: keep stdout pure JSON
-        try:
-            with DefaultScope.overwrite_default_scope('mmseg'):
-                batch = next(iter(Runner.build_dataloader(dl_cfg, seed=0)))
-        finally:
-            logger.setLevel(level)
+        batch = _loader_batch(cfg, bs)
     # the student-only batch: its modalities concatenated, as PackMultiModalInputs(stack=True)
-    s_mods = distiller.student_modalities
-    items = batch['inputs']
-    if isinstance(items, dict):  # pseudo_collate: {name: [per-sample tensors]}
-        items = [dict(zip(items, vals)) for vals in zip(*items.values())]
+    items = _split_items(batch)
     student_batch = dict(
         inputs=[torch.cat([item[m].float() if len(s_mods) > 1 else item[m] for m in s_mods], 0)
                 for item in items],
         data_samples=batch['data_samples'])
 
     def sync():
-        if device.type == 'cuda':
+        if dev.type == 'cuda':
             torch.cuda.synchronize()
 
-    def ow(model):
-        params = [p for p in model.parameters() if p.requires_grad]
-        return OptimWrapper(torch.optim.AdamW(params, lr=1e-5))
-
-    s_ow, d_ow = ow(student), ow(distiller)
     data = distiller.data_preprocessor(copy.deepcopy(batch), True)
-    t_inputs = {n: distiller.teacher_inputs(n, data['inputs']) for n in distiller.teachers}
+    if kind == 'DistillSegmentor':
+        t_inputs = {n: distiller.teacher_inputs(n, data['inputs']) for n in distiller.teachers}
 
-    def teacher_forward():
-        with torch.no_grad():
-            for n, t in distiller.teachers.items():
-                t._forward(t_inputs[n])
+        def teacher_forward_fp32():
+            with torch.no_grad():
+                for n, t in distiller.teachers.items():
+                    t._forward(t_inputs[n])
+    else:
+        def teacher_forward_fp32():
+            with torch.no_grad():
+                distiller._forward(data['inputs'])
 
-    student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(
-        [lambda: student.train_step(student_batch, s_ow), teacher_forward,
-         lambda: distiller.train_step(batch, d_ow)], args.iters, args.warmup, sync)
+    results: Dict[str, dict] = {}
+    for precision in precisions:
+        s_ow = make_optim_wrapper([p for p in student.parameters() if p.requires_grad], device, precision)
+        d_ow = make_optim_wrapper([p for p in distiller.parameters() if p.requires_grad], device, precision)
+
+        def teacher_forward(precision=precision):
+            with autocast(device, precision):
+                teacher_forward_fp32()
+
+        fns = [lambda: student.train_step(student_batch, s_ow), teacher_forward,
+               lambda: distiller.train_step(batch, d_ow)]
+        peaks = [peak_mib(fn, dev) for fn in fns]  # also a first (warm-up) run of each
+        student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(fns, iters, max(0, warmup - 1), sync)
+        res = dict(student_step_ms=round(student_ms, 3), teacher_forward_ms=round(teacher_ms, 3),
+                   distill_step_ms=round(distill_ms, 3),
+                   ratio=round(distill_ms / (student_ms + teacher_ms), 4))
+        for key, ms, peak in zip(('student_step', 'teacher_forward', 'distill_step'),
+                                 (student_ms, teacher_ms, distill_ms), peaks):
+            res[f'{key}_images_per_s'] = round(bs * 1000.0 / ms, 2)
+            res[f'{key}_peak_mib'] = peak
+        if precision == 'amp':
+            from .amp import amp_dtype
+            res['autocast_dtype'] = amp_dtype(device)
+            scaler = getattr(d_ow, 'loss_scaler', None)
+            res['grad_scaler'] = scaler is not None
+        results[precision] = res
+        del s_ow, d_ow
+        if dev.type == 'cuda':
+            torch.cuda.empty_cache()
     shape = {m: list(data['inputs'][m].shape) for m in data['inputs']}
-    return dict(
+    out = dict(
         benchmark='train-step',
-        config=args.config,
-        device=str(device),
+        config=config,
+        model_type=kind,
+        device=str(dev),
         torch_threads=torch.get_num_threads(),
         omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
         batch_source=source,
+        batch_size=bs,
+        scale=scale,
         batch_shapes=shape,
         teacher_weights=weights,
-        losses=[s['name'] for s in distiller.loss_specs],
-        iters=args.iters,
-        warmup=args.warmup,
-        student_step_ms=round(student_ms, 3),
-        teacher_forward_ms=round(teacher_ms, 3),
-        distill_step_ms=round(distill_ms, 3),
-        ratio=round(distill_ms / (student_ms + teacher_ms), 4),
+        losses=[s['name'] for s in distiller.loss_specs] if kind == 'DistillSegmentor'
+        else sorted(k for k in ('loss_cmdr_feat', 'loss_cmdr_logit', 'loss_rdr')),
+        iters=iters,
+        warmup=warmup,
+        precisions=list(precisions),
+        results=results,
         goal_ratio=1.10,
     )
+    first = results[list(precisions)[0]]
+    out.update({k: first[k] for k in ('student_step_ms', 'teacher_forward_ms', 'distill_step_ms', 'ratio')})
+    return out
