@@ -109,7 +109,7 @@ def file_specs(meta: Mapping, modalities: Optional[Iterable[str]] = None, with_l
         out[m] = ('modality', dict(meta['modalities'][m]))
     if with_label and meta.get('label'):
         out['label'] = ('label', dict(meta['label']))
-    for t in (meta.get('targets') or {} if targets is None else targets):
+    for t in ((meta.get('targets') or {}) if targets is None else targets):
         out[f'target:{t}'] = ('target', dict(meta['targets'][t]))
     return out
 

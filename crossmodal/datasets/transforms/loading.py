@@ -10,8 +10,9 @@ so non-RGB modalities never go through it. Here:
 - 3-channel 8-bit modalities (e.g. HHA): uint8 HxWx3, BGR->RGB like the image.
 - ``.npy`` modalities (LiDAR rasters) and float32 TIFFs: float32 HxW[xC] as stored; a NaN or inf
   in any float input is an error naming the file and the count of bad pixels.
-- label: ``IMREAD_UNCHANGED`` (a palette PNG: its indices, VOC style); ``train_id = stored + label_offset``; stored 255 or a negative
-  train id become the ignore index; any other value outside ``[0, num_classes)`` is an error.
+- label: ``IMREAD_UNCHANGED`` (a palette PNG: its indices, VOC style), 8-bit single channel;
+  ``train_id = stored + label_offset``; stored 255 or a negative train id become the ignore index;
+  any other value outside ``[0, num_classes)`` is an error.
 """
 from __future__ import annotations
 
