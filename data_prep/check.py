@@ -1,27 +1,34 @@
 """Dataset checker for the crossmodal layout (DESIGN.md §3); CLI: ``tools/check_dataset.py <root> [--json]``.
 
-One pass over every stem of every split named in ``meta.json``; every problem found is reported (nothing
-stops at the first one). Problem kinds:
+One pass over every stem of every split of the dataset; every problem found is reported (nothing stops at
+the first one). The rules are those of :mod:`crossmodal.datasets.validation`, the module the loader
+(``LoadMultiModalFromFile``) and ``RGBXSegDataset`` use, so a dataset this checker passes loads, and a file the
+loader refuses is reported here. Problem kinds:
 
 - ``meta_invalid``        meta.json missing/unparsable or a required field missing or inconsistent
-- ``missing_split_file``  a split file named in meta.json does not exist
+                          (:func:`crossmodal.datasets.meta.load_meta`, the loader's own check)
+- ``missing_split_file``  a split file named in meta.json does not exist (or, without ``splits``, no
+                          conventional split file train/val/test/trainval/unlabelled.txt exists)
+- ``empty_split``         a split file lists no stem
 - ``duplicate_stem``      a stem listed twice in one split file
 - ``pair_split_mismatch`` ``<split>_pairs.txt`` does not list the same stems as ``<split>.txt``
 - ``missing_file``        a stem's file is missing for a modality or the label (a stem without any files
-                          gives one per modality)
-- ``unreadable``          a file exists but cannot be decoded
+                          gives one per modality); stems listed only in ``unlabelled_splits`` need no label
+- ``unreadable``          a file exists but cannot be decoded (truncated JPEG/PNG included)
 - ``wrong_dtype``         stored dtype/bit depth differs from meta.json (label: uint8)
-- ``wrong_channels``      channel count differs from meta.json (label: 1)
-- ``size_mismatch``       a modality's HxW differs from the label's
+- ``wrong_channels``      channel count differs from meta.json (label: 1; a palette PNG's indices count)
+- ``nonfinite``           NaN/inf pixels in a float input (count reported), inf in a regression target
+- ``size_mismatch``       a modality's HxW differs from the label's (from rgb's without a label)
 - ``label_out_of_range``  stored label values that are neither a class (``0 <= v + label_offset < C``) nor
-                          void (``v + label_offset < 0`` or ``v == 255``)
-- ``empty_depth``         a depth-like modality (one with a ``unit``) that is all zero
+                          void (``v + label_offset < 0``, ``v == 255`` or the ignore index)
+- ``empty_depth``         a depth-like modality (one with a ``unit``) that is all zero (checker only)
 
 Regression targets declared under ``targets`` are checked for presence, dtype (float32 unless declared)
 and size like modalities.
 
-Summary: stems per split, class histogram per split (pixels per class name + void), depth range per
-depth-like modality (metres via ``scale``, over non-zero pixels; fraction of zero pixels), image sizes.
+Summary: stems per split, class histogram per split (pixels per class name + void), value range per
+depth-like modality in its own stored units (meta.json ``unit``, over finite non-zero pixels; fraction of
+zero pixels, count of non-finite ones), the same in metres for length units (``depth_range``), image sizes.
 """
 from __future__ import annotations
 
@@ -30,77 +37,22 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping
 
-import cv2
 import numpy as np
 
-REQUIRED = ('classes', 'palette', 'ignore_index', 'label_offset', 'label', 'modalities', 'splits')
+if __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from crossmodal.datasets.meta import DatasetMetaError, load_meta  # noqa: E402
+from crossmodal.datasets.validation import (Problems, check_array, check_label_values,  # noqa: E402
+                                            check_sizes, file_specs, label_void_and_class, read_array,
+                                            read_split, split_files, unlabelled_splits)
+
+# metres per unit, for the depth range in metres of a modality declared in a length unit
+LENGTH_UNITS = {'mm': 0.001, 'cm': 0.01, 'dm': 0.1, 'm': 1.0}
 
 
-def _read(path: str):
-    if path.endswith('.npy'):
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
-    return cv2.imread(path, cv2.IMREAD_UNCHANGED)
-
-
-def _channels(a: np.ndarray) -> int:
-    return 1 if a.ndim == 2 else a.shape[2]
-
-
-class _Report:
-    def __init__(self, root: str):
-        self.root = root
-        self.problems: List[Dict[str, Any]] = []
-
-    def add(self, kind: str, message: str, **fields):
-        self.problems.append(dict(kind=kind, message=message, **fields))
-
-
-def _load_meta(root: str, rep: _Report) -> Optional[Dict]:
-    path = os.path.join(root, 'meta.json')
-    if not os.path.isfile(path):
-        rep.add('meta_invalid', f'{path}: meta.json is missing', path=path)
-        return None
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        rep.add('meta_invalid', f'{path}: cannot parse: {e}', path=path)
-        return None
-    missing = [k for k in REQUIRED if k not in meta]
-    if missing:
-        rep.add('meta_invalid', f'{path}: missing field(s) {missing}', path=path)
-        return None
-    if len(meta['palette']) != len(meta['classes']):
-        rep.add('meta_invalid', f"{path}: {len(meta['classes'])} classes but {len(meta['palette'])} colours",
-                path=path)
-    if 'rgb' not in meta['modalities']:
-        rep.add('meta_invalid', f'{path}: modalities lack "rgb"', path=path)
-    for name, spec in list(meta['modalities'].items()) + [('label', meta['label'])]:
-        if not isinstance(spec, dict) or 'folder' not in spec or 'ext' not in spec:
-            rep.add('meta_invalid', f'{path}: {name} needs "folder" and "ext"', path=path)
-            return None
-    return meta
-
-
-def _read_split(root: str, fname: str, rep: _Report, split: str) -> Optional[List[str]]:
-    path = os.path.join(root, fname)
-    if not os.path.isfile(path):
-        rep.add('missing_split_file', f'{path}: split file of "{split}" not found', split=split, path=path)
-        return None
-    with open(path) as f:
-        stems = [ln.strip() for ln in f if ln.strip()]
-    dup = sorted(s for s, c in Counter(stems).items() if c > 1)
-    for s in dup:
-        rep.add('duplicate_stem', f'{path}: stem {s!r} listed more than once', split=split, stem=s, path=path)
-    return stems
-
-
-def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], rep: _Report) -> None:
+def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], problems: Problems) -> None:
     """meta 'pair_split_files' maps a stems file (train.txt) to its pairs file (train_pairs.txt)."""
     for stems_file, fname in (meta.get('pair_split_files') or {}).items():
         path = os.path.join(root, fname)
@@ -108,105 +60,91 @@ def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], rep: _
             continue
         split = stems_file
         if not os.path.isfile(path):
-            rep.add('missing_split_file', f'{path}: pair-style split file not found', split=split, path=path)
+            problems.add('missing_split_file', f'{path}: pair-style split file not found', split=split, path=path)
             continue
         with open(path) as f:
             firsts = [ln.split()[0] for ln in f if ln.strip()]
         stems = [os.path.splitext(p.split('/', 1)[-1])[0] for p in firsts]
         if stems != file_stems[stems_file]:
-            rep.add('pair_split_mismatch', f'{path}: lists {len(stems)} stems that differ from {stems_file}',
-                    split=split, path=path)
+            problems.add('pair_split_mismatch', f'{path}: lists {len(stems)} stems that differ from {stems_file}',
+                         split=split, path=path)
+
+
+def _ranged(specs: Mapping[str, tuple]) -> List[str]:
+    return [m for m, (role, s) in specs.items()
+            if role == 'modality' and m != 'rgb' and 'unit' in s and int(s.get('channels', 1)) == 1]
 
 
 def check_dataset(root: str) -> Dict[str, Any]:
     """Check the dataset at ``root``; returns ``{'root', 'ok', 'problems': [...], 'summary': {...}}``."""
-    rep = _Report(root)
-    meta = _load_meta(root, rep)
+    problems = Problems()
     summary: Dict[str, Any] = {}
-    if meta is None:
-        return {'root': root, 'ok': False, 'problems': rep.problems, 'summary': summary}
+    try:
+        meta = load_meta(root)
+    except DatasetMetaError as e:
+        path = os.path.join(root, 'meta.json')
+        problems.add('meta_invalid', str(e), path=path)
+        return {'root': root, 'ok': False, 'problems': problems.items, 'summary': summary}
     classes, offset = meta['classes'], int(meta['label_offset'])
-    n_cls = len(classes)
-    stored = np.arange(256)
-    train_ids = stored + offset
-    is_void = (stored == 255) | (train_ids < 0)
-    is_class = ~is_void & (train_ids < n_cls)
+    n_cls, ignore = len(classes), int(meta['ignore_index'])
+    train_ids, is_void, is_class = label_void_and_class(offset, n_cls, ignore)
 
+    splits = split_files(meta, root)
+    if not splits:
+        problems.add('missing_split_file', f'{root}: meta.json lists no "splits" and none of the conventional '
+                                           f'split files (train.txt, val.txt, test.txt, ...) exists', path=root)
     split_stems: Dict[str, List[str]] = {}
     file_stems: Dict[str, List[str]] = {}
-    for split, fname in meta['splits'].items():
-        stems = _read_split(root, fname, rep, split)
+    for split, fname in splits.items():
+        stems = read_split(os.path.join(root, fname), problems, split)
         if stems is not None:
             split_stems[split] = file_stems[fname] = stems
-    _check_pairs(root, meta, file_stems, rep)
+    _check_pairs(root, meta, file_stems, problems)
 
-    specs = dict(meta['modalities'])
-    for t_name, t_spec in (meta.get('targets') or {}).items():  # regression targets: float32 .npy
-        specs[f'target:{t_name}'] = dict({'dtype': 'float32'}, **t_spec)
-    lab_spec = dict(meta['label'], dtype='uint8', channels=1)
-    depth_like = [m for m, s in specs.items()
-                  if m != 'rgb' and not m.startswith('target:') and 'unit' in s and s.get('channels', 1) == 1]
+    unlabelled = set(unlabelled_splits(meta))
+    labelled_stems = {s for sp, stems in split_stems.items() if sp not in unlabelled for s in stems}
+    all_specs = file_specs(meta)
+    ranged = _ranged(all_specs)
     per_stem_hist: Dict[str, np.ndarray] = {}
-    depth_stats = {m: {'min': np.inf, 'max': -np.inf, 'zero': 0, 'pixels': 0} for m in depth_like}
+    stats = {m: {'min': np.inf, 'max': -np.inf, 'zero': 0, 'pixels': 0, 'nonfinite': 0} for m in ranged}
     sizes: Counter = Counter()
     all_stems = list(dict.fromkeys(s for stems in split_stems.values() for s in stems))
     for stem in all_stems:
         shapes = {}
-        for name, spec in list(specs.items()) + [('label', lab_spec)]:
+        for name, (role, spec) in all_specs.items():
+            if role == 'label' and stem not in labelled_stems:
+                continue
             path = os.path.join(root, spec['folder'], stem + spec['ext'])
-            ctx = dict(stem=stem, modality=name, path=path)
-            if not os.path.isfile(path):
-                rep.add('missing_file', f'{path}: missing ({name} of stem {stem!r})', **ctx)
-                continue
-            arr = _read(path)
+            arr = read_array(path, problems, role, name, stem)
             if arr is None:
-                rep.add('unreadable', f'{path}: cannot be read', **ctx)
                 continue
-            shapes[name] = arr.shape[:2]
-            if 'dtype' in spec and str(arr.dtype) != spec['dtype']:
-                rep.add('wrong_dtype', f"{path}: stored as {arr.dtype}, meta.json says {spec['dtype']}",
-                        found=str(arr.dtype), expected=spec['dtype'], **ctx)
-            if 'channels' in spec and _channels(arr) != int(spec['channels']):
-                rep.add('wrong_channels', f"{path}: {_channels(arr)} channel(s), meta.json says "
-                                          f"{spec['channels']}", found=_channels(arr),
-                        expected=int(spec['channels']), **ctx)
-            if name == 'label':
-                lab = arr if arr.ndim == 2 else arr[:, :, 0]
-                if lab.dtype != np.uint8:
-                    lab = np.clip(lab, 0, 255).astype(np.uint8) if lab.max(initial=0) <= 255 else None
-                if lab is None:
-                    rep.add('label_out_of_range', f'{path}: label values above 255', values=[], **ctx)
-                    continue
-                counts = np.bincount(lab.ravel(), minlength=256)
-                bad = np.nonzero((counts > 0) & ~is_void & ~is_class)[0]
-                if bad.size:
-                    rep.add('label_out_of_range',
-                            f'{path}: stored values {bad.tolist()[:20]} are neither classes (stored '
-                            f'{max(-offset, 0)}..{n_cls - 1 - offset}) nor void (255'
-                            + (f', < {-offset}' if offset < 0 else '') + ')', values=bad.tolist(), **ctx)
-                per_stem_hist[stem] = counts
-            elif name in depth_like and arr.ndim == 2:
-                nz = arr[arr > 0] if arr.dtype.kind != 'f' else arr[np.isfinite(arr) & (arr > 0)]
-                st = depth_stats[name]
+            shapes[name] = (path, arr.shape[:2])
+            fmt_ok = check_array(arr, spec, path, problems, role, name, stem)
+            if role == 'label':
+                if fmt_ok:
+                    per_stem_hist[stem] = check_label_values(arr, path, problems, offset, n_cls, ignore, stem)
+            elif name in stats and arr.ndim == 2:
+                st = stats[name]
+                finite = np.isfinite(arr) if arr.dtype.kind == 'f' else np.ones(arr.shape, bool)
+                nz = arr[finite & (arr > 0)]
                 st['pixels'] += arr.size
-                st['zero'] += arr.size - nz.size
+                st['nonfinite'] += int(arr.size - finite.sum())
+                st['zero'] += int((arr == 0).sum())
                 if nz.size == 0:
-                    rep.add('empty_depth', f'{path}: {name} is all zero / no valid pixel', **ctx)
+                    problems.add('empty_depth', f'{path}: {name} is all zero / no valid pixel',
+                                 stem=stem, modality=name, path=path)
                 else:
-                    sc = float(specs[name].get('scale', 1.0))
-                    st['min'] = min(st['min'], float(nz.min()) * sc)
-                    st['max'] = max(st['max'], float(nz.max()) * sc)
+                    st['min'] = min(st['min'], float(nz.min()))
+                    st['max'] = max(st['max'], float(nz.max()))
+        check_sizes(shapes, problems, stem)
         ref = shapes.get('label') or shapes.get('rgb')
-        for name, hw in shapes.items():
-            if hw != ref:
-                rep.add('size_mismatch', f"{stem}: {name} is {hw[0]}x{hw[1]} but "
-                                         f"{'label' if 'label' in shapes else 'rgb'} is {ref[0]}x{ref[1]}",
-                        stem=stem, modality=name, found=list(hw), expected=list(ref))
         if ref is not None:
-            sizes[f'{ref[0]}x{ref[1]}'] += 1
+            sizes[f'{ref[1][0]}x{ref[1][1]}'] += 1
 
     hist = {}
     for split, stems in split_stems.items():
+        if split in unlabelled:
+            continue
         tot = np.zeros(256, np.int64)
         for s in stems:
             if s in per_stem_hist:
@@ -215,20 +153,33 @@ def check_dataset(root: str) -> Dict[str, Any]:
         h['<void>'] = int(tot[is_void].sum())
         h['<out_of_range>'] = int(tot[~is_void & ~is_class].sum())
         hist[split] = h
+    value_range, depth_range = {}, {}
+    for m, st in stats.items():
+        spec = all_specs[m][1]
+        unit = spec.get('unit')
+        found = bool(np.isfinite(st['min']))
+        value_range[m] = {'min': st['min'] if found else None, 'max': st['max'] if found else None,
+                          'unit': unit, 'scale': spec.get('scale'),
+                          'zero_fraction': st['zero'] / st['pixels'] if st['pixels'] else None,
+                          'nonfinite_pixels': st['nonfinite']}
+        if unit in LENGTH_UNITS:
+            to_m = float(spec.get('scale', LENGTH_UNITS[unit]))
+            depth_range[m] = {'min_m': st['min'] * to_m if found else None,
+                              'max_m': st['max'] * to_m if found else None,
+                              'zero_fraction': value_range[m]['zero_fraction'] if found or not st['pixels']
+                              else 1.0}
     summary = {
         'name': meta.get('name'),
         'counts': {s: len(v) for s, v in split_stems.items()},
+        'unlabelled_splits': sorted(unlabelled),
         'unique_stems': len(all_stems),
         'class_histogram': hist,
-        'depth_range': {m: ({'min_m': st['min'], 'max_m': st['max'],
-                             'zero_fraction': st['zero'] / st['pixels'] if st['pixels'] else None}
-                            if np.isfinite(st['min']) else {'min_m': None, 'max_m': None,
-                                                            'zero_fraction': 1.0 if st['pixels'] else None})
-                        for m, st in depth_stats.items()},
+        'value_range': value_range,
+        'depth_range': depth_range,
         'image_sizes': dict(sizes.most_common(10)),
-        'problem_counts': dict(Counter(p['kind'] for p in rep.problems)),
+        'problem_counts': dict(Counter(p['kind'] for p in problems.items)),
     }
-    return {'root': root, 'ok': not rep.problems, 'problems': rep.problems, 'summary': summary}
+    return {'root': root, 'ok': not problems.items, 'problems': problems.items, 'summary': summary}
 
 
 def format_report(report: Dict[str, Any]) -> str:
@@ -244,12 +195,18 @@ def format_report(report: Dict[str, Any]) -> str:
         lines.append(f"  name: {s.get('name')}  unique stems: {s['unique_stems']}")
         lines.append('  stems per split: ' + ', '.join(f'{k} {v}' for k, v in s['counts'].items()))
         lines.append('  image sizes (HxW: count): ' + ', '.join(f'{k}: {v}' for k, v in s['image_sizes'].items()))
-        for m, d in s['depth_range'].items():
-            if d['min_m'] is None:
-                lines.append(f'  {m} range: no valid pixels')
+        for m, d in s.get('value_range', {}).items():
+            unit = d['unit'] or '(unit not declared in meta.json)'
+            if d['min'] is None:
+                line = f'  {m} range: no valid pixels'
             else:
-                lines.append(f"  {m} range: {d['min_m']:.3f} .. {d['max_m']:.3f} m (zero pixels "
-                             f"{100 * d['zero_fraction']:.1f}%)")
+                line = f"  {m} range: {d['min']:g} .. {d['max']:g} {unit}"
+                dm = s.get('depth_range', {}).get(m)
+                if dm and dm['min_m'] is not None and unit != 'm':
+                    line += f" = {dm['min_m']:.3f} .. {dm['max_m']:.3f} m"
+                line += f" (zero pixels {100 * d['zero_fraction']:.1f}%"
+                line += f", non-finite pixels {d['nonfinite_pixels']})" if d['nonfinite_pixels'] else ')'
+            lines.append(line)
         for split, h in s['class_histogram'].items():
             total = sum(h.values()) or 1
             lines.append(f'  class histogram [{split}] (pixels, %):')

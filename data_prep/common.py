@@ -49,10 +49,25 @@ def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """
     if not os.path.isfile(path):
         raise PrepError(f'{path}: file not found')
-    img = cv2.imread(path, flags)
+    # cv2.imdecode, as the loader reads (crossmodal.datasets.validation): it refuses a truncated JPEG
+    # that cv2.imread would pad with grey, so a converter never copies or re-encodes a broken frame
+    buf = np.fromfile(path, dtype=np.uint8)
+    img = cv2.imdecode(buf, flags) if buf.size else None
     if img is None:
-        raise PrepError(f'{path}: cannot be decoded as an image')
+        raise PrepError(f'{path}: cannot be decoded as an image (unreadable, corrupt or truncated)')
     return img
+
+
+def read_label_image(path: str) -> np.ndarray:
+    """Read a stored label: a palette ("P") PNG gives its indices (VOC style), anything else as
+    :func:`read_image`; rules of :func:`crossmodal.datasets.validation.read_array`."""
+    from crossmodal.datasets.validation import Problems, read_array
+    if not os.path.isfile(path):
+        raise PrepError(f'{path}: file not found')
+    try:
+        return read_array(path, Problems(raise_as=PrepError), role='label')
+    except PrepError as e:
+        raise PrepError(f'{e} (label)') from None
 
 
 def to_rgb(img_bgr: np.ndarray) -> np.ndarray:
@@ -156,12 +171,14 @@ def split_file_names(split: str) -> Dict[str, str]:
 
 
 def write_split_files(root: str, split: str, stems: Sequence[str], rgb_spec: Mapping[str, str],
-                      label_spec: Mapping[str, str]) -> Dict[str, str]:
-    """Write ``<split>.txt`` (bare stems) and ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``)."""
+                      label_spec: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """Write ``<split>.txt`` (bare stems) and ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``;
+    only ``RGB/<s>.jpg`` when ``label_spec`` is None: an unlabelled split)."""
     names = split_file_names(split)
     stems_txt = ''.join(f'{s}\n' for s in stems)
-    pairs_txt = ''.join(f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}\t"
-                        f"{label_spec['folder']}/{s}{label_spec['ext']}\n" for s in stems)
+    pairs_txt = ''.join(f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}"
+                        + (f"\t{label_spec['folder']}/{s}{label_spec['ext']}" if label_spec else '') + '\n'
+                        for s in stems)
     _atomic_write_bytes(os.path.join(root, names['stems']), stems_txt.encode())
     _atomic_write_bytes(os.path.join(root, names['pairs']), pairs_txt.encode())
     return names
@@ -260,61 +277,98 @@ class DatasetWriter:
         spec = self.label if modality == 'label' else self.modalities[modality]
         return os.path.join(self.out, spec['folder'], f"{stem}{spec['ext']}")
 
-    def is_done(self, stem: str) -> bool:
-        """True when every file of ``stem`` exists (files are written atomically, so they are complete)."""
-        return all(os.path.isfile(self.path(m, stem)) for m in list(self.modalities) + ['label'])
+    def is_done(self, stem: str, labelled: bool = True) -> bool:
+        """True when every file of ``stem`` exists (files are written atomically, so they are complete);
+        ``labelled=False``: every modality file (an unlabelled frame has no label file)."""
+        names = list(self.modalities) + (['label'] if labelled else [])
+        return all(os.path.isfile(self.path(m, stem)) for m in names)
 
-    def write(self, stem: str, *, label: np.ndarray, source: str = '', **arrays: np.ndarray) -> None:
+    def write(self, stem: str, *, label: Optional[np.ndarray], source: str = '',
+              copy_from: Optional[Mapping[str, str]] = None, **arrays: np.ndarray) -> None:
         """Validate and write one sample.
 
         Args:
             stem: file stem.
-            label: HxW uint8 stored label.
+            label: HxW uint8 stored label, or None for an unlabelled frame (no label file is written;
+                list its stem in an ``unlabelled_splits`` split of :meth:`finalize`).
             source: where the sample came from (used in error messages).
+            copy_from: ``{modality: source file}``: write these modalities as a byte copy of the
+                source file instead of re-encoding the array (a JPEG stays bit-identical; the array,
+                decoded from that file, is still validated). The source extension must match the
+                output's (.jpg and .jpeg count as the same).
             **arrays: one array per modality name (``rgb`` HxWx3 uint8 RGB order, ``depth`` HxW uint16,
                 ``thermal`` HxW uint8, ``hha`` HxWx3 uint8 ...), matching the declared dtype/channels.
         """
         where = f'{source or stem}'
         if set(arrays) != set(self.modalities):
             raise PrepError(f'{where}: got modalities {sorted(arrays)}, expected {sorted(self.modalities)}')
-        if label.dtype != np.uint8 or label.ndim != 2:
+        if label is not None and (label.dtype != np.uint8 or label.ndim != 2):
             raise PrepError(f'{where}: label must be HxW uint8, got {label.dtype} {label.shape}')
-        hw = label.shape
+        ref, hw = ('the label', label.shape) if label is not None else ('rgb', arrays['rgb'].shape[:2])
         for name, arr in arrays.items():
             spec = self.modalities[name]
             ch = 1 if arr.ndim == 2 else arr.shape[2]
             if arr.shape[:2] != hw:
-                raise PrepError(f'{where}: {name} is {arr.shape[:2]} but the label is {hw}')
+                raise PrepError(f'{where}: {name} is {arr.shape[:2]} but {ref} is {hw}')
             if str(arr.dtype) != spec['dtype'] or ch != spec['channels']:
                 raise PrepError(f'{where}: {name} is {arr.dtype} with {ch} channel(s), expected '
                                 f"{spec['dtype']} with {spec['channels']}")
+        copy_from = dict(copy_from or {})
+        for name, src in copy_from.items():
+            if name not in self.modalities:
+                raise PrepError(f'{where}: copy_from names {name!r}, not a modality of this dataset')
+            same = {'.jpeg': '.jpg'}
+            a = os.path.splitext(src)[1].lower()
+            b = self.modalities[name]['ext'].lower()
+            if same.get(a, a) != same.get(b, b):
+                raise PrepError(f'{src}: cannot copy a {a} file to a {b} output; re-encode it instead')
         for name, arr in arrays.items():
-            write_image(self.path(name, stem), arr)
-        write_image(self.path('label', stem), label)
+            if name in copy_from:
+                with open(copy_from[name], 'rb') as f:
+                    _atomic_write_bytes(self.path(name, stem), f.read())
+            else:
+                write_image(self.path(name, stem), arr)
+        if label is not None:
+            write_image(self.path('label', stem), label)
 
     # -- finish --------------------------------------------------------------------------
     def finalize(self, *, name: str, classes: Sequence[str], palette: Sequence[Sequence[int]],
                  label_offset: int, splits: Mapping[str, Sequence[str]], split_source: str,
-                 train_split: Optional[Mapping[str, str]] = None, extra: Optional[Mapping] = None) -> Dict:
+                 train_split: Optional[Mapping[str, str]] = None, extra: Optional[Mapping] = None,
+                 unlabelled_splits: Sequence[str] = ()) -> Dict:
         """Write the split files (both styles) and meta.json (last), remove the resume state.
 
         Args:
-            splits: split name -> stems; each gets ``<split>.txt`` and ``<split>_pairs.txt``.
+            splits: split name -> stems; each gets ``<split>.txt`` and ``<split>_pairs.txt``. A split
+                without stems is not written and not listed in meta ``splits`` (the loader and the
+                checker refuse empty split files); meta ``omitted_empty_splits`` names it.
             train_split: optional override of meta ``splits`` (split role -> file), e.g. MFNet --trainval
                 ``{'train': 'trainval.txt', 'test': 'test.txt'}``; default: every split as written.
             extra: more provenance fields for meta.json.
+            unlabelled_splits: splits whose frames have no label file (written with ``label=None``);
+                recorded as meta ``unlabelled_splits``.
         Returns the meta dict written.
         """
         if len(classes) != len(palette):
             raise ValueError(f'{len(classes)} classes but {len(palette)} palette colours')
-        missing = [s for stems in splits.values() for s in stems if not self.is_done(s)]
+        unknown = [u for u in unlabelled_splits if u not in splits]
+        if unknown:
+            raise ValueError(f'unlabelled_splits {unknown} are not in splits {sorted(splits)}')
+        missing = [s for sp, stems in splits.items() for s in stems
+                   if not self.is_done(s, labelled=sp not in unlabelled_splits)]
         if missing:
             raise PrepError(f'{self.out}: {len(missing)} stem(s) listed in splits were not written, '
                             f'e.g. {missing[:3]}')
+        omitted = [sp for sp, stems in splits.items() if not stems]
+        splits = {sp: stems for sp, stems in splits.items() if stems}
         pair_files = {}
         for split, stems in splits.items():
-            names = write_split_files(self.out, split, stems, self.modalities['rgb'], self.label)
+            names = write_split_files(self.out, split, stems, self.modalities['rgb'],
+                                      None if split in unlabelled_splits else self.label)
             pair_files[names['stems']] = names['pairs']
+        if train_split:
+            train_split = {role: f for role, f in train_split.items()
+                           if f in pair_files}  # roles of omitted empty splits go too
         meta = {
             'name': name,
             'classes': list(classes),
@@ -327,6 +381,9 @@ class DatasetWriter:
             'split_source': split_source,
             'pair_split_files': pair_files,  # stems file -> SA-Gate/DFormer-style pairs file
             'split_sizes': {s: len(v) for s, v in splits.items()},
+            **({'unlabelled_splits': [u for u in unlabelled_splits if u in splits]}
+               if any(u in splits for u in unlabelled_splits) else {}),
+            **({'omitted_empty_splits': omitted} if omitted else {}),
             'converter': f'data_prep/{self.converter}.py',
             'converter_options': self.options,
         }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Optional
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,22 +39,28 @@ PALETTE = tuple(tuple(reversed(c)) for c in _PALETTE_BGR)
 DIRS = {'rgb': 'Visible', 'thermal': 'Infrared', 'label': 'Label'}
 
 
-def convert(root: str, out: str, *, force: bool = False, quiet: bool = False) -> str:
+def convert(root: str, out: str, *, force: bool = False, quiet: bool = False,
+            unlabelled_dir: Optional[str] = None) -> str:
     """Convert FMB from ``root`` (the folder with train/ and test/) into ``out``."""
     return convert_split_folders(
         root, out, converter='fmb', name='FMB', splits=('train', 'test'), dirs=DIRS,
         classes=CLASSES, palette=PALETTE, label_offset=-1, max_label=14, allow_255=True,
         split_source='official train/ and test/ folders (1220/280); no validation split',
         extra={'label_encoding': 'stored 0 = unlabeled (void), 1..14 = classes, 255 = void'},
-        force=force, quiet=quiet)
+        force=force, quiet=quiet, unlabelled_dir=unlabelled_dir)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', required=True, help='FMB folder (with train/ and test/)')
+    p.add_argument('--unlabelled-dir', default=None,
+                   help='also convert a folder of paired frames without labels, laid out like a split '
+                        f"folder ({DIRS['rgb']}/, {DIRS['thermal']}/), into the split \"unlabelled\" "
+                        '(no Label files; for inference and label-free distillation)')
     add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
-    return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet)
+    return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet,
+                         unlabelled_dir=a.unlabelled_dir)
 
 
 if __name__ == '__main__':

@@ -16,7 +16,8 @@ Depth PNGs store millimetres with the 16-bit word rotated by 3 bits; the SUN RGB
 (read3dPoints.m) decodes ``mm = (d >> 3) | (d << 13)`` (16-bit) and clips at 8 m. Output ``Depth`` is that
 decoded value in uint16 mm, clipped at 8000 (0 stays 0 = missing).
 
-Stems are the label numbers (``img-000001`` ...), so train/test stems never collide.
+Stems are the label numbers (``img-000001`` ...), so train/test stems never collide. With ``--rgb-ext .jpg``
+(default) the distributed JPEG is copied unchanged (same bytes); ``.png`` stores its decoded pixels losslessly.
 
 Usage::
 
@@ -109,7 +110,9 @@ def convert(root: str, labels: str, train_list: str, test_list: str, out: str, *
                       'scale': 0.001, 'source': ('depth_bfx (in-painted)' if depth_source == 'bfx'
                                                  else 'depth (raw, 0 = missing)')
                       + '; bit rotation undone, clipped at 8 m'}}
-    writer = DatasetWriter(out, converter='sunrgbd', options={'depth_source': depth_source, 'rgb_ext': rgb_ext},
+    # 'rgb_jpeg': 'copied' keeps an unfinished run of the older, re-encoding converter from being resumed
+    writer = DatasetWriter(out, converter='sunrgbd', options={'depth_source': depth_source, 'rgb_ext': rgb_ext,
+                                                             'rgb_jpeg': 'copied'},
                            modalities=mods, force=force)
     depth_dir = 'depth_bfx' if depth_source == 'bfx' else 'depth'
     for k, ln in progress(numbered, 'SUNRGBD', quiet=quiet):
@@ -129,7 +132,12 @@ def convert(root: str, labels: str, train_list: str, test_list: str, out: str, *
         for p, a in ((dpath, raw), (lpath, label)):
             if a.shape[:2] != rgb.shape[:2]:
                 raise PrepError(f'{p}: size {a.shape[:2]} differs from {ipath} {rgb.shape[:2]}')
-        writer.write(stem, label=label, rgb=to_rgb(rgb), depth=decode_depth(raw), source=ipath)
+        # the distributed JPEG is copied byte for byte (re-encoding it at quality 95 changed pixels by
+        # up to 38 levels); it was decoded above with the loader's strict reader, so it is complete
+        src_ext = os.path.splitext(ipath)[1].lower()
+        same_format = src_ext in (('.jpg', '.jpeg') if rgb_ext == '.jpg' else (rgb_ext, ))
+        writer.write(stem, label=label, rgb=to_rgb(rgb), depth=decode_depth(raw), source=ipath,
+                     copy_from={'rgb': ipath} if same_format else None)
     index = ''.join(f'img-{k:06d}\t{frame_dir(ln)}\n' for k, ln in numbered)
     with open(os.path.join(out, 'frame_index.txt'), 'w') as f:
         f.write(index)

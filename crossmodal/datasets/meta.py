@@ -14,8 +14,13 @@ Schema (fields marked * are required)::
                                 "unit": "mm", "scale": 0.001}, ...},
       "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"}, ...},   # regression, optional
       "task": "regression",                 # optional: then "classes" may be [] and "label" null
-      "splits": {"train": "train.txt", "test": "test.txt"}
+      "splits": {"train": "train.txt", "test": "test.txt", "unlabelled": "unlabelled.txt"},
+      "unlabelled_splits": ["unlabelled"]  # optional: splits whose frames have no label file
     }
+
+``splits`` is optional (decided once, for the loader and ``tools/check_dataset.py`` alike, in
+:mod:`crossmodal.datasets.validation`): when present only its names are splits; when absent a
+split ``<name>`` is ``<name>.txt``. Converters always write it.
 """
 from __future__ import annotations
 
@@ -85,5 +90,17 @@ def load_meta(data_root: str, meta_file: str = 'meta.json') -> Dict[str, Any]:
         if not isinstance(spec, dict) or any(f not in spec for f in REQUIRED_MODALITY_FIELDS):
             raise DatasetMetaError(
                 f'{path}: modality "{name}" must be an object with "folder" and "ext"')
+    splits = meta.get('splits')
+    if splits is not None and (not isinstance(splits, dict)
+                               or not all(isinstance(v, str) for v in splits.values())):
+        raise DatasetMetaError(f'{path}: "splits" must map split names to split file names')
+    unl = meta.get('unlabelled_splits')
+    if unl is not None:
+        if not isinstance(unl, list) or not all(isinstance(u, str) for u in unl):
+            raise DatasetMetaError(f'{path}: "unlabelled_splits" must be a list of split names')
+        unknown = [u for u in unl if splits is not None and u not in splits]
+        if unknown:
+            raise DatasetMetaError(f'{path}: "unlabelled_splits" names {unknown}, which "splits" '
+                                   f'does not list ({sorted(splits)})')
     meta['_path'] = path
     return meta

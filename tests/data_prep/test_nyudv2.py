@@ -152,5 +152,8 @@ def test_real_frame_end_to_end(tmp_path, shared_real):
     ref = cv2.imread(os.path.join(nyu, 'depth2hha', 'matlab_hha.png')).astype(int)
     diff = np.abs(_read(out / 'HHA' / '0.png').astype(int) - ref).reshape(-1, 3)
     assert np.all(diff.mean(axis=0) <= 0.01) and diff.max() <= 1  # float32 .mat depth: a few .5 ties
-    assert (out / 'train.txt').read_text() == '' and (out / 'test.txt').read_text() == '0\n'
+    # an empty split is not written (the loader and the checker refuse empty split files) but recorded
+    meta = json.loads((out / 'meta.json').read_text())
+    assert not (out / 'train.txt').exists() and (out / 'test.txt').read_text() == '0\n'
+    assert meta['splits'] == {'test': 'test.txt'} and meta['omitted_empty_splits'] == ['train']
     assert check_dataset(str(out))['ok']

@@ -8,62 +8,47 @@ so non-RGB modalities never go through it. Here:
 - depth: ``IMREAD_UNCHANGED`` (uint16 kept), times meta ``scale`` -> float32 HxW metres.
 - thermal: ``IMREAD_UNCHANGED`` -> float32 HxW (stored units, times ``scale`` if declared).
 - 3-channel 8-bit modalities (e.g. HHA): uint8 HxWx3, BGR->RGB like the image.
-- ``.npy`` modalities (LiDAR rasters): float32 HxW[xC] as stored.
-- label: ``IMREAD_UNCHANGED``; ``train_id = stored + label_offset``; stored 255 or a negative
-  train id become the ignore index; any other value outside ``[0, num_classes)`` is an error.
+- ``.npy`` modalities (LiDAR rasters) and float32 TIFFs: float32 HxW[xC] as stored; a NaN or inf
+  in any float input is an error naming the file and the count of bad pixels.
+- label: ``IMREAD_UNCHANGED`` (a palette PNG: its indices, VOC style), 8-bit single channel;
+  ``train_id = stored + label_offset``; stored 255 or a negative train id become the ignore index;
+  any other value outside ``[0, num_classes)`` is an error.
 """
 from __future__ import annotations
 
-import os
-from typing import Dict
+from typing import Dict, Optional
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from ..validation import (Problems, SampleLoadError, check_array, check_format, check_label_values,
+                          check_sizes, label_void_and_class, read_array)
 
-class SampleLoadError(ValueError):
-    """A file of a sample is unreadable, has the wrong format, or disagrees with the others."""
-
-
-def read_image_file(path: str) -> np.ndarray:
-    """Read an image file unchanged (bit depth and channel count kept); error names the file."""
-    if not os.path.isfile(path):
-        raise SampleLoadError(f'{path}: file does not exist')
-    if path.endswith('.npy'):
-        try:
-            return np.load(path, allow_pickle=False)
-        except Exception as e:
-            raise SampleLoadError(f'{path}: cannot read .npy array: {e}') from e
-    buf = np.fromfile(path, dtype=np.uint8)
-    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-    if arr is None:
-        raise SampleLoadError(f'{path}: unreadable or corrupt image file')
-    return arr
+__all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'read_image_file', 'decode_modality', 'decode_label']
 
 
-def decode_modality(arr: np.ndarray, spec: Dict, path: str) -> np.ndarray:
-    """Turn a stored array into the in-memory form of DESIGN.md §3 (see module docstring)."""
+def read_image_file(path: str, role: str = 'modality') -> np.ndarray:
+    """Read a file unchanged (bit depth and channel count kept); error names the file.
+
+    ``role='label'``: a palette PNG gives its indices. Rules: :mod:`crossmodal.datasets.validation`.
+    """
+    return read_array(path, Problems(raise_as=SampleLoadError), role=role)
+
+
+def decode_modality(arr: np.ndarray, spec: Dict, path: str, name: str = '') -> np.ndarray:
+    """Check a stored array against meta.json (dtype, channels, finite values; the shared rules of
+    :mod:`~crossmodal.datasets.validation`) and turn it into the in-memory form of DESIGN.md §3."""
+    check_array(arr, spec, path, Problems(raise_as=SampleLoadError), 'modality', name)
     channels = int(spec.get('channels', arr.shape[2] if arr.ndim == 3 else 1))
-    want_dtype = spec.get('dtype')
-    if want_dtype and path.endswith(('.png', '.tif', '.tiff')) and str(arr.dtype) != want_dtype:
-        raise SampleLoadError(
-            f'{path}: stored as {arr.dtype} but meta.json declares {want_dtype} '
-            f'(wrong bit depth; was a 16-bit image saved as 8-bit?)')
     if channels == 1:
         if arr.ndim == 3:
-            if arr.shape[2] != 1:
-                raise SampleLoadError(
-                    f'{path}: expected a single-channel image, got {arr.shape[2]} channels')
             arr = arr[..., 0]
         out = arr.astype(np.float32)
         if 'scale' in spec:
             out *= float(spec['scale'])
         return out
-    if arr.ndim != 3 or arr.shape[2] != channels:
-        got = arr.shape[2] if arr.ndim == 3 else 1
-        raise SampleLoadError(f'{path}: expected {channels} channels, got {got}')
     if path.endswith('.npy'):
         return arr.astype(np.float32)
     if channels == 3:
@@ -77,24 +62,14 @@ def decode_modality(arr: np.ndarray, spec: Dict, path: str) -> np.ndarray:
 
 def decode_label(arr: np.ndarray, path: str, label_offset: int, num_classes: int,
                  ignore_index: int = 255) -> np.ndarray:
-    """Stored label -> uint8 train ids (255 = ignore). Raises on out-of-range values."""
-    if arr.ndim == 3:
-        if arr.shape[2] == 1 or (np.all(arr[..., 0] == arr[..., 1]) and np.all(arr[..., 1] == arr[..., 2])):
-            arr = arr[..., 0]
-        else:
-            raise SampleLoadError(
-                f'{path}: label is a colour image; expected a single-channel map of class ids')
-    stored = arr.astype(np.int32)
-    train = stored + int(label_offset)
-    void = (stored == 255) | (train < 0) | (train == ignore_index)
-    bad = ~void & (train >= num_classes)
-    if bad.any():
-        vals = np.unique(stored[bad])[:10].tolist()
-        raise SampleLoadError(
-            f'{path}: label values {vals} are outside the {num_classes} classes '
-            f'(label_offset {label_offset}) and are not the ignore index')
-    train[void] = 255
-    return train.astype(np.uint8)
+    """Stored label -> uint8 train ids (255 = ignore). Raises on a non-8-bit or multi-channel
+    label and on out-of-range values (shared rules of :mod:`~crossmodal.datasets.validation`)."""
+    problems = Problems(raise_as=SampleLoadError)
+    check_format(arr.shape, str(arr.dtype), {}, path, problems, role='label', name='label')
+    check_label_values(arr, path, problems, label_offset, num_classes, ignore_index)
+    train_ids, void, _ = label_void_and_class(label_offset, num_classes, ignore_index)
+    lut = np.where(void, 255, train_ids).astype(np.uint8)
+    return lut[arr]
 
 
 @TRANSFORMS.register_module()
@@ -108,37 +83,44 @@ class LoadMultiModalFromFile(BaseTransform):
     ({name: array}, every non-RGB modality), ``gt_seg_map`` (uint8 HxW), ``gt_regression``
     (float32 HxWxK, NaN = no data), ``img_shape``, ``ori_shape``, ``seg_fields``.
 
+    Args:
+        with_label: None (default) = load the label when the sample lists one (``seg_map_path``);
+            True = require it (a sample without a label is an error); False = never load it.
+
     Raises:
-        SampleLoadError: unreadable/corrupt file, wrong bit depth or channel count, modalities
-            or label of different sizes, label values outside the classes.
+        SampleLoadError: unreadable/corrupt file, wrong bit depth or channel count, NaN/inf in a
+            float input (with the count of bad pixels), modalities or label of different sizes,
+            label values outside the classes, a required label the sample lacks. The rules are
+            those of :mod:`crossmodal.datasets.validation`, shared with ``tools/check_dataset.py``.
     """
 
-    def __init__(self, with_label: bool = True):
+    def __init__(self, with_label: Optional[bool] = None):
         self.with_label = with_label
 
     def transform(self, results: dict) -> dict:
         paths = results['modality_paths']
         specs = results['modality_specs']
+        stem = results.get('stem', '')
+        problems = Problems(raise_as=SampleLoadError)
         mods = {}
         shapes = {}
         for name, path in paths.items():
-            arr = decode_modality(read_image_file(path), specs.get(name, {}), path)
+            arr = decode_modality(read_image_file(path), specs.get(name, {}), path, name)
             shapes[name] = (path, arr.shape[:2])
             if name == 'rgb':
-                # 3 = RGB; 4 = RGBI (R, G, B, NIR) when meta.json declares "channels": 4
-                want = int(specs.get(name, {}).get('channels', 3))
-                if want not in (3, 4) or arr.ndim != 3 or arr.shape[2] != want:
-                    raise SampleLoadError(f'{path}: the "rgb" image must have 3 channels (or 4 = R,G,B,NIR '
-                                          f'when meta.json declares "channels": 4), got '
-                                          f'{arr.shape[2] if arr.ndim == 3 else 1} (declared {want})')
                 results['img'] = arr
             else:
                 mods[name] = arr
         results['modalities'] = mods
         seg_fields = results.setdefault('seg_fields', [])
-        if self.with_label and results.get('seg_map_path'):
+        if self.with_label and not results.get('seg_map_path'):
+            raise SampleLoadError(
+                f'sample "{stem}" ({results.get("img_path")}) has no label: its dataset was built with '
+                f'with_label=False or from an unlabelled split, but LoadMultiModalFromFile(with_label=True) '
+                f'asks for one; use with_label=False (or leave it unset) and a label-free pipeline')
+        if self.with_label is not False and results.get('seg_map_path'):
             path = results['seg_map_path']
-            lab = decode_label(read_image_file(path), path, results.get('label_offset', 0),
+            lab = decode_label(read_image_file(path, role='label'), path, results.get('label_offset', 0),
                                results.get('num_classes', 256), results.get('ignore_index', 255))
             shapes['label'] = (path, lab.shape[:2])
             results['gt_seg_map'] = lab
@@ -146,18 +128,15 @@ class LoadMultiModalFromFile(BaseTransform):
                 seg_fields.append('gt_seg_map')
         if results.get('target_paths'):
             planes = []
+            tspecs = results.get('target_specs', {})
             for name, path in results['target_paths'].items():
-                arr = read_image_file(path).astype(np.float32)
-                if arr.ndim != 2:
-                    raise SampleLoadError(f'{path}: regression target must be HxW, got {arr.shape}')
-                shapes[f'target {name}'] = (path, arr.shape)
-                planes.append(arr)
+                arr = read_image_file(path)
+                check_array(arr, tspecs.get(name, {}), path, problems, 'target', name, stem)
+                shapes[f'target:{name}'] = (path, arr.shape[:2])
+                planes.append(arr.astype(np.float32))
             results['gt_regression'] = np.stack(planes, axis=-1)
-        sizes = {s for _, s in shapes.values()}
-        if len(sizes) > 1:
-            listing = ', '.join(f'{k} {tuple(s)} ({p})' for k, (p, s) in shapes.items())
-            raise SampleLoadError(f'modalities of different sizes in one sample: {listing}')
-        h, w = next(iter(sizes))
+        check_sizes(shapes, problems, stem)
+        h, w = next(iter(shapes.values()))[1]
         results['img_shape'] = (h, w)
         results['ori_shape'] = (h, w)
         return results
