@@ -168,3 +168,20 @@ def test_resume_of_a_finished_run_says_so_and_more_iters_continue(tmp_path, tiny
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 0, iter: 2' in log and 'Iter(train) [3/3]' in log
     assert (wd / 'iter_3.pth').exists()
+
+
+def test_save_best_checkpoints_are_atomic_and_the_previous_best_goes_after(tmp_path, tiny_rgbt):
+    """SafeCheckpointHook's save_best path (schedule_40k.py uses save_best='mIoU')."""
+    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=4, ckpt_interval=2)
+    with open(cfg, 'a') as f:
+        f.write("default_hooks.update(checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='mIoU', "
+                "rule='greater'))\ntrain_cfg.update(val_interval=2)\n")
+    wd = tmp_path / 'wd'
+    proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd))
+    log = proc.stdout + proc.stderr
+    assert 'The best checkpoint with' in log
+    names = sorted(p.name for p in wd.glob('*.pth*'))
+    assert len([n for n in names if n.startswith('best_mIoU_iter_')]) == 1, names
+    assert 'iter_4.pth' in names and not [n for n in names if n.endswith('.tmp')]
+    best = next(wd.glob('best_mIoU_iter_*.pth'))
+    assert load_checkpoint_file(str(best))['message_hub']['runtime_info']['best_ckpt'].endswith(best.name)
