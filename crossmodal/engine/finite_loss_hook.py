@@ -153,7 +153,7 @@ class FiniteLossHook(Hook):
         if self._intercepted is None and not bad:
             self.consecutive = 0
             return
-        it = batch_idx + 1
+        it = runner.iter + 1  # global and 1-based (batch_idx restarts every epoch in epoch loops)
         terms = ', '.join(f'{k}={_fmt(v)}' for k, v in bad.items()) or f'loss={self._intercepted}'
         names = sample_names(data_batch)
         samples = '; '.join(names) if names else 'no file names in the data samples'
