@@ -15,11 +15,15 @@ each tested in ``tests/test_compat.py``:
    mmengine 0.10.7 checkpoints hold a few non-tensor types (``HistoryBuffer`` in the message hub,
    numpy scalars/arrays/dtypes in logged metrics, ``ConfigDict`` in meta). We allow-list exactly
    those with :func:`torch.serialization.add_safe_globals`; ``weights_only`` is never switched off,
-   so a checkpoint carrying a code-executing pickle is still refused.
+   so a checkpoint carrying a code-executing pickle is still refused. mmengine's own loader for
+   local files (``load_from``, ``--resume``, ``Pretrained`` init) is routed through
+   :func:`load_checkpoint_file`, whose error on a refused type explains why ``weights_only=False``
+   must not be used (torch's message suggests it) and how to re-save a trusted file as tensors.
 """
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import types
 import warnings
@@ -176,27 +180,103 @@ def install_safe_globals() -> None:
     torch.serialization.add_safe_globals(safe_checkpoint_globals())
 
 
-def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
+def refused_pickle_message(path: str, error: BaseException) -> str:
+    """Our explanation of a checkpoint refused by ``torch.load(weights_only=True)``.
+
+    torch's own message suggests re-running with ``weights_only=False``; that unpickles the file
+    with full Python, i.e. runs whatever code the file carries. We never do that and do not
+    suggest it: the message names the refused type and how to turn a *trusted* checkpoint into
+    one that holds tensors only.
+    """
+    text = str(error)
+    found = re.search(r'GLOBAL (\S+) was not an allowed global', text)
+    blocked = re.search(r'whose module (\S+) is blocked', text)
+    if found:
+        what = f'a pickled reference to `{found.group(1)}`'
+    elif blocked:
+        what = f'a pickled object from the blocked module `{blocked.group(1)}`'
+    else:
+        what = 'a pickled object that weights_only loading does not allow'
+    return (
+        f'refusing to load checkpoint {path}: it holds {what}, which is outside the allow-list of '
+        f'crossmodal.compat.safe_checkpoint_globals(). Do NOT load it with weights_only=False: that '
+        f'unpickles the file with full Python and runs any code stored in it (a checkpoint from '
+        f'an untrusted source can take over your machine). If the file is yours and you trust it, '
+        f'convert it once, in the environment that wrote it, into a checkpoint of plain tensors:\n'
+        f'    ckpt = torch.load(src, weights_only=False)  # trusted file only\n'
+        f'    sd = ckpt.get("state_dict", ckpt)\n'
+        f'    torch.save({{"state_dict": {{k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}}}}, dst)\n'
+        f'then use dst (as load_from or a model checkpoint; it holds no optimizer state, so it cannot '
+        f'be used with --resume). If the refused type is a legitimate part of every mmengine '
+        f'checkpoint, it belongs in safe_checkpoint_globals(): report it. '
+        f'(torch: {_weights_only_reason(text)})')
+
+
+def _weights_only_reason(text: str) -> str:
+    """The unpickler's own reason, without torch's advice to switch weights_only off."""
+    found = re.search(r'(Unsupported global: GLOBAL \S+ was not an allowed global by default\.)', text)
+    if found:
+        return found.group(1)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and 'weights_only' not in line and not line.startswith(('Weights only load failed',
+                                                                          'Check the documentation')):
+            return line
+    return 'weights-only unpickling failed'
+
+
+def load_checkpoint_file(path: str, map_location: Any = 'cpu', mmap: bool = False) -> Any:
     """Load a checkpoint with ``weights_only=True`` (always) and the mmengine allow-list.
+
+    ``mmap=True`` maps the tensors instead of reading them (cheap look at ``meta``).
 
     Raises:
         FileNotFoundError: the file does not exist.
-        RuntimeError: the file is not a loadable checkpoint or holds a type outside the
-            allow-list (e.g. a pickle that would execute code); the message names the file.
+        RuntimeError: the file is not a loadable checkpoint (corrupt, truncated) or holds a type
+            outside the allow-list (e.g. a pickle that would execute code); the message names the
+            file and, for a refused type, explains why weights_only is never switched off
+            (:func:`refused_pickle_message`).
     """
     import os
+    import pickle
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     # add_safe_globals, not the safe_globals() context manager: on torch 2.13 leaving the
     # context clears the process-wide allow-list that mmengine's own loader relies on.
     install_safe_globals()
     try:
+        if mmap:
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=True)
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (corrupt zip), ...
+    except pickle.UnpicklingError as e:
+        if 'weights_only' in str(e) or 'GLOBAL' in str(e):
+            # from None: torch's chained message would repeat its weights_only=False advice
+            raise RuntimeError(refused_pickle_message(path, e)) from None
+        raise RuntimeError(f'refusing to load checkpoint {path}: it is corrupt or not a checkpoint. '
+                           f'Original error: {type(e).__name__}: {e}') from e
+    except Exception as e:  # RuntimeError (corrupt or truncated zip), EOFError, ...
         raise RuntimeError(
-            f'refusing to load checkpoint {path}: it is corrupt or holds objects outside the '
-            f'allow-list of crossmodal.compat.safe_checkpoint_globals() (weights_only=True is '
-            f'never disabled). Original error: {type(e).__name__}: {e}') from e
+            f'refusing to load checkpoint {path}: it is corrupt, truncated or not a checkpoint '
+            f'(weights_only=True, allow-list crossmodal.compat.safe_checkpoint_globals()). '
+            f'Original error: {type(e).__name__}: {e}') from e
+
+
+def _load_from_local(filename: str, map_location: Any = None) -> Any:
+    """mmengine's loader for local paths (``load_from``, ``--resume``, ``init_cfg`` Pretrained),
+    replaced by :func:`load_checkpoint_file` so every checkpoint goes through one safe loader."""
+    import os
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_checkpoint_file(filename, map_location=map_location)
+
+
+def install_mmengine_loader() -> None:
+    """Route mmengine's local-file checkpoint loading (``CheckpointLoader``, scheme ``''``)
+    through :func:`load_checkpoint_file`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if CheckpointLoader._schemes.get('') is not _load_from_local:
+        CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
 
 
 def apply_all() -> None:
@@ -205,6 +285,7 @@ def apply_all() -> None:
         # stand-in already raises a clear error if anything actually uses it.
         warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
     install_safe_globals()
+    install_mmengine_loader()
 
 
 apply_all()

@@ -27,9 +27,11 @@ DEMO_CONFIG = osp.join(ROOT, 'configs', 'distill', 'cwd',
 
 
 def schedule_options(iters: int) -> dict:
-    """The schedule overrides ``tools/demo.py`` applies to the plain student (same warm-up rule)."""
+    """The schedule overrides ``tools/demo.py`` applies to the plain student (same warm-up rule,
+    same logger interval: about 20 progress lines per run)."""
     warmup = min(50, max(iters // 5, 1))
     return {'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+            'default_hooks.logger.interval': max(1, min(50, iters // 20)),
             'default_hooks.checkpoint.interval': iters, 'param_scheduler.0.end': warmup,
             'param_scheduler.1.begin': warmup, 'param_scheduler.1.end': iters}
 

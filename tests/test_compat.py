@@ -105,3 +105,40 @@ def test_getattr_is_restricted_to_history_buffer_statistics(tmp_path):
     torch.save({'f': _GetattrOs()}, path)
     with pytest.raises(RuntimeError, match='getattr.pth'):
         compat.load_checkpoint_file(str(path))
+
+
+def test_refused_pickle_error_is_ours_not_torchs_weights_only_false_hint(tmp_path, monkeypatch):
+    """Item 3b: the refusal names the file and the refused type, explains why weights_only=False is
+    never the answer and how to re-save a trusted file as tensors; torch's hint is not shown,
+    neither by load_checkpoint_file nor by mmengine's loader (load_from / --resume / Pretrained)."""
+    monkeypatch.setenv('CROSSMODAL_EVIL_MARKER', str(tmp_path / 'pwned'))
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': _Evil()}, path, pickle_module=pickle)
+    from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+    for load in (lambda: compat.load_checkpoint_file(str(path)),
+                 lambda: CheckpointLoader.load_checkpoint(str(path), map_location='cpu'),
+                 lambda: _load_checkpoint(str(path), map_location='cpu')):
+        with pytest.raises(RuntimeError) as info:
+            load()
+        msg = str(info.value)
+        assert 'evil.pth' in msg and ('posix.system' in msg or 'os.system' in msg), msg
+        assert 'Do NOT load it with weights_only=False' in msg and 'runs any code' in msg
+        assert 'isinstance(v, torch.Tensor)' in msg  # how to re-save a trusted checkpoint
+        assert 'will likely succeed' not in msg and 'add_safe_globals' not in msg
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_runner_load_from_goes_through_our_message(tmp_path, monkeypatch):
+    """mmengine's Runner.load_checkpoint (the load_from / --resume path) raises our message."""
+    monkeypatch.setenv('CROSSMODAL_EVIL_MARKER', str(tmp_path / 'pwned'))
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': {}, 'payload': _Evil()}, path, pickle_module=pickle)
+    from mmengine.runner import Runner
+
+    class _Stub:  # Runner.load_checkpoint only needs these attributes before loading
+        model = torch.nn.Linear(1, 1)
+        logger = None
+    with pytest.raises(RuntimeError, match='Do NOT load it with weights_only=False'):
+        Runner.load_checkpoint(_Stub(), str(path), map_location='cpu')
+    assert not (tmp_path / 'pwned').exists()

@@ -9,6 +9,9 @@
 5. print a table (model, modalities, mIoU, params, time) and write ``summary.json`` and a
    per-class bar chart ``miou.png`` to the work dir.
 
+Each tool's full output goes to a log in the work dir; while a model trains, a progress line
+(iteration, loss, ETA) is printed about 20 times per stage.
+
     python tools/demo.py [--work-dir work_dirs/demo] [--variant rgbt|rgbd] [--iters 600] [--seed 0]
 """
 import argparse
@@ -16,8 +19,10 @@ import contextlib
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -29,12 +34,56 @@ CONFIGS = {
 }
 
 
-def run(cmd, log_path):
-    """Run a tool, streaming nothing but keeping its log; raise with the log tail on failure."""
+_ITER_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\](.*)')
+
+
+def log_interval(iters):
+    """Logger interval of the demo's training runs: about 20 progress lines per stage."""
+    return max(1, min(50, iters // 20))
+
+
+def progress_line(line, name):
+    """A short progress line (iterations, loss, ETA) for an mmengine training log line, else None."""
+    m = _ITER_LINE.search(line)
+    if not m:
+        return None
+    rest = m.group(3)
+    eta = re.search(r'\beta:\s*(\S+)', rest)
+    loss = re.search(r'(?<![\w.])loss:\s*(\S+)', rest)
+    out = f'[demo] {name}: iter {m.group(1)}/{m.group(2)}'
+    if loss:
+        out += f'  loss {loss.group(1)}'
+    if eta:
+        out += f'  eta {eta.group(1)}'
+    return out
+
+
+def _pump(src, log, name, out_fd):
+    """Copy a child's output to its log; echo progress lines (and skip warnings) to ``out_fd``."""
+    for raw in iter(src.readline, b''):
+        log.write(raw)
+        log.flush()
+        if name is None:
+            continue
+        text = raw.decode('utf-8', 'replace')
+        line = progress_line(text, name)
+        if line is None and 'FiniteLossHook' in text:
+            line = f'[demo] {name}: ' + text.strip()
+        if line is not None:
+            os.write(out_fd, (line + '\n').encode())
+
+
+def run(cmd, log_path, name=None):
+    """Run a tool with its output in ``log_path``; show training progress lines (iterations, loss,
+    ETA) when ``name`` is given; raise with the log tail on failure."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     t0 = time.perf_counter()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sys.stdout.flush()
+    with open(log_path, 'wb') as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _pump(proc.stdout, log, name, sys.stdout.fileno())
+        proc.stdout.close()
+        proc.wait()
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         with open(log_path) as f:
@@ -44,23 +93,40 @@ def run(cmd, log_path):
 
 
 @contextlib.contextmanager
-def redirect_output(path):
-    """Send this process's stdout/stderr (file descriptors 1 and 2) to ``path`` for a while."""
+def redirect_output(path, name=None):
+    """Send this process's stdout/stderr (file descriptors 1 and 2) to ``path`` for a while; with
+    ``name``, training progress lines still reach the terminal (see :func:`progress_line`)."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(path, 'w') as f:
-        os.dup2(f.fileno(), 1)
-        os.dup2(f.fileno(), 2)
+    rd, wr = os.pipe()
+    log, src = open(path, 'wb'), os.fdopen(rd, 'rb')
+    echo = os.dup(saved[0])  # the pump's own copy of the terminal: it may outlive this block
+
+    def pump():
         try:
-            yield
+            _pump(src, log, name, echo)
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+            src.close()
+            log.close()
+            os.close(echo)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    os.dup2(wr, 1)
+    os.dup2(wr, 2)
+    os.close(wr)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)  # the pipe's writers are gone: the pump reads to EOF
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        # a forked dataloader worker still alive holds the pipe open: do not wait for it forever
+        thread.join(timeout=10)
 
 
 def train_and_test(name, config, work_dir, iters, seed, extra=()):
@@ -70,10 +136,11 @@ def train_and_test(name, config, work_dir, iters, seed, extra=()):
     opts = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}',
             f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-            f'param_scheduler.1.end={iters}', *extra]
+            f'param_scheduler.1.end={iters}', f'default_hooks.logger.interval={log_interval(iters)}',
+            *extra]
     print(f'[demo] training {name}: {config} ({iters} iterations, seed {seed})', flush=True)
     t_train = run([sys.executable, 'tools/train.py', config, '--work-dir', wd, '--cfg-options', *opts],
-                  osp.join(wd, 'train.log'))
+                  osp.join(wd, 'train.log'), name=name)
     ckpt = osp.join(wd, f'iter_{iters}.pth')
     out = osp.join(wd, 'test_results.json')
     print(f'[demo] evaluating {name} ({t_train:.0f} s of training)', flush=True)
@@ -143,7 +210,7 @@ def main(argv=None):
         if run_distill_demo is not None:
             print('[demo] distilling the teacher into the RGB student', flush=True)
             log = osp.join(work_dir, 'distilled.log')
-            with redirect_output(log):
+            with redirect_output(log, name='distilled'):
                 row = run_distill_demo(work_dir=work_dir, teacher_ckpt=rows[0]['checkpoint'],
                                        seed=a.seed, iters=a.iters, variant=a.variant)
             print(f"[demo] evaluated distilled ({row['train_time_s']:.0f} s of training; log {log})",

@@ -8,6 +8,13 @@
 that batch. ``--auto-scale-lr`` scales the learning rate by global batch /
 ``auto_scale_lr.base_batch_size`` (mmengine's Runner does the scaling); the run logs one line with the
 per-process batch, world size, global batch and whether the LR is scaled.
+
+``--resume`` without a path continues from the checkpoint named by ``<work_dir>/last_checkpoint``
+if it loads, otherwise from the newest complete ``iter_<n>.pth`` (logged; never a ``*.tmp`` left by
+an interrupted save). Resuming a run that already reached ``train_cfg.max_iters`` says so and exits
+0 without training; ``--cfg-options train_cfg.max_iters=<more>`` continues it. Every config gets
+``FiniteLossHook`` and ``SafeCheckpointHook`` (crossmodal/engine, via
+``runner_setup.install_reliability_hooks``).
 """
 import argparse
 import os.path as osp
@@ -19,6 +26,9 @@ import crossmodal  # noqa: E402  (compat layer first)
 from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
                                            load_config, log_batch_summary, parse_runner_args,
                                            setup_distributed)
+from crossmodal.engine.safe_checkpoint import (find_resume_checkpoint,  # noqa: E402
+                                               finished_run_message)
+from mmengine.logging import print_log  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -39,10 +49,15 @@ def main(argv=None):
     apply_train_args(cfg, args)
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)  # None: nothing there, from scratch
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if cfg.resume and cfg.load_from:
+        done = finished_run_message(cfg.load_from, cfg.get('train_cfg'))
+        if done:
+            print_log(done, logger='current')
+            return None
     setup_distributed(cfg)
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)

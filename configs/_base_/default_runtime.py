@@ -13,5 +13,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0)
-# Stores torch's RNG state in checkpoints so `--resume` continues exactly (crossmodal/engine).
-custom_hooks = [dict(type='RNGStateHook')]
+# RNGStateHook stores torch's RNG state in checkpoints so `--resume` continues exactly;
+# FiniteLossHook stops training on a NaN/inf loss before the step is applied or saved
+# (action='skip' skips such steps instead). See crossmodal/engine. Configs that override
+# custom_hooks get FiniteLossHook from tools/train.py (runner_setup.install_reliability_hooks).
+custom_hooks = [dict(type='RNGStateHook'), dict(type='FiniteLossHook')]

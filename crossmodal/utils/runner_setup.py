@@ -1,6 +1,7 @@
 """Shared set-up of ``tools/train.py``, ``tools/train_stages.py`` and ``tools/test.py``: config
-loading, CLI overrides, distributed launch on CPU (gloo) or GPU (mmengine's NCCL path), mixed
-precision, learning-rate scaling by the global batch."""
+loading, CLI overrides, the reliability hooks every config gets (:func:`install_reliability_hooks`),
+distributed launch on CPU (gloo) or GPU (mmengine's NCCL path), mixed precision, learning-rate
+scaling by the global batch."""
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,32 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     resolve_work_dir_paths(cfg)
+    install_reliability_hooks(cfg)
     return cfg
+
+
+def _hook_type(hook: Any) -> Any:
+    t = hook.get('type') if isinstance(hook, dict) else type(hook)
+    return t if isinstance(t, str) else getattr(t, '__name__', t)
+
+
+def install_reliability_hooks(cfg: Config) -> None:
+    """Give every config loaded by the tools crossmodal's reliability hooks (crossmodal/engine):
+
+    - ``FiniteLossHook`` in ``custom_hooks`` unless the config has one (its own, e.g.
+      ``dict(type='FiniteLossHook', action='skip')``, is kept): many configs replace the
+      ``custom_hooks`` of ``default_runtime.py`` and would otherwise lose it;
+    - ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes ``SafeCheckpointHook``
+      (same options; atomic writes, cleanup after the new file is complete). Another checkpoint
+      hook type is left as the config says.
+    """
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(_hook_type(h) == 'FiniteLossHook' for h in hooks):
+        hooks.append(dict(type='FiniteLossHook'))
+        cfg.custom_hooks = hooks
+    ckpt = (cfg.get('default_hooks', None) or {}).get('checkpoint', None)
+    if isinstance(ckpt, dict) and _hook_type(ckpt) == 'CheckpointHook':
+        ckpt['type'] = 'SafeCheckpointHook'
 
 
 def resolve_work_dir_paths(cfg: Config) -> None:

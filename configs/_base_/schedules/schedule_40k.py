@@ -22,11 +22,12 @@ test_cfg = dict(type='TestLoop')
 # batch their LR was chosen for: base_batch_size=8. A config whose recipe uses another batch (e.g.
 # the forest RGBI configs, batch 2) should set its own `auto_scale_lr.base_batch_size`.
 auto_scale_lr = dict(enable=False, base_batch_size=8)
+# SafeCheckpointHook: CheckpointHook with atomic writes (crossmodal/engine/safe_checkpoint.py)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=3,
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=3,
                     save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

@@ -14,9 +14,10 @@ test_cfg = dict(type='TestLoop')
 # batch_size is per process; the embedded datasets train batch 8 in one process (see schedule_40k.py;
 # `tools/train.py --auto-scale-lr` scales the LR by global batch / base_batch_size).
 auto_scale_lr = dict(enable=False, base_batch_size=8)
+# SafeCheckpointHook: CheckpointHook with atomic writes (crossmodal/engine/safe_checkpoint.py)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
