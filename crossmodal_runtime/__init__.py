@@ -15,6 +15,6 @@ from .visualize import colorize, overlay, side_by_side
 
 __all__ = [
     'Segmenter', 'SegmentationResult', 'OnnxBackend', 'ModelFileError', 'FrameError',
-    'SidecarError', 'check_frame', 'preprocess', 'postprocess', 'softmax_max', 'load_spec', 'sidecar_path', 'validate_spec',
-    'colorize', 'overlay', 'side_by_side'
+    'SidecarError', 'check_frame', 'preprocess', 'postprocess', 'softmax_max', 'load_spec',
+    'sidecar_path', 'validate_spec', 'colorize', 'overlay', 'side_by_side'
 ]

@@ -4,6 +4,8 @@ Policy (the same one the exported graph was checked against in the parity tests)
 
 - **Input**: one RGB frame, ``uint8`` (H, W, 3), RGB channel order (what crossmodal's data loader
   yields during training; convert OpenCV's BGR frames with ``cv2.cvtColor(f, cv2.COLOR_BGR2RGB)``).
+  A grey uint8 frame is refused unless ``grey_to_rgb`` (copied into R, G and B); 16-bit frames are
+  refused (:func:`check_frame`).
 - ``resize_policy == "resize"`` (model exported with a fixed ``--input-size h w``): the frame is
   resized to exactly (h, w) with bilinear interpolation (aspect ratio not kept); the (K, h, w)
   logits are resized back to (H, W) bilinearly (half-pixel centres, like

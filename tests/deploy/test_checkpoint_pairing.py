@@ -6,7 +6,6 @@ import importlib.util
 import json
 
 import cv2
-import numpy as np
 import pytest
 import torch
 from deploy_helpers import CLASSES, PALETTE, synthetic_batch, tiny_student_model_cfg
@@ -111,4 +110,3 @@ def test_infer_checkpoint_pairings(tiny_student, distill_run, repo_root, tmp_pat
     from crossmodal.apis import Segmenter
     ref = Segmenter(tiny_student[1], config=cfg)(img).labels
     assert (cv2.imread(str(tmp_path / 'b' / 'labels' / 'one.png'), cv2.IMREAD_UNCHANGED) == ref).all()
-    assert np.unique(ref).size >= 1

@@ -134,3 +134,8 @@ def test_show_dir_names_pictures_by_stem(tiny, tmp_path, tiny_rgbt):
     assert sorted(os.listdir(show)) == sorted(f'{s}.png' for s in stems)
     img = cv2.imread(str(show / f'{stems[0]}.png'))
     assert img is not None and img.shape[0] == 64  # ground truth | prediction, 64 px high
+    # --robustness: one folder per scenario, so no scenario overwrites another's pictures
+    tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'wr'), '--robustness', '--show-dir',
+             str(tmp_path / 'rob_vis')])
+    assert sorted(os.listdir(tmp_path / 'rob_vis')) == ['full', 'no_rgb']
+    assert sorted(os.listdir(tmp_path / 'rob_vis' / 'no_rgb')) == sorted(f'{s}.png' for s in stems)
