@@ -154,4 +154,9 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from crossmodal.utils.checkpoint_kind import CheckpointMismatchError
+    try:
+        main()
+    except CheckpointMismatchError as e:  # wrong config/checkpoint pairing: no traceback, exit 2
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(2)

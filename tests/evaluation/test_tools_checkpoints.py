@@ -139,3 +139,20 @@ def test_show_dir_names_pictures_by_stem(tiny, tmp_path, tiny_rgbt):
              str(tmp_path / 'rob_vis')])
     assert sorted(os.listdir(tmp_path / 'rob_vis')) == ['full', 'no_rgb']
     assert sorted(os.listdir(tmp_path / 'rob_vis' / 'no_rgb')) == sorted(f'{s}.png' for s in stems)
+
+
+def test_cli_exit_code_for_a_wrong_pairing(tiny, tmp_path):
+    import subprocess
+    import sys
+    from tiny_models import ROOT
+    cfg, _ = tiny['student']
+    _, dckpt = tiny['distill']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), cfg, dckpt,
+                          '--work-dir', str(tmp_path / 'wd')], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT, env=env)
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and "distiller's checkpoint" in last
+    assert 'Traceback' not in res.stderr
+    assert not (tmp_path / 'wd' / 'test_results.json').exists()
