@@ -9,12 +9,12 @@ compatibility layer, which imports torch and mmseg. ``crossmodal.apis.Segmenter`
 same class and adds the PyTorch checkpoint path.
 """
 from .processing import FrameError, check_frame, postprocess, preprocess, softmax_max
-from .segmenter import OnnxBackend, SegmentationResult, Segmenter
+from .segmenter import ModelFileError, OnnxBackend, SegmentationResult, Segmenter
 from .spec import SidecarError, load_spec, sidecar_path, validate_spec
 from .visualize import colorize, overlay, side_by_side
 
 __all__ = [
-    'Segmenter', 'SegmentationResult', 'OnnxBackend', 'FrameError', 'SidecarError', 'check_frame',
-    'preprocess', 'postprocess', 'softmax_max', 'load_spec', 'sidecar_path', 'validate_spec',
-    'colorize', 'overlay', 'side_by_side'
+    'Segmenter', 'SegmentationResult', 'OnnxBackend', 'ModelFileError', 'FrameError',
+    'SidecarError', 'check_frame', 'preprocess', 'postprocess', 'softmax_max', 'load_spec',
+    'sidecar_path', 'validate_spec', 'colorize', 'overlay', 'side_by_side'
 ]

@@ -4,6 +4,8 @@ Policy (the same one the exported graph was checked against in the parity tests)
 
 - **Input**: one RGB frame, ``uint8`` (H, W, 3), RGB channel order (what crossmodal's data loader
   yields during training; convert OpenCV's BGR frames with ``cv2.cvtColor(f, cv2.COLOR_BGR2RGB)``).
+  A grey uint8 frame is refused unless ``grey_to_rgb`` (copied into R, G and B); 16-bit frames are
+  refused (:func:`check_frame`).
 - ``resize_policy == "resize"`` (model exported with a fixed ``--input-size h w``): the frame is
   resized to exactly (h, w) with bilinear interpolation (aspect ratio not kept); the (K, h, w)
   logits are resized back to (H, W) bilinearly (half-pixel centres, like
@@ -29,26 +31,55 @@ class FrameError(ValueError):
     """A frame passed to a segmenter has the wrong type, shape, channel count or dtype."""
 
 
-def check_frame(frame: Any, where: str = 'frame') -> np.ndarray:
-    """Return ``frame`` if it is a uint8 (H, W, 3) RGB array, else raise :class:`FrameError`."""
+GREY_HINT = ('Pass grey_to_rgb=True (tools/infer.py --grey-to-rgb) to copy the grey channel into '
+             'R, G and B, if this really is a grey camera image of the scene; a depth or thermal '
+             'image is not a valid input of an RGB student.')
+
+
+def check_frame(frame: Any, where: str = 'frame', grey_to_rgb: bool = False) -> np.ndarray:
+    """Return ``frame`` if it is a uint8 (H, W, 3) RGB array, else raise :class:`FrameError`.
+
+    Policy (the same in ``tools/infer.py`` and the Python API, docs/deploy.md):
+
+    * a 1-channel (grey) uint8 image, (H, W) or (H, W, 1), is refused unless ``grey_to_rgb``:
+      then it is returned as (H, W, 3) with the grey value in every channel;
+    * any dtype other than uint8 is refused, 16-bit images included: the model was trained on
+      8-bit RGB, and mapping 16-bit values to 0-255 needs the sensor's range, which only the caller
+      knows (e.g. ``(x // 257).astype(np.uint8)`` for a full-range 16-bit photo);
+    * 4 channels (RGBA) and other channel counts are refused.
+    """
     expected = 'expected an RGB image as a numpy uint8 array of shape (H, W, 3)'
     if not isinstance(frame, np.ndarray):
         raise FrameError(f'{where}: got {type(frame).__name__}; {expected}')
-    if frame.ndim != 3:
+    if frame.ndim not in (2, 3):
         raise FrameError(
-            f'{where}: got an array of shape {frame.shape} ({frame.ndim} dims); {expected}. '
-            f'This model sees only RGB: a grey or depth image is not a valid input.')
-    if frame.shape[2] != 3:
-        raise FrameError(
-            f'{where}: got {frame.shape[2]} channels (shape {frame.shape}); {expected}. '
-            f'Drop an alpha channel with frame[..., :3]; other modalities are not inputs of a '
-            f'single-modality RGB student.')
+            f'{where}: got an array of shape {frame.shape} ({frame.ndim} dims); {expected}.')
+    grey = frame.ndim == 2 or frame.shape[2] == 1
     if frame.dtype != np.uint8:
+        if frame.dtype == np.uint16:
+            kind = 'a 16-bit grey image' if grey else 'a 16-bit image'
+            raise FrameError(
+                f'{where}: got dtype uint16 ({kind}, shape {frame.shape}); {expected}. This model '
+                f'takes 8-bit images: 16-bit images are refused, since mapping them to 0-255 needs '
+                f'the sensor\'s range (e.g. (x // 257).astype(np.uint8) for a full-range 16-bit '
+                f'photo); convert them yourself.')
         raise FrameError(
             f'{where}: got dtype {frame.dtype}; {expected} with values 0-255 (convert with '
             f'np.clip(x, 0, 255).astype(np.uint8) only if your values really are 0-255).')
     if frame.shape[0] < 1 or frame.shape[1] < 1:
         raise FrameError(f'{where}: empty image of shape {frame.shape}')
+    if grey:
+        if grey_to_rgb:
+            g = frame if frame.ndim == 2 else frame[..., 0]
+            return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
+        dims = '2 dims, a grey image' if frame.ndim == 2 else 'got 1 channels, a grey image'
+        raise FrameError(f'{where}: got an array of shape {frame.shape} ({dims}); {expected}. '
+                         f'This model takes 3-channel RGB. {GREY_HINT}')
+    if frame.shape[2] != 3:
+        raise FrameError(
+            f'{where}: got {frame.shape[2]} channels (shape {frame.shape}); {expected}. '
+            f'Drop an alpha channel with frame[..., :3]; other modalities are not inputs of a '
+            f'single-modality RGB student.')
     return frame
 
 

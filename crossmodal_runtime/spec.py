@@ -62,6 +62,8 @@ def validate_spec(spec: Dict[str, Any], where: str = '<spec>') -> Dict[str, Any]
         raise bad(f'{len(classes)} classes but {len(palette)} palette colours')
     if any(len(c) != 3 for c in palette):
         raise bad('every palette entry must be [r, g, b]')
+    if 'num_classes' in spec and spec['num_classes'] != len(classes):
+        raise bad(f'"num_classes" is {spec["num_classes"]} but {len(classes)} classes are listed')
     inp = spec['input']
     for key in ('name', 'modality', 'channel_order', 'mean', 'std', 'dynamic', 'resize_policy',
                 'normalization'):

@@ -43,10 +43,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from crossmodal.deploy import NotAStudentError, export_onnx, export_pth, load_student
+    from crossmodal.utils.checkpoint_kind import CheckpointMismatchError
     try:
         model, cfg, model_cfg, info = load_student(args.config, args.checkpoint,
                                                    student_prefix=args.student_prefix)
-    except NotAStudentError as e:
+    except (NotAStudentError, CheckpointMismatchError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     if args.format == 'onnx':

@@ -7,8 +7,16 @@
 <input>: an image file, a folder of images, a video file (.mp4/.avi/...) or a camera index (0).
 Writes, per frame <stem>: <dir>/labels/<stem>.png (uint8 class ids), <dir>/overlays/<stem>.png
 (palette colours over the frame) and <dir>/side_by_side/<stem>.png (input | prediction |
-ground truth with --gt-dir). Prints a progress bar and a final JSON line with frames/s.
-With an .onnx model nothing from torch or mmseg is imported.
+ground truth with --gt-dir). Prints progress (a tqdm bar if tqdm is installed, else a plain frame
+counter) and a final JSON line with frames/s. With an .onnx model only numpy, OpenCV and
+onnxruntime are needed: nothing from torch or mmseg is imported.
+
+Input policy (the same as the Python API, docs/deploy.md): image files are decoded as they are
+stored (colour or grey, 8 or 16 bit; the alpha channel of a PNG is not read). A grey image is
+refused unless --grey-to-rgb (its value copied into R, G and B); a 16-bit image is refused (the
+model takes 8-bit RGB; convert it with the sensor's range yourself). Checkpoints (.pth) load
+strictly: the wrong kind (a distiller's without --student-prefix student., a teacher's, RTFDNet,
+CroDiNo-KD) is an error that says what to use instead.
 """
 import argparse
 import json
@@ -41,11 +49,60 @@ def parse_args(argv=None):
     p.add_argument('--alpha', type=float, default=0.5, help='overlay colour weight')
     p.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
     p.add_argument('--show', action='store_true', help='show a window (needs a display)')
+    p.add_argument('--grey-to-rgb', action='store_true',
+                   help='accept 8-bit grey images by copying the grey value into R, G and B '
+                        '(refused without it)')
     return p.parse_args(argv)
 
 
+class _Counter:
+    """Progress without tqdm: a frame counter on stderr (tqdm is optional: docs/deploy.md promises
+    numpy + OpenCV + onnxruntime only)."""
+
+    def __init__(self, iterable, every: int = 10):
+        self.iterable, self.every, self.n, self.postfix = iterable, every, 0, ''
+
+    def __iter__(self):
+        for item in self.iterable:
+            yield item
+            self.n += 1
+            if self.n == 1 or self.n % self.every == 0:
+                print(f'{self.n} frames {self.postfix}', file=sys.stderr, flush=True)
+
+    def set_postfix(self, **kw):
+        self.postfix = ' '.join(f'{k}={v}' for k, v in kw.items())
+
+    def close(self):
+        print(f'{self.n} frames done {self.postfix}', file=sys.stderr, flush=True)
+
+
+def progress(iterable):
+    """A tqdm bar when tqdm is importable, else :class:`_Counter`."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Counter(iterable)
+    return tqdm(iterable, unit='frame', file=sys.stderr)
+
+
+def read_image(path: str):
+    """The image as stored, in RGB(A->RGB) order: (H, W, 3) colour or (H, W) grey, uint8 or uint16.
+
+    No conversion: the segmenter applies the input policy (grey refused unless --grey-to-rgb,
+    16-bit refused)."""
+    import cv2
+    img = cv2.imread(path, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
+    if img is None:
+        raise SystemExit(f'error: cannot read image {path}')
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
 def iter_frames(src: str, max_frames=None):
-    """Yield (stem, RGB uint8 frame); ``stem`` names the outputs."""
+    """Yield (stem, frame, source); ``stem`` names the outputs, ``source`` the frame in errors.
+
+    Video/camera frames are RGB uint8; image files are returned as stored (:func:`read_image`)."""
     import cv2
     n = 0
     if src.isdigit() or os.path.isfile(src) and src.lower().endswith(VIDEO_EXTS):
@@ -58,7 +115,7 @@ def iter_frames(src: str, max_frames=None):
                 ok, bgr = cap.read()
                 if not ok:
                     break
-                yield f'{base}_{n:06d}', cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield f'{base}_{n:06d}', cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), f'{src} frame {n}'
                 n += 1
         finally:
             cap.release()
@@ -73,10 +130,7 @@ def iter_frames(src: str, max_frames=None):
     else:
         raise SystemExit(f'error: input {src} is not a file, a folder or a camera index')
     for path in paths[:max_frames]:
-        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SystemExit(f'error: cannot read image {path}')
-        yield os.path.splitext(os.path.basename(path))[0], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        yield os.path.splitext(os.path.basename(path))[0], read_image(path), path
 
 
 def read_gt(gt_dir: str, stem: str, ext: str, offset: int, shape):
@@ -108,23 +162,24 @@ def build_segmenter(args):
             raise SystemExit('error: --config/--input-size/--student-prefix apply to checkpoints; '
                              'an .onnx model carries its settings in its sidecar')
         from crossmodal_runtime import Segmenter
-        return Segmenter(args.model)
+        return Segmenter(args.model, grey_to_rgb=args.grey_to_rgb)
     if not args.config:
         raise SystemExit(f'error: {args.model} is a checkpoint: pass its --config')
     from crossmodal.apis.segmenter import Segmenter
     return Segmenter(args.model, config=args.config, input_size=args.input_size,
-                     student_prefix=args.student_prefix)
+                     student_prefix=args.student_prefix, grey_to_rgb=args.grey_to_rgb)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     import cv2
-    from tqdm import tqdm
 
-    from crossmodal_runtime import SidecarError, overlay, side_by_side
+    from crossmodal_runtime import FrameError, SidecarError, overlay, side_by_side
     try:
         seg = build_segmenter(args)
-    except (SidecarError, FileNotFoundError, ValueError) as e:
+    except (SidecarError, FileNotFoundError, ValueError, RuntimeError) as e:
+        # ValueError: ModelFileError (corrupt .onnx), CheckpointMismatchError, NotAStudentError;
+        # RuntimeError: crossmodal.compat refusing an unloadable .pth
         print(f'error: {e}', file=sys.stderr)
         return 2
     show = args.show and has_display()
@@ -135,11 +190,18 @@ def main(argv=None) -> int:
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
     n, model_s, t0 = 0, 0.0, time.perf_counter()
-    bar = tqdm(iter_frames(args.input, args.max_frames), unit='frame', file=sys.stderr)
-    for stem, frame in bar:
+    bar = progress(iter_frames(args.input, args.max_frames))
+    for stem, frame, source in bar:
         t = time.perf_counter()
-        out = seg(frame)
+        try:
+            out = seg(frame, where=source)
+        except (FrameError, SidecarError) as e:
+            bar.close()
+            print(f'error: {e}', file=sys.stderr)
+            return 2
         model_s += time.perf_counter() - t
+        if frame.ndim == 2:  # accepted with --grey-to-rgb: draw on the frame the model saw
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
         gt = (read_gt(args.gt_dir, stem, args.gt_ext, args.label_offset, frame.shape[:2])
               if args.gt_dir else None)
         ov = overlay(frame, out.labels, seg.palette, args.alpha)

@@ -9,7 +9,18 @@
 
 Prints the metrics and writes them as JSON (default ``<work_dir>/test_results.json``) together
 with the parameter count and the evaluation time. The file is strict JSON: a non-finite value (the
-IoU of a class absent from the test set is NaN) is written as ``null``.
+IoU of a class absent from the test set is NaN) is written as ``null``. Without ``--out`` every
+scenario gets its own file, so a missing-sensor run never overwrites the full-input results:
+``test_results_drop-thermal.json``, ``test_results_modalities-rgb.json`` (plus ``_fill-mean`` /
+``_fill-thermal-100`` for a non-default fill and ``_aug-test`` for ``--aug-test``).
+
+The checkpoint is loaded strictly (crossmodal/utils/checkpoint_kind.py; mmengine's ``load_from``
+would load with ``strict=False`` and score a random model): missing or unexpected keys stop with an
+error that says what the checkpoint looks like (a distiller's, a teacher's, RTFDNet, CroDiNo-KD, a
+plain student) and which config or tool to use instead.
+
+``--show-dir DIR`` saves one painted picture per test sample (ground truth | prediction) as
+``DIR/<stem>.png``, ``<stem>`` being the file name of the sample's image without its extension.
 
 Missing sensors (any model; crossmodal/evaluation/robustness.py): ``--modalities`` lists the
 modalities that are given, ``--drop`` the ones that are missing; a missing modality is blanked in the
@@ -44,8 +55,9 @@ def parse_args(argv=None):
     p.add_argument('checkpoint', help='checkpoint file, or a training work dir (its best checkpoint, '
                    'else the latest)')
     p.add_argument('--work-dir', help='directory for logs and the results JSON')
-    p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json)')
-    p.add_argument('--show-dir', help='save painted predictions to this directory')
+    p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json; '
+                   'test_results_<scenario>.json with --drop/--modalities/--aug-test)')
+    p.add_argument('--show-dir', help='save painted predictions to this directory as <stem>.png')
     p.add_argument('--modalities', help='comma-separated modalities that are given; the '
                    'model\'s other modalities are blanked')
     p.add_argument('--drop', help='comma-separated modalities to blank (missing sensors)')
@@ -72,22 +84,37 @@ def parse_args(argv=None):
     return args
 
 
+def results_name(args, dropped) -> str:
+    """``test_results.json`` for the full input, ``test_results_<scenario>.json`` otherwise."""
+    parts = []
+    if args.modalities:
+        parts.append('modalities-' + '+'.join(m.strip() for m in args.modalities.split(',')))
+    if args.drop:
+        parts.append('drop-' + '+'.join(m.strip() for m in args.drop.split(',')))
+    if dropped and args.fill != 'zero':
+        parts.append(f'fill-{args.fill}')
+    for item in (args.fill_value or ()) if dropped else ():
+        parts.append('fill-' + ''.join(c if c.isalnum() or c in '.-' else '-' for c in item))
+    if args.aug_test:
+        parts.append('aug-test')
+    return 'test_results' + ''.join('_' + p for p in parts) + '.json'
+
+
 def main(argv=None):
     args = parse_args(argv)
     from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
     args.checkpoint = resolve_trained_checkpoint(args.checkpoint, 'tools/test.py')
     crossmodal.register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = args.checkpoint  # loaded strictly by build_runner_and_load, not by mmengine
     cfg.resume = False
     aug = dict(scales=list(args.aug_scales), flip=not args.no_flip) if args.aug_test else None
     if aug:
         cfg.model = wrap_config(cfg.model, **aug)
     if args.show_dir:
-        hooks = cfg.default_hooks
-        hooks.visualization.draw = True
-        hooks.visualization.interval = 1
-        cfg.visualizer.save_dir = args.show_dir
+        # <show_dir>/<stem>.png (mmseg's hook would write vis_image/test_<stem>.png_0.png)
+        cfg.default_hooks.visualization = dict(type='StemSegVisualizationHook', draw=True,
+                                               interval=1, out_dir=args.show_dir)
     setup_distributed(cfg)
     from mmengine.dist import is_main_process
     from crossmodal.evaluation import robustness
@@ -104,8 +131,8 @@ def main(argv=None):
     mods = args.modalities.split(',') if args.modalities else None
     dropped = robustness.resolve_drop(cfg, mods, args.drop.split(',') if args.drop else None)
     robustness.insert_blanking(cfg, dropped, args.fill, fill_value)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    from crossmodal.utils.checkpoint_kind import build_runner_and_load
+    runner, _ = build_runner_and_load(cfg, args.checkpoint, args.config)
     t0 = time.perf_counter()
     metrics = runner.test()
     elapsed = time.perf_counter() - t0
@@ -118,7 +145,7 @@ def main(argv=None):
                   aug_test=aug, test_time_s=round(elapsed, 3),
                   metrics={k: float(v) for k, v in metrics.items()})
     if is_main_process():
-        out = args.out or osp.join(cfg.work_dir, 'test_results.json')
+        out = args.out or osp.join(cfg.work_dir, results_name(args, dropped))
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         dump_strict_json(result, out)  # NaN (e.g. IoU of a class absent from the test set) -> null
         print(json.dumps(to_strict_json(result['metrics'])))
@@ -127,4 +154,9 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from crossmodal.utils.checkpoint_kind import CheckpointMismatchError
+    try:
+        main()
+    except CheckpointMismatchError as e:  # wrong config/checkpoint pairing: no traceback, exit 2
+        print(f'error: {e}', file=sys.stderr)
+        sys.exit(2)

@@ -53,19 +53,25 @@ class Segmenter(_RuntimeSegmenter):
         student_prefix: for a distillation checkpoint, e.g. ``'student.'``.
         device: torch device for a checkpoint.
         providers / num_threads: onnxruntime options for an ``.onnx`` model.
+        grey_to_rgb: accept 1-channel uint8 (grey) frames, copied into R, G and B; refused
+            otherwise. 16-bit frames are always refused (docs/deploy.md, input policy).
+
+    A checkpoint is loaded strictly: a distiller's, teacher's, RTFDNet or CroDiNo-KD checkpoint,
+    or weights of another student, raise an error saying what the checkpoint is and what to use.
     """
 
     def __init__(self, model: str, config: Optional[str] = None, *,
                  input_size: Optional[Tuple[int, int]] = None,
                  student_prefix: Optional[str] = None, device: str = 'cpu',
                  providers: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None) -> None:
+                 num_threads: Optional[int] = None, grey_to_rgb: bool = False) -> None:
         model = os.fspath(model)
         if model.endswith('.onnx'):
             if config is not None:
                 raise ValueError(f'{model}: an ONNX model takes no config (its sidecar '
                                  f'{model}.json holds the metadata)')
-            super().__init__(model, providers=providers, num_threads=num_threads)
+            super().__init__(model, providers=providers, num_threads=num_threads,
+                             grey_to_rgb=grey_to_rgb)
             return
         if config is None:
             raise ValueError(f'{model}: a checkpoint needs its config (config=... / --config)')
@@ -76,4 +82,5 @@ class Segmenter(_RuntimeSegmenter):
         spec = build_spec(info, input_size, dynamic=input_size is None)
         self.model = net
         self.info = info
-        super().__init__(model, backend=TorchBackend(net, info, device), spec=spec)
+        super().__init__(model, backend=TorchBackend(net, info, device), spec=spec,
+                         grey_to_rgb=grey_to_rgb)

@@ -5,11 +5,14 @@ RGB tensor. This module
 
 - reads the config (path, :class:`mmengine.Config` or dict) and picks the student's model config
   (``cfg.model``, or ``cfg.model.student`` of a distillation config when ``student_prefix`` is
-  given);
+  given: a config path, as in configs/distill/, or an inline dict);
 - loads the checkpoint with :func:`crossmodal.compat.load_checkpoint_file` (``weights_only=True``);
 - recognises a multimodal teacher (``MultiModalEncoderDecoder`` config, or state-dict keys under
-  ``backbones.<modality>.`` for two or more modalities) and a distillation checkpoint
-  (``student.`` + ``teacher.`` keys) and explains what to do instead;
+  ``backbones.<modality>.`` for two or more modalities), a distillation checkpoint
+  (``student.`` + ``teachers.`` keys), RTFDNet and CroDiNo-KD checkpoints, and explains what to do
+  instead (:mod:`crossmodal.utils.checkpoint_kind`); any other mismatch between the checkpoint and
+  the student is a :class:`~crossmodal.utils.checkpoint_kind.CheckpointMismatchError` (strict
+  loading);
 - strips a distillation checkpoint to the student (``student_prefix='student.'``: keep and strip the
   prefixed keys, drop teacher/connector keys);
 - collects what the exported model must carry: class names, palette, mean/std, the channel order the
@@ -87,8 +90,11 @@ def student_model_cfg(cfg: Any, where: str, student_prefix: Optional[str] = None
     if model_cfg is None:
         raise NotAStudentError(f'{where}: the config has no "model" entry')
     tname = _type_name(model_cfg)
-    if student_prefix and 'student' in model_cfg and isinstance(model_cfg['student'], dict):
-        model_cfg = model_cfg['student']
+    if student_prefix and 'student' in model_cfg:
+        # a distill config names its student by config path (model.student = 'configs/...py')
+        # or inline (a dict); model_config resolves both the way DistillSegmentor does
+        from crossmodal.models.distill.distill_segmentor import model_config
+        model_cfg = model_config(model_cfg['student'], f'{where}: model.student')
         tname = _type_name(model_cfg)
     elif 'student' in model_cfg and 'teacher' in model_cfg or 'Distill' in tname:
         raise NotAStudentError(
@@ -121,11 +127,18 @@ _MODALITY_BACKBONE = re.compile(r'^(?:.*\.)?backbones\.([A-Za-z0-9_]+)\.')
 
 
 def check_state_dict(state_dict: Dict[str, Any], where: str) -> None:
-    """Raise :class:`NotAStudentError` for teacher or distillation state dicts."""
-    if any(k.startswith('student.') for k in state_dict):
+    """Raise :class:`NotAStudentError` for teacher, distillation, RTFDNet or CroDiNo-KD state dicts
+    (the message says what the checkpoint looks like and what to use instead)."""
+    from crossmodal.utils.checkpoint_kind import checkpoint_kind, describe_checkpoint, suggestion
+    kind = checkpoint_kind(state_dict)
+    if kind == 'distiller':
         raise NotAStudentError(
-            f'{where}: the checkpoint is a distillation checkpoint (keys under "student." and '
-            f'others). Export its student with `--student-prefix student.`.')
+            f'{where}: the checkpoint is a distillation checkpoint: '
+            f'{describe_checkpoint(state_dict)}. {suggestion(kind, "export")}')
+    if kind in ('rtfdnet', 'crodino'):
+        raise NotAStudentError(
+            f'{where}: the checkpoint is {describe_checkpoint(state_dict)}, not a single-modality '
+            f'student. {suggestion(kind, "export")}')
     mods = sorted({m.group(1) for k in state_dict for m in [_MODALITY_BACKBONE.match(k)] if m})
     if len(mods) >= 2 or (mods and not any(k.startswith('backbone.') for k in state_dict)):
         raise NotAStudentError(
@@ -142,9 +155,12 @@ def strip_student_state_dict(state_dict: Dict[str, Any], prefix: str,
     """
     kept = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not kept:
+        from crossmodal.utils.checkpoint_kind import describe_checkpoint
         groups = sorted({k.split('.')[0] for k in state_dict})
         raise NotAStudentError(f'{where}: no key starts with {prefix!r} (top-level names: '
-                               f'{groups})')
+                               f'{groups}): the checkpoint is {describe_checkpoint(state_dict)}, '
+                               f'not a distillation checkpoint; drop --student-prefix for a '
+                               f'plain student')
     dropped = sorted({k.split('.')[0] for k in state_dict if not k.startswith(prefix)})
     return kept, dropped
 
@@ -236,6 +252,8 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
     state_dict, ckpt_meta = None, {}
     if checkpoint is not None:
         state_dict, ckpt_meta = extract_state_dict(load_checkpoint_file(checkpoint), checkpoint)
+        if state_dict and all(k.startswith('module.') for k in state_dict):  # DDP
+            state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
         if student_prefix:
             state_dict, dropped = strip_student_state_dict(state_dict, student_prefix, checkpoint)
             meta['dropped_key_groups'] = dropped
@@ -250,12 +268,11 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
         build_cfg['backbone']['init_cfg'] = None
     model = MODELS.build(build_cfg)
     if state_dict is not None:
-        missing, unexpected = model.load_state_dict(state_dict, strict=False)
-        if missing or unexpected:
-            raise ValueError(
-                f'{checkpoint}: the weights do not match the student built from {where_cfg}: '
-                f'{len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected '
-                f'(e.g. {unexpected[:3]})')
+        # keys and shapes must match exactly (CheckpointMismatchError says what the checkpoint
+        # looks like and what to use instead); then load strictly
+        from crossmodal.utils.checkpoint_kind import check_checkpoint_matches
+        check_checkpoint_matches(model, state_dict, checkpoint, where_cfg, tool='export')
+        model.load_state_dict(state_dict, strict=True)
     model.to(device).eval()
 
     dp = model_cfg['data_preprocessor']

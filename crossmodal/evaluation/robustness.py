@@ -152,9 +152,10 @@ def insert_blanking(cfg: Config, drop: Sequence[str], fill: str = 'zero',
 
 
 def evaluate(cfg: Config) -> Dict[str, float]:
-    """Build a Runner from ``cfg`` (``load_from`` = the checkpoint) and run its test loop."""
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    """Build a Runner from ``cfg`` and run its test loop; ``load_from`` (the checkpoint) is loaded
+    strictly (:func:`crossmodal.utils.checkpoint_kind.build_runner_and_load`)."""
+    from crossmodal.utils.checkpoint_kind import build_runner_and_load
+    runner, _ = build_runner_and_load(cfg)
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}
 
@@ -206,6 +207,9 @@ def run_robustness(cfg: Config, fill: str = 'zero', fill_value: Optional[Dict[st
         tag = 'full' if not drop else 'no_' + '_'.join(drop)
         c.work_dir = osp.join(cfg.work_dir, 'robustness', tag)
         c.experiment_name = f'{base_name}_{tag}_{stamp}'
+        vis = c.get('default_hooks', {}).get('visualization', None)
+        if vis and vis.get('out_dir'):  # --show-dir: one folder per scenario, nothing overwritten
+            vis['out_dir'] = osp.join(vis['out_dir'], tag)
         metrics = evaluate(c)
         rows.append(dict(scenario=name, dropped=list(drop), transform=t, metrics=metrics))
     result = dict(fill=fill, fill_value={k: list(v) for k, v in (fill_value or {}).items()},

@@ -149,7 +149,7 @@ def test_tool_aug_test_end_to_end(tmp_path, tiny_rgbt):
     ms = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'c'), '--aug-test', '--drop', 'rgb'])
     assert ms['aug_test'] == dict(scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75], flip=True)
     assert ms['dropped_modalities'] == ['rgb'] and 'mIoU' in ms['metrics']
-    assert _strict_load(tmp_path / 'c' / 'test_results.json')['aug_test']['flip'] is True
+    assert _strict_load(tmp_path / 'c' / 'test_results_drop-rgb_aug-test.json')['aug_test']['flip'] is True
 
 
 def test_tool_rejects_bad_scales(tmp_path):

@@ -55,7 +55,7 @@ def test_drop_and_robustness_teacher_and_student(tmp_path, tiny_rgbt):
                        tiny_rgbt, 'teacher')
     res = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'wt'), '--modalities', 'rgb'])
     assert res['dropped_modalities'] == ['thermal'] and res['fill'] == 'zero'
-    assert osp.isfile(tmp_path / 'wt' / 'test_results.json')
+    assert osp.isfile(tmp_path / 'wt' / 'test_results_modalities-rgb.json')  # not test_results.json
     cfg, ckpt = _write(tmp_path, 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py',
                        tiny_rgbt, 'student')
     out = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'ws'), '--robustness', '--out',

@@ -52,9 +52,10 @@ def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
         sd = {k[len('module.'):]: v for k, v in sd.items()}
     out = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     if not out:
+        from crossmodal.utils.checkpoint_kind import describe_checkpoint
         prefixes = sorted({'.'.join(k.split('.')[:2]) for k in sd})[:8]
         raise ValueError(f'{where} holds no "{prefix}*" weights (keys start with {prefixes}); is it '
-                         f'{what}?')
+                         f'{what}? It looks like {describe_checkpoint(sd)}.')
     return out
 
 

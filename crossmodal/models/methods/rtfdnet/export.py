@@ -107,7 +107,8 @@ def export_branch(config: str, checkpoint: str, out_dir: str, branch: str = 'rgb
     try:
         new_state = stock_state_dict(state, modality)
     except ExportError as e:
-        raise ExportError(f'{checkpoint}: {e}') from None
+        from crossmodal.utils.checkpoint_kind import describe_checkpoint
+        raise ExportError(f'{checkpoint}: {e}; it looks like {describe_checkpoint(state)}') from None
     init_default_scope('mmseg')
     model = MODELS.build(copy.deepcopy(stock.model))
     missing, unexpected = model.load_state_dict(new_state, strict=False)
