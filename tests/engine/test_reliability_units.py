@@ -22,16 +22,22 @@ def _truncate(path):
     open(path, 'wb').write(data[:len(data) // 2])
 
 
-def test_auto_resume_falls_back_from_a_truncated_last_checkpoint(tmp_path, capsys):
+def test_auto_resume_falls_back_from_a_truncated_last_checkpoint(tmp_path):
+    import logging
+    records = []
+    logger = logging.getLogger('test_auto_resume')
+    logger.setLevel(logging.INFO)
+    handler = logging.Handler()
+    handler.emit = lambda r: records.append(r.getMessage())
+    logger.addHandler(handler)
     _ckpt(tmp_path / 'iter_2.pth', 2)
     _ckpt(tmp_path / 'iter_4.pth', 4)
     _truncate(tmp_path / 'iter_4.pth')
     _ckpt(tmp_path / 'iter_6.pth.tmp', 6)  # a complete-looking temp file is never a candidate
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.pth'))
-    got = find_resume_checkpoint(str(tmp_path))
+    got = find_resume_checkpoint(str(tmp_path), logger=logger)
     assert got == str(tmp_path / 'iter_2.pth')
-    out = capsys.readouterr()
-    log = out.out + out.err
+    log = ' '.join(records)
     assert 'iter_4.pth cannot be resumed from' in log and 'newest complete checkpoint' in log
 
 
