@@ -6,7 +6,7 @@ the first one). The rules are those of :mod:`crossmodal.datasets.validation`, th
 loader refuses is reported here. Problem kinds:
 
 - ``meta_invalid``        meta.json missing/unparsable or a required field missing or inconsistent
-                          (:func:`crossmodal.datasets.meta.load_meta`, the loader's own check)
+                          (:func:`crossmodal.datasets.contract.load_meta`, the loader's own check)
 - ``missing_split_file``  a split file named in meta.json does not exist (or, without ``splits``, no
                           conventional split file train/val/test/trainval/unlabelled.txt exists)
 - ``empty_split``         a split file lists no stem
@@ -43,13 +43,10 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from crossmodal.datasets.meta import DatasetMetaError, load_meta  # noqa: E402
+from crossmodal.datasets.contract import (LENGTH_UNITS, DatasetMetaError, file_specs,  # noqa: E402,F401
+                                          label_void_and_class, load_meta, split_files, unlabelled_splits)
 from crossmodal.datasets.validation import (Problems, check_array, check_label_values,  # noqa: E402
-                                            check_sizes, file_specs, label_void_and_class, read_array,
-                                            read_split, split_files, unlabelled_splits)
-
-# metres per unit, for the depth range in metres of a modality declared in a length unit
-LENGTH_UNITS = {'mm': 0.001, 'cm': 0.01, 'dm': 0.1, 'm': 1.0}
+                                            check_sizes, read_array, read_split)
 
 
 def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], problems: Problems) -> None:

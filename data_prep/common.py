@@ -22,21 +22,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-import re
 import shutil
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import cv2
 import numpy as np
 
+from crossmodal.datasets import contract
+from crossmodal.datasets.contract import (DEFAULT_LABEL, IGNORE_INDEX, DatasetFiles,  # noqa: F401
+                                          DatasetWriteError, dump_json, label_lut, split_file_names)
+from crossmodal.datasets.contract import atomic_write_bytes as _atomic_write_bytes
+
 STATE_FILE = '.prep_state.json'
-IGNORE_INDEX = 255
-
-# cv2 needs the extension to pick the encoder; lossless ones keep uint16.
-_LOSSLESS_16BIT = ('.png', '.tif', '.tiff')
 
 
-class PrepError(RuntimeError):
+class PrepError(DatasetWriteError):
     """A converter cannot proceed: bad input (the message names the file) or unsafe output."""
 
 
@@ -97,39 +97,9 @@ def single_channel(img: np.ndarray, path: str) -> np.ndarray:
     raise PrepError(f'{path}: unexpected image shape {img.shape}')
 
 
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    tmp = f'{path}.part'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95) -> None:
-    """Write ``array`` atomically with cv2, keeping its dtype (uint8, or uint16 for lossless formats).
-
-    Args:
-        path: destination; the extension selects the encoder (.png, .jpg, .npy ...).
-        array: HxW, HxWx1 or HxWx3 (RGB order when ``rgb_order``; converted to cv2's BGR here).
-            ``.npy`` destinations are saved with numpy as they are.
-    """
-    ext = os.path.splitext(path)[1].lower()
-    if ext == '.npy':
-        tmp = f'{path}.part.npy'
-        np.save(tmp, array)
-        os.replace(tmp, path)
-        return
-    if array.dtype == np.uint16 and ext not in _LOSSLESS_16BIT:
-        raise PrepError(f'{path}: uint16 data needs a lossless 16-bit format (.png), not {ext}')
-    if array.dtype not in (np.uint8, np.uint16):
-        raise PrepError(f'{path}: refusing to write dtype {array.dtype} as an image')
-    arr = array
-    if rgb_order and arr.ndim == 3 and arr.shape[2] == 3:
-        arr = arr[:, :, ::-1]
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in ('.jpg', '.jpeg') else []
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(arr), params)
-    if not ok:
-        raise PrepError(f'{path}: cv2 could not encode an array of shape {array.shape}')
-    _atomic_write_bytes(path, buf.tobytes())
+    """:func:`crossmodal.datasets.contract.write_image` (atomic, dtype kept), raising :class:`PrepError`."""
+    contract.write_image(path, array, rgb_order=rgb_order, jpeg_quality=jpeg_quality, error=PrepError)
 
 
 # ----------------------------------------------------------------------------- palettes
@@ -155,33 +125,19 @@ def colorize(label: np.ndarray, palette: Sequence[Sequence[int]], label_offset: 
 
     train id = stored + label_offset; void (train id < 0, >= len(palette), or stored 255) -> void_color.
     """
+    ids = label_lut(label_offset)  # the contract's stored -> train id rule (255 = void)
     lut = np.tile(np.asarray(void_color, np.uint8), (256, 1))
-    for stored in range(255):
-        t = stored + label_offset
-        if 0 <= t < len(palette):
-            lut[stored] = palette[t]
+    known = ids < len(palette)
+    lut[known] = np.asarray(palette, np.uint8).reshape(-1, 3)[ids[known]]
     return lut[label]
 
 
 # ----------------------------------------------------------------------------- split files
 
-def split_file_names(split: str) -> Dict[str, str]:
-    """File names of one split in both styles: ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
-    return {'stems': f'{split}.txt', 'pairs': f'{split}_pairs.txt'}
-
-
 def write_split_files(root: str, split: str, stems: Sequence[str], rgb_spec: Mapping[str, str],
                       label_spec: Optional[Mapping[str, str]]) -> Dict[str, str]:
-    """Write ``<split>.txt`` (bare stems) and ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``;
-    only ``RGB/<s>.jpg`` when ``label_spec`` is None: an unlabelled split)."""
-    names = split_file_names(split)
-    stems_txt = ''.join(f'{s}\n' for s in stems)
-    pairs_txt = ''.join(f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}"
-                        + (f"\t{label_spec['folder']}/{s}{label_spec['ext']}" if label_spec else '') + '\n'
-                        for s in stems)
-    _atomic_write_bytes(os.path.join(root, names['stems']), stems_txt.encode())
-    _atomic_write_bytes(os.path.join(root, names['pairs']), pairs_txt.encode())
-    return names
+    """``<split>.txt`` and ``<split>_pairs.txt`` (:func:`crossmodal.datasets.contract.write_split_files`)."""
+    return contract.write_split_files(root, split, stems, rgb_spec, label_spec)
 
 
 def read_split_lines(path: str) -> List[str]:
@@ -225,7 +181,8 @@ class DatasetWriter:
         self.converter = converter
         self.options = json.loads(json.dumps(dict(options)))
         self.modalities = {k: dict(v) for k, v in modalities.items()}
-        self.label = dict(label or {'folder': 'Label', 'ext': '.png'})
+        self.label = dict(label or DEFAULT_LABEL)
+        self.files = DatasetFiles(out, {**self.modalities, 'label': self.label}, error=PrepError)
         self.resumed = False
         self._prepare(force)
 
@@ -255,8 +212,7 @@ class DatasetWriter:
         elif os.path.exists(out) and not os.path.isdir(out):
             raise PrepError(f'{out}: exists and is not a directory')
         os.makedirs(out, exist_ok=True)
-        for folder in self._managed():
-            os.makedirs(os.path.join(out, folder), exist_ok=True)
+        self.files.make_folders()
         _atomic_write_bytes(state_path, json.dumps(
             {'converter': self.converter, 'options': self.options}, indent=1).encode())
 
@@ -274,8 +230,7 @@ class DatasetWriter:
     # -- samples -----------------------------------------------------------------------
     def path(self, modality: str, stem: str) -> str:
         """Output path of ``stem`` for a modality name or ``'label'``."""
-        spec = self.label if modality == 'label' else self.modalities[modality]
-        return os.path.join(self.out, spec['folder'], f"{stem}{spec['ext']}")
+        return self.files.path(modality, stem)
 
     def is_done(self, stem: str, labelled: bool = True) -> bool:
         """True when every file of ``stem`` exists (files are written atomically, so they are complete);
@@ -323,13 +278,9 @@ class DatasetWriter:
             if same.get(a, a) != same.get(b, b):
                 raise PrepError(f'{src}: cannot copy a {a} file to a {b} output; re-encode it instead')
         for name, arr in arrays.items():
-            if name in copy_from:
-                with open(copy_from[name], 'rb') as f:
-                    _atomic_write_bytes(self.path(name, stem), f.read())
-            else:
-                write_image(self.path(name, stem), arr)
+            self.files.write(name, stem, arr, copy_from=copy_from.get(name))
         if label is not None:
-            write_image(self.path('label', stem), label)
+            self.files.write('label', stem, label)
 
     # -- finish --------------------------------------------------------------------------
     def finalize(self, *, name: str, classes: Sequence[str], palette: Sequence[Sequence[int]],
@@ -349,8 +300,6 @@ class DatasetWriter:
                 recorded as meta ``unlabelled_splits``.
         Returns the meta dict written.
         """
-        if len(classes) != len(palette):
-            raise ValueError(f'{len(classes)} classes but {len(palette)} palette colours')
         unknown = [u for u in unlabelled_splits if u not in splits]
         if unknown:
             raise ValueError(f'unlabelled_splits {unknown} are not in splits {sorted(splits)}')
@@ -361,11 +310,7 @@ class DatasetWriter:
                             f'e.g. {missing[:3]}')
         omitted = [sp for sp, stems in splits.items() if not stems]
         splits = {sp: stems for sp, stems in splits.items() if stems}
-        pair_files = {}
-        for split, stems in splits.items():
-            names = write_split_files(self.out, split, stems, self.modalities['rgb'],
-                                      None if split in unlabelled_splits else self.label)
-            pair_files[names['stems']] = names['pairs']
+        pair_files = {split_file_names(sp)['stems']: split_file_names(sp)['pairs'] for sp in splits}
         if train_split:
             train_split = {role: f for role, f in train_split.items()
                            if f in pair_files}  # roles of omitted empty splits go too
@@ -389,16 +334,11 @@ class DatasetWriter:
         }
         if extra:
             meta.update(extra)
-        _atomic_write_bytes(os.path.join(self.out, 'meta.json'), (dump_json(meta) + '\n').encode())
+        contract.validate_meta(meta, os.path.join(self.out, 'meta.json'))  # before any split file is written
+        self.files.write_splits(splits, unlabelled_splits)
+        self.files.write_meta(meta, style='compact', validate=False)
         os.remove(os.path.join(self.out, STATE_FILE))
         return meta
-
-
-def dump_json(obj) -> str:
-    """json.dumps with indent 2, but lists of numbers (palette colours) kept on one line."""
-    text = json.dumps(obj, indent=2)
-    return re.sub(r'\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]',
-                  lambda m: '[' + ', '.join(x.strip() for x in m.group(1).split(',')) + ']', text)
 
 
 def add_common_args(parser, default_out: Optional[str] = None) -> None:

@@ -135,7 +135,8 @@ def iter_frames(src: str, max_frames=None):
 
 def read_gt(gt_dir: str, stem: str, ext: str, offset: int, shape):
     import cv2
-    import numpy as np
+
+    from crossmodal_runtime.labels import stored_to_train_ids
     path = os.path.join(gt_dir, stem + ext)
     raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if raw is None:
@@ -145,9 +146,7 @@ def read_gt(gt_dir: str, stem: str, ext: str, offset: int, shape):
                          f'single-channel label map')
     if raw.shape != tuple(shape):
         raise SystemExit(f'error: ground truth {path} is {raw.shape}, the frame {tuple(shape)}')
-    ids = raw.astype(np.int64) + offset
-    ids[(ids < 0) | (raw == 255) | (ids > 255)] = 255
-    return ids.astype(np.uint8)
+    return stored_to_train_ids(raw, offset)  # the data contract's rule (crossmodal_runtime.labels)
 
 
 def has_display() -> bool:

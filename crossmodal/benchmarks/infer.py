@@ -72,7 +72,7 @@ def _teacher_modalities(cfg: Any, given: List[str] | None) -> Dict[str, int]:
     dp = model_cfg.get('data_preprocessor') or {}
     mean = dp.get('mean') if isinstance(dp.get('mean'), dict) else {}
     names = list(model_cfg.get('modalities') or mean or ('rgb', 'depth'))
-    default = {'rgb': 3, 'hha': 3}
+    from crossmodal.modalities import MODALITY_CHANNELS as default
     return {n: len(mean[n]) if n in mean else default.get(n, 1) for n in names}
 
 

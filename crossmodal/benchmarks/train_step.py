@@ -98,7 +98,7 @@ def _random_batch(crop, batch_size: int, modalities, num_classes: int):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     crop = tuple(int(v) for v in crop)
-    channels = {'rgb': 3, 'hha': 3, 'depth': 1, 'thermal': 1}
+    from crossmodal.modalities import MODALITY_CHANNELS as channels
     inputs, samples = [], []
     g = torch.Generator().manual_seed(0)
     for _ in range(batch_size):

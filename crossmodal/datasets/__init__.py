@@ -1,5 +1,5 @@
 from . import transforms  # noqa: F401
-from .meta import DatasetMetaError, load_meta
+from .contract import DatasetMetaError, load_meta
 from .rgbx_dataset import DataFileError, DatasetLayoutError, RGBXSegDataset
 
 __all__ = ['RGBXSegDataset', 'DatasetLayoutError', 'DataFileError', 'DatasetMetaError', 'load_meta']

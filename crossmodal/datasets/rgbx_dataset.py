@@ -16,9 +16,8 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
-from .meta import load_meta
-from .validation import (DataFileError, DatasetLayoutError, Problems, check_stem_headers, read_split,
-                         unlabelled_splits)
+from .contract import load_meta, unlabelled_splits
+from .validation import DataFileError, DatasetLayoutError, Problems, check_stem_headers, read_split
 
 __all__ = ['RGBXSegDataset', 'DatasetLayoutError', 'DataFileError']
 

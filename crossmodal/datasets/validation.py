@@ -26,9 +26,8 @@ the file concerned. Problem kinds:
 
 Decisions recorded here once:
 
-- ``splits`` in meta.json is optional. When present it maps split names to files and only those
-  names are splits; when absent a split ``<name>`` is the file ``<name>.txt`` and the checker
-  checks the conventional ones that exist (:data:`CONVENTIONAL_SPLITS`).
+- ``splits`` in meta.json is optional (:func:`crossmodal.datasets.contract.split_files`): when absent
+  the checker checks the conventional split files that exist.
 - ``unlabelled_splits`` (optional) names splits whose frames have no label file (inference,
   label-free distillation); their stems need every modality but no label.
 - A label is an 8-bit single-channel map of stored class ids, or a palette ("P") PNG whose pixel
@@ -39,12 +38,15 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import cv2
 import numpy as np
 
-CONVENTIONAL_SPLITS = ('train', 'val', 'test', 'trainval', 'unlabelled')
+# meta.json helpers and the label rule belong to the contract; imported here for the rules and old imports
+from .contract import (CONVENTIONAL_SPLITS, file_specs, label_void_and_class, split_files,  # noqa: F401
+                       unlabelled_splits)
+
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
@@ -81,37 +83,6 @@ class Problems:
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-# ----------------------------------------------------------------------------- meta helpers
-
-def split_files(meta: Mapping, root: str) -> Dict[str, str]:
-    """Split name -> file name of every split of a dataset (see the module docstring)."""
-    if meta.get('splits'):
-        return dict(meta['splits'])
-    return {s: f'{s}.txt' for s in CONVENTIONAL_SPLITS if os.path.isfile(os.path.join(root, f'{s}.txt'))}
-
-
-def unlabelled_splits(meta: Mapping) -> Tuple[str, ...]:
-    """Names of the splits whose frames have no label (meta.json ``unlabelled_splits``)."""
-    return tuple(meta.get('unlabelled_splits') or ())
-
-
-def file_specs(meta: Mapping, modalities: Optional[Iterable[str]] = None, with_label: bool = True,
-               targets: Optional[Iterable[str]] = None) -> Dict[str, Tuple[str, Dict]]:
-    """``{name: (role, spec)}`` of the files of one stem; role is 'modality', 'label' or 'target'.
-
-    ``modalities``/``targets`` default to all declared ones; the label is included when
-    ``with_label`` and meta.json declares one.
-    """
-    out: Dict[str, Tuple[str, Dict]] = {}
-    for m in (meta['modalities'] if modalities is None else modalities):
-        out[m] = ('modality', dict(meta['modalities'][m]))
-    if with_label and meta.get('label'):
-        out['label'] = ('label', dict(meta['label']))
-    for t in ((meta.get('targets') or {}) if targets is None else targets):
-        out[f'target:{t}'] = ('target', dict(meta['targets'][t]))
-    return out
 
 
 # ----------------------------------------------------------------------------- split files
@@ -375,15 +346,6 @@ def check_array(arr: np.ndarray, spec: Mapping, path: str, problems: Problems, r
     """Every per-file rule on a decoded array: dtype, channels, finite values."""
     ok = check_format(arr.shape, str(arr.dtype), spec, path, problems, role, name, stem)
     return check_finite(arr, path, problems, role, name, stem) and ok
-
-
-def label_void_and_class(label_offset: int, num_classes: int, ignore_index: int = 255
-                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Over stored values 0..255: (train ids, is_void, is_class)."""
-    stored = np.arange(256)
-    train = stored + int(label_offset)
-    void = (stored == 255) | (train < 0) | (train == ignore_index)
-    return train, void, ~void & (train < num_classes)
 
 
 def check_label_values(lab: np.ndarray, path: str, problems: Problems, label_offset: int, num_classes: int,

@@ -23,8 +23,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from ..contract import stored_to_train_ids
 from ..validation import (Problems, SampleLoadError, check_array, check_format, check_label_values,
-                          check_sizes, label_void_and_class, read_array)
+                          check_sizes, read_array)
 
 __all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'read_image_file', 'decode_modality', 'decode_label']
 
@@ -67,9 +68,7 @@ def decode_label(arr: np.ndarray, path: str, label_offset: int, num_classes: int
     problems = Problems(raise_as=SampleLoadError)
     check_format(arr.shape, str(arr.dtype), {}, path, problems, role='label', name='label')
     check_label_values(arr, path, problems, label_offset, num_classes, ignore_index)
-    train_ids, void, _ = label_void_and_class(label_offset, num_classes, ignore_index)
-    lut = np.where(void, 255, train_ids).astype(np.uint8)
-    return lut[arr]
+    return stored_to_train_ids(arr, label_offset, ignore_index)
 
 
 @TRANSFORMS.register_module()

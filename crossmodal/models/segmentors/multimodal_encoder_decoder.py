@@ -20,7 +20,7 @@ from mmseg.registry import MODELS
 
 from .sliding_window import slide_average
 
-DEFAULT_IN_CHANNELS = {'rgb': 3, 'hha': 3, 'depth': 1, 'thermal': 1, 'rgbi': 4}
+from crossmodal.modalities import MODALITY_CHANNELS as DEFAULT_IN_CHANNELS  # noqa: E402  (one table)
 
 
 def stage_channels(bb: nn.Module) -> List[int]:
