@@ -36,6 +36,10 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+if __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from crossmodal.datasets.contract import DatasetFiles  # noqa: E402
+
 CLASSES = ('background', 'person', 'vehicle', 'obstacle')
 PALETTE = ((70, 70, 70), (220, 20, 60), (0, 0, 142), (250, 170, 30))
 VARIANTS = {
@@ -208,9 +212,8 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
                 f'pass --force to replace it')
         shutil.rmtree(out)
     extra = VARIANTS[variant][0]
-    folders = {'rgb': 'RGB', 'label': 'Label', extra: meta['modalities'][extra]['folder']}
-    for d in folders.values():
-        os.makedirs(os.path.join(out, d), exist_ok=True)
+    files = DatasetFiles(out, {**meta['modalities'], 'label': meta['label']})
+    files.make_folders()
     rng = np.random.default_rng(seed)
     stems: List[str] = []
     it = range(num)
@@ -228,21 +231,15 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
         n_camo += fr.n_camouflaged
         stem = f'{i:05d}'
         stems.append(stem)
-        cv2.imwrite(os.path.join(out, 'RGB', stem + '.png'), cv2.cvtColor(fr.rgb, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(os.path.join(out, 'Label', stem + '.png'), fr.label)
+        files.write('rgb', stem, fr.rgb)
+        files.write('label', stem, fr.label)
         if extra == 'depth':
-            mm = np.clip(np.round(fr.depth * 1000.0), 0, 65535).astype(np.uint16)
-            cv2.imwrite(os.path.join(out, 'Depth', stem + '.png'), mm)
+            files.write('depth', stem, np.clip(np.round(fr.depth * 1000.0), 0, 65535).astype(np.uint16))
         else:
-            cv2.imwrite(os.path.join(out, 'Thermal', stem + '.png'), fr.thermal)
-    with open(os.path.join(out, 'train.txt'), 'w') as f:
-        f.write('\n'.join(stems[:num_train]) + '\n')
-    with open(os.path.join(out, 'test.txt'), 'w') as f:
-        f.write('\n'.join(stems[num_train:]) + '\n')
+            files.write('thermal', stem, fr.thermal)
+    files.write_splits({'train': stems[:num_train], 'test': stems[num_train:]}, pairs=False)
     meta['statistics'] = {'night_frames': int(n_night), 'camouflaged_objects': int(n_camo)}
-    # meta.json last: its presence marks a complete output
-    with open(meta_path, 'w') as f:
-        json.dump(meta, f, indent=2)
+    files.write_meta(meta, style='plain')  # last: its presence marks a complete output
     return meta
 
 

@@ -16,13 +16,14 @@ columns is the test set (rows when all tiles share one column).
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 from typing import Optional
 
 import numpy as np
+
+from ..contract import DatasetFiles, write_image
 
 TARGETS = {'chm': ('CHM', 'm', 'canopy height above ground (max HAG per cell, clipped at 0)'),
            'pai': ('PAI', 'm2/m2', 'plant area index, Beer-Lambert gap fraction'),
@@ -54,16 +55,8 @@ def prepare_out_dir(out: str, force: bool) -> None:
 
 
 def write_png(path: str, image: np.ndarray) -> None:
-    """Write (H, W, 3) RGB or (H, W, 4) R,G,B,NIR (as PNG RGBA) or (H, W, 1) gray."""
-    import cv2
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = image[:, :, ::-1]
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, [2, 1, 0, 3]]  # cv2 expects B,G,R,A
-    elif image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if not cv2.imwrite(path, np.ascontiguousarray(image)):
-        raise OSError(f'{path}: could not write PNG')
+    """Write (H, W, 3) RGB or (H, W, 4) R,G,B,NIR (as PNG RGBA) or (H, W, 1) gray (the contract's writer)."""
+    write_image(path, image, error=OSError)
 
 
 def spatial_split(tiles: list, test_fraction: float) -> tuple:
@@ -108,10 +101,26 @@ def write_tiles(out: str, name: str, rgb: Optional[np.ndarray], rasters: dict, l
     mt = tile_size // factor
     h, w = rasters['chm'].shape
     n_r, n_c = h // mt, w // mt
-    for folder in ('LiDAR',) + tuple(v[0] for v in TARGETS.values()) + tuple(v[0] for v in EXTRA_RASTERS.values()):
-        os.makedirs(os.path.join(out, folder), exist_ok=True)
+    modalities = {
+        'lidar': {'folder': 'LiDAR', 'ext': '.npy', 'dtype': 'float32', 'channels': int(lidar.shape[-1]),
+                  'channel_names': list(lidar_names), 'unit': 'mixed (see channel_names)',
+                  'nodata': 'no returns -> 0 in every channel (density = 0 marks it)'},
+    }
     if rgb is not None:
-        os.makedirs(os.path.join(out, 'RGB'), exist_ok=True)
+        ch = 1 if rgb.ndim == 2 else int(rgb.shape[2])
+        modalities['rgb'] = {
+            'folder': 'RGB', 'ext': '.png', 'dtype': str(rgb.dtype), 'channels': ch,
+            'bands': {1: ['gray'], 3: ['R', 'G', 'B'], 4: ['R', 'G', 'B', 'NIR']}.get(ch),
+            'note': 'a 4-band image is stored as PNG RGBA = R,G,B,NIR; read it with cv2.IMREAD_UNCHANGED '
+                    '(cv2 returns B,G,R,NIR)' if ch == 4 else 'PNG, read with cv2 (BGR) or PIL (RGB)'}
+    targets = {key: {'folder': folder, 'ext': '.npy', 'unit': unit, 'dtype': 'float32',
+                     'nodata': 'NaN', 'description': desc}
+               for key, (folder, unit, desc) in TARGETS.items()}
+    extra = {key: {'folder': folder, 'ext': '.npy', 'unit': unit, 'dtype': 'float32', 'nodata': 'NaN'}
+             for key, (folder, unit) in EXTRA_RASTERS.items()}
+    # the layout is stated once: these specs name the files written and are meta.json's entries
+    files = DatasetFiles(out, {**modalities, **targets, **extra}, error=OSError)
+    files.make_folders()
     rep = factor if store_resolution == 'ortho' else 1
 
     def up(a):
@@ -130,36 +139,24 @@ def write_tiles(out: str, name: str, rgb: Optional[np.ndarray], rasters: dict, l
         r0, c0 = origin_rc[0] + i * tile_size, origin_rc[1] + j * tile_size
         stem = f'{name}_r{r0:06d}_c{c0:06d}'
         if rgb is not None:
-            write_png(os.path.join(out, 'RGB', stem + '.png'),
-                      rgb[i * tile_size:(i + 1) * tile_size, j * tile_size:(j + 1) * tile_size])
-        np.save(os.path.join(out, 'LiDAR', stem + '.npy'), up(lidar[sl]).astype(np.float32))
-        for key, (folder, _u, _d) in TARGETS.items():
-            np.save(os.path.join(out, folder, stem + '.npy'), up(rasters[key][sl]).astype(np.float32))
-        for key, (folder, _u) in EXTRA_RASTERS.items():
-            np.save(os.path.join(out, folder, stem + '.npy'), up(rasters[key][sl]).astype(np.float32))
+            files.write('rgb', stem, rgb[i * tile_size:(i + 1) * tile_size, j * tile_size:(j + 1) * tile_size])
+        files.write('lidar', stem, up(lidar[sl]).astype(np.float32))
+        for key in (*TARGETS, *EXTRA_RASTERS):
+            files.write(key, stem, up(rasters[key][sl]).astype(np.float32))
         tiles.append((stem, i, j))
     if not tiles:
         raise ValueError(f'{name}: no tile has at least {min_valid_fraction:.0%} cells with LiDAR returns '
                          f'(grid {h}x{w} cells, tile {mt}x{mt} cells); lower --min-valid-fraction or --tile-size')
     train, test = spatial_split(tiles, test_fraction)
-    for split, stems in (('train', train), ('test', test)):
-        with open(os.path.join(out, f'{split}.txt'), 'w') as fh:
-            fh.write(''.join(s + '\n' for s in stems))
+    files.write_splits({'train': train, 'test': test}, pairs=False)
     size = tile_size if store_resolution == 'ortho' else mt
     full = {
         'name': name,
         'task': 'regression',
         'classes': [], 'palette': [], 'ignore_index': 255, 'label_offset': 0, 'label': None,
-        'modalities': {
-            'lidar': {'folder': 'LiDAR', 'ext': '.npy', 'dtype': 'float32', 'channels': int(lidar.shape[-1]),
-                      'channel_names': list(lidar_names), 'unit': 'mixed (see channel_names)',
-                      'nodata': 'no returns -> 0 in every channel (density = 0 marks it)'},
-        },
-        'targets': {key: {'folder': folder, 'ext': '.npy', 'unit': unit, 'dtype': 'float32',
-                          'nodata': 'NaN', 'description': desc}
-                    for key, (folder, unit, desc) in TARGETS.items()},
-        'rasters': {key: {'folder': folder, 'ext': '.npy', 'unit': unit, 'dtype': 'float32', 'nodata': 'NaN'}
-                    for key, (folder, unit) in EXTRA_RASTERS.items()},
+        'modalities': {'lidar': modalities['lidar']},
+        'targets': targets,
+        'rasters': extra,
         'splits': {'train': 'train.txt', 'test': 'test.txt'},
         'split_source': 'spatial: eastmost tile columns are test (rows if a single column)',
         'tile_size': size, 'tile_size_ortho_px': tile_size, 'cell_multiple': factor,
@@ -168,27 +165,12 @@ def write_tiles(out: str, name: str, rgb: Optional[np.ndarray], rasters: dict, l
         'min_valid_fraction': min_valid_fraction, 'test_fraction': test_fraction,
     }
     if rgb is not None:
-        ch = 1 if rgb.ndim == 2 else int(rgb.shape[2])
-        full['modalities']['rgb'] = {
-            'folder': 'RGB', 'ext': '.png', 'dtype': str(rgb.dtype), 'channels': ch,
-            'bands': {1: ['gray'], 3: ['R', 'G', 'B'], 4: ['R', 'G', 'B', 'NIR']}.get(ch),
-            'note': 'a 4-band image is stored as PNG RGBA = R,G,B,NIR; read it with cv2.IMREAD_UNCHANGED '
-                    '(cv2 returns B,G,R,NIR)' if ch == 4 else 'PNG, read with cv2 (BGR) or PIL (RGB)'}
+        full['modalities']['rgb'] = modalities['rgb']
     if meta:
         full.update(meta)
-    with open(os.path.join(out, 'meta.json'), 'w') as fh:
-        json.dump(full, fh, indent=2, default=_json_default)
+    # a LiDAR-only dataset (no orthophoto) has no "rgb" modality, which load_meta requires
+    files.write_meta(full, style='plain', validate=rgb is not None)
     return full
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f'not JSON serialisable: {type(obj)}')
 
 
 def summarise(rasters: dict, keys=('chm', 'pai', 'fhd')) -> dict:
