@@ -5,6 +5,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+# tests/ itself: the shared tiny models and batches (tests/fixtures.py) import as ``fixtures``
+TESTS = os.path.dirname(os.path.abspath(__file__))
+if TESTS not in sys.path:
+    sys.path.insert(1, TESTS)
 
 import pytest  # noqa: E402
 

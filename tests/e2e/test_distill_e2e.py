@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from fixtures import mit, seg_head
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -19,18 +20,11 @@ STD = [58.395, 57.12, 57.375]
 
 
 def _mit(cls):
-    return dict(type=cls, in_channels=3, embed_dims=8, num_stages=4, num_layers=[1, 1, 1, 1],
-                num_heads=[1, 2, 5, 8], patch_sizes=[7, 3, 3, 3], sr_ratios=[8, 4, 2, 1],
-                out_indices=(0, 1, 2, 3), mlp_ratio=2, qkv_bias=True, drop_rate=0.0,
-                attn_drop_rate=0.0, drop_path_rate=0.0)
+    return mit(cls)
 
 
 def _head():
-    return dict(type='SegformerHead', in_channels=[8, 16, 40, 64], in_index=[0, 1, 2, 3],
-                channels=16, dropout_ratio=0.0, num_classes=4,
-                norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
-                loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                                 avg_non_ignore=True))
+    return seg_head(num_classes=4)
 
 
 STUDENT = dict(type='EncoderDecoder',

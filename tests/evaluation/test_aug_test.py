@@ -14,10 +14,10 @@ from mmseg.structures import SegDataSample
 import crossmodal  # noqa: F401
 from crossmodal.evaluation.aug_test import MultiScaleFlipAugModel
 from crossmodal.models.data_preprocessor import MultiModalDataPreprocessor
+from fixtures import TINY_CONFIG_MODEL
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4]),
-            decode_head=dict(in_channels=[8, 16, 16, 32], channels=16))
+TINY = TINY_CONFIG_MODEL
 TEACHER = 'configs/teachers/rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py'
 STUDENT = 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py'
 RTFDNET = 'configs/distill/rtfdnet/rtfdnet_mit-t_600it_synthetic-rgbt-128x160.py'

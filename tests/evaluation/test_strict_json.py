@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 import crossmodal  # noqa: F401
 from crossmodal.evaluation import PerClassIoUMetric
 from crossmodal.evaluation.strict_json import dump_strict_json, to_strict_json
+from fixtures import TINY_CONFIG_MODEL
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py'
@@ -42,8 +43,7 @@ def test_tool_writes_null_for_nan_iou(tmp_path, tiny_rgbt, monkeypatch):
         return out
 
     monkeypatch.setattr(PerClassIoUMetric, 'compute_metrics', with_absent_class)
-    tiny = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4]),
-                decode_head=dict(in_channels=[8, 16, 16, 32], channels=16))
+    tiny = TINY_CONFIG_MODEL
     loader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(data_root=tiny_rgbt))
     path = tmp_path / 's.py'
     path.write_text(f"_base_ = ['{osp.join(ROOT, STUDENT)}']\nmodel = {tiny!r}\ntest_dataloader = {loader!r}\n"

@@ -7,9 +7,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from fixtures import TINY_CONFIG_MODEL
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4]),
-            decode_head=dict(in_channels=[8, 16, 16, 32], channels=16))
+TINY = TINY_CONFIG_MODEL
 
 
 def _write(tmp_path, base, root, name):

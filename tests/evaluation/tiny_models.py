@@ -4,12 +4,13 @@ import os.path as osp
 
 import torch
 
+from fixtures import TINY_CONFIG_MODEL
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py'
 TEACHER = 'configs/teachers/rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py'
 DISTILL = 'configs/distill/kd/kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py'
-TINY = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4]),
-            decode_head=dict(in_channels=[8, 16, 16, 32], channels=16))
+TINY = TINY_CONFIG_MODEL
 
 
 def _common(root):

@@ -8,15 +8,12 @@ from mmseg.structures import SegDataSample
 import crossmodal
 from crossmodal.models.backbones import MiT, adapt_input_conv
 from crossmodal.models.fusion import SFF
+from fixtures import mit, seg_head
 
 crossmodal.register_all_modules(init_default_scope=False)
 
-TINY_MIT = dict(type='MiT', embed_dims=8, num_stages=4, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 5, 8],
-                patch_sizes=[7, 3, 3, 3], sr_ratios=[8, 4, 2, 1], out_indices=(0, 1, 2, 3), mlp_ratio=2,
-                drop_path_rate=0.0)
-HEAD = dict(type='SegformerHead', in_channels=[8, 16, 40, 64], in_index=[0, 1, 2, 3], channels=16,
-            dropout_ratio=0.0, num_classes=3, norm_cfg=dict(type='BN', requires_grad=True),
-            align_corners=False, loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0, avg_non_ignore=True))
+TINY_MIT = mit('MiT', in_channels=None)
+HEAD = seg_head(num_classes=3)
 
 
 def test_adapt_input_conv_by_hand():

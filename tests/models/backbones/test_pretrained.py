@@ -11,6 +11,7 @@ from crossmodal.models.backbones import (MIT_CHECKPOINTS, PretrainedMismatchErro
                                          PretrainedWeightsUnavailable, nvlabs_to_mmseg,
                                          pretrained_reports, resolve_checkpoint)
 from crossmodal.testing.fake_weights import mmseg_to_nvlabs, write_fake_mit_checkpoint
+from fixtures import ce_loss, mit, seg_head
 
 crossmodal.register_all_modules(init_default_scope=False)
 
@@ -20,12 +21,8 @@ def build(cfg):
     with DefaultScope.overwrite_default_scope('mmseg'):
         return MODELS.build(cfg)
 
-MIT = dict(embed_dims=8, num_stages=4, num_layers=[1, 2, 1, 1], num_heads=[1, 2, 5, 8],
-           patch_sizes=[7, 3, 3, 3], sr_ratios=[8, 4, 2, 1], out_indices=(0, 1, 2, 3), mlp_ratio=2,
-           drop_path_rate=0.0)
-HEAD = dict(type='SegformerHead', in_channels=[8, 16, 40, 64], in_index=[0, 1, 2, 3], channels=16,
-            dropout_ratio=0.0, num_classes=3, norm_cfg=dict(type='BN', requires_grad=True),
-            align_corners=False, loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
+MIT = mit(cls=None, in_channels=None, num_layers=(1, 2, 1, 1))  # two blocks in stage 2
+HEAD = seg_head(num_classes=3, loss_decode=ce_loss(avg_non_ignore=False))
 PE = 'layers.0.0.projection.weight'
 
 

@@ -1,11 +1,14 @@
-"""Tiny FSKD model configs shared by the FSKD tests (embed dims 8, one layer per stage)."""
+"""Tiny FSKD model configs shared by the FSKD tests (embed dims 8, one layer per stage; the tiny
+MiT from tests/fixtures.py)."""
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-MIT = dict(type='MiT', in_channels=4, embed_dims=8, num_stages=4, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 4, 8],
-           patch_sizes=[7, 3, 3, 3], sr_ratios=[8, 4, 2, 1], out_indices=(0, 1, 2, 3), mlp_ratio=2, qkv_bias=True)
-STAGES = [8, 16, 32, 64]
+import fixtures
+from fixtures import HEADS_4
+
+MIT = fixtures.mit(cls='MiT', in_channels=4, num_heads=HEADS_4, drop=False)
+STAGES = fixtures.stage_channels(num_heads=HEADS_4)
 
 
 def head_cfg(scales=(10.0, 1.0, 1.0), names=('chm', 'pai', 'fhd'), channels=16):
