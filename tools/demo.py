@@ -204,7 +204,7 @@ def main(argv=None):
             train_and_test('student', CONFIGS['student'].format(v=a.variant), work_dir, a.iters, a.seed)]
     if not a.no_distill:
         try:
-            from crossmodal.demo_distill import run_distill_demo
+            from crossmodal.apis.demo import run_distill_demo
         except ImportError:
             run_distill_demo = None
         if run_distill_demo is not None:

@@ -153,7 +153,8 @@ def strip_student_state_dict(state_dict: Dict[str, Any], prefix: str,
     Every other key (teacher, connectors, projectors) is dropped; the top-level names of the
     dropped keys are returned for the report.
     """
-    kept = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    from crossmodal.utils.checkpoints import split_prefix
+    kept, dropped = split_prefix(state_dict, prefix)
     if not kept:
         from crossmodal.utils.checkpoint_kind import describe_checkpoint
         groups = sorted({k.split('.')[0] for k in state_dict})
@@ -161,19 +162,13 @@ def strip_student_state_dict(state_dict: Dict[str, Any], prefix: str,
                                f'{groups}): the checkpoint is {describe_checkpoint(state_dict)}, '
                                f'not a distillation checkpoint; drop --student-prefix for a '
                                f'plain student')
-    dropped = sorted({k.split('.')[0] for k in state_dict if not k.startswith(prefix)})
     return kept, dropped
 
 
 def extract_state_dict(ckpt: Any, where: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """mmengine checkpoint dict (or bare state dict) -> (state_dict, meta)."""
-    if not isinstance(ckpt, dict):
-        raise ValueError(f'{where}: expected a checkpoint dict, got {type(ckpt).__name__}')
-    if 'state_dict' in ckpt:
-        return dict(ckpt['state_dict']), dict(ckpt.get('meta') or {})
-    if all(hasattr(v, 'shape') for v in ckpt.values()):
-        return dict(ckpt), {}
-    raise ValueError(f'{where}: no "state_dict" in the checkpoint (keys: {sorted(ckpt)[:10]})')
+    from crossmodal.utils.checkpoints import state_dict_and_meta
+    return state_dict_and_meta(ckpt, where)
 
 
 def default_palette(n: int) -> List[List[int]]:
@@ -252,8 +247,8 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
     state_dict, ckpt_meta = None, {}
     if checkpoint is not None:
         state_dict, ckpt_meta = extract_state_dict(load_checkpoint_file(checkpoint), checkpoint)
-        if state_dict and all(k.startswith('module.') for k in state_dict):  # DDP
-            state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
+        from crossmodal.utils.checkpoints import strip_module_prefix
+        state_dict = strip_module_prefix(state_dict)  # DDP
         if student_prefix:
             state_dict, dropped = strip_student_state_dict(state_dict, student_prefix, checkpoint)
             meta['dropped_key_groups'] = dropped

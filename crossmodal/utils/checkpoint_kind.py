@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from .checkpoints import state_dict_differences, strip_module_prefix
+from .checkpoints import state_dict_of as _state_dict_of
+
 __all__ = ['CheckpointMismatchError', 'checkpoint_kind', 'describe_checkpoint', 'suggestion',
            'state_dict_of', 'check_checkpoint_matches', 'load_checkpoint_strictly',
            'build_runner_and_load']
@@ -32,18 +35,10 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint's weights do not fit the model its config builds."""
 
 
-def _strip_module(state_dict: Dict[str, Any]) -> Dict[str, Any]:
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        return {k[len('module.'):]: v for k, v in state_dict.items()}
-    return dict(state_dict)
-
-
 def state_dict_of(ckpt: Any, where: str = 'the checkpoint') -> Dict[str, Any]:
-    """The state dict of an mmengine checkpoint (``{'state_dict': ...}``) or of a bare one."""
-    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(sd, dict):
-        raise CheckpointMismatchError(f'{where}: holds no state_dict (got {type(ckpt).__name__})')
-    return _strip_module(sd)
+    """The state dict of an mmengine checkpoint (``{'state_dict': ...}``) or of a bare one
+    (:func:`crossmodal.utils.checkpoints.state_dict_of`, raising :class:`CheckpointMismatchError`)."""
+    return _state_dict_of(ckpt, where, error=CheckpointMismatchError)
 
 
 def _groups(state_dict: Dict[str, Any], prefix: str = '') -> List[str]:
@@ -53,7 +48,7 @@ def _groups(state_dict: Dict[str, Any], prefix: str = '') -> List[str]:
 
 def checkpoint_kind(state_dict: Dict[str, Any]) -> str:
     """One of ``distiller``, ``crodino``, ``rtfdnet``, ``multimodal``, ``student``, ``unknown``."""
-    top = set(_groups(_strip_module(state_dict)))
+    top = set(_groups(strip_module_prefix(state_dict)))
     if 'student' in top:
         return 'distiller'
     if 'models' in top:
@@ -70,7 +65,7 @@ def checkpoint_kind(state_dict: Dict[str, Any]) -> str:
 def describe_checkpoint(state_dict: Dict[str, Any]) -> str:
     """A phrase saying what ``state_dict`` looks like, e.g. ``a distiller's checkpoint
     (DistillSegmentor: keys under `student.` and `teachers.`)``."""
-    sd = _strip_module(state_dict)
+    sd = strip_module_prefix(state_dict)
     kind = checkpoint_kind(sd)
     top = _groups(sd)
     if kind == 'distiller':
@@ -151,11 +146,8 @@ def check_checkpoint_matches(model: Any, state_dict: Dict[str, Any], checkpoint_
     """
     inner = getattr(model, 'module', model)  # DDP / BaseTTAModel (aug-test) wrappers
     own = inner.state_dict()
-    sd = _strip_module(state_dict)
-    missing = sorted(k for k in own if k not in sd)
-    unexpected = sorted(k for k in sd if k not in own)
-    shapes = sorted(k for k in own if k in sd and hasattr(sd[k], 'shape')
-                    and tuple(sd[k].shape) != tuple(own[k].shape))
+    sd = strip_module_prefix(state_dict)
+    missing, unexpected, shapes = state_dict_differences(own, sd)
     if not (missing or unexpected or shapes):
         return
     kind, model_kind = checkpoint_kind(sd), checkpoint_kind(own)

@@ -184,7 +184,7 @@ def test_run_distill_demo_row(tmp_path, tiny_data):
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
-    from crossmodal.demo_distill import DEMO_CONFIG, run_distill_demo
+    from crossmodal.apis.demo import DEMO_CONFIG, run_distill_demo
     teacher_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt'))
                                   .model.teachers.rgbt.config)
     student_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt')).model.student)

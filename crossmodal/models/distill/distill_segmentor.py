@@ -34,92 +34,34 @@ Loss specs (``distill_losses``), one dict per loss::
                                                             # when missing, since mmengine only
                                                             # back-propagates keys holding "loss")
 
-A loss whose ``forward`` accepts ``student_feat_masked`` (``GKDFeatureLoss`` with lambda_mask > 0)
-additionally gets the student's tap computed on a patch-masked copy of its input (``masker`` key:
-:class:`~crossmodal.models.methods.gkd.PatchMasker` kwargs). Losses exposing ``update`` (TAID) are
-advanced once per training step with that step's value; their state is a buffer of the loss module
-(a submodule of the distiller), so it is saved in and restored from checkpoints.
+What a loss may declare beyond ``(student_feat, teacher_feat, gt)`` (``needs``: extra inputs such
+as GKD's masked-student pass, with their options under the provider's spec key, e.g. ``masker``;
+``update`` / ``log_vars``: per-step state such as TAID's ``t``; ``requires_labels``) is the
+protocol of :mod:`crossmodal.models.distill.protocol`; the engine handles it for any loss and
+imports no method. Teachers are built, loaded strictly and frozen by
+:class:`~crossmodal.models.distill.teachers.TeacherSet`.
 """
 from __future__ import annotations
 
 import copy
-import inspect
-import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, ConfigDict
 from mmengine.logging import MessageHub
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 
 from ..base import ModeDispatchModel, stack_labels
 from ..losses.schedules import LossWeightSchedule
-from ..methods.gkd.masking import PatchMasker
+from .protocol import DistillStep, build_loss_inputs, loss_input_spec_keys
 from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, stock_model_input,
                       student_norms, teacher_norms)
 from .taps import TapRecorder, resolve_module
+from .teachers import TeacherSet, load_teacher_weights, model_config  # noqa: F401  (re-exported)
 
 LOGITS_PATH = 'decode_head.conv_seg'
-_LOSS_SPEC_KEYS = ('student', 'teacher', 'connector', 'schedule', 'name', 'masker')
-
-
-def model_config(cfg: Union[str, dict, Config], what: str) -> dict:
-    """A model config from a config path (its ``model``), a full config or a model dict."""
-    if isinstance(cfg, str):
-        try:
-            cfg = Config.fromfile(cfg)
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f'{what}: config file not found: {cfg}') from e
-        if 'model' not in cfg:
-            raise ValueError(f'{what}: config {cfg.filename} has no `model` entry')
-        return ConfigDict(copy.deepcopy(cfg.model))
-    if isinstance(cfg, Config):
-        return ConfigDict(copy.deepcopy(cfg.model))
-    if isinstance(cfg, dict):
-        # ConfigDict: mmseg segmentors read test_cfg.mode etc. as attributes
-        cfg = ConfigDict(copy.deepcopy(cfg))
-        return cfg['model'] if 'model' in cfg and 'type' not in cfg else cfg
-    raise TypeError(f'{what}: expected a config path or dict, got {type(cfg).__name__}')
-
-
-def _state_dict_of(ckpt) -> dict:
-    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    if not isinstance(sd, dict):
-        raise ValueError('checkpoint holds no state_dict')
-    if sd and all(k.startswith('module.') for k in sd):
-        sd = {k[len('module.'):]: v for k, v in sd.items()}
-    return sd
-
-
-def state_dict_differences(own: dict, loaded: dict):
-    """Sorted key lists (missing from ``loaded``, unexpected in it, shape mismatches) vs ``own``."""
-    missing = sorted(k for k in own if k not in loaded)
-    unexpected = sorted(k for k in loaded if k not in own)
-    shape = sorted(k for k in own if k in loaded and tuple(loaded[k].shape) != tuple(own[k].shape))
-    return missing, unexpected, shape
-
-
-def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str,
-                         cfg_key: Optional[str] = None) -> str:
-    """Load ``checkpoint`` (a file, or the teacher's work dir: its best checkpoint, else the latest)
-    into ``teacher`` strictly; mismatch -> ``ValueError`` listing the keys, nothing there ->
-    ``FileNotFoundError`` naming ``cfg_key``. Returns the file loaded."""
-    from crossmodal.compat import load_checkpoint_file
-    from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
-    checkpoint = resolve_trained_checkpoint(checkpoint, f'teacher "{name}"', cfg_key)
-    sd = _state_dict_of(load_checkpoint_file(checkpoint))
-    missing, unexpected, shape = state_dict_differences(teacher.state_dict(), sd)
-    if missing or unexpected or shape:
-        def show(keys):
-            return f'{len(keys)} {keys[:8]}{" ..." if len(keys) > 8 else ""}'
-        raise ValueError(
-            f'teacher "{name}": checkpoint {checkpoint} does not match its config '
-            f'({type(teacher).__name__}): missing keys {show(missing)}; unexpected keys '
-            f'{show(unexpected)}; shape mismatches {show(shape)}')
-    teacher.load_state_dict(sd, strict=True)
-    return checkpoint
+_LOSS_SPEC_KEYS = ('student', 'teacher', 'connector', 'schedule', 'name')
 
 
 @MODELS.register_module()
@@ -175,19 +117,19 @@ class DistillSegmentor(ModeDispatchModel):
             student_cfg = model_config(student, 'student')
             student_model = MODELS.build(student_cfg)
             with torch.random.fork_rng(devices=[]):
-                teacher_models, teacher_specs = self._build_teachers(teachers or {})
+                teacher_set = TeacherSet(teachers or {})
                 connector_modules = nn.ModuleDict(
                     {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()})
                 loss_modules, loss_specs = self._build_losses(distill_losses or [],
-                                                              len(teacher_models))
+                                                              len(teacher_set))
 
         student_modalities = tuple(student_modalities)
         if not student_modalities:
             raise ValueError('DistillSegmentor: student_modalities must name at least one modality')
         s_dp = getattr(student_model, 'data_preprocessor', None)
         s_norm = student_norms(s_dp, student_modalities, modality_channels)
-        t_norms = {name: self._teacher_norm_spec(t, teacher_specs[name]['modalities'], modality_channels)
-                   for name, t in teacher_models.items()}
+        t_norms = {name: self._teacher_norm_spec(t, teacher_set.modalities(name), modality_channels)
+                   for name, t in teacher_set.items()}
         consumers = [s_norm] + list(t_norms.values())
         if data_preprocessor is None:
             data_preprocessor = default_distill_preprocessor(s_dp, consumers)
@@ -197,10 +139,10 @@ class DistillSegmentor(ModeDispatchModel):
 
         self.student_modalities = student_modalities
         self.student = student_model
-        self.teachers = nn.ModuleDict(teacher_models)
+        self.teachers = teacher_set
         self.connectors = connector_modules
         self.distill_losses = loss_modules
-        self.teacher_specs = teacher_specs
+        self.teacher_specs = teacher_set.specs
         self.loss_specs = loss_specs
         self.with_label = bool(with_label)
         self.student_task_loss = bool(student_task_loss)
@@ -222,10 +164,6 @@ class DistillSegmentor(ModeDispatchModel):
         for path in self.frozen_student_paths:
             for p in resolve_module(self.student, path, 'student').parameters():
                 p.requires_grad_(False)
-        for name, t in self.teachers.items():
-            if teacher_specs[name]['frozen']:
-                for p in t.parameters():
-                    p.requires_grad_(False)
 
         # taps (forward hooks)
         s_taps = {'logits': LOGITS_PATH}
@@ -235,7 +173,7 @@ class DistillSegmentor(ModeDispatchModel):
         for name, t in self.teachers.items():
             taps = {'logits': LOGITS_PATH}
             taps.update({k: self._strip(v, (f'{name}.', 'teacher.'))
-                         for k, v in teacher_specs[name]['taps'].items()})
+                         for k, v in self.teachers.taps(name).items()})
             self.teacher_taps[name] = TapRecorder(t, taps, f'teacher "{name}"')
 
         self._validate()
@@ -265,40 +203,6 @@ class DistillSegmentor(ModeDispatchModel):
                 return path[len(p):]
         return path
 
-    @staticmethod
-    def _build_teachers(teachers: Dict[str, dict]):
-        models, specs = {}, {}
-        for name, spec in teachers.items():
-            if '.' in name or not name:
-                raise ValueError(f'teacher name {name!r} must be non-empty and contain no "."')
-            spec = dict(spec)
-            unknown = set(spec) - {'config', 'checkpoint', 'modalities', 'frozen', 'loss_weight', 'taps'}
-            if unknown:
-                raise ValueError(f'teacher "{name}": unknown keys {sorted(unknown)}')
-            if 'config' not in spec:
-                raise ValueError(f'teacher "{name}": needs config=<path or dict>')
-            cfg = model_config(spec['config'], f'teacher "{name}"')
-            model = MODELS.build(cfg)
-            declared = tuple(getattr(model, 'modalities', ()) or ())
-            modalities = tuple(spec.get('modalities') or declared or ('rgb', ))
-            if declared and tuple(declared) != modalities:
-                raise ValueError(f'teacher "{name}": modalities={modalities} but its config declares '
-                                 f'{declared}')
-            ckpt = spec.get('checkpoint')
-            if ckpt:
-                ckpt = load_teacher_weights(model, ckpt, name, f'model.teachers.{name}.checkpoint')
-            else:
-                warnings.warn(f'teacher "{name}" has no checkpoint: it keeps random weights')
-            model._is_init = True  # mmengine's init_weights must not overwrite the loaded weights
-            for m in model.modules():
-                if hasattr(m, '_is_init'):
-                    m._is_init = True
-            models[name] = model
-            specs[name] = dict(modalities=modalities, frozen=bool(spec.get('frozen', True)),
-                               loss_weight=float(spec.get('loss_weight', 1.0)),
-                               taps=dict(spec.get('taps') or {}), checkpoint=ckpt)
-        return models, specs
-
     def _build_losses(self, losses: List[dict], num_teachers: int = 1):
         modules, specs = nn.ModuleList(), []
         names = set()
@@ -307,6 +211,7 @@ class DistillSegmentor(ModeDispatchModel):
             if 'type' not in spec:
                 raise ValueError(f'distill_losses[{i}] has no type')
             meta = {k: spec.pop(k, None) for k in _LOSS_SPEC_KEYS}
+            input_options = {k: spec.pop(k) for k in loss_input_spec_keys() if k in spec}
             if meta['student'] is None or meta['teacher'] is None:
                 raise ValueError(f'distill_losses[{i}] ({spec["type"]}) needs student=... and '
                                  f'teacher=... (e.g. student="logits", teacher="<name>.logits")')
@@ -332,14 +237,12 @@ class DistillSegmentor(ModeDispatchModel):
             sched = meta['schedule']
             schedule = (sched if isinstance(sched, LossWeightSchedule)
                         else LossWeightSchedule(**dict(sched)) if sched else None)
-            params = inspect.signature(module.forward).parameters
-            masker = None
-            if 'student_feat_masked' in params and getattr(module, 'qsd_mask', None) is not None:
-                masker = PatchMasker(**dict(meta['masker'] or {}))
+            inputs = build_loss_inputs(module, input_options,
+                                       f'distill_losses[{i}] ({spec["type"]})')
             modules.append(module)
             specs.append(dict(name=name, student=str(meta['student']), teacher=teacher,
                               teacher_tap=t_tap, connector=meta['connector'], schedule=schedule,
-                              masker=masker, type=spec['type']))
+                              inputs=inputs, type=spec['type']))
         return modules, specs
 
     def _validate(self) -> None:
@@ -374,10 +277,7 @@ class DistillSegmentor(ModeDispatchModel):
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True):
-        super().train(mode)
-        for name, t in self.teachers.items():
-            if self.teacher_specs[name]['frozen']:
-                t.eval()
+        super().train(mode)  # TeacherSet.train keeps frozen teachers in eval mode
         for path in self.frozen_student_paths:
             resolve_module(self.student, path, 'student').eval()
         return self
@@ -465,7 +365,7 @@ class DistillSegmentor(ModeDispatchModel):
                              '(unlabelled frames?); set with_label=False and use label-free losses')
 
         it = self._current_iter()
-        masked_cache: Dict[int, torch.Tensor] = {}
+        step = DistillStep(model=self, student_input=x, gt=gt, iter=it)
         for spec, module in zip(self.loss_specs, self.distill_losses):
             s_feat = self.student_taps.get(spec['student'])
             t_feat = self.teacher_taps[spec['teacher']].get(spec['teacher_tap'])
@@ -473,8 +373,8 @@ class DistillSegmentor(ModeDispatchModel):
             if spec['connector'] is not None:
                 conn = self.connectors[spec['connector']]
                 s_feat = conn(s_feat, t_feat) if getattr(conn, 'needs_teacher', False) else conn(s_feat)
-            if spec['masker'] is not None:
-                kwargs['student_feat_masked'] = self._masked_student_feat(x, spec, masked_cache)
+            for provide in spec['inputs'].values():
+                kwargs.update(provide(step, spec))
             out = module(s_feat, t_feat, gt=gt, **kwargs)
             factor = spec['schedule'](it) if spec['schedule'] is not None else 1.0
             weight = factor * self.teacher_specs[spec['teacher']]['loss_weight']
@@ -489,23 +389,9 @@ class DistillSegmentor(ModeDispatchModel):
                 self._last_factors[spec['name']] = factor
         return losses
 
-    def _masked_student_feat(self, x: torch.Tensor, spec: dict, cache: Dict[int, torch.Tensor]):
-        """The student's tap ``spec['student']`` on a patch-masked copy of its input ``x``."""
-        key = id(spec['masker'])
-        if key not in cache:
-            masked, _ = spec['masker'](x)
-            saved = dict(self.student_taps._outputs)
-            self.student_taps.clear()
-            feats = self.student.extract_feat(masked)
-            if not self.student_taps.has(spec['student']):
-                self.student.decode_head.forward(feats)
-            cache[key] = self.student_taps.get(spec['student'])
-            self.student_taps._outputs.clear()
-            self.student_taps._outputs.update(saved)
-        return cache[key]
-
     def parse_losses(self, losses: Dict[str, torch.Tensor]):
-        """mmengine's parse_losses, then one ``update`` of every stateful loss (TAID).
+        """mmengine's parse_losses, then one ``update`` of every stateful loss (e.g. TAID; see
+        :mod:`~crossmodal.models.distill.protocol`).
 
         Done here because both ``BaseModel.train_step`` and mmengine's DDP wrapper call
         ``parse_losses`` exactly once per training step (the new state is used from the next step).
@@ -528,7 +414,9 @@ class DistillSegmentor(ModeDispatchModel):
                                      f'total number of steps: run it with a Runner (max_iters) or '
                                      f'set `total_steps` on the loss')
                 module.update(value, step=step, total_steps=int(steps))
-                log_vars[f'distill.{spec["name"]}.t'] = float(getattr(module, 't', float('nan')))
+                extra = module.log_vars() if hasattr(module, 'log_vars') else {}
+                for key, v in extra.items():
+                    log_vars[f'distill.{spec["name"]}.{key}'] = float(v)
             self._last_loss_values.clear()
         self._local_step += 1
         return parsed, log_vars

@@ -22,14 +22,12 @@ from typing import Optional, Union
 import torch
 from mmengine.config import Config
 
+from crossmodal.utils import checkpoints
+
 STUDENT_PREFIX = 'student.'
 
 
-def _load(ckpt: Union[str, dict]) -> dict:
-    if isinstance(ckpt, str):
-        from crossmodal.compat import load_checkpoint_file
-        return load_checkpoint_file(ckpt)
-    return ckpt
+_load = checkpoints.load
 
 
 def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
@@ -44,13 +42,11 @@ def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
             checkpoint kind in the message).
     """
     where = where or (ckpt if isinstance(ckpt, str) else 'the checkpoint')
-    loaded = _load(ckpt)
-    sd = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
-    if not isinstance(sd, dict):
+    loaded = checkpoints.load(ckpt)
+    if not isinstance(loaded, dict) or not isinstance(loaded.get('state_dict', loaded), dict):
         raise ValueError(f'{where}: no state_dict found')
-    if sd and all(k.startswith('module.') for k in sd):
-        sd = {k[len('module.'):]: v for k, v in sd.items()}
-    out = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    sd = checkpoints.state_dict_of(loaded, where)
+    out = checkpoints.select_prefix(sd, prefix)
     if not out:
         from crossmodal.utils.checkpoint_kind import describe_checkpoint
         prefixes = sorted({'.'.join(k.split('.')[:2]) for k in sd})[:8]

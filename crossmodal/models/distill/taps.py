@@ -11,6 +11,7 @@ pass by :meth:`TapRecorder.get` instead of silently yielding nothing (mmrazor is
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from typing import Dict, List, Optional, Tuple
@@ -106,6 +107,27 @@ class TapRecorder:
 
     def clear(self) -> None:
         self._outputs.clear()
+
+    def snapshot(self) -> Dict[str, object]:
+        """A copy of what is recorded now (for :meth:`restore`)."""
+        return dict(self._outputs)
+
+    def restore(self, snapshot: Dict[str, object]) -> None:
+        """Replace what is recorded by ``snapshot`` (from :meth:`snapshot`)."""
+        self._outputs.clear()
+        self._outputs.update(snapshot)
+
+    @contextlib.contextmanager
+    def isolated(self):
+        """An extra forward pass inside the block records from scratch; on exit the recordings of
+        before the block are back (e.g. GKD's masked student pass between the normal pass and the
+        losses)."""
+        saved = self.snapshot()
+        self.clear()
+        try:
+            yield self
+        finally:
+            self.restore(saved)
 
     def has(self, name: str) -> bool:
         return self.specs[name][0] in self._outputs

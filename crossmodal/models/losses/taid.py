@@ -84,6 +84,10 @@ class TAIDLoss(DenseDistillLoss):
     def current_t(self) -> float:
         return float(self.t)
 
+    def log_vars(self) -> dict:
+        """Logged by the engine after every :meth:`update` (``distill.<name>.t``)."""
+        return {'t': float(self.t)}
+
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:
         s, t_logits, _, valid = self.prepare(student_logits, teacher_logits, gt)

@@ -19,11 +19,24 @@ teacher's outputs; losses and weights are not published. Reconstruction (methods
 * ``L_feat`` (optional feature KD): MSE between the student's fused decoder feature and the
   teacher's (1x1 conv connector when the widths differ), ``feature_kd=dict(loss_weight=...)``.
 
-The teacher is built from a model config (dict, or a config file path whose ``model`` is used),
-loaded from ``teacher_checkpoint`` with :func:`crossmodal.compat.load_checkpoint_file`, frozen
-(``requires_grad=False``), kept in eval mode and run under ``torch.no_grad``. ``init_weights``
-initialises the student only. Self-contained (``crossmodal.models.distill.DistillSegmentor`` was
-not on main when this was written).
+The teacher is built, loaded and frozen by the distillation engine's teacher container
+(:func:`crossmodal.models.distill.teachers.build_teacher`, as every ``DistillSegmentor`` teacher):
+built from a model config (dict, or a config file path whose ``model`` is used), loaded **strictly**
+from ``teacher_checkpoint`` (a file or the teacher's work dir; a mismatch is a
+:class:`~crossmodal.models.distill.teachers.TeacherCheckpointError`, both a ``RuntimeError`` and a
+``ValueError``), marked initialised, ``requires_grad=False``, kept in eval mode and run under
+``torch.no_grad``. ``init_weights`` initialises the student and the connector only.
+
+What still stands apart from ``DistillSegmentor`` (and why): the student/teacher forward and the
+loss loop. FSKD's models are regression segmentors whose ``forward_regression`` returns
+(normalised prediction, fused decoder feature) and whose head owns the masked GT loss; the KD term
+compares predictions *upsampled to the target size* with pixel weights computed from the ground
+truth (``kd_weight``) after :meth:`check_teacher_finite`. The engine's loop records taps with hooks
+and calls ``loss(student_feat, teacher_feat, gt=<class labels>)``; expressing FSKD there needs a
+regression-aware ``gt`` and a loss input for the teacher's finiteness check, which would change the
+state-dict layout (``teacher.*`` -> ``teachers.teacher.*``, ``connector.*`` -> ``connectors.*``)
+of existing FSKD checkpoints. Until that migration, FSKD keeps its own loop (this file) on the
+shared teacher container and checkpoint utilities.
 
 Data: the dataloader yields ``{'rgb': (4, H, W), 'lidar': (C, H, W)}`` (PackMultiModalInputs,
 stack=False) and the distiller's ``data_preprocessor`` (MultiModalDataPreprocessor) normalises each
@@ -43,12 +56,15 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from crossmodal.models.base import ModeDispatchModel
-from crossmodal.models.distill.distill_segmentor import model_config
+from crossmodal.models.distill.teachers import build_teacher, load_teacher_weights, model_config
+from crossmodal.utils.checkpoints import select_prefix
+
+TEACHER_CFG_KEY = 'model.teacher_checkpoint'
 
 
 def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Distiller state dict -> the student's (``student.`` prefix stripped, teacher/connector dropped)."""
-    return {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    return select_prefix(state, 'student.')
 
 
 @MODELS.register_module()
@@ -86,9 +102,9 @@ class FSKDDistiller(ModeDispatchModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         s_cfg = model_config(student, 'FSKDDistiller student')
-        t_cfg = model_config(teacher, 'FSKDDistiller teacher')
         self.student = MODELS.build(s_cfg)
-        self.teacher = MODELS.build(t_cfg)
+        # built without weights first: the set-up checks below come before loading
+        self.teacher, _ = build_teacher(teacher, None, 'teacher', warn_random=False)
         self.student_key = student_key
         self.lambda_gt, self.lambda_kd = float(lambda_gt), float(lambda_kd)
         self.kd_loss = MODELS.build(kd_loss or dict(type='MaskedL1Loss', loss_weight=1.0, loss_name='loss_kd'))
@@ -104,8 +120,6 @@ class FSKDDistiller(ModeDispatchModel):
         self.teacher_checkpoint = teacher_checkpoint
         if teacher_checkpoint:
             self.load_teacher(teacher_checkpoint)
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
 
     # ------------------------------------------------------------------ set-up checks
     def _check_heads(self) -> None:
@@ -135,18 +149,10 @@ class FSKDDistiller(ModeDispatchModel):
                              f'{sp.std.flatten().tolist()} differ from the distiller\'s for "{key}" '
                              f'{m.tolist()} / {s.tolist()}; the exported student would see other inputs')
 
-    def load_teacher(self, path: str) -> None:
-        """Load teacher weights (a teacher checkpoint, ``state_dict`` or plain; or the teacher's
-        work dir, whose best checkpoint is used, else the latest)."""
-        from crossmodal.compat import load_checkpoint_file
-        from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
-        path = resolve_trained_checkpoint(path, 'FSKD teacher', 'model.teacher_checkpoint')
-        ckpt = load_checkpoint_file(path)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-        missing, unexpected = self.teacher.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise RuntimeError(f'{path}: teacher checkpoint does not match the teacher config '
-                               f'(missing {list(missing)[:8]}, unexpected {list(unexpected)[:8]})')
+    def load_teacher(self, path: str) -> str:
+        """Load teacher weights strictly (a teacher checkpoint, ``state_dict`` or plain; or the
+        teacher's work dir, whose best checkpoint is used, else the latest); returns the file."""
+        return load_teacher_weights(self.teacher, path, 'teacher', TEACHER_CFG_KEY)
 
     def init_weights(self):
         """Initialise the student only (the teacher keeps its checkpoint weights)."""

@@ -103,6 +103,12 @@ class GKDFeatureLoss(nn.Module):
         self.qsd_mask = make() if lambda_mask > 0 else None
         self.qsd_cls = make() if lambda_cls > 0 else None
 
+    @property
+    def needs(self):
+        """Extra engine inputs (:mod:`crossmodal.models.distill.protocol`): the masked branch needs
+        the student's features on a masked input (:class:`~.masked_student.MaskedStudentInput`)."""
+        return ('masked_student', ) if self.qsd_mask is not None else ()
+
     def teacher_tokens(self, teacher_feat: torch.Tensor, grid) -> torch.Tensor:
         """Teacher map (B, C_t, H_t, W_t) -> (B, N, C_t) tokens on the student ``grid``."""
         if teacher_feat.dim() != 4 or teacher_feat.shape[1] != self.teacher_dims:

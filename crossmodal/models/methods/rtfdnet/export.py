@@ -75,14 +75,14 @@ def stock_config(cfg: Config, branch: str = 'rgb') -> Config:
 
 def stock_state_dict(state: Dict[str, torch.Tensor], modality: str) -> Dict[str, torch.Tensor]:
     """Rename ``backbones.<m>.*`` / ``heads.<m>.*`` to ``backbone.*`` / ``decode_head.*``."""
+    from crossmodal.utils.checkpoints import add_prefix, select_prefix
     out = {}
     for prefix, new in ((f'backbones.{modality}.', 'backbone.'), (f'heads.{modality}.', 'decode_head.')):
-        keys = [k for k in state if k.startswith(prefix)]
-        if not keys:
+        part = select_prefix(state, prefix)
+        if not part:
             raise ExportError(f'the checkpoint has no "{prefix}*" weights (is it an RTFDNet checkpoint '
                               f'with modality {modality!r}?)')
-        for k in keys:
-            out[new + k[len(prefix):]] = state[k]
+        out.update(add_prefix(part, new))
     return out
 
 

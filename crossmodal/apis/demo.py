@@ -1,4 +1,5 @@
-"""Distillation row of the demo table (``tools/demo.py``): train the RGB student with distillation.
+"""The demo's library part (``tools/demo.py``): its distillation row, train the RGB student with
+distillation.
 
 ``run_distill_demo(work_dir, teacher_ckpt, seed, iters, variant)`` trains
 ``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-<variant>-128x160.py`` (CWD on logits + CWD
@@ -19,7 +20,7 @@ import os.path as osp
 import time
 from typing import Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KD_CONFIG = osp.join(ROOT, 'configs', 'distill', 'kd',
                      'kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'distill', 'cwd',
