@@ -39,7 +39,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
 from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
-                                           load_config, log_batch_summary, on_main_process,
+                                           load_run_config as load_config, log_batch_summary,
+                                           on_main_process,
                                            parse_runner_args, setup_distributed)
 
 

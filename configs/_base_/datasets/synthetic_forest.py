@@ -52,7 +52,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test', modalities=modalities,
                  with_label=False, with_targets=targets, pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-# '{work_dir}' is replaced by the run's work dir (crossmodal.utils.runner_setup.load_config):
+# '{work_dir}' is replaced by the run's work dir (crossmodal.utils.runner_setup.load_run_config):
 # scatter plots and error maps land in <work_dir>/regression/
 val_evaluator = dict(type='RegressionMetric', target_names=targets, canopy_target='chm', canopy_threshold=2.0)
 test_evaluator = dict(type='RegressionMetric', target_names=targets, canopy_target='chm', canopy_threshold=2.0,
