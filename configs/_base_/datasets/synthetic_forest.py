@@ -1,7 +1,7 @@
 # The embedded synthetic forest (data_prep/synthetic_forest.py; crossmodal/datasets/lidar/synthetic.py):
 # RGBI 4-band PNG tiles (R, G, B, NIR) + a 13-channel LiDAR stack + CHM / PAI / FHD targets (NaN = no data).
 #   python data_prep/synthetic_forest.py --out data/synthetic_forest --size 512 --tile-size 64
-# FSKD (methods.md §4) is a reconstruction (no code released); these settings are ours.
+# FSKD (docs/methods/fskd.md) is a reconstruction (no code released); these settings are ours.
 # No geometric augmentation: the synthetic sun direction is fixed and shadow length is a height cue.
 dataset_type = 'RGBXSegDataset'
 data_root = 'data/synthetic_forest'
