@@ -45,7 +45,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
 from crossmodal.evaluation.aug_test import DEFAULT_SCALES, wrap_config  # noqa: E402
-from crossmodal.utils.runner_setup import (add_runner_args, load_config,  # noqa: E402
+from crossmodal.utils.runner_setup import (add_runner_args, load_run_config,  # noqa: E402
                                            parse_runner_args, setup_distributed)
 
 
@@ -105,7 +105,7 @@ def main(argv=None):
     from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
     args.checkpoint = resolve_trained_checkpoint(args.checkpoint, 'tools/test.py')
     crossmodal.register_all_modules(init_default_scope=False)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint  # loaded strictly by build_runner_and_load, not by mmengine
     cfg.resume = False
     aug = dict(scales=list(args.aug_scales), flip=not args.no_flip) if args.aug_test else None

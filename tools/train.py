@@ -24,7 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402  (compat layer first)
 from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
-                                           load_config, log_batch_summary, parse_runner_args,
+                                           load_run_config, log_batch_summary, parse_runner_args,
                                            setup_distributed)
 from crossmodal.engine.safe_checkpoint import (find_resume_checkpoint,  # noqa: E402
                                                finished_run_message)
@@ -45,7 +45,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     crossmodal.register_all_modules(init_default_scope=False)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     apply_train_args(cfg, args)
     if args.resume == 'auto':
         cfg.resume = True

@@ -57,7 +57,7 @@ def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0, iters: Opt
         only), train_time_s, checkpoint, mIoU, params, time_s, teacher_mIoU, seed, config)``.
     """
     import crossmodal
-    from crossmodal.utils.runner_setup import load_config
+    from crossmodal.utils.runner_setup import load_run_config
     if not osp.isfile(teacher_ckpt):
         raise FileNotFoundError(f'teacher checkpoint not found: {teacher_ckpt} (train the teacher '
                                 f'first: tools/train.py configs/teachers/...)')
@@ -75,7 +75,7 @@ def run_distill_demo(work_dir: str, teacher_ckpt: str, seed: int = 0, iters: Opt
     if iters is not None:
         options.update(schedule_options(iters))
     out_dir = osp.join(work_dir, name)
-    cfg = load_config(config, options, out_dir)
+    cfg = load_run_config(config, options, out_dir)
     os.makedirs(out_dir, exist_ok=True)
     from mmengine.runner import Runner
     t0 = time.perf_counter()

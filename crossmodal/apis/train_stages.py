@@ -29,7 +29,7 @@ import os
 import os.path as osp
 
 from crossmodal.utils import checkpoints
-from crossmodal.utils.runner_setup import (apply_train_args, load_config, log_batch_summary,
+from crossmodal.utils.runner_setup import (apply_train_args, load_run_config, log_batch_summary,
                                            on_main_process, setup_distributed)
 
 __all__ = ['last_checkpoint', 'student_init_checkpoint', 'check_all_weights',
@@ -89,7 +89,7 @@ def stage_config(args, recipe_path: str, stage: dict, stage_dir: str):
     cfg_path = resolve_stage_config(recipe_path, stage['config'])
     options = dict(stage.get('cfg_options') or {})
     options.update(args.cfg_options or {})
-    cfg = load_config(cfg_path, options, stage_dir, args.launcher)
+    cfg = load_run_config(cfg_path, options, stage_dir, args.launcher)
     apply_train_args(cfg, args)
     cfg.resume = False
     if cfg.get('visualizer'):  # one visualizer instance per stage (mmengine keys them by name)

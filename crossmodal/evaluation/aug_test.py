@@ -1,6 +1,6 @@
 """Multi-scale + flip test-time augmentation for every segmentor (``tools/test.py --aug-test``).
 
-Papers report single-scale (SS) and multi-scale + flip (MS) mIoU (frameworks.md B.9.2; CMX NYU B2:
+Papers report single-scale (SS) and multi-scale + flip (MS) mIoU (docs/design.md §8; CMX NYU B2:
 54.1 SS vs 54.4 MS). mmseg's ``SegTTAModel`` gets its augmented copies from a ``TestTimeAug``
 *pipeline* (one packed sample per scale/flip), which resizes with ``mmcv.Resize`` over ``img`` only
 and so does not fit our dict inputs (``{'rgb', 'thermal', ...}``, depth resampled nearest). This

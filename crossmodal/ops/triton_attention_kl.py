@@ -25,7 +25,7 @@ from typing import Dict, Optional
 import torch
 
 from . import triton_launch
-from .attention_kl import AttentionKLChunked, attention_kl_chunked, check_attention_inputs, reduce_rows
+from .attention_kl_torch import AttentionKLChunked, attention_kl_chunked, check_attention_inputs, reduce_rows
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,7 @@ tl = None
 _grad_tiles = None
 
 
-def _next_pow2(x: int) -> int:
-    return 1 << max(0, (int(x) - 1).bit_length())
+_next_pow2 = triton_launch._next_pow2
 
 
 @functools.lru_cache(maxsize=None)
@@ -48,7 +47,7 @@ def define_kernels():
     """Define (attn_kl_fwd, attn_kl_bwd_dq, attn_kl_bwd_dk) afresh (uncached).
 
     ``triton.jit`` reads ``TRITON_INTERPRET`` here, so this also serves
-    :mod:`crossmodal.ops.triton_launch`'s ahead-of-time compile, which needs compiled (not
+    :mod:`crossmodal.ops.triton_aot`'s ahead-of-time compile, which needs compiled (not
     interpreted) kernels inside a process that runs the others in the interpreter. Sets the module
     global ``_grad_tiles`` (the helper both backward kernels call; the interpreter looks it up in
     the module's globals at run time)."""

@@ -15,7 +15,7 @@ import types
 import torch
 
 from . import triton_launch
-from .dense_kd import DenseKDChunked, check_dense_inputs, dense_kd_chunked, reduce_pixels
+from .dense_kd_torch import DenseKDChunked, check_dense_inputs, dense_kd_chunked, reduce_pixels
 from .triton_attention_kl import _next_pow2, _out_of_resources, log_fallback
 
 WHERE = 'crossmodal/ops/triton_dense_kd.py'

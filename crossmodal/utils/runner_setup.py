@@ -48,9 +48,15 @@ def parse_runner_args(parser, argv=None):
     return args
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+def load_run_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                 launcher: str = 'none') -> Config:
-    """Load a config, apply ``--cfg-options`` and the work dir (default ``work_dirs/<name>``)."""
+    """Load the config of a tool run (train / test / train_stages / demo) and prepare it for the run.
+
+    Applies ``--cfg-options``, the launcher, the work dir (default ``work_dirs/<name>``), replaces
+    ``{work_dir}`` in evaluator output paths and installs the reliability hooks. (Not to be confused
+    with :func:`crossmodal.deploy.student.load_config`, which only turns a path / dict / Config into
+    a Config.)
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
     cfg = Config.fromfile(path)

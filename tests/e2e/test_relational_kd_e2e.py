@@ -56,7 +56,7 @@ def test_relational_config_trains_student(config, tmp_path, tiny_rgbt, teacher_c
     from mmengine.runner import Runner
 
     import crossmodal
-    from crossmodal.utils.runner_setup import load_config
+    from crossmodal.utils.runner_setup import load_run_config
     wrapper = tmp_path / 'cfg.py'
     wrapper.write_text(f"""
 _base_ = [{config!r}]
@@ -73,7 +73,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2),
                      visualization=dict(type='SegVisualizationHook', draw=False))
 """)
     crossmodal.register_all_modules(init_default_scope=False)
-    cfg = load_config(str(wrapper), None, str(tmp_path / 'work'))
+    cfg = load_run_config(str(wrapper), None, str(tmp_path / 'work'))
     runner = Runner.from_cfg(cfg)
     record = _Record()
     runner.register_hook(record)

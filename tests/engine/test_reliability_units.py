@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from crossmodal.engine.finite_loss_hook import FiniteLossHook, sample_names
 from crossmodal.engine.safe_checkpoint import find_resume_checkpoint, finished_run_message
-from crossmodal.utils.runner_setup import install_reliability_hooks, load_config
+from crossmodal.utils.runner_setup import install_reliability_hooks, load_run_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -76,7 +76,7 @@ def test_every_config_gets_the_reliability_hooks(tmp_path):
     assert own.custom_hooks == [dict(type='FiniteLossHook', action='skip')]  # the config's own is kept
     # a distillation config that overrides custom_hooks, loaded as tools/train.py loads it
     path = os.path.join(ROOT, 'configs', 'distill', 'cwd', 'cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
-    cfg = load_config(path, work_dir=str(tmp_path))
+    cfg = load_run_config(path, work_dir=str(tmp_path))
     assert 'FiniteLossHook' in [h['type'] for h in cfg.custom_hooks]
     assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
 

@@ -1,4 +1,5 @@
-"""Per-device launch sizing of the Triton kernels (crossmodal/ops/triton_launch.py).
+"""Per-device launch sizing of the Triton kernels (crossmodal/ops/triton_launch.py, AOT compiles:
+crossmodal/ops/triton_aot.py).
 
 * pure sizing logic: device limits -> configuration, the estimate vs the old fixed configurations;
 * the fallback to the chunked PyTorch path (logged) when nothing fits or Triton reports
@@ -21,7 +22,7 @@ import torch  # noqa: E402
 
 import triton  # noqa: E402,F401
 
-from crossmodal.ops import attention_kl, dense_kd, triton_launch  # noqa: E402
+from crossmodal.ops import attention_kl, dense_kd, triton_aot, triton_launch  # noqa: E402
 from crossmodal.ops import triton_attention_kl as tak  # noqa: E402
 from crossmodal.ops import triton_dense_kd as tdk  # noqa: E402
 from crossmodal.ops.triton_launch import (ATTENTION_KERNELS, DENSE_KERNELS, LaunchConfig,  # noqa: E402
@@ -191,7 +192,7 @@ def _active(params):
 @pytest.fixture(scope='module')
 def aot_shared():
     """{(family, arch, kernel, dim): compiled metadata.shared} for every case this run selects,
-    compiled in one subprocess (see triton_launch.aot_shared_memory); ptxas missing -> skip."""
+    compiled in one subprocess (see triton_aot.aot_shared_memory); ptxas missing -> skip."""
     _need_ptxas()
     keys, cases = [], []
     for family, params in (('attention', _attn_cases()), ('dense', _dense_cases())):
@@ -202,7 +203,7 @@ def aot_shared():
             cases.append(dict(family=family, kernel=kernel, capability=arch,
                               cfg=dict(block_q=cfg.block_q, block_k=cfg.block_k, block_p=cfg.block_p,
                                        num_warps=cfg.num_warps, num_stages=cfg.num_stages), **extra))
-    return dict(zip(keys, triton_launch.aot_shared_memory(cases)))
+    return dict(zip(keys, triton_aot.aot_shared_memory(cases)))
 
 
 @pytest.mark.parametrize('arch,kernel,d', list(_attn_cases()))

@@ -1,7 +1,7 @@
 # FMB RGB-T (Liu et al., ICCV 2023) as written by data_prep/fmb.py: RGB/ (Visible) + Thermal/
 # (Infrared, uint8, 1 ch) + Label/ (stored 0 = void, 1..14 -> train ids 0..13), 800x600,
 # train 1220 / test 280 (no val split: validate on test, as the community does).
-# RTFDNet's released FMB config (methods.md §1(b')): random resize ratio 0.5-2.0, 480x640 crop with
+# RTFDNet's released FMB config (docs/methods/rtfdnet.md (b')): random resize ratio 0.5-2.0, 480x640 crop with
 # cat_max_ratio 0.75, NO flip, photometric distortion on RGB; whole-image test at 600x800.
 # `train_pipeline`/`test_pipeline` feed RGB-X models (dict inputs); `student_*` feed stock RGB students.
 dataset_type = 'RGBXSegDataset'
@@ -10,8 +10,8 @@ modalities = ('rgb', 'thermal')
 crop_size = (480, 640)
 num_classes = 14
 # Thermal: 1-channel uint8. The released FMB config leaves thermal unnormalised (mean 0, std 1);
-# methods.md §1(e).6 recommends normalising it: 114.5 / 57.6 = ImageNet channel averages, as for MFNet.
-# Replace with the dataset's own thermal mean/std when computed (methods.md §1(e).6).
+# docs/methods/rtfdnet.md (e).6 recommends normalising it: 114.5 / 57.6 = ImageNet channel averages, as for MFNet.
+# Replace with the dataset's own thermal mean/std when computed (docs/methods/rtfdnet.md (e).6).
 modality_mean = dict(rgb=[123.675, 116.28, 103.53], thermal=[114.495])
 modality_std = dict(rgb=[58.395, 57.12, 57.375], thermal=[57.63])
 geometric_aug = dict(

@@ -1,7 +1,7 @@
 # Real RGBI orthophoto (20 cm GSD, R,G,B,NIR) + airborne LiDAR tiles written by data_prep/lidar.py, e.g.
 #   python data_prep/lidar.py --points tile.laz --ortho dop20_rgbi.tif --out data/forest \
 #       --cell-multiple 5 --tile-size 500
-# (1 m metric cells for CHM / PAI / FHD as recommended in methods.md §4(e), 100 m tiles, stored at the
+# (1 m metric cells for CHM / PAI / FHD as recommended in docs/methods/fskd.md (e), 100 m tiles, stored at the
 # 20 cm ortho grid). FSKD (arXiv 2604.01766) is a reconstruction here (no code released).
 # Check meta.json before training: modalities.rgb.channels must be 4 (an RGB-only orthophoto needs
 # 3-channel models), modalities.lidar.channel_names must match the channel indices below (default

@@ -1,6 +1,6 @@
-# NYU Depth v2 (labeled subset) as written by data_prep/ (DESIGN.md §3 layout): 795 train / 654 test,
+# NYU Depth v2 (labeled subset) as written by data_prep/ (docs/design.md §3 layout): 795 train / 654 test,
 # 40 classes (Gupta et al. 2013 mapping; stored 0 = void -> label_offset -1), 480x640 frames,
-# depth float32 metres after loading (data.md §1.4). Convert with data_prep (see data_prep/README).
+# depth float32 metres after loading (docs/design.md §3). Convert with data_prep (see data_prep/README).
 # No val split: validate (and keep the best checkpoint) on test, the community convention (CMX, DFormer).
 # The depth mean/std are approximate statistics of NYU depth in metres (about 0.7-10 m); replace them
 # with the values computed by tools/check_dataset.py on your copy if they differ.

@@ -1,7 +1,7 @@
 # PST900 RGB-T (Shivakumar et al., ICRA 2020) as written by data_prep/pst900.py: RGB/ + Thermal/
 # (uint8, 1 ch) + Label/ (0..4, background is class 0 and counts), 1280x720, train 597 / test 288
 # (no val split: validate on test, as the community does).
-# RTFDNet's released PST config (methods.md §1(b')) trains and evaluates at 360x640: every frame is
+# RTFDNet's released PST config (docs/methods/rtfdnet.md (b')) trains and evaluates at 360x640: every frame is
 # first resized to 360x640 (label nearest), then random resize ratio 0.5-1.75, 360x640 crop with
 # cat_max_ratio 0.75, flip 0.5, photometric distortion on RGB; whole-image test at 360x640.
 # Test (mmseg's convention): the inputs are resized to 360x640 (`test_resize`), the label stays at the
@@ -14,7 +14,7 @@ crop_size = (360, 640)
 num_classes = 5
 # Thermal: 1-channel uint8. The released code replicates it to 3 channels normalised with the
 # ImageNet statistics; 114.5 / 57.6 are their channel averages (the 1-channel equivalent).
-# Replace with the dataset's own thermal mean/std when computed (methods.md §1(e).6).
+# Replace with the dataset's own thermal mean/std when computed (docs/methods/rtfdnet.md (e).6).
 modality_mean = dict(rgb=[123.675, 116.28, 103.53], thermal=[114.495])
 modality_std = dict(rgb=[58.395, 57.12, 57.375], thermal=[57.63])
 base_resize = dict(type='JointGeometricAug', transforms=[dict(type='Resize', height=360, width=640, p=1.0)])

@@ -1,4 +1,4 @@
-# SUN RGB-D (Song et al., CVPR 2015) as written by data_prep/sunrgbd.py (DESIGN.md §3 layout): RGB/ (.jpg)
+# SUN RGB-D (Song et al., CVPR 2015) as written by data_prep/sunrgbd.py (docs/design.md §3 layout): RGB/ (.jpg)
 # + Depth/ (uint16 mm, bit rotation undone, clipped at 8 m; float32 metres after loading) + Label/,
 # 37 classes (seg37list; stored 0 = unlabeled -> label_offset -1, i.e. void -> 255, as CMX/DFormer's
 # gt - 1), official split 5285 train / 5050 test (no val split: validate on test, the community

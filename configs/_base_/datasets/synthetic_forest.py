@@ -1,7 +1,7 @@
 # The embedded synthetic forest (data_prep/synthetic_forest.py; crossmodal/datasets/lidar/synthetic.py):
 # RGBI 4-band PNG tiles (R, G, B, NIR) + a 13-channel LiDAR stack + CHM / PAI / FHD targets (NaN = no data).
 #   python data_prep/synthetic_forest.py --out data/synthetic_forest --size 512 --tile-size 64
-# FSKD (methods.md §4) is a reconstruction (no code released); these settings are ours.
+# FSKD (docs/methods/fskd.md) is a reconstruction (no code released); these settings are ours.
 # No geometric augmentation: the synthetic sun direction is fixed and shadow length is a height cue.
 dataset_type = 'RGBXSegDataset'
 data_root = 'data/synthetic_forest'
@@ -52,7 +52,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test', modalities=modalities,
                  with_label=False, with_targets=targets, pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-# '{work_dir}' is replaced by the run's work dir (crossmodal.utils.runner_setup.load_config):
+# '{work_dir}' is replaced by the run's work dir (crossmodal.utils.runner_setup.load_run_config):
 # scatter plots and error maps land in <work_dir>/regression/
 val_evaluator = dict(type='RegressionMetric', target_names=targets, canopy_target='chm', canopy_threshold=2.0)
 test_evaluator = dict(type='RegressionMetric', target_names=targets, canopy_target='chm', canopy_threshold=2.0,

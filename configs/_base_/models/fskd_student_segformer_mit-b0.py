@@ -1,4 +1,4 @@
-# FSKD RGBI-only student (reconstruction of arXiv 2604.01766; methods.md §4(b)): SegFormer MiT with a
+# FSKD RGBI-only student (reconstruction of arXiv 2604.01766; docs/methods/fskd.md (b)): SegFormer MiT with a
 # 4-channel patch embedding (set backbone.init_cfg=dict(type='PretrainedMiT', checkpoint=<RGB MiT>): its RGB filters are
 # adapted to R,G,B,NIR by crossmodal.models.backbones.adapt_input_conv) and a 3-output regression head
 # (CHM, PAI, FHD; softplus, per-target scales), masked L1 vs the LiDAR targets (NaN = no data).

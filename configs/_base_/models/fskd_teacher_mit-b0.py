@@ -1,4 +1,4 @@
-# FSKD teacher (reconstruction of arXiv 2604.01766; methods.md §4(b)): RGBI MiT + LiDAR planar-metric MiT
+# FSKD teacher (reconstruction of arXiv 2604.01766; docs/methods/fskd.md (b)): RGBI MiT + LiDAR planar-metric MiT
 # + per-cell vertical-profile MLP, cross-attention fusion (RGBI tokens query LiDAR tokens) at MiT stages
 # 3-4 (fusion_stages 0-based), SegFormer regression head (CHM, PAI, FHD).
 norm_cfg = dict(type='BN', requires_grad=True)

@@ -1,5 +1,5 @@
 # RTFDNet (arXiv 2603.09149): RGB stream + X stream (MiT-B0 each), SFF at every stage feeding a
-# fused stream, three SegFormer heads; losses CE (all heads) + CMDR + RDR (methods.md §1).
+# fused stream, three SegFormer heads; losses CE (all heads) + CMDR + RDR (docs/methods/rtfdnet.md).
 # The dataset config sets `modalities` and the per-modality mean/std.
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(

@@ -1,9 +1,9 @@
 # CroDiNo-KD (arXiv 2505.24361) on NYU Depth v2 (40 classes): RGB and depth SegFormer MiT-B0
 # co-trained for 80k iterations (the schedule of configs/students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py).
-# RECONSTRUCTION of the unpublished code (methods.md §3(b), §8 defaults): split of the 256-d
+# RECONSTRUCTION of the unpublished code (docs/methods/crodino.md (b), defaults): split of the 256-d
 # fusion_conv feature into z_inv/z_spe (128 each), shared light auxiliary decoder on z_inv,
 # pixel-level symmetric InfoNCE (tau 0.1, 2048 pixels per image at stride 8), orthogonality
-# (lambda_orth 1; methods.md suggests 0.1 if it destabilises), decoupled augmentation.
+# (lambda_orth 1; docs/methods/crodino.md suggests 0.1 if it destabilises), decoupled augmentation.
 # Depth is fed raw (float metres, 1 channel, normalised with the dataset's depth mean/std), not HHA.
 # Memory note: InfoNCE logits are (B*P)^2 = 16384^2 fp32 (1 GiB) for batch 8 and P = 2048.
 # Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes

@@ -1,6 +1,6 @@
 # CroDiNo-KD (arXiv 2505.24361) on the embedded RGB-D dataset: an RGB SegFormer and a depth SegFormer
 # (the tiny-MiT twins of configs/students/) co-trained in one run, no teacher. Every design choice
-# below is a RECONSTRUCTION (the authors' code was not obtainable; methods.md §3(b), §8):
+# below is a RECONSTRUCTION (the authors' code was not obtainable; docs/methods/crodino.md (b), defaults):
 #   - split at each SegformerHead's fusion_conv: z_inv = first C/2 channels, z_spe = last C/2;
 #   - shared auxiliary decoder (dropout + 1x1 conv) on z_inv of both models, same class-weighted CE;
 #   - pixel-level symmetric InfoNCE between z_inv^rgb and z_inv^depth (tau 0.1), pooled to stride 8,
@@ -23,7 +23,7 @@ model = dict(
     model_modalities=dict(rgb=('rgb', ), depth=('depth', )),
     z_dim=None,  # C/2 = 32 of the 64 head channels (reconstruction)
     lambda_aux=1.0,
-    # methods.md §8 defaults are lambda_con=1, lambda_orth=1 (0.1 fallback). Measured here (README of
+    # the project defaults (docs/methods/crodino.md) are lambda_con=1, lambda_orth=1 (0.1 fallback). Measured here (README of
     # crossmodal/models/methods/crodino, 2 seeds): with weight 1 the InfoNCE term dominates and costs
     # the depth model 8 mIoU; 0.1 / 0.1 is the best variant tried for both models.
     lambda_con=0.1,

@@ -1,5 +1,5 @@
 # FSKD distillation on real 20 cm RGBI tiles: frozen MiT-B5 RGBI+LiDAR teacher -> MiT-B2 RGBI student
-# (reconstruction; methods.md §4(b), §8: lambda_gt 1, lambda_kd 1, L1). Train the teacher first, then
+# (reconstruction; docs/methods/fskd.md (b), defaults: lambda_gt 1, lambda_kd 1, L1). Train the teacher first, then
 #   python tools/train.py <this config> --cfg-options model.teacher_checkpoint=<teacher best/last .pth>
 # Recipe: 1 GPU x 2 images (global batch 2). `batch_size` is per process: with N processes
 # (tools/dist_train.sh <cfg> N) the global batch is N x 2; add --auto-scale-lr (LR x global/2)

@@ -1,4 +1,4 @@
-# FSKD distillation (reconstruction; methods.md §4(b), §8): frozen RGBI+LiDAR teacher -> RGBI-only student,
+# FSKD distillation (reconstruction; docs/methods/fskd.md (b), defaults): frozen RGBI+LiDAR teacher -> RGBI-only student,
 # L = lambda_gt * masked L1(student, LiDAR targets) + lambda_kd * masked L1(student, sg(teacher)).
 # Train the teacher first:
 #   python tools/train.py configs/distill/fskd/fskd-teacher_mit-t_300it_synthetic-forest-64x64.py

@@ -1,6 +1,6 @@
 # FSKD teacher on real 20 cm RGBI + LiDAR tiles: MiT-B5 RGBI encoder (4-channel patch embedding adapted
 # from the RGB ImageNet MiT-B5 weights), MiT-B0 planar-LiDAR encoder, profile MLP, cross-attention at
-# stages 3-4. Reconstruction (methods.md §4(b), §8; capacities per §4(e)). ImageNet MiT-B5 (RGBI,
+# stages 3-4. Reconstruction (docs/methods/fskd.md (b), defaults; capacities per (e)). ImageNet MiT-B5 (RGBI,
 # 4 channels) and MiT-B0 (planar LiDAR, 5 channels), both adapted from the RGB filters
 # (configs/_base_/pretrained/mit_imagenet.py).
 # Recipe: 1 GPU x 2 images (global batch 2). `batch_size` is per process: with N processes

@@ -1,5 +1,5 @@
 # FSKD teacher (RGBI + LiDAR, cross-attention) on the synthetic forest, tiny MiT (embed 16, one layer per
-# stage), 300 iterations on CPU. Reconstruction of FSKD (no code released; methods.md §4(b)).
+# stage), 300 iterations on CPU. Reconstruction of FSKD (no code released; docs/methods/fskd.md (b)).
 # On 64 px tiles stages 3-4 are 4x4 / 2x2 tokens, so the tiny teacher fuses at every stage (with the
 # MiT spatial reductions); the MiT-B5 config keeps the paper-style stages 3-4.
 _base_ = [

@@ -1,4 +1,4 @@
-# GKD stage 1 (methods.md §2): task-agnostic feature distillation with QSD on the student's stage-4
+# GKD stage 1 (docs/methods/gkd.md): task-agnostic feature distillation with QSD on the student's stage-4
 # tokens, the RGB-T teacher's fused stage-4 map as keys/targets. Unlabelled: with_label=False, the
 # dataset loads no labels and only the GKD losses (L_feat + L_mask + L_cls) train the student
 # encoder. Run both stages with tools/train_stages.py gkd_segformer_mit-t_600it_synthetic-rgbt-128x160.py

@@ -1,4 +1,4 @@
-# GKD stage 2 (methods.md §2): the stage-1 student encoder frozen (no grad, eval mode), the SegFormer
+# GKD stage 2 (docs/methods/gkd.md): the stage-1 student encoder frozen (no grad, eval mode), the SegFormer
 # head trained on labels, no teacher and no distillation loss. `load_from` is filled in by
 # tools/train_stages.py with the student of stage 1.
 _base_ = [

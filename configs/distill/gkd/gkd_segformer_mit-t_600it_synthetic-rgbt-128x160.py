@@ -1,4 +1,4 @@
-# GKD two-stage recipe (methods.md §2) as one command:
+# GKD two-stage recipe (docs/methods/gkd.md) as one command:
 #   python tools/train_stages.py configs/distill/gkd/gkd_segformer_mit-t_600it_synthetic-rgbt-128x160.py
 # Stage configs are paths relative to this file. `load_from='stage1'` makes tools/train_stages.py
 # extract the student of stage 1's last checkpoint (teacher and QSD modules dropped) and load it.

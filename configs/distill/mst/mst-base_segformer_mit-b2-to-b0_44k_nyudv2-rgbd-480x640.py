@@ -1,4 +1,4 @@
-# MST-Distill (methods.md §5) on NYUDv2 (40 classes): shared model/data of the three stage configs.
+# MST-Distill (docs/methods/mst.md) on NYUDv2 (40 classes): shared model/data of the three stage configs.
 # T = RGB-D SFF SegFormer MiT-B2, A = depth-only SegFormer MiT-B2, S = RGB SegFormer MiT-B0.
 # Run: python tools/train_stages.py configs/distill/mst/mst_segformer_mit-b2-to-b0_44k_nyudv2-rgbd-480x640.py \
 #        --cfg-options model.teachers.rgbd.checkpoint=... model.teachers.depth.checkpoint=...

@@ -1,4 +1,4 @@
-# MST-Distill (methods.md §5) on the embedded RGB-D dataset: shared model/data of the three stage
+# MST-Distill (docs/methods/mst.md) on the embedded RGB-D dataset: shared model/data of the three stage
 # configs (mst-stage{1,2,3}_...). Run the whole recipe with one command:
 #   python tools/train_stages.py configs/distill/mst/mst_segformer_mit-t_600it_synthetic-rgbd-128x160.py
 # Teachers: T = RGB-D SFF SegFormer (configs/teachers/rgbx-sff-...rgbd...), A = depth-only SegFormer
@@ -24,7 +24,7 @@ model = dict(
                   modalities=('rgb', 'depth')),
         depth=dict(config=depth_teacher_config, checkpoint='work_dirs/rgbd_depthonly/iter_600.pth',
                    modalities=('depth', ))),
-    # 2 MaskNets per teacher -> J = 4 specialised teachers (methods.md §5(e)1)
+    # 2 MaskNets per teacher -> J = 4 specialised teachers (docs/methods/mst.md (e)1)
     mask_layers=dict(
         rgbd=dict(stage4='fusions.3', head='decode_head.fusion_conv'),
         depth=dict(stage4='backbone[3]', head='decode_head.fusion_conv')),

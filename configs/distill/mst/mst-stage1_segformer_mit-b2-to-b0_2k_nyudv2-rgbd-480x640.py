@@ -1,4 +1,4 @@
-# MST-Distill stage 1 on NYUDv2 (collaborative warm-up, 2k iterations; methods.md §5(e)6).
+# MST-Distill stage 1 on NYUDv2 (collaborative warm-up, 2k iterations; docs/methods/mst.md (e)6).
 # Pre-trained teachers fine-tuned at 1/10 of the student's LR (lr_mult 0.1).
 # Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
 # (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)

@@ -1,4 +1,4 @@
-# MST-Distill three-stage recipe on NYUDv2 (2k + 2k + 40k iterations, methods.md §5(e)6):
+# MST-Distill three-stage recipe on NYUDv2 (2k + 2k + 40k iterations, docs/methods/mst.md (e)6):
 #   python tools/train_stages.py configs/distill/mst/mst_segformer_mit-b2-to-b0_44k_nyudv2-rgbd-480x640.py \
 #       --cfg-options model.teachers.rgbd.checkpoint=<B2 RGB-D> model.teachers.depth.checkpoint=<B2 depth>
 # Train the teachers first: configs/teachers/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640.py and

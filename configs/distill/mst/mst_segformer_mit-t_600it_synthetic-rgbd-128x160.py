@@ -1,4 +1,4 @@
-# MST-Distill three-stage recipe (methods.md §5) on the embedded RGB-D dataset, one command:
+# MST-Distill three-stage recipe (docs/methods/mst.md) on the embedded RGB-D dataset, one command:
 #   python tools/train_stages.py configs/distill/mst/mst_segformer_mit-t_600it_synthetic-rgbd-128x160.py \
 #       --work-dir work_dirs/mst --cfg-options \
 #       model.teachers.rgbd.checkpoint=<RGB-D teacher iter_600.pth> \

@@ -1,7 +1,8 @@
-# Dense logit KD through the fused, memory-bounded kernel (DenseKDLoss: tau^2 * per-pixel
+# Dense logit KD through the fused, memory-bounded kernel (KDLoss with impl='auto': tau^2 * per-pixel
 # KL(softmax(z_t/tau) || softmax(z_s/tau)), void pixels excluded; chunked on CPU, Triton on CUDA)
 # from the RGB-T teacher into the RGB-only tiny SegFormer student on the embedded dataset.
-# Same value as KDLoss (configs/distill/kd/), computed without B x K x H x W temporaries.
+# Same value as the default impl='torch' (configs/distill/kd/), computed without B x K x H x W
+# temporaries. (Formerly type='DenseKDLoss', now a deprecated alias.)
 #   python tools/train.py configs/distill/relational/dense-kd_segformer_mit-t_600it_synthetic-rgbt-128x160.py \
 #       --cfg-options model.teachers.rgbt.checkpoint=path/to/teacher/iter_600.pth
 _base_ = [
@@ -18,7 +19,7 @@ model = dict(
     teachers=dict(
         rgbt=dict(config=teacher_config, checkpoint=teacher_checkpoint, modalities=('rgb', 'thermal'))),
     distill_losses=[
-        dict(type='DenseKDLoss', tau=2.0, loss_weight=1.0, student='logits', teacher='rgbt.logits',
+        dict(type='KDLoss', impl='auto', tau=2.0, loss_weight=1.0, student='logits', teacher='rgbt.logits',
              name='loss_dense_kd'),
     ])
 custom_hooks = [dict(type='RNGStateHook'), dict(type='TeacherEvalHook')]

@@ -1,10 +1,10 @@
 # RTFDNet (arXiv 2603.09149) on MFNet (9 classes incl. "unlabeled"), MiT-B2 per stream, SFF fusion,
 # three SegFormer heads; mIoU of the RGB, thermal and fused heads every validation.
 # Crop 480x640, batch 8 and loss weights (CE / MCE / AKD / RDR = 0.5 / 1.0 / 0.5 / 1.0) as the
-# released MF-B2 config (methods.md §1(b')); schedule = mmseg's SegFormer recipe recommended in
-# methods.md §1(e).5 (AdamW 6e-5, wd 0.01, head lr x10, 1.5k warm-up + poly, 40k iterations) instead
+# released MF-B2 config (docs/methods/rtfdnet.md (b')); schedule = mmseg's SegFormer recipe recommended in
+# docs/methods/rtfdnet.md (e).5 (AdamW 6e-5, wd 0.01, head lr x10, 1.5k warm-up + poly, 40k iterations) instead
 # of the released epoch-based cosine settings. Released code used AMP: train with `--amp` on GPUs.
-# Initialisation: ImageNet MiT-B2 in both streams (methods.md §1(e).7 option (i)), from
+# Initialisation: ImageNet MiT-B2 in both streams (docs/methods/rtfdnet.md (e).7 option (i)), from
 # configs/_base_/pretrained/mit_imagenet.py; model.backbone.init_cfg=None trains from scratch.
 # Recipe: 1 GPU x 8 images (global batch 8). `batch_size` is per process: with N processes
 # (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)

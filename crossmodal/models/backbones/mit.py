@@ -1,7 +1,7 @@
 """``MiT``: mmseg's MixVisionTransformer that loads RGB-pretrained weights for any channel count.
 
 Stock mmseg, given ``in_channels != 3`` and ``init_cfg=dict(type='Pretrained', ...)``, skips the
-mismatched patch-embedding weight with a warning and leaves it random (frameworks.md C.4). ``MiT``
+mismatched patch-embedding weight with a warning and leaves it random (docs/design.md §9). ``MiT``
 loads through :class:`~crossmodal.models.backbones.pretrained.PretrainedMiTInit` instead: the RGB
 filters are adapted, NVlabs keys are converted, URLs are downloaded once, and every other key must
 match (an error otherwise). State-dict keys are identical to stock mmseg, so checkpoints move

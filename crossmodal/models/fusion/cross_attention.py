@@ -1,4 +1,4 @@
-"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher, methods.md §4(b)).
+"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher, docs/methods/fskd.md (b)).
 
 FSKD (arXiv 2604.01766) states only that the teacher "fuses RGBI imagery with LiDAR-derived planar
 metrics and vertical profiles via cross-attention"; no code was released, so this block is a

@@ -1,7 +1,7 @@
 """SFF: the fusion block of RTFDNet (arXiv 2603.09149), channel-gated exchange + spatial attention.
 
 Per stage, for two modalities r and x with maps F_r, F_x of shape (B, C, H, W)
-(methods.md §1(b)):
+(docs/methods/rtfdnet.md (b)):
 
 1. a_m = (GAP(F_m) + GMP(F_m)) / 2, u_m = W2_m ReLU(W1_m a_m) (C -> C/reduction -> C),
    e_m = u_m / ||u_m||.

@@ -1,7 +1,7 @@
 """``SegformerRegressionHead``: SegFormer's all-MLP decoder with K dense regression outputs.
 
-Used by FSKD (methods.md §4(b), arXiv 2604.01766) for CHM / PAI / FHD. The authors released no
-code: this head is a **reconstruction** ([RECON] in methods.md) — SegFormer decoder (per-stage
+Used by FSKD (docs/methods/fskd.md (b), arXiv 2604.01766) for CHM / PAI / FHD. The authors released no
+code: this head is a **reconstruction** ([RECON] in docs/methods/fskd.md) — SegFormer decoder (per-stage
 1x1 projection to ``channels``, upsampling to stride 4, concatenation, 1x1 fusion) whose last
 1x1 conv outputs K channels instead of class logits, followed by a non-negative activation.
 

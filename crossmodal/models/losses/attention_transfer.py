@@ -1,4 +1,8 @@
-"""Attention transfer (AT) between feature maps.
+"""Activation-based attention transfer (AT) between feature maps: :class:`ActivationAttentionLoss`.
+
+Not to be confused with :class:`~crossmodal.models.losses.AttentionMapKDLoss`, which distils a
+transformer's attention *matrices* (softmax(q k^T)); this loss compares spatial maps computed from
+the activations of a conv/transformer stage. ``ATLoss`` is its deprecated old name.
 
 Zagoruyko & Komodakis, "Paying More Attention to Attention", ICLR 2017. The spatial attention map
 of a (B, C, H, W) feature is ``a = mean_c |F_c|**p`` (p = 2 by default), flattened and
@@ -25,6 +29,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from .dense import DenseDistillLoss, resize_to
+from .deprecation import warn_deprecated_alias
 
 
 def attention_map(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
@@ -33,8 +38,8 @@ def attention_map(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class ATLoss(DenseDistillLoss):
-    """Attention-transfer loss.
+class ActivationAttentionLoss(DenseDistillLoss):
+    """Activation-based attention-transfer loss (Zagoruyko & Komodakis 2017; docs/methods/losses.md).
 
     Args:
         loss_weight: multiplier of the returned loss.
@@ -55,7 +60,7 @@ class ATLoss(DenseDistillLoss):
                  detach_teacher: bool = True, loss_name: str = 'loss_at') -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if p <= 0:
-            raise ValueError(f'ATLoss: p must be > 0, got {p}')
+            raise ValueError(f'{type(self).__name__}: p must be > 0, got {p}')
         self.p = float(p)
         self.squared = bool(squared)
         self.average_positions = bool(average_positions)
@@ -82,3 +87,12 @@ class ATLoss(DenseDistillLoss):
             root = per_sample.clamp_min(1e-24).sqrt()
             per_sample = torch.where(per_sample > 0, root, per_sample * 0.0)
         return self.loss_weight * per_sample.mean()
+
+
+@MODELS.register_module()
+class ATLoss(ActivationAttentionLoss):
+    """Deprecated alias of :class:`ActivationAttentionLoss` (same arguments and value; warns once)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        warn_deprecated_alias('ATLoss', 'ActivationAttentionLoss')
+        super().__init__(*args, **kwargs)

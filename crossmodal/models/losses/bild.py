@@ -68,7 +68,7 @@ def kneedle_k(probs_sorted: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class BiLDLoss(DenseDistillLoss):
-    """Dense BiLD / DBiLD loss (methods.md §6.4).
+    """Dense BiLD / DBiLD loss (docs/methods/losses.md §6.4).
 
     Args:
         loss_weight: multiplier of the returned loss.

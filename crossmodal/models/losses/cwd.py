@@ -29,7 +29,7 @@ from .dense import DenseDistillLoss
 
 @MODELS.register_module()
 class CWDLoss(DenseDistillLoss):
-    """Channel-wise distillation loss (methods.md §6.3).
+    """Channel-wise distillation loss (docs/methods/losses.md §6.3).
 
     Args:
         loss_weight: multiplier (mmrazor's PSPNet Cityscapes logits config uses 5 with tau=1).

@@ -11,7 +11,9 @@ Every dense KD loss in :mod:`crossmodal.models.losses` has the same call signatu
 * ``gt``: optional (B, H'', W'') long train ids, ``ignore_index`` (255) meaning void. If its size
   differs from the logits' it is resized to (H, W) with **nearest** interpolation (labels are never
   blended). Void pixels are masked out; the loss is averaged over the valid pixels only. Losses with
-  ``requires_labels = True`` (DKD, PLD) raise a ``ValueError`` when ``gt`` is missing.
+  ``requires_labels = True`` (DKD, PLD) raise a ``ValueError`` when ``gt`` is missing. Losses built
+  on :meth:`DenseDistillLoss.prepare_valid` (KD, affinity KD) also take a bool (B, H'', W'') mask as
+  ``gt`` (True = ignored pixel), nearest-resized the same way.
 
 The returned value is a scalar tensor already multiplied by ``loss_weight``. When no pixel is valid
 the result is an exact zero that is still connected to the student graph (so DDP does not complain
@@ -24,6 +26,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+WHERE = 'crossmodal/models/losses/dense.py'
 
 
 def resize_to(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -39,6 +43,20 @@ def resize_labels(gt: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
         return gt
     out = F.interpolate(gt[:, None].float(), size=tuple(size), mode='nearest')
     return out[:, 0].to(gt.dtype)
+
+
+def resize_ignore_mask(ignore_mask: Optional[torch.Tensor], size, name: str) -> Optional[torch.Tensor]:
+    """bool (B, H', W') -> bool (B, H, W) by nearest-neighbour sampling (no-op when equal)."""
+    if ignore_mask is None:
+        return None
+    if not isinstance(ignore_mask, torch.Tensor) or ignore_mask.dim() != 3 or ignore_mask.dtype != torch.bool:
+        got = ((tuple(ignore_mask.shape), ignore_mask.dtype) if isinstance(ignore_mask, torch.Tensor)
+               else type(ignore_mask))
+        raise ValueError(f'{WHERE}: {name} ignore mask must be a bool (B, H, W) tensor, got {got}')
+    if tuple(ignore_mask.shape[1:]) == tuple(size):
+        return ignore_mask
+    resized = F.interpolate(ignore_mask[:, None].float(), size=tuple(size), mode='nearest')
+    return resized[:, 0] > 0.5
 
 
 def check_pair(student: torch.Tensor, teacher: torch.Tensor, name: str,
@@ -126,3 +144,20 @@ class DenseDistillLoss(nn.Module):
                                  f'not ignore_index={self.ignore_index}: '
                                  f'{sorted(set(gt[bad].tolist()))[:10]}')
         return student, teacher, gt, valid
+
+    def prepare_valid(self, student: torch.Tensor, teacher: torch.Tensor, gt: Optional[torch.Tensor],
+                      same_channels: bool = True
+                      ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """:meth:`prepare`, also accepting a bool ignore mask (True = ignored) as ``gt``.
+
+        Returns ``(student, teacher, valid)`` with ``valid`` a (B, H, W) bool mask or None.
+        """
+        mask = None
+        if isinstance(gt, torch.Tensor) and gt.dtype == torch.bool:
+            mask, gt = gt, None
+        student, teacher, _, valid = self.prepare(student, teacher, gt, same_channels=same_channels)
+        if mask is not None:
+            if mask.dim() == 4 and mask.shape[1] == 1:
+                mask = mask[:, 0]
+            valid = ~resize_ignore_mask(mask, student.shape[-2:], type(self).__name__)
+        return student, teacher, valid

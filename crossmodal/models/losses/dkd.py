@@ -38,7 +38,7 @@ def _binary_and_nontarget_logprobs(z: torch.Tensor, target_mask: torch.Tensor):
 
 @MODELS.register_module()
 class DKDLoss(DenseDistillLoss):
-    """Dense DKD loss (methods.md §6.2). Needs labels (``requires_labels = True``).
+    """Dense DKD loss (docs/methods/losses.md §6.2). Needs labels (``requires_labels = True``).
 
     Args:
         loss_weight: multiplier of the returned loss.

@@ -1,11 +1,21 @@
-"""Hinton knowledge distillation with temperature, dense form.
+"""Hinton knowledge distillation with temperature, dense form (one loss, several implementations).
 
 Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network", NIPS DL workshop 2015.
 Per pixel: ``tau**2 * KL(softmax(z_T / tau) || softmax(z_S / tau))`` summed over the K classes, then
 averaged over the valid (non-void) pixels. The ``tau**2`` factor keeps gradient magnitudes comparable
 across temperatures. Only the distillation term is computed here: the student's own cross-entropy on
 the labels is its decode head's loss, and the paper's ``alpha`` mixing is expressed through
-``loss_weight`` (and the head's ``loss_weight``).
+``loss_weight`` (and the head's ``loss_weight``). Method notes: docs/methods/losses.md.
+
+``impl`` picks how the value is computed (all give the same value and student gradient):
+
+* ``'torch'`` (default): composed PyTorch in the input dtype (log_softmax twice); several
+  B x K x H x W temporaries.
+* ``'auto'`` | ``'reference'`` | ``'chunked'`` | ``'triton'``: :func:`crossmodal.ops.dense_kd`
+  (no B x K x H x W temporaries; ``'auto'`` = Triton on CUDA, chunked elsewhere; accumulates in
+  float32, float64 for float64 inputs).
+
+``DenseKDLoss`` is the deprecated name of ``KDLoss(impl='auto', loss_name='loss_dense_kd')``.
 """
 from __future__ import annotations
 
@@ -15,7 +25,12 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
+from crossmodal.ops.dense_kd import dense_kd
+
 from .dense import DenseDistillLoss, masked_mean
+from .deprecation import warn_deprecated_alias
+
+KD_IMPLS = ('torch', 'auto', 'reference', 'chunked', 'triton')
 
 
 def kl_div_per_pixel(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
@@ -28,30 +43,57 @@ def kl_div_per_pixel(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
 
 @MODELS.register_module()
 class KDLoss(DenseDistillLoss):
-    """Dense Hinton KD loss (methods.md §6.1).
+    """Dense Hinton KD loss (docs/methods/losses.md, "KD").
 
     Args:
         loss_weight: multiplier of the returned loss.
         tau: softmax temperature (> 0); the loss is scaled by ``tau**2``.
         ignore_index: void train id in ``gt``; void pixels are excluded from the mean.
-        detach_teacher: stop gradients into the teacher (default True).
+        detach_teacher: stop gradients into the teacher (default True); False also returns the
+            teacher-logit gradient (online distillation).
+        impl: 'torch' (default, composed PyTorch) | 'auto' | 'reference' | 'chunked' | 'triton'
+            (:func:`crossmodal.ops.dense_kd`); see the module docstring.
         loss_name: logging name.
 
     Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt (B,H'',W'') or None)``
-    -> scalar. Teacher resized bilinearly to (H, W), gt nearest-resized to (H, W).
+    -> scalar (nats x tau^2 x loss_weight). Teacher resized bilinearly to (H, W); ``gt`` train ids
+    or a bool ignore mask (True = ignored), nearest-resized to (H, W).
     """
 
     requires_labels = False
 
     def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_kd') -> None:
+                 detach_teacher: bool = True, impl: str = 'torch',
+                 loss_name: str = 'loss_kd') -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
-        if tau <= 0:
-            raise ValueError(f'KDLoss: tau must be > 0, got {tau}')
+        if not tau > 0:
+            raise ValueError(f'{type(self).__name__}: tau must be > 0, got {tau}')
+        if impl not in KD_IMPLS:
+            raise ValueError(f'{type(self).__name__}: impl must be one of {KD_IMPLS}, got {impl!r}')
         self.tau = float(tau)
+        self.impl = impl
 
     def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:
-        s, t, _, valid = self.prepare(student_logits, teacher_logits, gt)
-        kl = kl_div_per_pixel(t / self.tau, s / self.tau, dim=1)  # (B, H, W)
-        return self.loss_weight * self.tau ** 2 * masked_mean(kl, valid)
+        s, t, valid = self.prepare_valid(student_logits, teacher_logits, gt, same_channels=True)
+        if self.impl == 'torch':
+            kl = kl_div_per_pixel(t / self.tau, s / self.tau, dim=1)  # (B, H, W)
+            return self.loss_weight * self.tau ** 2 * masked_mean(kl, valid)
+        loss = dense_kd(s, t, tau=self.tau, ignore_mask=None if valid is None else ~valid,
+                        impl=self.impl, teacher_grad=not self.detach_teacher)
+        return self.loss_weight * loss
+
+
+@MODELS.register_module()
+class DenseKDLoss(KDLoss):
+    """Deprecated alias: ``KDLoss`` with the defaults ``impl='auto'``, ``loss_name='loss_dense_kd'``.
+
+    Same value as :class:`KDLoss`; warns once per process. Write
+    ``dict(type='KDLoss', impl='auto', ...)`` instead.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
+                 detach_teacher: bool = True, impl: str = 'auto',
+                 loss_name: str = 'loss_dense_kd') -> None:
+        warn_deprecated_alias('DenseKDLoss', 'KDLoss', " with impl='auto'")
+        super().__init__(loss_weight, tau, ignore_index, detach_teacher, impl, loss_name)

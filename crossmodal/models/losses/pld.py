@@ -2,7 +2,7 @@
 
 Bassam, Zhu & Bian, "PLD: A Choice-Theoretic List-Wise Knowledge Distillation", NeurIPS 2025
 (arXiv 2506.12542). The full paper text was not available; the formula below follows
-methods.md §6.5. Per pixel:
+docs/methods/losses.md §6.5. Per pixel:
 
 * teacher-optimal permutation pi*: the ground-truth class first, then the remaining classes by
   descending teacher logit;
@@ -27,7 +27,7 @@ from .dense import DenseDistillLoss, masked_mean
 
 @MODELS.register_module()
 class PLDLoss(DenseDistillLoss):
-    """Dense PLD loss (methods.md §6.5). Needs labels (``requires_labels = True``).
+    """Dense PLD loss (docs/methods/losses.md §6.5). Needs labels (``requires_labels = True``).
 
     Args:
         loss_weight: multiplier of the returned loss.

@@ -1,4 +1,4 @@
-"""Masked dense regression losses (NaN target = no data), e.g. for CHM / PAI / FHD (FSKD, methods.md §4b).
+"""Masked dense regression losses (NaN target = no data), e.g. for CHM / PAI / FHD (FSKD, docs/methods/fskd.md (b)).
 
 All losses take ``pred`` and ``target`` of shape (N, K, H, W) (or (N, H, W) = one target) and compute,
 for each target channel k, the mean of the element loss over pixels whose target is finite

@@ -6,14 +6,15 @@
 * :class:`AffinityKDLoss`: KL between row-softmaxed pixel-affinity (cosine similarity) maps of
   teacher and student feature maps (pair-wise relational KD as in CIRKD, Yang et al. CVPR 2022,
   in its per-row KL form), via :func:`crossmodal.ops.affinity_kl`.
-* :class:`DenseKDLoss`: per-pixel temperature KL between teacher and student logits, times
-  tau^2 (Hinton et al. 2015) -- the same value as :class:`KDLoss`, through the fused
-  :func:`crossmodal.ops.dense_kd` (no B x K x H x W temporaries; Triton on CUDA).
 
-``DenseKDLoss`` and ``AffinityKDLoss`` follow the package convention of
+Per-pixel logit KD through the fused :func:`crossmodal.ops.dense_kd` is
+``KDLoss(impl='auto'|'chunked'|'triton')`` (:mod:`crossmodal.models.losses.kd`); its old name
+``DenseKDLoss`` is a deprecated alias defined there (and still importable from here).
+
+``AffinityKDLoss`` follows the package convention of
 :mod:`crossmodal.models.losses.dense`: ``forward(student, teacher, gt=None)``, the teacher
 resized bilinearly to the student's (H, W) and detached (``detach_teacher=True``), ``gt``
-(B, H', W') train ids nearest-resized with ``ignore_index`` pixels excluded. They also accept a
+(B, H', W') train ids nearest-resized with ``ignore_index`` pixels excluded. It also accepts a
 bool (B, H', W') mask as ``gt`` (True = ignored pixel). The result is ``loss_weight * value``.
 """
 from __future__ import annotations
@@ -22,49 +23,19 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from crossmodal.ops.attention_kl import affinity_kl, attention_kl
-from crossmodal.ops.dense_kd import dense_kd
 
-from .dense import DenseDistillLoss
+from .dense import DenseDistillLoss, resize_ignore_mask
+from .kd import DenseKDLoss  # noqa: F401 (deprecated alias, defined with KDLoss)
 
 WHERE = 'crossmodal/models/losses/relational_kd.py'
-
-
-def resize_ignore_mask(ignore_mask: Optional[torch.Tensor], size, name: str) -> Optional[torch.Tensor]:
-    """bool (B, H', W') -> bool (B, H, W) by nearest-neighbour sampling (no-op when equal)."""
-    if ignore_mask is None:
-        return None
-    if not isinstance(ignore_mask, torch.Tensor) or ignore_mask.dim() != 3 or ignore_mask.dtype != torch.bool:
-        got = ((tuple(ignore_mask.shape), ignore_mask.dtype) if isinstance(ignore_mask, torch.Tensor)
-               else type(ignore_mask))
-        raise ValueError(f'{WHERE}: {name} ignore mask must be a bool (B, H, W) tensor, got {got}')
-    if tuple(ignore_mask.shape[1:]) == tuple(size):
-        return ignore_mask
-    resized = F.interpolate(ignore_mask[:, None].float(), size=tuple(size), mode='nearest')
-    return resized[:, 0] > 0.5
 
 
 def _check_tau(tau: float, name: str) -> None:
     if not tau > 0:
         raise ValueError(f'{WHERE}: {name} tau must be > 0, got {tau}')
-
-
-class _MaskOrLabels(DenseDistillLoss):
-    """DenseDistillLoss.prepare, plus a bool ignore mask accepted in place of ``gt``."""
-
-    def prepare_valid(self, student, teacher, gt, same_channels: bool):
-        mask = None
-        if isinstance(gt, torch.Tensor) and gt.dtype == torch.bool:
-            mask, gt = gt, None
-        student, teacher, _, valid = self.prepare(student, teacher, gt, same_channels=same_channels)
-        if mask is not None:
-            if mask.dim() == 4 and mask.shape[1] == 1:
-                mask = mask[:, 0]
-            valid = ~resize_ignore_mask(mask, student.shape[-2:], type(self).__name__)
-        return student, teacher, valid
 
 
 @MODELS.register_module()
@@ -150,7 +121,7 @@ class AttentionMapKDLoss(nn.Module):
 
 
 @MODELS.register_module()
-class AffinityKDLoss(_MaskOrLabels):
+class AffinityKDLoss(DenseDistillLoss):
     """Pixel-affinity KD on feature maps: KL between row-softmaxed cosine-similarity maps.
 
     Args:
@@ -180,40 +151,3 @@ class AffinityKDLoss(_MaskOrLabels):
                 gt: Optional[torch.Tensor] = None) -> torch.Tensor:
         s, t, valid = self.prepare_valid(student, teacher, gt, same_channels=False)
         return self.loss_weight * affinity_kl(s, t, tau=self.tau, mask=valid, impl=self.impl)
-
-
-@MODELS.register_module()
-class DenseKDLoss(_MaskOrLabels):
-    """Per-pixel logit KD: tau^2 * mean over valid pixels of KL(softmax(z_t/tau) || softmax(z_s/tau)).
-
-    Same value as :class:`crossmodal.models.losses.KDLoss`, computed by the fused
-    :func:`crossmodal.ops.dense_kd` (chunked on CPU, Triton on CUDA).
-
-    Args:
-        loss_weight: multiplier of the returned loss.
-        tau: temperature (> 0); the tau^2 factor follows Hinton et al. 2015.
-        ignore_index: void train id in ``gt``.
-        detach_teacher: stop gradients into the teacher (default True); False also returns the
-            teacher-logit gradient (online distillation).
-        impl: 'auto' | 'reference' | 'chunked' | 'triton'.
-        loss_name: logging name.
-
-    forward(student_logits (B, K, H, W), teacher_logits (B, K, H', W'), gt=None) -> scalar
-    (nats x tau^2 x loss_weight). Teacher resized bilinearly to (H, W); ``gt`` (B, H'', W'')
-    train ids or a bool ignore mask, nearest-resized to (H, W).
-    """
-
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, impl: str = 'auto',
-                 loss_name: str = 'loss_dense_kd') -> None:
-        super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
-        _check_tau(tau, 'DenseKDLoss')
-        self.tau = float(tau)
-        self.impl = impl
-
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
-        s, t, valid = self.prepare_valid(student_logits, teacher_logits, gt, same_channels=True)
-        loss = dense_kd(s, t, tau=self.tau, ignore_mask=None if valid is None else ~valid, impl=self.impl,
-                        teacher_grad=not self.detach_teacher)
-        return self.loss_weight * loss

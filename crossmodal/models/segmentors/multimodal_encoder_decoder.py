@@ -1,4 +1,4 @@
-"""``MultiModalEncoderDecoder``: the RGB-X teacher (DESIGN.md §4).
+"""``MultiModalEncoderDecoder``: the RGB-X teacher (docs/design.md §4).
 
 One encoder per modality (a :class:`~crossmodal.models.backbones.MiT` by default), one fusion
 module per encoder stage (SFF by default), and a decode head (SegformerHead) over the fused

@@ -6,7 +6,7 @@ state-dict layout are unchanged (``backbone.*``, ``decode_head.*``); only infere
 :meth:`predict` fills ``data_sample.pred_regression = PixelData(data=(K, H, W))`` in physical units
 (padding removed, resized to ``ori_shape``) instead of ``pred_sem_seg``.
 
-The FSKD RGBI student (methods.md §4(b), reconstruction) is this class with a 4-channel
+The FSKD RGBI student (docs/methods/fskd.md (b), reconstruction) is this class with a 4-channel
 :class:`~crossmodal.models.backbones.MiT` (``in_channels=4, pretrained_path=<RGB MiT>``: the RGB
 patch-embedding filters are adapted by :func:`~crossmodal.models.backbones.adapt_input_conv`).
 Inputs: a (B, C, H, W) tensor (``SegDataPreProcessor``) or, for subclasses such as the FSKD teacher,

@@ -6,6 +6,7 @@ from mmseg.registry import MODELS
 
 CASES = [
     dict(type='KDLoss', tau=2.0),
+    dict(type='KDLoss', tau=2.0, impl='chunked'),
     dict(type='CWDLoss', tau=2.0),
     dict(type='DKDLoss', alpha=1.0, beta=2.0, tau=2.0),
     dict(type='BiLDLoss', top_k=3, tau=2.0),
@@ -16,7 +17,7 @@ CASES = [
     dict(type='TAIDLoss', t_start=0.5),
     dict(type='FeatureMSELoss'),
     dict(type='FeatureMSELoss', normalize='channel_l2'),
-    dict(type='ATLoss'),
+    dict(type='ActivationAttentionLoss'),
 ]
 IDS = [f"{c['type']}-{i}" for i, c in enumerate(CASES)]
 
@@ -88,7 +89,8 @@ def test_all_void_is_a_connected_zero(cfg):
 def test_requires_labels_flags_and_bad_shapes():
     flags = {c['type']: MODELS.get(c['type']).requires_labels for c in CASES}
     assert flags == {'KDLoss': False, 'CWDLoss': False, 'DKDLoss': True, 'BiLDLoss': False,
-                     'PLDLoss': True, 'TAIDLoss': False, 'FeatureMSELoss': False, 'ATLoss': False}
+                     'PLDLoss': True, 'TAIDLoss': False, 'FeatureMSELoss': False,
+                     'ActivationAttentionLoss': False}
     kd = MODELS.build(dict(type='KDLoss'))
     with pytest.raises(ValueError, match='batch sizes'):
         kd(torch.randn(2, 3, 2, 2), torch.randn(1, 3, 2, 2))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from crossmodal.models.losses import ATLoss, FeatureMSELoss
+from crossmodal.models.losses import ActivationAttentionLoss as AT
+from crossmodal.models.losses import FeatureMSELoss
 
 
 def test_feature_mse_hand_worked():
@@ -41,19 +42,32 @@ def test_at_hand_worked():
     # code reduction (mean over the 2 positions) = 0.051317
     s = torch.tensor([[[[1.0, 0.0]], [[1.0, 2.0]]]])
     t = torch.full((1, 1, 1, 2), 3.0)
-    assert ATLoss()(s, t).item() == pytest.approx(0.102633, abs=1e-6)
-    assert ATLoss(squared=False)(s, t).item() == pytest.approx(math.sqrt(0.1026334), abs=1e-6)
-    assert ATLoss(average_positions=True)(s, t).item() == pytest.approx(0.051317, abs=1e-6)
+    assert AT()(s, t).item() == pytest.approx(0.102633, abs=1e-6)
+    assert AT(squared=False)(s, t).item() == pytest.approx(math.sqrt(0.1026334), abs=1e-6)
+    assert AT(average_positions=True)(s, t).item() == pytest.approx(0.051317, abs=1e-6)
 
 
 def test_at_resizes_teacher_map_and_masks_void():
     s = torch.tensor([[[[1.0, 0.0]], [[1.0, 2.0]]]])
     t_small = torch.full((1, 1, 1, 2), 3.0)
     t_big = torch.full((1, 7, 2, 4), 3.0)  # other channels and size: constant map after resize
-    assert ATLoss()(s, t_big).item() == pytest.approx(ATLoss()(s, t_small).item(), abs=1e-6)
+    assert AT()(s, t_big).item() == pytest.approx(AT()(s, t_small).item(), abs=1e-6)
     # void pixel 1: only position 0 remains, both maps normalise to [1] -> distance 0
-    assert ATLoss()(s, t_small, torch.tensor([[[0, 255]]])).item() == pytest.approx(0.0, abs=1e-7)
+    assert AT()(s, t_small, torch.tensor([[[0, 255]]])).item() == pytest.approx(0.0, abs=1e-7)
     s2 = s.clone().requires_grad_(True)
-    out = ATLoss(squared=False)(s2, t_small, torch.full((1, 1, 2), 255))
+    out = AT(squared=False)(s2, t_small, torch.full((1, 1, 2), 255))
     out.backward()
     assert out.item() == 0.0 and torch.isfinite(s2.grad).all()
+
+
+def test_at_loss_is_a_deprecated_alias():
+    from mmseg.registry import MODELS
+
+    from crossmodal.models.losses import ATLoss, deprecation
+    deprecation._WARNED.discard('ATLoss')
+    with pytest.warns(FutureWarning, match="'ATLoss' is deprecated; use 'ActivationAttentionLoss'"):
+        old = MODELS.build(dict(type='ATLoss', squared=False, loss_weight=2.0))
+    assert isinstance(old, ATLoss) and isinstance(old, AT) and old.loss_name == 'loss_at'
+    s = torch.tensor([[[[1.0, 0.0]], [[1.0, 2.0]]]])
+    t = torch.full((1, 1, 1, 2), 3.0)
+    assert old(s, t).item() == AT(squared=False, loss_weight=2.0)(s, t).item()

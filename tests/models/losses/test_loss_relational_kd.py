@@ -13,7 +13,8 @@ def _kl(t_logits, s_logits):
 
 
 def test_dense_kd_loss_golden():
-    loss = MODELS.build(dict(type='DenseKDLoss', tau=2.0, loss_weight=0.5, impl='chunked'))
+    loss = MODELS.build(dict(type='KDLoss', tau=2.0, loss_weight=0.5, impl='chunked',
+                             loss_name='loss_dense_kd'))
     assert loss.loss_name == 'loss_dense_kd'
     # B=1, K=2, H=1, W=2; second pixel labelled 255 (ignored)
     z_s = torch.tensor([[[[0.0, 5.0]], [[2.0, -5.0]]]], requires_grad=True)
@@ -69,7 +70,7 @@ def test_losses_train_a_tiny_student_step():
     """A few SGD steps on each loss reduce it (sanity of the gradient direction)."""
     torch.manual_seed(0)
     for cfg, make in [
-        (dict(type='DenseKDLoss', tau=2.0), lambda: (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))),
+        (dict(type='KDLoss', tau=2.0, impl='auto'), lambda: (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))),
         (dict(type='AffinityKDLoss', tau=0.3), lambda: (torch.randn(2, 5, 6, 6), torch.randn(2, 3, 6, 6))),
     ]:
         loss = MODELS.build(cfg)
@@ -87,22 +88,26 @@ def test_losses_train_a_tiny_student_step():
 
 def test_errors():
     with pytest.raises(ValueError, match='tau must be'):
-        MODELS.build(dict(type='DenseKDLoss', tau=0))
-    loss = MODELS.build(dict(type='DenseKDLoss'))
+        MODELS.build(dict(type='KDLoss', tau=0, impl='auto'))
+    with pytest.raises(ValueError, match='impl must be'):
+        MODELS.build(dict(type='KDLoss', impl='fused'))
+    loss = MODELS.build(dict(type='KDLoss', impl='auto'))
     with pytest.raises(ValueError, match='gt must be'):
         loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(2, 2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match='class counts differ'):
         loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2))
 
 
-def test_dense_kd_loss_matches_kd_loss_with_resized_teacher_and_labels():
-    """Same value and gradient as the composed KDLoss, incl. bilinear teacher resize and void labels."""
+@pytest.mark.parametrize('impl', ['chunked', 'reference', 'auto'])
+def test_dense_kd_loss_matches_kd_loss_with_resized_teacher_and_labels(impl):
+    """impl='chunked' etc.: same value and gradient as the composed impl='torch', incl. bilinear
+    teacher resize and void labels."""
     g = torch.Generator().manual_seed(0)
     z_s = torch.randn(2, 5, 6, 8, generator=g, requires_grad=True)
     z_t = torch.randn(2, 5, 12, 16, generator=g)
     gt = torch.randint(0, 5, (2, 24, 32), generator=g)
     gt[:, :8] = 255
-    fused = MODELS.build(dict(type='DenseKDLoss', tau=3.0, loss_weight=0.7, impl='chunked'))
+    fused = MODELS.build(dict(type='KDLoss', tau=3.0, loss_weight=0.7, impl=impl))
     composed = MODELS.build(dict(type='KDLoss', tau=3.0, loss_weight=0.7))
     a = fused(z_s, z_t, gt)
     (ga,) = torch.autograd.grad(a, z_s)
@@ -110,6 +115,39 @@ def test_dense_kd_loss_matches_kd_loss_with_resized_teacher_and_labels():
     (gb,) = torch.autograd.grad(b, z_s)
     torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(ga, gb, atol=1e-7, rtol=1e-5)
+
+
+def test_dense_kd_loss_is_a_deprecated_alias_of_kd_loss():
+    """The old name still builds KDLoss (impl='auto', loss_name='loss_dense_kd'), same value and
+    gradient, with one FutureWarning per process."""
+    from crossmodal.models.losses import DenseKDLoss, KDLoss, deprecation
+    deprecation._WARNED.discard('DenseKDLoss')
+    with pytest.warns(FutureWarning, match="'DenseKDLoss' is deprecated; use 'KDLoss'"):
+        old = MODELS.build(dict(type='DenseKDLoss', tau=2.0, loss_weight=0.5))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        MODELS.build(dict(type='DenseKDLoss'))          # no second warning
+    assert isinstance(old, KDLoss) and isinstance(old, DenseKDLoss)
+    assert (old.impl, old.loss_name, old.tau, old.loss_weight) == ('auto', 'loss_dense_kd', 2.0, 0.5)
+    new = MODELS.build(dict(type='KDLoss', tau=2.0, loss_weight=0.5, impl='auto'))
+    g = torch.Generator().manual_seed(3)
+    z_s = torch.randn(2, 4, 5, 6, generator=g, requires_grad=True)
+    z_t = torch.randn(2, 4, 5, 6, generator=g)
+    gt = torch.randint(0, 4, (2, 5, 6), generator=g)
+    gt[0, 0] = 255
+    a, b = old(z_s, z_t, gt), new(z_s, z_t, gt)
+    assert a.item() == b.item()
+    torch.testing.assert_close(torch.autograd.grad(a, z_s)[0], torch.autograd.grad(b, z_s)[0])
+
+
+def test_kd_loss_takes_a_bool_ignore_mask_in_every_impl():
+    g = torch.Generator().manual_seed(4)
+    z_s, z_t = torch.randn(1, 3, 2, 4, generator=g), torch.randn(1, 3, 2, 4, generator=g)
+    labels = torch.tensor([[[0, 1, 255, 2], [255, 255, 1, 0]]])
+    for impl in ('torch', 'chunked', 'reference'):
+        loss = MODELS.build(dict(type='KDLoss', tau=2.0, impl=impl))
+        assert loss(z_s, z_t, labels == 255).item() == pytest.approx(loss(z_s, z_t, labels).item(), rel=1e-6)
 
 
 def test_affinity_kd_loss_resizes_teacher_and_masks_void_rows():

@@ -1,4 +1,4 @@
-"""Shared auxiliary decoder D_aux of CroDiNo-KD (reconstruction, methods.md §3(b)/(e)).
+"""Shared auxiliary decoder D_aux of CroDiNo-KD (reconstruction, docs/methods/crodino.md (b)/(e)).
 
 A light head (optional dropout + 1x1 conv, z_dim -> K) applied to the modality-invariant features of
 **both** co-trained models, so the invariant part must be task-sufficient and interchangeable across

@@ -2,7 +2,7 @@
 
 CroDiNo-KD (Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentanglement
 Approach for RGBD Semantic Segmentation", arXiv 2505.24361, ECML-PKDD 2025). The authors' code was
-not obtainable; both losses are a **reconstruction** (methods.md §3(b)) from the abstract ("disentangled
+not obtainable; both losses are a **reconstruction** (docs/methods/crodino.md (b)) from the abstract ("disentangled
 representation, contrastive learning") and the predecessor DisCoM-KD's orthogonality term.
 
 * :class:`PixelInfoNCELoss` (reconstruction): symmetric InfoNCE between the modality-invariant pixel
@@ -68,13 +68,13 @@ def sample_pixels(valid: torch.Tensor, per_img: int,
 
 @MODELS.register_module()
 class PixelInfoNCELoss(nn.Module):
-    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction, methods.md §3(b)).
+    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction, docs/methods/crodino.md (b)).
 
     Args:
-        tau: temperature of the cosine similarities (0.1, methods.md §8).
+        tau: temperature of the cosine similarities (0.1, docs/methods/crodino.md defaults).
         pixels_per_img: pixels sampled per image from the non-void pixels of the (pooled) map.
         stride_factor: the (B, D, h, w) maps are average-pooled by this factor before sampling
-            (2: SegFormer's stride-4 head feature -> stride 8, as methods.md §3(e) suggests; 1: none).
+            (2: SegFormer's stride-4 head feature -> stride 8, as docs/methods/crodino.md (e) suggests; 1: none).
         ignore_index: void label value; void pixels are never sampled (a pooled cell is void when
             the nearest-resized label is).
         loss_weight: multiplier of the returned loss.
@@ -131,7 +131,7 @@ class PixelInfoNCELoss(nn.Module):
 
 @MODELS.register_module()
 class OrthogonalityLoss(nn.Module):
-    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction, methods.md §3(b)).
+    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction, docs/methods/crodino.md (b)).
 
     Args:
         loss_weight: multiplier of the returned loss.

@@ -2,7 +2,7 @@
 
 FSKD (Khan, Feilhauer, Zafar; arXiv 2604.01766) describes the teacher only as fusing "RGBI imagery
 with LiDAR-derived planar metrics and vertical profiles via cross-attention"; no code is released.
-Everything below is a **reconstruction** following methods.md §4(b) [RECON]:
+Everything below is a **reconstruction** following docs/methods/fskd.md (b) [RECON]:
 
 * RGBI branch: MiT on the 4-channel image (``backbone``; patch embedding adapted from RGB weights
   when ``pretrained_path`` is set).
@@ -13,7 +13,7 @@ Everything below is a **reconstruction** following methods.md §4(b) [RECON]:
   gives one token per cell; it is average-pooled to every stage grid, projected to the planar
   branch's stage width and added to its stage maps.
 * Fusion: :class:`~crossmodal.models.fusion.CrossAttentionFusion` at ``fusion_stages`` (0-based;
-  default (2, 3) = MiT stages 3-4 as in methods.md §8), RGBI tokens as queries, LiDAR tokens as
+  default (2, 3) = MiT stages 3-4 as in the defaults of docs/methods/fskd.md), RGBI tokens as queries, LiDAR tokens as
   keys/values; other stages pass the RGBI map on unchanged.
 * Head: :class:`~crossmodal.models.heads.SegformerRegressionHead`.
 

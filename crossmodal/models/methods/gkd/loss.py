@@ -1,4 +1,4 @@
-"""GKD's stage-1 feature-distillation objective with QSD (methods.md §2(b), §2(e), §8).
+"""GKD's stage-1 feature-distillation objective with QSD (docs/methods/gkd.md (b), (e), defaults).
 
     L = loss_weight * (lambda_feat * L_feat + lambda_mask * L_mask + lambda_cls * L_cls)
 
@@ -9,7 +9,7 @@
   released code, the mean runs over all tokens of all samples (``mask_loss_on='all'``);
   ``mask_loss_on='masked'`` restricts it to the masked tokens.
 * ``L_cls = MSE(QSD_cls(cls_S), cls_T)``: MiT has no CLS token, so global-average-pooled tokens are
-  the CLS surrogate on both sides ([RECON], methods.md §2(e).3). With a single key the attention is
+  the CLS surrogate on both sides ([RECON], docs/methods/gkd.md (e).3). With a single key the attention is
   1 and QSD_cls reduces to ``W_v LN(cls_S)``.
 
 Paper vs released code: the paper writes ``alpha L_feat + beta L_mask + gamma L_cls``; the released

@@ -1,11 +1,11 @@
-"""Random patch masking for GKD's masked-input branch (methods.md §2(b), §2(e).4).
+"""Random patch masking for GKD's masked-input branch (docs/methods/gkd.md (b), (e).4).
 
 GKD masks the student's input: ``mask_prob`` of the images in a batch (the first ones, as the
 released code's ``mask_first_n``) get ``mask_ratio`` of their patches masked at random positions;
 the teacher always sees the unmasked image. ViT students replace the masked tokens by a learned mask
 token (:func:`mask_tokens`); MiT/SegFormer students have none, so the project masks at the input
 level instead (:func:`mask_image_patches`: masked patches are filled with zeros or the image mean) —
-[RECON], methods.md §2(e).4.
+[RECON], docs/methods/gkd.md (e).4.
 
 Counts are rounded half up: ``floor(B * mask_prob + 0.5)`` images and ``floor(N * mask_ratio + 0.5)``
 tokens per masked image.

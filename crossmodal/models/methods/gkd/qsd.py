@@ -1,7 +1,7 @@
 """Query-based Soft Distillation (QSD) module of GKD.
 
 GKD: "Generalizable Knowledge Distillation from Vision Foundation Models", CVPR 2026
-(arXiv 2603.02554, code github.com/Younger-hua/GKD @ da68631); methods.md §2(b).
+(arXiv 2603.02554, code github.com/Younger-hua/GKD @ da68631); docs/methods/gkd.md (b).
 
 Student tokens act as queries over the teacher's tokens; the value path stays student-driven:
 
@@ -11,7 +11,7 @@ Student tokens act as queries over the teacher's tokens; the value path stays st
 with S the student tokens (B, N, C_s) and T the teacher tokens (B, N, C_t) used directly as keys (no
 key projection), a single head. The released code applies **no** 1/sqrt(C_t) scaling; the paper text
 was not available to settle it, so the code's behaviour is the default and ``scale_attn=True`` adds the
-usual scaling (methods.md §2(e).2). The QSD modules are training-only: they are discarded after the
+usual scaling (docs/methods/gkd.md (e).2). The QSD modules are training-only: they are discarded after the
 distillation stage (an exported student never contains them).
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """MST-Distill's GateNet: routes each image (or pixel) to one of J specialised teachers.
 
 MST-Distill (ACM MM 2025, arXiv 2507.07015), stage 3; dense layout as in the released code
-(``GateNet_dense``; methods.md §5(b)) on the student's logits z_S (B, K, h, w)::
+(``GateNet_dense``; docs/methods/mst.md (b)) on the student's logits z_S (B, K, h, w)::
 
     1x1 conv K -> 2K, ReLU, depthwise 3x3 stride 2, ReLU, GAP, Linear 2K -> J   -> (B, J)
 
-``per_pixel=True`` is this project's dense extension (methods.md §5(e)3, not in the code): the
+``per_pixel=True`` is this project's dense extension (docs/methods/mst.md (e)3, not in the code): the
 depthwise conv keeps stride 1 and a 1x1 conv 2K -> J replaces GAP + Linear, giving (B, J, h, w) gate
 logits at the student's logit resolution. The softmax over J is applied by the caller.
 """

@@ -73,8 +73,8 @@ def routed_kd(kd_maps: torch.Tensor, gate_probs: torch.Tensor, k: int = 1,
         k: teachers selected per image / pixel (top-k of ``gate_probs``).
         valid: optional (B, h, w) bool mask of non-void pixels.
         weighting: None (code): hard selection, ``(1/k) sum_{j in top-k} KD_j``; the gate gets no
-            gradient from this term. ``'renorm'``: weights ``c_j / sum_{top-k} c`` (methods.md
-            §5(e)4(b); with k = 1 the weight is exactly 1, so still no gate gradient). ``'prob'``:
+            gradient from this term. ``'renorm'``: weights ``c_j / sum_{top-k} c`` (docs/methods/mst.md
+            (e)4(b); with k = 1 the weight is exactly 1, so still no gate gradient). ``'prob'``:
             weights ``c_j`` of the selected teachers (Switch-Transformer style, gradient for any k).
 
     Returns:

@@ -2,7 +2,7 @@
 
 MST-Distill (Li et al., "MST-Distill: Mixture of Specialized Teachers for Cross-Modal Knowledge
 Distillation", ACM MM 2025, arXiv 2507.07015), stage 2; layout as in the released code
-(github.com/Gray-OREO/MST-Distill, ``KD_methods/MST.py``, ``MaskNet_2d``; methods.md §5(b))::
+(github.com/Gray-OREO/MST-Distill, ``KD_methods/MST.py``, ``MaskNet_2d``; docs/methods/mst.md (b))::
 
     x (B, C, H, W) --depthwise 3x3 s2 -> 1x1 conv -> BN -> ReLU -> GAP--> v (B, C)
       --Linear C -> C*h--> (B, C, h): C channel tokens of width h
@@ -13,7 +13,7 @@ and the hooked feature is replaced by ``m[:, :, None, None] * x``.
 
 Size knob (``hidden_dim_factor``): ``h = floor(C / (hidden_dim_factor * heads)) * heads``. The code
 hard-codes factor 2 (h = 255 for C = 512: the C -> C*h embedding alone is 67 M parameters); the
-project default is 4 (methods.md §8). The embedding still grows as C^3 / factor: pick a larger
+project default is 4 (docs/methods/mst.md, defaults). The embedding still grows as C^3 / factor: pick a larger
 factor for wide features (the NYUDv2 config documents its choice).
 """
 from __future__ import annotations

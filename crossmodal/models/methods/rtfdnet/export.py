@@ -1,9 +1,9 @@
 """Export one RTFDNet stream (RGB or X encoder + its head) as a stock mmseg SegFormer.
 
-The RGB stream never sees fused features (methods.md §1(b)), so encoder ``backbones.<rgb>`` +
+The RGB stream never sees fused features (docs/methods/rtfdnet.md (b)), so encoder ``backbones.<rgb>`` +
 head ``heads.<rgb>`` are exactly an mmseg ``EncoderDecoder`` with a ``MixVisionTransformer``
 backbone and a ``SegformerHead``: keys are renamed ``backbones.<m>.*`` -> ``backbone.*`` and
-``heads.<m>.*`` -> ``decode_head.*`` (methods.md §1(e).8). The written config uses only stock
+``heads.<m>.*`` -> ``decode_head.*`` (docs/methods/rtfdnet.md (e).8). The written config uses only stock
 mmseg types (no ``custom_imports``), a ``SegDataPreProcessor`` with the stream's normalisation,
 and a plain mmseg test pipeline (``LoadImageFromFile``: BGR -> ``bgr_to_rgb=True`` for RGB;
 grayscale for a 1-channel X stream), so ``mmseg.apis.init_model`` / ``inference_model`` work on it.

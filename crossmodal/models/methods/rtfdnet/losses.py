@@ -1,4 +1,4 @@
-"""RTFDNet losses (arXiv 2603.09149; methods.md §1(b), §1(e)): CMDR (feature + logit part) and RDR.
+"""RTFDNet losses (arXiv 2603.09149; docs/methods/rtfdnet.md (b), (e)): CMDR (feature + logit part) and RDR.
 
 Notation: K classes, unimodal logits Z^m (m in {rgb, x}) and fused logits Z^f, all (B, K, H, W)
 at label size; stage maps F_i^m, F_i^f (B, C_i, H_i, W_i), i = 1..S; ``gt`` (B, H, W) long with
@@ -134,7 +134,7 @@ class CMDRLogitLoss(nn.Module):
     """CMDR logit part: cross-entropy of each unimodal head against the fused head's argmax.
 
     Args:
-        mask_void: True (default, methods.md §1(e).4): pixels whose ground truth is
+        mask_void: True (default, docs/methods/rtfdnet.md (e).4): pixels whose ground truth is
             ``ignore_index`` are excluded. False = released code (``M_CrossEntropyLoss`` passes
             ignore_index=255 but argmax labels are never 255, so void/padded pixels count).
         ignore_index: void label value.
