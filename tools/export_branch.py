@@ -42,8 +42,9 @@ def main(argv=None):
     part = select_part(cfg, args.branch)
     stem = osp.join(args.out_dir, args.name or part.file_stem)
     scale = 'auto' if args.input_scale is None else args.input_scale
+    as_stored = 'as_stored' if cfg.model.get('type') == 'RTFDNet' else None  # as before
     export_part_pth(cfg, args.checkpoint, args.branch, stem + '.pth', stem + '.py',
-                    input_scale=scale)
+                    input_scale=scale, dataset_meta=as_stored)
     print(json.dumps(dict(config=stem + '.py', checkpoint=stem + '.pth')))
     return stem + '.py', stem + '.pth'
 

@@ -167,10 +167,11 @@ def build_part(part: ExportPart, state_dict: Optional[Dict[str, Any]], checkpoin
     """Build the part's stock model (eval mode) and load ``state_dict`` strictly (keys and shapes
     must match: :class:`~crossmodal.utils.checkpoint_kind.CheckpointMismatchError` otherwise)."""
     import crossmodal  # noqa: F401  (compat layer, registries)
+    from mmengine.config import ConfigDict
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    build_cfg = copy.deepcopy(part.model_cfg)
+    build_cfg = ConfigDict(copy.deepcopy(part.model_cfg))  # segmentors read test_cfg.mode
     build_cfg.pop('pretrained', None)
     if isinstance(build_cfg.get('backbone'), dict):  # no pretrained download: weights follow
         build_cfg['backbone']['init_cfg'] = None

@@ -177,13 +177,14 @@ def export_part_pth(config: Any, checkpoint: str, part: Optional[str], out_ckpt:
                     out_config: str, student_prefix: Optional[str] = None,
                     input_scale: Union[str, float, None] = 'auto',
                     input_size: Optional[Tuple[int, int]] = None,
-                    dataset_meta: Optional[dict] = None) -> dict:
+                    dataset_meta: Union[dict, str, None] = None) -> dict:
     """Extract part ``part`` of ``config``'s model from ``checkpoint`` (strictly:
     :func:`crossmodal.deploy.student.load_part`) and write it with :func:`write_plain_model`.
 
     ``input_scale``: 1-channel parts: ``'auto'`` reads the dataset's meta.json (a warning when it
-    is not found). ``dataset_meta``: default the checkpoint's ``meta.dataset_meta`` (as stored),
-    else the config's classes / palette.
+    is not found). ``dataset_meta``: default the classes / palette of the checkpoint's
+    ``meta.dataset_meta``, else of the config or dataset (as lists); ``'as_stored'``: the
+    checkpoint's ``meta.dataset_meta`` with its types unchanged.
 
     Returns: :func:`write_plain_model`'s dict plus ``part``, ``classes``, ``dropped_key_groups``.
     """
@@ -196,10 +197,12 @@ def export_part_pth(config: Any, checkpoint: str, part: Optional[str], out_ckpt:
 def write_loaded_part(model: torch.nn.Module, cfg: Any, part, info, out_ckpt: str,
                       out_config: str, input_scale: Union[str, float, None] = 'auto',
                       input_size: Optional[Tuple[int, int]] = None,
-                      dataset_meta: Optional[dict] = None) -> dict:
+                      dataset_meta: Union[dict, str, None] = None) -> dict:
     """:func:`write_plain_model` for a part loaded by :func:`crossmodal.deploy.student.load_part`."""
-    dmeta = dataset_meta or info.dataset_meta or {
-        'classes': list(info.classes), 'palette': [list(map(int, c)) for c in info.palette]}
+    if dataset_meta == 'as_stored':  # the checkpoint's own dataset_meta, types unchanged
+        dataset_meta = info.dataset_meta
+    dmeta = dataset_meta or {'classes': list(info.classes),
+                             'palette': [list(map(int, c)) for c in info.palette]}
     src = {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, list))}
     src.update(method=part.method, part=part.name, modality=part.modality, **part.extra)
     out = write_plain_model(part.model_cfg, model.state_dict(), out_ckpt, out_config, dmeta, src,
@@ -217,8 +220,7 @@ def export_pth(model: torch.nn.Module, model_cfg: Any, info, out: str,
     if not out.endswith('.pth'):
         raise ValueError(f'--out must end with .pth for --format pth, got {out}')
     cfg_path = os.path.splitext(out)[0] + '.py'
-    dmeta = info.dataset_meta or {'classes': list(info.classes),
-                                  'palette': [list(map(int, c)) for c in info.palette]}
+    dmeta = {'classes': list(info.classes), 'palette': [list(map(int, c)) for c in info.palette]}
     src = {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, list))}
     write_plain_model(model_cfg, model.state_dict(), out, cfg_path, dmeta, src,
                       channel_order=info.network_channel_order, input_size=input_size)

@@ -76,5 +76,7 @@ def export_branch(config, checkpoint: str, out_dir: str, branch: str = 'rgb',
     stock_config(cfg, branch)  # RTFDNet config and a valid branch
     name = name or f'segformer_{branch}_from_rtfdnet'
     cfg_path, ckpt_path = osp.join(out_dir, name + '.py'), osp.join(out_dir, name + '.pth')
-    export_part_pth(cfg, checkpoint, branch, ckpt_path, cfg_path, input_scale=input_scale)
+    # as before: the checkpoint's dataset_meta is stored with its types unchanged
+    export_part_pth(cfg, checkpoint, branch, ckpt_path, cfg_path, input_scale=input_scale,
+                    dataset_meta='as_stored')
     return cfg_path, ckpt_path
