@@ -1,12 +1,10 @@
 #!/usr/bin/env python
-"""Export the student of a distillation run as a plain mmseg checkpoint + config.
+"""Deprecated alias of ``tools/export.py <distill config> <ckpt> --part student --format pth``.
 
-    python tools/export_student.py <distill_config> <distill_checkpoint> --out DIR
+    python tools/export_student.py <distill_config> <distill_checkpoint> --out DIR [--name STEM]
 
-Writes ``DIR/student.pth`` and ``DIR/student_config.py``; load them with
-``import crossmodal; from mmseg.apis import init_model; init_model(cfg, ckpt, device='cpu')``
-(crossmodal only for the compat layer). Teachers, connectors and distillation losses are dropped.
-Prints a JSON summary.
+Writes ``DIR/<stem>.pth`` and ``DIR/<stem>_config.py`` (plain mmseg; ``init_model`` loads them) and
+prints a JSON summary.
 """
 import argparse
 import json
@@ -15,12 +13,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import crossmodal  # noqa: E402,F401  (compat layer, registries)
-from crossmodal.models.distill.export import export_student  # noqa: E402
-
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='Export the student of a DistillSegmentor checkpoint')
+    p = argparse.ArgumentParser(description='Deprecated: use tools/export.py --part student '
+                                            '--format pth')
     p.add_argument('config', help='distillation config')
     p.add_argument('checkpoint', help='distillation checkpoint')
     p.add_argument('--out', required=True, help='output directory')
@@ -30,11 +26,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    print('tools/export_student.py is deprecated: use tools/export.py <config> <ckpt> '
+          '--part student --format pth --out-dir DIR', file=sys.stderr)
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{what} not found: {path}')
-    info = export_student(args.config, args.checkpoint, osp.join(args.out, f'{args.name}.pth'),
-                          osp.join(args.out, f'{args.name}_config.py'))
+    from crossmodal.deploy.pth_export import export_part_pth
+    info = export_part_pth(args.config, args.checkpoint, 'student',
+                           osp.join(args.out, f'{args.name}.pth'),
+                           osp.join(args.out, f'{args.name}_config.py'))
     print(json.dumps(info, indent=2))
     return info
 

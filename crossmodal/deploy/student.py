@@ -20,7 +20,6 @@ RGB tensor. This module
 """
 from __future__ import annotations
 
-import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 __all__ = [
     'NotAStudentError', 'StudentInfo', 'load_config', 'student_model_cfg', 'check_state_dict',
-    'strip_student_state_dict', 'extract_state_dict', 'load_student', 'default_palette'
+    'strip_student_state_dict', 'extract_state_dict', 'load_student', 'load_part',
+    'default_palette'
 ]
 
 HOW_TO_GET_A_STUDENT = (
@@ -55,6 +55,7 @@ class StudentInfo:
         size_divisor: ``data_preprocessor.size_divisor`` or 32.
         num_classes: K.
         meta: provenance (config path, checkpoint path, dropped keys, ...).
+        dataset_meta: the checkpoint's ``meta.dataset_meta`` as stored (None if it has none).
     """
     classes: List[str]
     palette: List[List[int]]
@@ -65,6 +66,7 @@ class StudentInfo:
     size_divisor: int
     num_classes: int
     meta: Dict[str, Any] = field(default_factory=dict)
+    dataset_meta: Optional[Dict[str, Any]] = None
 
 
 def load_config(config: Union[str, Any]):
@@ -153,16 +155,12 @@ def strip_student_state_dict(state_dict: Dict[str, Any], prefix: str,
     Every other key (teacher, connectors, projectors) is dropped; the top-level names of the
     dropped keys are returned for the report.
     """
-    from crossmodal.utils.checkpoints import split_prefix
-    kept, dropped = split_prefix(state_dict, prefix)
-    if not kept:
-        from crossmodal.utils.checkpoint_kind import describe_checkpoint
-        groups = sorted({k.split('.')[0] for k in state_dict})
-        raise NotAStudentError(f'{where}: no key starts with {prefix!r} (top-level names: '
-                               f'{groups}): the checkpoint is {describe_checkpoint(state_dict)}, '
-                               f'not a distillation checkpoint; drop --student-prefix for a '
-                               f'plain student')
-    return kept, dropped
+    from .parts import ExportError, ExportPart, part_state_dict
+    try:
+        return part_state_dict(state_dict, ExportPart('student', {}, {prefix: ''}, 'student',
+                                                      expects='a distillation checkpoint'), where)
+    except ExportError as e:
+        raise NotAStudentError(f'{e}; drop --student-prefix for a plain student') from None
 
 
 def extract_state_dict(ckpt: Any, where: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -206,19 +204,6 @@ def _dataset_meta(cfg: Any, ckpt_meta: Dict[str, Any], num_classes: int,
             'none found: generic names and a generated palette')
 
 
-def _network_channel_order(cfg: Any, dp: Any) -> str:
-    """'RGB' unless the pipeline loads BGR with mmcv's LoadImageFromFile and nothing flips it."""
-    if dp.get('bgr_to_rgb', False):
-        return 'RGB'  # BGR loader + flip in the preprocessor: the network saw RGB
-    if dp.get('rgb_to_bgr', False):
-        return 'BGR'
-    pipeline = cfg.get('test_pipeline') or cfg.get('train_pipeline') or []
-    first = _type_name(pipeline[0]) if pipeline else ''
-    if first.split('.')[-1] in ('LoadImageFromFile', 'LoadImageFromNDArray'):
-        return 'BGR'  # mmcv loads BGR and bgr_to_rgb is off: the network saw BGR
-    return 'RGB'  # crossmodal's loaders yield RGB (DESIGN.md §3)
-
-
 def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
                  student_prefix: Optional[str] = None, device: str = 'cpu'):
     """Build the student in eval mode and load its weights.
@@ -234,15 +219,35 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
         (model, cfg, model_cfg, info): the ``EncoderDecoder``, the full config, the student's model
         config and a :class:`StudentInfo`.
     """
-    import crossmodal  # noqa: F401  (compat layer, registries)
-    from crossmodal.compat import load_checkpoint_file
-    from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
-
     where_cfg = config if isinstance(config, str) else '<config>'
     cfg = load_config(config)
-    model_cfg = student_model_cfg(cfg, where_cfg, student_prefix)
-    meta: Dict[str, Any] = {'config': where_cfg if isinstance(config, str) else None,
+    student_model_cfg(cfg, where_cfg, student_prefix)  # refuses teachers / distillers / non-RGB
+    model, cfg, part, info = load_part(cfg, checkpoint, None, student_prefix, device,
+                                       where_cfg=where_cfg)
+    return model, cfg, part.model_cfg, info
+
+
+def load_part(config: Union[str, Any], checkpoint: Optional[str] = None,
+              part: Optional[str] = None, student_prefix: Optional[str] = None,
+              device: str = 'cpu', where_cfg: Optional[str] = None):
+    """Build part ``part`` (:mod:`crossmodal.deploy.parts`; default: the model's default part) of
+    ``config``'s model in eval mode and load its weights from ``checkpoint`` strictly.
+
+    A plain student part (or ``student_prefix``) also refuses teacher, distiller, RTFDNet and
+    CroDiNo-KD checkpoints with :class:`NotAStudentError` (what the checkpoint is, what to use).
+
+    Returns:
+        (model, cfg, part, info): the stock ``EncoderDecoder``, the full config, the
+        :class:`~crossmodal.deploy.parts.ExportPart` and a :class:`StudentInfo`.
+    """
+    from crossmodal.compat import load_checkpoint_file
+
+    from .parts import build_part, part_state_dict, select_part
+    from .pth_export import network_channel_order
+    where_cfg = where_cfg or (config if isinstance(config, str) else '<config>')
+    cfg = load_config(config)
+    p = select_part(cfg, part, student_prefix)
+    meta: Dict[str, Any] = {'config': where_cfg if where_cfg != '<config>' else None,
                             'checkpoint': checkpoint}
     state_dict, ckpt_meta = None, {}
     if checkpoint is not None:
@@ -251,33 +256,23 @@ def load_student(config: Union[str, Any], checkpoint: Optional[str] = None,
         state_dict = strip_module_prefix(state_dict)  # DDP
         if student_prefix:
             state_dict, dropped = strip_student_state_dict(state_dict, student_prefix, checkpoint)
-            meta['dropped_key_groups'] = dropped
-        check_state_dict(state_dict, checkpoint)
-
-    register_all_modules(init_default_scope=True)
-    model_cfg = copy.deepcopy(model_cfg)
-    if 'data_preprocessor' not in model_cfg:
-        model_cfg['data_preprocessor'] = copy.deepcopy(cfg.get('data_preprocessor'))
-    build_cfg = copy.deepcopy(model_cfg)
-    if 'backbone' in build_cfg:  # no pretrained download: weights come from the checkpoint
-        build_cfg['backbone']['init_cfg'] = None
-    model = MODELS.build(build_cfg)
-    if state_dict is not None:
-        # keys and shapes must match exactly (CheckpointMismatchError says what the checkpoint
-        # looks like and what to use instead); then load strictly
-        from crossmodal.utils.checkpoint_kind import check_checkpoint_matches
-        check_checkpoint_matches(model, state_dict, checkpoint, where_cfg, tool='export')
-        model.load_state_dict(state_dict, strict=True)
-    model.to(device).eval()
-
-    dp = model_cfg['data_preprocessor']
+        else:
+            state_dict, dropped = part_state_dict(state_dict, p, checkpoint)
+        meta['dropped_key_groups'] = dropped
+        if student_prefix or p.rename == {'': ''}:
+            check_state_dict(state_dict, checkpoint)
+    model = build_part(p, state_dict, checkpoint, where_cfg, device)
+    dp = p.model_cfg.get('data_preprocessor') or {}
     num_classes = int(model.decode_head.num_classes)
     classes, palette, source = _dataset_meta(cfg, ckpt_meta, num_classes, where_cfg)
     meta['class_source'] = source
     size = dp.get('size')
+    ds_meta = ckpt_meta.get('dataset_meta')
     info = StudentInfo(
-        classes=classes, palette=palette, mean=[float(v) for v in dp['mean']],
-        std=[float(v) for v in dp['std']], network_channel_order=_network_channel_order(cfg, dp),
+        classes=classes, palette=palette, mean=[float(v) for v in dp.get('mean') or ()],
+        std=[float(v) for v in dp.get('std') or ()],
+        network_channel_order=network_channel_order(cfg, dp),
         size=tuple(int(v) for v in size) if size else None,
-        size_divisor=int(dp.get('size_divisor') or 32), num_classes=num_classes, meta=meta)
-    return model, cfg, model_cfg, info
+        size_divisor=int(dp.get('size_divisor') or 32), num_classes=num_classes, meta=meta,
+        dataset_meta=ds_meta if isinstance(ds_meta, dict) and ds_meta.get('classes') else None)
+    return model, cfg, p, info

@@ -11,6 +11,7 @@ from .routing import ModalityNorm, default_distill_preprocessor
 from .taps import TapRecorder, parse_tap, resolve_module
 from .teachers import (TeacherCheckpointError, TeacherSet, build_teacher, load_teacher_weights,
                        model_config)
+from . import export  # noqa: F401,E402  (registers the export parts)
 
 __all__ = ['ConvConnector', 'LinearConnector', 'DistillSegmentor', 'load_teacher_weights',
            'TeacherEvalHook', 'ModalityNorm', 'default_distill_preprocessor', 'TapRecorder',

@@ -2,5 +2,6 @@
 export of a single stream as a stock mmseg SegFormer."""
 from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
 from .model import RTFDNet
+from . import export  # noqa: F401,E402  (registers the export parts)
 
 __all__ = ['CMDRFeatureLoss', 'CMDRLogitLoss', 'RDRLoss', 'RTFDNet']
