@@ -45,7 +45,7 @@ def test_batch_summary_line():
 
 
 def test_real_schedules_declare_their_recipe_batch():
-    for name in ('schedule_40k', 'schedule_80k', 'schedule_160k', 'schedule_tiny'):
+    for name in ('schedule_40k', 'schedule_80k', 'schedule_tiny'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/schedules', name + '.py'))
         assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=8), name
 

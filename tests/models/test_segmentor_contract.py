@@ -89,9 +89,12 @@ class TestCroDiNoKD(SegmentorContract):
         return crodino_helpers.raw_batch()
 
     def export(self, model, data, tmp_path):
-        from crossmodal.models.methods.crodino.export import crodino_state_dict
+        from mmengine.config import Config
+
+        from crossmodal.deploy.parts import part_state_dict, select_part
         x = model.model_inputs('rgb', data['inputs'])
-        state = crodino_state_dict({'state_dict': model.state_dict()}, 'rgb')
+        part = select_part(Config(dict(model=self.make_cfg(tmp_path))), 'rgb')
+        state, _ = part_state_dict(model.state_dict(), part, 'the CroDiNo model')
         return _student_out(crodino_helpers.stock_cfg(), state, x), model.models['rgb']._forward(x)
 
 
