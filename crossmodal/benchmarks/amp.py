@@ -4,6 +4,7 @@
 * CPU: :class:`AutocastOptimWrapper` (bf16 autocast, no scaler: bf16 has fp32's exponent range).
   mmengine's ``AmpOptimWrapper`` refuses to start without an accelerator, so CPU dry runs use this.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -12,7 +13,13 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-__all__ = ['AutocastOptimWrapper', 'amp_dtype', 'make_optim_wrapper', 'optim_wrapper_cfg', 'autocast']
+__all__ = [
+    'AutocastOptimWrapper',
+    'amp_dtype',
+    'make_optim_wrapper',
+    'optim_wrapper_cfg',
+    'autocast',
+]
 
 
 @OPTIM_WRAPPERS.register_module(force=True)
@@ -46,8 +53,12 @@ def optim_wrapper_cfg(device: str, precision: str, optimizer: dict) -> dict:
     if precision != 'amp':
         return dict(type='OptimWrapper', optimizer=optimizer)
     if str(device).startswith('cuda'):
-        return dict(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic', optimizer=optimizer)
-    return dict(type='AutocastOptimWrapper', device_type='cpu', dtype='bfloat16', optimizer=optimizer)
+        return dict(
+            type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic', optimizer=optimizer
+        )
+    return dict(
+        type='AutocastOptimWrapper', device_type='cpu', dtype='bfloat16', optimizer=optimizer
+    )
 
 
 def make_optim_wrapper(params, device: str, precision: str, lr: float = 1e-5) -> OptimWrapper:
@@ -57,5 +68,6 @@ def make_optim_wrapper(params, device: str, precision: str, lr: float = 1e-5) ->
         return OptimWrapper(opt)
     if str(device).startswith('cuda'):
         from mmengine.optim import AmpOptimWrapper
+
         return AmpOptimWrapper(optimizer=opt, dtype='float16', loss_scale='dynamic')
     return AutocastOptimWrapper(optimizer=opt, device_type='cpu', dtype='bfloat16')

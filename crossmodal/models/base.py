@@ -5,6 +5,7 @@ mmseg's ``BaseSegmentor`` dispatches ``forward(mode=...)`` but also demands a si
 ``CroDiNoKD``, ``FSKDDistiller``) hold several segmentors instead, so they take the dispatch from
 :class:`ModeDispatchModel`.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence

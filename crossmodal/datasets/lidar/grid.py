@@ -9,6 +9,7 @@ the upper-left pixel, so ``x0 = C - A/2`` and ``y0 = F - E/2`` (E is negative). 
 an integer multiple ``f`` of the ortho grid keeps ``x0, y0`` and uses ``f*px, f*py`` so each metric
 cell covers exactly f x f ortho pixels.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,6 +28,7 @@ class Grid:
         px, py: cell width and height (> 0).
         width, height: number of columns and rows.
     """
+
     x0: float
     y0: float
     px: float
@@ -73,10 +75,16 @@ class Grid:
         return xc, yc
 
     def to_meta(self) -> dict:
-        return {'x0': self.x0, 'y0': self.y0, 'px': self.px, 'py': self.py,
-                'width': self.width, 'height': self.height,
-                'origin': 'outer upper-left corner of pixel (0,0)',
-                'geotransform': list(self.geotransform)}
+        return {
+            'x0': self.x0,
+            'y0': self.y0,
+            'px': self.px,
+            'py': self.py,
+            'width': self.width,
+            'height': self.height,
+            'origin': 'outer upper-left corner of pixel (0,0)',
+            'geotransform': list(self.geotransform),
+        }
 
     @classmethod
     def from_extent(cls, xmin: float, ymin: float, xmax: float, ymax: float, cell: float) -> 'Grid':
@@ -90,9 +98,13 @@ class Grid:
         return cls(x0, y0, cell, cell, w, h)
 
 
-WORLD_FILE_EXTS = {'.jpg': ('.jgw', '.jpgw', '.wld'), '.jpeg': ('.jgw', '.jpegw', '.wld'),
-                   '.png': ('.pgw', '.pngw', '.wld'), '.tif': ('.tfw', '.tifw', '.wld'),
-                   '.tiff': ('.tfw', '.tiffw', '.wld')}
+WORLD_FILE_EXTS = {
+    '.jpg': ('.jgw', '.jpgw', '.wld'),
+    '.jpeg': ('.jgw', '.jpegw', '.wld'),
+    '.png': ('.pgw', '.pngw', '.wld'),
+    '.tif': ('.tfw', '.tifw', '.wld'),
+    '.tiff': ('.tfw', '.tiffw', '.wld'),
+}
 
 
 def find_world_file(image_path: str):

@@ -17,6 +17,7 @@ targets comparably; :meth:`to_physical` multiplies back. Shapes:
   (padding is NaN, so never counted). Loss from the registry (default ``MaskedL1Loss``).
 * :meth:`predict_by_feat`: (B, K, H_pad, W_pad) predictions in **physical units** (m, m²/m², nats).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
@@ -59,19 +60,23 @@ class SegformerRegressionHead(SegformerHead):
             ``num_classes`` / ``out_channels`` are set to K.
     """
 
-    def __init__(self,
-                 target_names: Sequence[str] = ('chm', 'pai', 'fhd'),
-                 target_scales: Optional[Sequence[float]] = None,
-                 activation: str = 'softplus',
-                 loss_decode=dict(type='MaskedL1Loss', loss_weight=1.0),
-                 **kwargs):
+    def __init__(
+        self,
+        target_names: Sequence[str] = ('chm', 'pai', 'fhd'),
+        target_scales: Optional[Sequence[float]] = None,
+        activation: str = 'softplus',
+        loss_decode=dict(type='MaskedL1Loss', loss_weight=1.0),
+        **kwargs,
+    ):
         self.target_names = tuple(target_names)
         k = len(self.target_names)
         if k == 0:
             raise ValueError('SegformerRegressionHead needs at least one target name')
         scales = [1.0] * k if target_scales is None else [float(s) for s in target_scales]
         if len(scales) != k:
-            raise ValueError(f'target_scales has {len(scales)} values for {k} targets {self.target_names}')
+            raise ValueError(
+                f'target_scales has {len(scales)} values for {k} targets {self.target_names}'
+            )
         if any(s <= 0 for s in scales):
             raise ValueError(f'target_scales must be > 0, got {scales}')
         if activation not in ACTIVATIONS:
@@ -81,8 +86,11 @@ class SegformerRegressionHead(SegformerHead):
                 raise ValueError(f'SegformerRegressionHead: {key} is the number of targets ({k})')
         super().__init__(num_classes=k, out_channels=k, loss_decode=loss_decode, **kwargs)
         self.activation = activation
-        self.register_buffer('target_scales', torch.tensor(scales, dtype=torch.float32).view(1, k, 1, 1),
-                             persistent=False)
+        self.register_buffer(
+            'target_scales',
+            torch.tensor(scales, dtype=torch.float32).view(1, k, 1, 1),
+            persistent=False,
+        )
 
     # ------------------------------------------------------------------ forward
     def _activate(self, x: torch.Tensor) -> torch.Tensor:
@@ -95,9 +103,15 @@ class SegformerRegressionHead(SegformerHead):
     def forward_with_feat(self, inputs) -> Tuple[torch.Tensor, torch.Tensor]:
         """Stage maps -> (normalised predictions (B, K, H/4, W/4), fused feature (B, C, H/4, W/4))."""
         inputs = self._transform_inputs(inputs)
-        outs = [F.interpolate(conv(x), size=inputs[0].shape[2:], mode=self.interpolate_mode,
-                              align_corners=self.align_corners)
-                for x, conv in zip(inputs, self.convs)]
+        outs = [
+            F.interpolate(
+                conv(x),
+                size=inputs[0].shape[2:],
+                mode=self.interpolate_mode,
+                align_corners=self.align_corners,
+            )
+            for x, conv in zip(inputs, self.convs)
+        ]
         feat = self.fusion_conv(torch.cat(outs, dim=1))
         return self._activate(self.cls_seg(feat)), feat
 
@@ -120,16 +134,23 @@ class SegformerRegressionHead(SegformerHead):
         gts = []
         for ds in batch_data_samples:
             if 'gt_regression' not in ds:
-                raise KeyError('SegformerRegressionHead: a data sample has no gt_regression; load the '
-                               'targets with RGBXSegDataset(with_targets=(...))')
+                raise KeyError(
+                    'SegformerRegressionHead: a data sample has no gt_regression; load the '
+                    'targets with RGBXSegDataset(with_targets=(...))'
+                )
             gt = ds.gt_regression.data
             if gt.dim() != 3 or gt.shape[0] != k:
-                raise ValueError(f'gt_regression has shape {tuple(gt.shape)}, expected ({k}, H, W) '
-                                 f'for targets {self.target_names}')
+                raise ValueError(
+                    f'gt_regression has shape {tuple(gt.shape)}, expected ({k}, H, W) '
+                    f'for targets {self.target_names}'
+                )
             ph, pw = padded_shape(ds.metainfo, gt.shape[-2:])
             if (ph, pw) != tuple(gt.shape[-2:]):
-                gt = F.pad(gt, (0, max(pw - gt.shape[-1], 0), 0, max(ph - gt.shape[-2], 0)),
-                           value=float('nan'))
+                gt = F.pad(
+                    gt,
+                    (0, max(pw - gt.shape[-1], 0), 0, max(ph - gt.shape[-2], 0)),
+                    value=float('nan'),
+                )
             gts.append(gt.float())
         sizes = {tuple(g.shape) for g in gts}
         if len(sizes) > 1:
@@ -139,11 +160,16 @@ class SegformerRegressionHead(SegformerHead):
     def loss_by_feat(self, seg_logits: torch.Tensor, batch_data_samples) -> dict:
         """Masked regression loss(es) of normalised predictions (B, K, h, w) vs ``gt_regression``."""
         gt = self.stack_targets(batch_data_samples).to(seg_logits.device)
-        pred = F.interpolate(seg_logits, size=gt.shape[-2:], mode='bilinear',
-                             align_corners=self.align_corners)
+        pred = F.interpolate(
+            seg_logits, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners
+        )
         target = self.to_normalised(gt)
         losses = {}
-        loss_list = self.loss_decode if isinstance(self.loss_decode, torch.nn.ModuleList) else [self.loss_decode]
+        loss_list = (
+            self.loss_decode
+            if isinstance(self.loss_decode, torch.nn.ModuleList)
+            else [self.loss_decode]
+        )
         for loss in loss_list:
             val = loss(pred, target)
             losses[loss.loss_name] = losses.get(loss.loss_name, 0) + val
@@ -155,8 +181,12 @@ class SegformerRegressionHead(SegformerHead):
                     losses[f'mae_{name}'] = (phys[:, i][valid] - gt[:, i][valid]).abs().mean()
         return losses
 
-    def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+    def predict_by_feat(
+        self, seg_logits: torch.Tensor, batch_img_metas: List[dict]
+    ) -> torch.Tensor:
         """Normalised (B, K, h, w) -> physical predictions resized to the (padded) input size."""
         size = padded_shape(batch_img_metas[0])
-        pred = F.interpolate(seg_logits, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        pred = F.interpolate(
+            seg_logits, size=tuple(size), mode='bilinear', align_corners=self.align_corners
+        )
         return self.to_physical(pred)

@@ -23,6 +23,7 @@ On the first call there is no previous loss: ``r`` is taken as 0 (momentum only 
 ``t``, the momentum and the previous loss are registered buffers, so they are saved in and restored
 from checkpoints with the model's ``state_dict``.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,10 +59,20 @@ class TAIDLoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, t_start: float = 0.4, t_end: float = 1.0,
-                 alpha: float = 5e-4, beta: float = 0.99, adaptive: bool = True, tau: float = 1.0,
-                 as_cross_entropy: bool = False, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_taid') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        t_start: float = 0.4,
+        t_end: float = 1.0,
+        alpha: float = 5e-4,
+        beta: float = 0.99,
+        adaptive: bool = True,
+        tau: float = 1.0,
+        as_cross_entropy: bool = False,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_taid',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if not 0.0 <= t_start <= t_end <= 1.0:
             raise ValueError(f'TAIDLoss: need 0 <= t_start <= t_end <= 1, got {t_start}, {t_end}')
@@ -88,8 +99,12 @@ class TAIDLoss(DenseDistillLoss):
         """Logged by the engine after every :meth:`update` (``distill.<name>.t``)."""
         return {'t': float(self.t)}
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t_logits, _, valid = self.prepare(student_logits, teacher_logits, gt)
         t = float(self.t)
         target_logits = ((1.0 - t) * s.detach() + t * t_logits) / self.tau
