@@ -1,4 +1,5 @@
-"""Compatibility layer for the pinned stack (torch 2.13, mmengine 0.10.7, mmcv-lite 2.1.0, mmseg 1.2.2).
+"""Compatibility layer for the pinned stack (torch 2.13, mmengine 0.10.7, mmcv-lite 2.1.0,
+mmseg 1.2.2).
 
 Imported first by :mod:`crossmodal` (before anything imports :mod:`mmseg`). It does three things,
 each tested in ``tests/test_compat.py``:
@@ -231,16 +232,17 @@ def refused_pickle_message(path: str, error: BaseException) -> str:
         what = 'a pickled object that weights_only loading does not allow'
     return (
         f'refusing to load checkpoint {path}: it holds {what}, which is outside the allow-list of '
-        f'crossmodal.compat.safe_checkpoint_globals(). Do NOT load it with weights_only=False: that '
+        'crossmodal.compat.safe_checkpoint_globals(). Do NOT load it with weights_only=False: that '
         f'unpickles the file with full Python and runs any code stored in it (a checkpoint from '
         f'an untrusted source can take over your machine). If the file is yours and you trust it, '
         f'convert it once, in the environment that wrote it, into a checkpoint of plain tensors:\n'
         f'    ckpt = torch.load(src, weights_only=False)  # trusted file only\n'
         f'    sd = ckpt.get("state_dict", ckpt)\n'
-        f'    torch.save({{"state_dict": {{k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}}}}, dst)\n'
-        f'then use dst (as load_from or a model checkpoint; it holds no optimizer state, so it cannot '
-        f'be used with --resume). If the refused type is a legitimate part of every mmengine '
-        f'checkpoint, it belongs in safe_checkpoint_globals(): report it. '
+        '    torch.save({"state_dict": {k: v for k, v in sd.items() '
+        'if isinstance(v, torch.Tensor)}}, dst)\n'
+        'then use dst (as load_from or a model checkpoint; it holds no optimizer state, so it '
+        'cannot be used with --resume). If the refused type is a legitimate part of every '
+        'mmengine checkpoint, it belongs in safe_checkpoint_globals(): report it. '
         f'(torch: {_weights_only_reason(text)})'
     )
 

@@ -2,8 +2,8 @@
 distillation.
 
 ``run_distill_demo(work_dir, teacher_ckpt, seed, iters, variant)`` trains
-``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-<variant>-128x160.py`` (CWD on logits + CWD
-on the fused stage-4 feature) on ``data/synthetic_<variant>`` with the same iterations, schedule
+``configs/distill/cwd/cwd_segformer_mit-t_600it_synthetic-<variant>-128x160.py`` (CWD on logits +
+CWD on the fused stage-4 feature) on ``data/synthetic_<variant>`` with the same iterations, schedule
 overrides and seed as the plain student of ``tools/demo.py``
 (``configs/students/segformer_mit-t_600it_synthetic-<variant>-128x160.py``). The student's initial
 weights are identical (the distiller builds its student first, its teachers under a forked RNG) and

@@ -9,16 +9,17 @@ The recipe config holds only ``stages``, run in order::
              cfg_options=dict(...)),                                # optional per-stage overrides
     ]
 
-Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``load_from`` naming an
-earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the student
-is kept (teachers, connectors and QSD modules dropped, written to ``<work_dir>/<prev>/student_init.pth``
-with the ``student.`` prefix of the next distiller); any other value is a checkpoint path.
-``load_mode='all'`` (default ``'student'``) keeps *every* weight of the earlier stage's checkpoint
-(teachers, MaskNets, gates: MST-Distill's stages); the next stage's model must then have exactly
-the same state-dict keys and shapes, checked before training (``ValueError`` listing differences).
-``--cfg-options``, ``--amp``, ``--auto-scale-lr`` and ``--launcher`` apply to every stage, with
-tools/train.py's meaning. ``--stages`` runs a subset (earlier stages' outputs must exist). Prints a
-JSON summary with each stage's last checkpoint and writes it to ``<work_dir>/stages_summary.json``.
+Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``load_from`` naming
+an earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the
+student is kept (teachers, connectors and QSD modules dropped, written to
+``<work_dir>/<prev>/student_init.pth`` with the ``student.`` prefix of the next distiller); any
+other value is a checkpoint path. ``load_mode='all'`` (default ``'student'``) keeps *every* weight
+of the earlier stage's checkpoint (teachers, MaskNets, gates: MST-Distill's stages); the next
+stage's model must then have exactly the same state-dict keys and shapes, checked before training
+(``ValueError`` listing differences). ``--cfg-options``, ``--amp``, ``--auto-scale-lr`` and
+``--launcher`` apply to every stage, with tools/train.py's meaning. ``--stages`` runs a subset
+(earlier stages' outputs must exist). Prints a JSON summary with each stage's last checkpoint and
+writes it to ``<work_dir>/stages_summary.json``.
 
 Distributed (``--launcher pytorch``, e.g. via tools/dist_train_stages.sh): every rank runs every
 stage; rank 0 alone does the bookkeeping (resolving the previous stage's last checkpoint, writing
@@ -78,7 +79,8 @@ def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
 
 
 def check_all_weights(model, ckpt_path: str, stage: str) -> None:
-    """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict keys/shapes."""
+    """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict
+    keys/shapes."""
     sd = checkpoints.state_dict_of(checkpoints.load(ckpt_path), ckpt_path)
     own = (model.module if hasattr(model, 'module') else model).state_dict()
     missing, unexpected, shape = checkpoints.state_dict_differences(own, sd)

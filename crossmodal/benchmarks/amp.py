@@ -1,6 +1,7 @@
 """Mixed precision for benchmarks and short runs: one optim wrapper per device.
 
-* CUDA: mmengine's ``AmpOptimWrapper`` (fp16 autocast + ``GradScaler``), as ``tools/train.py --amp``.
+* CUDA: mmengine's ``AmpOptimWrapper`` (fp16 autocast + ``GradScaler``), as
+  ``tools/train.py --amp``.
 * CPU: :class:`AutocastOptimWrapper` (bf16 autocast, no scaler: bf16 has fp32's exponent range).
   mmengine's ``AmpOptimWrapper`` refuses to start without an accelerator, so CPU dry runs use this.
 """
@@ -24,7 +25,8 @@ __all__ = [
 
 @OPTIM_WRAPPERS.register_module(force=True)
 class AutocastOptimWrapper(OptimWrapper):
-    """``OptimWrapper`` whose ``optim_context`` runs under ``torch.autocast(device_type, dtype)``."""
+    """``OptimWrapper`` whose ``optim_context`` runs under
+    ``torch.autocast(device_type, dtype)``."""
 
     def __init__(self, *args, device_type: str = 'cpu', dtype: str = 'bfloat16', **kwargs):
         super().__init__(*args, **kwargs)

@@ -253,7 +253,7 @@ def _py_env(**extra) -> Dict[str, str]:
     return env
 
 
-# ------------------------------------------------------------------------------------ 1. environment
+# ----------------------------------------------------------------------------------- 1. environment
 def part_environment(ctx: Dict) -> Dict:
     import torch
 
@@ -739,7 +739,8 @@ def part_inference(ctx: Dict) -> Dict:
         out['torch_compile'] = guarded(
             compiled, max(1.0, budget - (time.monotonic() - t_part) - 2), 'torch.compile'
         )
-    del g, graph, model
+    # drop the references (the closures above share g and model) before freeing the device
+    g = graph = model = None
     _free(device)
     return out
 

@@ -351,7 +351,8 @@ def measure(
             scaler = getattr(d_ow, 'loss_scaler', None)
             res['grad_scaler'] = scaler is not None
         results[precision] = res
-        del s_ow, d_ow
+        # drop the wrappers (the lambdas in fns share them) before emptying the cache
+        s_ow = d_ow = None
         if dev.type == 'cuda':
             torch.cuda.empty_cache()
     shape = {m: list(data['inputs'][m].shape) for m in data['inputs']}

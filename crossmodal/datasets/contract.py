@@ -13,7 +13,8 @@
   write through it.
 
 The rules for the files themselves (dtype, channels, finite values, sizes, label values) are in
-:mod:`crossmodal.datasets.validation`, shared by the loader, the dataset, the checker and the converters.
+:mod:`crossmodal.datasets.validation`, shared by the loader, the dataset, the checker and the
+converters.
 
 Example meta.json (fields marked * are required)::
 
@@ -22,12 +23,14 @@ Example meta.json (fields marked * are required)::
       "classes"*: ["wall", ...],            # index = train id
       "palette"*: [[r, g, b], ...],         # one per class
       "ignore_index"*: 255,                 # train id meaning void
-      "label_offset"*: -1,                  # train_id = stored + offset; < 0 or stored == 255 -> void
+      "label_offset"*: -1,                  # train_id = stored + offset;
+                                            # < 0 or stored == 255 -> void
       "label"*: {"folder": "Label", "ext": ".png"},
       "modalities"*: {"rgb": {"folder": "RGB", "ext": ".jpg", "dtype": "uint8", "channels": 3},
                       "depth": {"folder": "Depth", "ext": ".png", "dtype": "uint16", "channels": 1,
                                 "unit": "mm", "scale": 0.001}, ...},
-      "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"}, ...},   # regression, optional
+      "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"},   # regression, optional
+                  ...},
       "task": "regression",                 # optional: then "classes" may be [] and "label" null
       "splits": {"train": "train.txt", "test": "test.txt", "unlabelled": "unlabelled.txt"},
       "unlabelled_splits": ["unlabelled"]  # optional: splits whose frames have no label file
@@ -57,7 +60,8 @@ from ..modalities import MODALITY_CHANNELS  # noqa: F401
 
 @dataclass(frozen=True)
 class Field:
-    """One meta.json field: required or not, the default a writer uses, what it means (and its unit)."""
+    """One meta.json field: required or not, the default a writer uses, what it means (and its
+    unit)."""
 
     required: bool
     default: Any
@@ -122,8 +126,8 @@ def _file_spec_ok(spec) -> bool:
 
 def validate_meta(meta: Any, path: str = 'meta.json') -> None:
     """Raise :class:`DatasetMetaError` (message starts with ``path``) if ``meta`` breaks the schema:
-    a missing required field, classes/palette inconsistent, a file spec without folder/ext, no 'rgb',
-    malformed splits / unlabelled_splits."""
+    a missing required field, classes/palette inconsistent, a file spec without folder/ext, no
+    'rgb', malformed splits / unlabelled_splits."""
     if not isinstance(meta, dict):
         raise DatasetMetaError(
             f'{path}: meta.json must hold a JSON object, got {type(meta).__name__}'
@@ -296,7 +300,8 @@ def write_image(
 
 
 def split_file_names(split: str) -> Dict[str, str]:
-    """File names of one split in both styles: ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
+    """File names of one split in both styles:
+    ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
     return {'stems': f'{split}.txt', 'pairs': f'{split}_pairs.txt'}
 
 
@@ -309,7 +314,8 @@ def write_split_files(
 ) -> Dict[str, str]:
     """Write ``<split>.txt`` (bare stems, one a line) and, when ``rgb_spec`` is given,
     ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``; only ``RGB/<s>.jpg`` when ``label_spec``
-    is None: an unlabelled split). Returns the names written (``'pairs'`` only with ``rgb_spec``)."""
+    is None: an unlabelled split). Returns the names written (``'pairs'`` only with
+    ``rgb_spec``)."""
     names = split_file_names(split)
     atomic_write_bytes(
         os.path.join(root, names['stems']), ''.join(f'{s}\n' for s in stems).encode()
@@ -347,11 +353,12 @@ def dump_json(obj) -> str:
 
 
 class DatasetFiles:
-    """The files of one dataset root: ``<folder>/<stem><ext>`` per named file spec, split files, meta.json.
+    """The files of one dataset root: ``<folder>/<stem><ext>`` per named file spec, split files,
+    meta.json.
 
     Every file is written atomically (temporary name, then rename). No output guard here: the
-    callers decide what may be replaced (``data_prep/common.py`` ``DatasetWriter``: refuse / resume /
-    ``--force``; the LiDAR tiler and the synthetic generators: their own rules).
+    callers decide what may be replaced (``data_prep/common.py`` ``DatasetWriter``: refuse / resume
+    / ``--force``; the LiDAR tiler and the synthetic generators: their own rules).
 
     Args:
         root: dataset root.
@@ -375,7 +382,8 @@ class DatasetFiles:
     def write(
         self, name: str, stem: str, array: np.ndarray, copy_from: Optional[str] = None
     ) -> None:
-        """Write one file; ``copy_from``: a byte copy of that source file instead of encoding ``array``."""
+        """Write one file; ``copy_from``: a byte copy of that source file instead of encoding
+        ``array``."""
         if copy_from is not None:
             with open(copy_from, 'rb') as f:
                 atomic_write_bytes(self.path(name, stem), f.read())
@@ -388,8 +396,8 @@ class DatasetFiles:
         unlabelled: Sequence[str] = (),
         pairs: bool = True,
     ) -> Dict[str, str]:
-        """Write every split (``{split: stems}``); ``pairs``: also the pairs files (unlabelled splits:
-        RGB only). Returns ``{stems file: pairs file}`` (empty without ``pairs``)."""
+        """Write every split (``{split: stems}``); ``pairs``: also the pairs files (unlabelled
+        splits: RGB only). Returns ``{stems file: pairs file}`` (empty without ``pairs``)."""
         out = {}
         for split, stems in splits.items():
             names = write_split_files(
@@ -404,7 +412,8 @@ class DatasetFiles:
         return out
 
     def write_meta(self, meta: Mapping, *, style: str = 'compact', validate: bool = True) -> None:
-        """Validate (:func:`validate_meta`) and write meta.json, last (its presence marks a complete dataset).
+        """Validate (:func:`validate_meta`) and write meta.json, last (its presence marks a complete
+        dataset).
 
         ``style``: 'compact' (number lists on one line, trailing newline: the converters) or 'plain'
         (``json.dump(indent=2)``, no trailing newline: the synthetic generators and the LiDAR tiler,

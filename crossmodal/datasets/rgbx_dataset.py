@@ -51,7 +51,8 @@ class RGBXSegDataset(BaseDataset):
             starts; a progress bar is shown above 200 files. About 0.1-0.2 ms per file on a local
             disk; set False for very large datasets on slow (network) storage, where each header
             read is a round trip -- then problems surface when a sample is loaded. Full decodes
-            (truncated data, label values, NaN/inf) are the loader's and ``tools/check_dataset.py``'s.
+            (truncated data, label values, NaN/inf) are the loader's and
+            ``tools/check_dataset.py``'s.
         pipeline, test_mode, indices, serialize_data, lazy_init, max_refetch: as in
             :class:`mmengine.dataset.BaseDataset`.
     """
@@ -85,9 +86,9 @@ class RGBXSegDataset(BaseDataset):
         elif with_label and self.unlabelled:
             raise DatasetLayoutError(
                 f'{self.meta["_path"]}: split "{split}" holds frames without labels (meta.json '
-                f'"unlabelled_splits": {list(unlabelled_splits(self.meta))}), but the config asks for '
-                f'labels (with_label=True); use it with with_label=False (or unset) and a label-free '
-                f'pipeline and loss (inference, label-free distillation)'
+                f'"unlabelled_splits": {list(unlabelled_splits(self.meta))}), but the config asks '
+                f'for labels (with_label=True); use it with with_label=False (or unset) and a '
+                f'label-free pipeline and loss (inference, label-free distillation)'
             )
         self.with_label = with_label
         self._validate_request()
@@ -120,7 +121,8 @@ class RGBXSegDataset(BaseDataset):
         return self.split.endswith('.txt') and os.path.normpath(self.split) in files
 
     def _check_pipeline(self) -> None:
-        """A dataset without labels refuses a loader that requires them (a clear error now, not later)."""
+        """A dataset without labels refuses a loader that requires them (a clear error now, not
+        later)."""
         if self.with_label:
             return
         from .transforms.loading import LoadMultiModalFromFile
@@ -134,7 +136,8 @@ class RGBXSegDataset(BaseDataset):
                 )
                 raise DatasetLayoutError(
                     f'{self.meta["_path"]}: {why}, but the pipeline\'s LoadMultiModalFromFile has '
-                    f'with_label=True (it needs labels); use LoadMultiModalFromFile(with_label=False) '
+                    f'with_label=True (it needs labels); use '
+                    f'LoadMultiModalFromFile(with_label=False) '
                     f'and a label-free loss'
                 )
 
@@ -162,7 +165,8 @@ class RGBXSegDataset(BaseDataset):
                 )
 
     def _split_file(self) -> str:
-        """Path of the split file: ``meta['splits'][split]``, or ``split`` itself if it ends in .txt.
+        """Path of the split file: ``meta['splits'][split]``, or ``split`` itself if it ends in
+        .txt.
 
         A bare name that meta.json's ``splits`` does not list is an error even when a file of that
         name exists: e.g. MFNet converted with ``--trainval`` lists no ``val`` (its frames are
@@ -176,8 +180,10 @@ class RGBXSegDataset(BaseDataset):
         elif splits:
             raise DatasetLayoutError(
                 f'{self.meta["_path"]}: split "{self.split}" is not one of the dataset\'s splits '
-                f'{sorted(splits)} (split source: {self.meta.get("split_source", "not recorded")}); '
-                f'set the dataloader\'s dataset.split to one of them or give a split file "<name>.txt"'
+                f'{sorted(splits)} (split source: '
+                f'{self.meta.get("split_source", "not recorded")}); '
+                f'set the dataloader\'s dataset.split to one of them or give a split file '
+                f'"<name>.txt"'
             )
         else:
             name = f'{self.split}.txt'
@@ -265,7 +271,8 @@ class RGBXSegDataset(BaseDataset):
             what = (
                 f'{missing} file(s) listed in {split_file} are missing'
                 if missing == len(items)
-                else f'{len(items)} problem(s) with the files listed in {split_file} ({missing} missing)'
+                else f'{len(items)} problem(s) with the files listed in {split_file} '
+                f'({missing} missing)'
             )
             raise DataFileError(
                 f'{self.data_root}: {what} (checked at construction; tools/check_dataset.py '

@@ -20,14 +20,15 @@ the file concerned. Problem kinds:
 - ``nonfinite``          NaN or +-inf in a float input modality (any), or +-inf in a regression
                          target (NaN there means "no data", DESIGN.md §3)
 - ``size_mismatch``      the files of one stem differ in height x width
-- ``label_out_of_range`` stored label values that are neither a class (``0 <= v + label_offset < C``)
-                         nor void (stored 255, ``v + label_offset < 0`` or ``== ignore_index``)
+- ``label_out_of_range`` stored label values that are neither a class
+                         (``0 <= v + label_offset < C``) nor void (stored 255,
+                         ``v + label_offset < 0`` or ``== ignore_index``)
 - ``missing_split_file`` / ``empty_split`` / ``duplicate_stem``  split file problems
 
 Decisions recorded here once:
 
-- ``splits`` in meta.json is optional (:func:`crossmodal.datasets.contract.split_files`): when absent
-  the checker checks the conventional split files that exist.
+- ``splits`` in meta.json is optional (:func:`crossmodal.datasets.contract.split_files`): when
+  absent the checker checks the conventional split files that exist.
 - ``unlabelled_splits`` (optional) names splits whose frames have no label file (inference,
   label-free distillation); their stems need every modality but no label.
 - A label is an 8-bit single-channel map of stored class ids, or a palette ("P") PNG whose pixel
@@ -44,11 +45,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import cv2
 import numpy as np
 
-# meta.json helpers and the label rule belong to the contract; imported here for the rules and old imports
+# meta.json helpers and the label rule belong to the contract; imported here for the rules and
+# old imports
 from .contract import (
     label_void_and_class,
     split_files,  # noqa: F401
-    )
+)
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -70,7 +72,8 @@ class DataFileError(DatasetLayoutError, SampleLoadError):
 
 
 class Problems:
-    """Where rules report problems: collected in :attr:`items`, or raised at once as ``raise_as``."""
+    """Where rules report problems: collected in :attr:`items`, or raised at once as
+    ``raise_as``."""
 
     def __init__(self, raise_as: Optional[type] = None):
         self.raise_as = raise_as
@@ -92,7 +95,8 @@ class Problems:
 
 
 def read_split(path: str, problems: Problems, split: str) -> Optional[List[str]]:
-    """Stems of a split file (bare stems, one a line); missing, empty or duplicate stems reported."""
+    """Stems of a split file (bare stems, one a line); missing, empty or duplicate stems
+    reported."""
     if not os.path.isfile(path):
         problems.add(
             'missing_split_file',
@@ -409,8 +413,9 @@ def check_finite(
         msg = f'{path}: {n} pixel(s) of regression target {name!r} are +-inf; no data must be NaN'
     else:
         msg = (
-            f'{path}: {n} non-finite pixel(s) in {name or "a"} input (NaN values {n_nan}, inf values '
-            f'{n_inf}); inputs must be finite: fill no-data with a value and declare it in meta.json'
+            f'{path}: {n} non-finite pixel(s) in {name or "a"} input (NaN values {n_nan}, '
+            f'inf values {n_inf}); inputs must be finite: fill no-data with a value and declare it '
+            'in meta.json'
         )
     problems.add(
         'nonfinite', msg, count=n, nan=n_nan, inf=n_inf, stem=stem, modality=name, path=path
@@ -461,7 +466,8 @@ def check_label_values(
 def check_sizes(
     shapes: Mapping[str, Tuple[str, Tuple[int, int]]], problems: Problems, stem: str = ''
 ) -> bool:
-    """The files of one stem (``{name: (path, (h, w))}``) must agree in size; reference: label, else rgb."""
+    """The files of one stem (``{name: (path, (h, w))}``) must agree in size; reference: label, else
+    rgb."""
     if len({tuple(hw) for _, hw in shapes.values()}) <= 1:
         return True
     ref = 'label' if 'label' in shapes else ('rgb' if 'rgb' in shapes else next(iter(shapes)))
@@ -471,8 +477,8 @@ def check_sizes(
         if tuple(hw) != (rh, rw):
             problems.add(
                 'size_mismatch',
-                f'{path}: {name} is {hw[0]}x{hw[1]} but {ref} is {rh}x{rw} (stem "{stem}": modalities '
-                f'of different sizes in one sample: {listing})',
+                f'{path}: {name} is {hw[0]}x{hw[1]} but {ref} is {rh}x{rw} (stem "{stem}": '
+                f'modalities of different sizes in one sample: {listing})',
                 stem=stem,
                 modality=name,
                 path=path,
@@ -485,7 +491,8 @@ def check_sizes(
 def check_stem_headers(
     paths: Mapping[str, Tuple[str, str, Mapping]], problems: Problems, stem: str = ''
 ) -> None:
-    """Header rules for one stem: ``paths`` = ``{name: (role, path, spec)}``. Used at dataset construction."""
+    """Header rules for one stem: ``paths`` = ``{name: (role, path, spec)}``. Used at dataset
+    construction."""
     shapes = {}
     for name, (role, path, spec) in paths.items():
         head = read_header(path, problems, name, stem)

@@ -12,7 +12,8 @@ are imported; this module imports no method)::
 An :class:`ExportPart` says which stock model config the part is (as trained) and how its weights
 are named in the checkpoint (``rename``: checkpoint key prefix -> stock key prefix). Extraction
 (:func:`part_state_dict`) keeps those weights, renames them and drops everything else; building
-(:func:`build_part`) loads them strictly (:func:`crossmodal.utils.checkpoint_kind.check_checkpoint_matches`).
+(:func:`build_part`) loads them strictly
+(:func:`crossmodal.utils.checkpoint_kind.check_checkpoint_matches`).
 """
 
 from __future__ import annotations

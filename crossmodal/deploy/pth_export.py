@@ -1,9 +1,10 @@
-"""The one plain-mmseg writer: a stock model's config + weights that ``mmseg.apis.init_model`` loads.
+"""The one plain-mmseg writer: a stock model's config + weights that ``mmseg.apis.init_model``
+loads.
 
 Writes ``<name>.pth`` = ``{'state_dict', 'meta': {'dataset_meta', 'exported_from', 'mmseg_config',
-'input'}}`` (tensors and builtins only: ``torch.load(weights_only=True)`` reads it) and ``<name>.py``:
-``default_scope='mmseg'``, the stock model (no crossmodal types, no pretrained ``init_cfg``) and a
-test pipeline ``LoadImageFromFile -> [Resize] -> PackSegInputs``. Load it with
+'input'}}`` (tensors and builtins only: ``torch.load(weights_only=True)`` reads it) and
+``<name>.py``: ``default_scope='mmseg'``, the stock model (no crossmodal types, no pretrained
+``init_cfg``) and a test pipeline ``LoadImageFromFile -> [Resize] -> PackSegInputs``. Load it with
 ``mmseg.apis.init_model('<name>.py', '<name>.pth')`` (on mmcv-lite + torch >= 2.6
 ``import crossmodal`` first, for the compat layer only).
 
@@ -141,7 +142,8 @@ def write_plain_model(
     """Write a stock mmseg model (config + weights); the weights must fit it exactly.
 
     Args:
-        model_cfg: the stock model's config as trained (``EncoderDecoder`` + ``SegDataPreProcessor``).
+        model_cfg: the stock model's config as trained (``EncoderDecoder`` +
+            ``SegDataPreProcessor``).
         state: its state dict (stock keys), checked by building the model (strict).
         out_ckpt, out_config: output ``.pth`` / ``.py`` paths.
         dataset_meta: classes/palette, stored in the checkpoint as given (``init_model`` returns it
@@ -153,8 +155,8 @@ def write_plain_model(
         input_size: (H, W): the test pipeline resizes to it.
 
     Returns:
-        ``dict(checkpoint, config, state_dict_numel)`` (elements of all saved tensors, parameters and
-        BN running statistics).
+        ``dict(checkpoint, config, state_dict_numel)`` (elements of all saved tensors, parameters
+        and BN running statistics).
     """
     from mmengine.config import Config
 
@@ -263,7 +265,8 @@ def write_loaded_part(
     input_size: Optional[Tuple[int, int]] = None,
     dataset_meta: Union[dict, str, None] = None,
 ) -> dict:
-    """:func:`write_plain_model` for a part loaded by :func:`crossmodal.deploy.student.load_part`."""
+    """:func:`write_plain_model` for a part loaded
+    by :func:`crossmodal.deploy.student.load_part`."""
     if dataset_meta == 'as_stored':  # the checkpoint's own dataset_meta, types unchanged
         dataset_meta = info.dataset_meta
     dmeta = dataset_meta or {

@@ -18,8 +18,8 @@ students (tensor inputs):
 
 Output per sample: ``seg_logits`` = the averaged probabilities (K, H, W), ``pred_sem_seg`` = their
 argmax (1, H, W); models with several heads (``inference_all``, RTFDNet) also get
-``pred_sem_seg_<head>`` for each. With ``scales=(1.0,)`` and ``flip=False`` the prediction equals the
-model's single-scale ``predict``.
+``pred_sem_seg_<head>`` for each. With ``scales=(1.0,)`` and ``flip=False`` the prediction equals
+the model's single-scale ``predict``.
 
 Checkpoints load into the wrapped model unchanged (mmengine treats :class:`BaseTTAModel` as a
 wrapper when loading).
@@ -57,7 +57,8 @@ def scale_inputs(
     nearest: Sequence[str] = ('depth',),
     align_corners: bool = False,
 ) -> Inputs:
-    """Resize (B, C, H, W) inputs (a tensor or ``{modality: tensor}``) to ``size`` = (h, w) jointly."""
+    """Resize (B, C, H, W) inputs (a tensor or ``{modality: tensor}``) to ``size`` = (h, w)
+    jointly."""
 
     def one(name, x):
         if tuple(x.shape[2:]) == tuple(size):
@@ -80,8 +81,8 @@ class MultiScaleFlipAugModel(BaseTTAModel):
 
     Args:
         module: the segmentor (config dict or module): anything with ``inference(inputs,
-            batch_img_metas)`` (mmseg ``EncoderDecoder`` and ours), ``inference_all`` (RTFDNet), or a
-            distiller with ``student`` + ``student_inputs`` (predicts with its student).
+            batch_img_metas)`` (mmseg ``EncoderDecoder`` and ours), ``inference_all`` (RTFDNet), or
+            a distiller with ``student`` + ``student_inputs`` (predicts with its student).
         scales: resize ratios of the input (1.0 = as loaded by the test pipeline).
         flip: also run each scale horizontally flipped.
         nearest_modalities: modalities resized nearest-neighbour (depth: no blending across holes).
@@ -157,7 +158,8 @@ class MultiScaleFlipAugModel(BaseTTAModel):
 
     # ------------------------------------------------------------------ prediction
     def _to_ori(self, logits: torch.Tensor, meta: dict, align_corners: bool) -> torch.Tensor:
-        """(1, K, Hp, Wp) at input size -> (K, H, W) at ``ori_shape`` (as ``postprocess_result``)."""
+        """(1, K, Hp, Wp) at input size -> (K, H, W) at ``ori_shape`` (as
+        ``postprocess_result``)."""
         _, _, H, W = logits.shape
         pad = meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0]))
         left, right, top, bottom = pad

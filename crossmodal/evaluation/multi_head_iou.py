@@ -1,4 +1,5 @@
-"""``MultiHeadIoUMetric``: IoU of several prediction fields of one data sample (e.g. RTFDNet's heads).
+"""``MultiHeadIoUMetric``: IoU of several prediction fields of one data sample (e.g. RTFDNet's
+heads).
 
 RTFDNet's ``predict`` stores ``pred_sem_seg_rgb``, ``pred_sem_seg_x`` and ``pred_sem_seg_fused``;
 this metric scores each against ``gt_sem_seg`` and returns ``{metric}_{head}`` (e.g. ``mIoU_rgb``,

@@ -1,4 +1,5 @@
-"""Dense regression metrics for canopy structure (CHM / PAI / FHD), FSKD evaluation (docs/methods/fskd.md (b)).
+"""Dense regression metrics for canopy structure (CHM / PAI / FHD), FSKD evaluation
+(docs/methods/fskd.md (b)).
 
 Data-sample contract (what :meth:`RegressionMetric.process` reads from each data sample, given as a
 dict — mmengine's loops pass ``data_sample.to_dict()`` — or as an object with attributes):

@@ -72,7 +72,8 @@ def _preprocessor_means(cfg: Config) -> Dict[str, List[float]]:
 
 
 def parse_fill_values(items: Optional[Sequence[str]]) -> Dict[str, List[float]]:
-    """``['thermal=100', 'rgb=120,115,100']`` -> ``{'thermal': [100.0], 'rgb': [120., 115., 100.]}``."""
+    """``['thermal=100', 'rgb=120,115,100']`` ->
+    ``{'thermal': [100.0], 'rgb': [120., 115., 100.]}``."""
     out = {}
     for item in items or ():
         if '=' not in item:

@@ -67,7 +67,8 @@ def reduce_rows(
     """
     if reduction not in ('mean', 'sum', 'none'):
         raise ValueError(
-            f'crossmodal/ops/attention_kl_torch.py: reduction must be mean|sum|none, got {reduction!r}'
+            'crossmodal/ops/attention_kl_torch.py: reduction must be mean|sum|none, '
+            f'got {reduction!r}'
         )
     if mask is not None:
         kl_rows = torch.where(mask[:, None, :], kl_rows, kl_rows.new_zeros(()))
@@ -249,7 +250,8 @@ def attention_kl_chunked(
         block_q = min(2048, max(16, (1 << 21) // (B * h * block_k)))
     if block_q < 1 or block_k < 1:
         raise ValueError(
-            f'crossmodal/ops/attention_kl_torch.py: block sizes must be >= 1, got {block_q}, {block_k}'
+            'crossmodal/ops/attention_kl_torch.py: block sizes must be >= 1, '
+            f'got {block_q}, {block_k}'
         )
     if not teacher_grad:
         q_t, k_t = q_t.detach(), k_t.detach()

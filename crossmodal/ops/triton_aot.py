@@ -118,7 +118,8 @@ def aot_shared_memory(cases: Sequence[dict]) -> list:
     """``metadata.shared`` (bytes) of :func:`aot_compile` for each case (a dict of its keyword
     arguments, with ``cfg`` as a dict of :class:`LaunchConfig` fields), compiled in a fresh Python
     process with ``TRITON_INTERPRET=0``: a process that imported Triton with the interpreter on has
-    interpreted versions of ``tl``'s own jit helpers (tl.max, tl.sum, ...) that cannot be compiled."""
+    interpreted versions of ``tl``'s own jit helpers (tl.max, tl.sum, ...) that cannot be
+    compiled."""
     import json
     import os
     import subprocess

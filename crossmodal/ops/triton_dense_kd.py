@@ -32,7 +32,8 @@ def kernels():
 
 
 def define_kernels():
-    """Define (dense_kd_fwd, dense_kd_bwd) afresh (uncached; see triton_attention_kl.define_kernels)."""
+    """Define (dense_kd_fwd, dense_kd_bwd) afresh (uncached; see
+    triton_attention_kl.define_kernels)."""
     global triton, tl
     try:
         import triton as _triton

@@ -74,8 +74,9 @@ def dataset_kind(cfg) -> str:
 
 # ---------------------------------------------------------------------------------- nested models
 def inline_model_configs(model: dict) -> dict:
-    """``model`` with every sub-model given by path (``student``, ``teacher``, ``teachers.*.config``,
-    ``models.*``) replaced by its model dict, so it can be inspected and changed."""
+    """``model`` with every sub-model given by path (``student``, ``teacher``,
+    ``teachers.*.config``, ``models.*``) replaced by its model dict, so it can be inspected and
+    changed."""
     from crossmodal.models.distill.distill_segmentor import model_config
 
     model = copy.deepcopy(dict(model))
@@ -101,7 +102,8 @@ def _plain(cfg) -> dict:
 
 
 def teacher_checkpoint_slots(model: dict) -> List[Tuple[str, dict, str]]:
-    """``(cfg_key, teacher model dict, checkpoint path)`` of every trained teacher the model loads."""
+    """``(cfg_key, teacher model dict, checkpoint path)`` of every trained teacher the model
+    loads."""
     slots = []
     for name, spec in dict(model.get('teachers') or {}).items():
         if spec.get('checkpoint'):
@@ -122,7 +124,8 @@ def _walk(obj) -> Iterator[dict]:
 
 
 def pretrained_sources(model: dict) -> Dict[str, dict]:
-    """``{checkpoint: backbone dict}`` of every ``PretrainedMiT`` init (or MiT ``pretrained_path``)."""
+    """``{checkpoint: backbone dict}`` of every ``PretrainedMiT`` init (or MiT
+    ``pretrained_path``)."""
     out = {}
     for d in _walk(model):
         init = d.get('init_cfg')
@@ -140,7 +143,8 @@ def pretrained_sources(model: dict) -> Dict[str, dict]:
 # ---------------------------------------------------------------------------------- fabrication
 def fabricate_pretrained(model: dict, out_dir: str, fmt: str = 'mmseg') -> Dict[str, str]:
     """Write a random RGB MiT checkpoint (``fmt``: 'mmseg' or 'nvlabs' keys) for every pretrained
-    source of ``model`` into ``out_dir`` under the URL's file name. Returns ``{checkpoint: file}``."""
+    source of ``model`` into ``out_dir`` under the URL's file name. Returns
+    ``{checkpoint: file}``."""
     from .fake_weights import rgb_mit_state, write_fake_mit_checkpoint
 
     files = {}
@@ -356,7 +360,8 @@ def prepare_config(
     cfg_options: Optional[dict] = None,
 ):
     # batch_size 2: BatchNorm in the heads needs more than one value per channel in training
-    """The config as a short Runner job on a stand-in dataset (returns ``(cfg, kind, frame_hw)``)."""
+    """The config as a short Runner job on a stand-in dataset (returns
+    ``(cfg, kind, frame_hw)``)."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(config)
@@ -534,7 +539,8 @@ def _cross_check(model, model_cfg: dict, fmt: str, shared_dir: str) -> bool:
 def format_report(report: dict) -> str:
     """Human-readable summary of :func:`check_config`'s report."""
     lines = [
-        f'{report["config"]}  ({report["dataset"]}, frames {report["frame_hw"][0]}x{report["frame_hw"][1]})',
+        f'{report["config"]}  ({report["dataset"]}, '
+        f'frames {report["frame_hw"][0]}x{report["frame_hw"][1]})',
         'backbone                               source              tensors  in_ch  checkpoint',
     ]
     for r in report['backbones']:

@@ -2,10 +2,11 @@
 
 mmengine's ``load_from`` loads with ``strict=False``: a distiller's checkpoint given to a student
 config loads *nothing* (every key is unexpected), the model keeps its random initialisation, and
-``tools/test.py`` scores it (one warning deep in the log). Evaluation, export and inference therefore
-load through :func:`check_checkpoint_matches`, which raises :class:`CheckpointMismatchError` naming
-the checkpoint, the config, the keys that differ, what the checkpoint looks like
-(:func:`describe_checkpoint`) and which config / option / tool to use instead.
+``tools/test.py`` scores it (one warning deep in the log). Evaluation, export and inference
+therefore load through :func:`check_checkpoint_matches`, which
+raises :class:`CheckpointMismatchError` naming the checkpoint, the config, the keys that differ,
+what the checkpoint looks like (:func:`describe_checkpoint`) and which config / option / tool to use
+instead.
 
 Checkpoint kinds, recognised from the state-dict keys (a DDP ``module.`` prefix is ignored):
 
@@ -45,7 +46,8 @@ class CheckpointMismatchError(ValueError):
 
 def state_dict_of(ckpt: Any, where: str = 'the checkpoint') -> Dict[str, Any]:
     """The state dict of an mmengine checkpoint (``{'state_dict': ...}``) or of a bare one
-    (:func:`crossmodal.utils.checkpoints.state_dict_of`, raising :class:`CheckpointMismatchError`)."""
+    (:func:`crossmodal.utils.checkpoints.state_dict_of`,
+    raising :class:`CheckpointMismatchError`)."""
     return _state_dict_of(ckpt, where, error=CheckpointMismatchError)
 
 

@@ -64,7 +64,8 @@ def load_run_config(
     work_dir: Optional[str] = None,
     launcher: str = 'none',
 ) -> Config:
-    """Load the config of a tool run (train / test / train_stages / demo) and prepare it for the run.
+    """Load the config of a tool run (train / test / train_stages / demo) and prepare it for the
+    run.
 
     Applies ``--cfg-options``, the launcher, the work dir (default ``work_dirs/<name>``), replaces
     ``{work_dir}`` in evaluator output paths and installs the reliability hooks. (Not to be confused
@@ -111,8 +112,8 @@ def install_reliability_hooks(cfg: Config) -> None:
 
 
 def resolve_work_dir_paths(cfg: Config) -> None:
-    """Replace ``{work_dir}`` in the evaluators' ``out_dir`` (e.g. ``RegressionMetric`` plots) by the
-    run's work dir, so configs can put outputs under it without knowing it."""
+    """Replace ``{work_dir}`` in the evaluators' ``out_dir`` (e.g. ``RegressionMetric`` plots) by
+    the run's work dir, so configs can put outputs under it without knowing it."""
     for key in ('val_evaluator', 'test_evaluator'):
         ev = cfg.get(key, None)
         if ev is None:

@@ -144,9 +144,9 @@ def crs_from_geokeys(source: str, keys: dict, ascii_params: str = '') -> CRSInfo
 def check_compatible(points_crs: CRSInfo, ortho_crs: CRSInfo) -> list:
     """Raise CRSError when the two files' CRS or units disagree; return notes for meta.json.
 
-    Rules: if both have a CRS they must be equal (pyproj ``CRS.equals``, axis order ignored); if both
-    have a known linear unit the units must be equal (relative difference < 1e-9). A file without a
-    CRS is accepted (noted) — the other file's CRS is then used.
+    Rules: if both have a CRS they must be equal (pyproj ``CRS.equals``, axis order ignored); if
+    both have a known linear unit the units must be equal (relative difference < 1e-9). A file
+    without a CRS is accepted (noted) — the other file's CRS is then used.
     """
     notes = []
     a, b = points_crs, ortho_crs

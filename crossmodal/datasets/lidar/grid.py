@@ -5,9 +5,9 @@ the OUTER upper-left corner of pixel (0, 0), ``px, py`` the pixel sizes (positiv
 point (x, y) falls in ``col = floor((x - x0) / px)``, ``row = floor((y0 - y) / py)``.
 
 ESRI world files (.wld/.jgw/.pgw/.tfw) hold six lines A, D, B, E, C, F where (C, F) is the CENTRE of
-the upper-left pixel, so ``x0 = C - A/2`` and ``y0 = F - E/2`` (E is negative). A metric grid that is
-an integer multiple ``f`` of the ortho grid keeps ``x0, y0`` and uses ``f*px, f*py`` so each metric
-cell covers exactly f x f ortho pixels.
+the upper-left pixel, so ``x0 = C - A/2`` and ``y0 = F - E/2`` (E is negative). A metric grid that
+is an integer multiple ``f`` of the ortho grid keeps ``x0, y0`` and uses ``f*px, f*py`` so each
+metric cell covers exactly f x f ortho pixels.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class Grid:
         return (self.x0, self.y0 - self.height * self.py, self.x0 + self.width * self.px, self.y0)
 
     def coarsen(self, factor: int) -> 'Grid':
-        """Grid whose cells are ``factor`` x ``factor`` cells of this one (partial edge cells dropped)."""
+        """Grid whose cells are ``factor`` x ``factor`` cells of this one (partial edge cells
+        dropped)."""
         factor = int(factor)
         if factor < 1:
             raise ValueError(f'cell multiple must be a positive integer, got {factor}')
@@ -88,7 +89,8 @@ class Grid:
 
     @classmethod
     def from_extent(cls, xmin: float, ymin: float, xmax: float, ymax: float, cell: float) -> 'Grid':
-        """Grid snapped to multiples of ``cell`` that covers the extent (used without an orthophoto)."""
+        """Grid snapped to multiples of ``cell`` that covers the extent (used without an
+        orthophoto)."""
         x0 = math.floor(xmin / cell) * cell
         y0 = math.ceil(ymax / cell) * cell
         if y0 == ymax:

@@ -5,8 +5,8 @@
   installed). PLY/PCD carry no classification/returns/CRS, so every point counts as a single first
   return, no point is ground-classified (the DTM fallback applies) and units must be given.
 * Orthophoto: GeoTIFF read with ``tifffile`` (ModelPixelScale + ModelTiepoint or ModelTransformation
-  tags, GeoKeys for the CRS; a world file is used if the tags are absent) or JPEG/PNG (OpenCV) plus a
-  world file (.wld/.jgw/.pgw) and an optional .wkt/.prj CRS sidecar.
+  tags, GeoKeys for the CRS; a world file is used if the tags are absent) or JPEG/PNG (OpenCV) plus
+  a world file (.wld/.jgw/.pgw) and an optional .wkt/.prj CRS sidecar.
 
 Coordinates stay in the CRS units; ``PointCloud.z_m`` is z converted to metres. LAS RGB is nominally
 16-bit, but many files (Autzen) store 8-bit values; ``rgb_bits`` records which was detected and
@@ -100,8 +100,9 @@ class PointCloud:
 def normalise_las_rgb(red, green, blue, path: str = '<memory>'):
     """Return (rgb8 uint8 (N,3), bits) for LAS colour channels.
 
-    LAS stores 16-bit colour, but many writers store 8-bit values unscaled. If every channel value is
-    <= 255 the colour is taken as 8-bit (kept as is), else 16-bit (divided by 257, so 65535 -> 255).
+    LAS stores 16-bit colour, but many writers store 8-bit values unscaled. If every channel value
+    is <= 255 the colour is taken as 8-bit (kept as is), else 16-bit (divided by 257, so 65535 ->
+    255).
     """
     rgb = np.stack([np.asarray(red), np.asarray(green), np.asarray(blue)], axis=1).astype(np.uint32)
     if rgb.size == 0:
@@ -149,8 +150,8 @@ def read_points(
     Args:
         path: .las/.laz (incl. COPC .copc.laz) or .ply/.pcd.
         units: override of the horizontal unit ('m', 'ft', 'us-ft'); required when the file states
-            none (PLY/PCD, LAS without CRS). An override that contradicts the file's stated unit is an
-            error.
+            none (PLY/PCD, LAS without CRS). An override that contradicts the file's stated unit is
+            an error.
         z_units: override of the vertical unit (default: LAS VerticalUnits GeoKey, else horizontal).
         fallback_crs: CRS (e.g. the orthophoto's) used when the file states no unit and ``units`` is
             None; the adoption is noted in ``pc.crs.how``.
@@ -263,8 +264,8 @@ def _read_open3d(path: str) -> PointCloud:
         import open3d as o3d
     except Exception as exc:  # ImportError, or OSError for a missing libusb-1.0
         raise PointCloudError(
-            f'{path}: reading PLY/PCD needs open3d (pip install open3d; on Debian it also needs the '
-            f'libusb-1.0-0 system package): {exc}'
+            f'{path}: reading PLY/PCD needs open3d (pip install open3d; on Debian it also needs '
+            f'the libusb-1.0-0 system package): {exc}'
         ) from exc
     cloud = o3d.io.read_point_cloud(path)
     xyz = np.asarray(cloud.points, np.float64)
@@ -327,7 +328,8 @@ def _sidecar_crs(path: str) -> CRSInfo:
 
 
 def read_ortho(path: str) -> Ortho:
-    """Read an orthophoto and its georeference (GeoTIFF tags or world file; CRS from GeoKeys/sidecar)."""
+    """Read an orthophoto and its georeference (GeoTIFF tags or world file; CRS from
+    GeoKeys/sidecar)."""
     if not os.path.isfile(path):
         raise OrthoError(f'{path}: orthophoto file not found')
     ext = os.path.splitext(path)[1].lower()

@@ -1,4 +1,5 @@
-"""End-to-end: point cloud (+ orthophoto) -> tiled crossmodal dataset. Used by data_prep/lidar.py."""
+"""End-to-end: point cloud (+ orthophoto) -> tiled crossmodal dataset. Used by
+data_prep/lidar.py."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from .tiling import check_out_dir, prepare_out_dir, summarise, write_tiles
 
 
 def ortho_window(ortho_grid: Grid, pc: PointCloud, tile_size: int) -> tuple:
-    """Ortho-pixel window (r0, r1, c0, c1), multiples of ``tile_size`` from pixel (0, 0), that covers
-    the points inside the image (full tiles only). Raises ValueError when no full tile holds a point."""
+    """Ortho-pixel window (r0, r1, c0, c1), multiples of ``tile_size`` from pixel (0, 0), that
+    covers the points inside the image (full tiles only). Raises ValueError when no full tile holds
+    a point."""
     _r, _c, inside = ortho_grid.cell_of(pc.x, pc.y)
     if not inside.any():
         xmin, ymin, xmax, ymax = ortho_grid.bounds
         raise ValueError(
-            f'{pc.path}: no point lies inside the orthophoto (x {xmin:.2f}..{xmax:.2f}, y {ymin:.2f}..{ymax:.2f}); '
-            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, y {pc.y.min():.2f}..{pc.y.max():.2f} — '
+            f'{pc.path}: no point lies inside the orthophoto (x {xmin:.2f}..{xmax:.2f}, '
+            f'y {ymin:.2f}..{ymax:.2f}); '
+            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, '
+            f'y {pc.y.min():.2f}..{pc.y.max():.2f} — '
             'check that both use the same CRS'
         )
     r, c = _r[inside], _c[inside]
@@ -140,7 +144,9 @@ def prepare_lidar_dataset(
         'notes': pc.notes + rasters['notes'] + (orth.notes if orth else []),
         'summary': summarise(rasters),
         'hag_range_m': list(rasters['hag_range_m']),
-        'reconstruction': 'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors',
+        'reconstruction': (
+            'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors'
+        ),
     }
     prepare_out_dir(out, force)
     full = write_tiles(

@@ -82,7 +82,8 @@ class RasterParams:
 
 
 def reduce_cells(cell: np.ndarray, values: np.ndarray, n_cells: int, how: str) -> np.ndarray:
-    """Per-cell 'min' | 'max' | 'mean' of ``values``; NaN for empty cells. Output (n_cells,) float64."""
+    """Per-cell 'min' | 'max' | 'mean' of ``values``; NaN for empty cells. Output (n_cells,)
+    float64."""
     if how == 'mean':
         cnt = np.bincount(cell, minlength=n_cells)
         s = np.bincount(cell, weights=values, minlength=n_cells)
@@ -96,7 +97,8 @@ def reduce_cells(cell: np.ndarray, values: np.ndarray, n_cells: int, how: str) -
 
 
 def cell_percentile(cell: np.ndarray, values: np.ndarray, n_cells: int, q: float) -> np.ndarray:
-    """Per-cell percentile (nearest-rank on the sorted values, q in [0, 100]); NaN for empty cells."""
+    """Per-cell percentile (nearest-rank on the sorted values, q in [0, 100]); NaN for empty
+    cells."""
     order = np.lexsort((values, cell))
     c, v = cell[order], values[order]
     cnt = np.bincount(c, minlength=n_cells)
@@ -109,7 +111,8 @@ def cell_percentile(cell: np.ndarray, values: np.ndarray, n_cells: int, q: float
 
 
 def fill_gaps(raster: np.ndarray, k: int = 8, power: float = 2.0) -> np.ndarray:
-    """Fill NaN cells by inverse-distance weighting of the ``k`` nearest valid cells (weights 1/d^power).
+    """Fill NaN cells by inverse-distance weighting of the ``k`` nearest valid cells (weights
+    1/d^power).
 
     Only valid cells on the rim of a gap are used as sources (the interior of a gap is interpolated
     from its rim). IDW instead of a Delaunay TIN: scipy's triangulation of lattice points is
@@ -177,8 +180,10 @@ def compute_rasters(
     if not keep.any():
         xmin, ymin, xmax, ymax = grid.bounds
         raise PointCloudError(
-            f'{pc.path}: no point falls on the raster grid (x {xmin:.2f}..{xmax:.2f}, y {ymin:.2f}..{ymax:.2f}); '
-            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, y {pc.y.min():.2f}..{pc.y.max():.2f}'
+            f'{pc.path}: no point falls on the raster grid (x {xmin:.2f}..{xmax:.2f}, '
+            f'y {ymin:.2f}..{ymax:.2f}); '
+            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, '
+            f'y {pc.y.min():.2f}..{pc.y.max():.2f}'
         )
     cell = (row * w + col)[keep]
     x, y = pc.x[keep], pc.y[keep]
@@ -205,8 +210,8 @@ def compute_rasters(
         )
     else:
         raise PointCloudError(
-            f'{pc.path}: no ground-classified points (class 2) on the grid; classify ground first or '
-            "choose a DTM fallback ('lowest' or 'zero' for height-normalised files)"
+            f'{pc.path}: no ground-classified points (class 2) on the grid; classify ground first '
+            "or choose a DTM fallback ('lowest' or 'zero' for height-normalised files)"
         )
     dtm = fill_gaps(dtm)
     step('DTM')

@@ -5,7 +5,8 @@ return per-cell arrays of length ``n_cells``; heights are metres above ground.
 
 PAI (plant area index, m^2/m^2) — Beer-Lambert gap fraction for near-nadir airborne scans
 (MacArthur & Horn 1969; lidR / Kamoske et al. 2019 conventions, see data.md §1.6):
-    P_gap = exp(-k * PAI)   ->   PAI = -ln(P_gap) / k,   k = G * Omega (default 0.5: spherical leaves).
+    P_gap = exp(-k * PAI)   ->   PAI = -ln(P_gap) / k,
+    k = G * Omega (default 0.5: spherical leaves).
 Gap-fraction estimators (h0 = ``min_height``; a return "reaches the ground" if HAG < h0):
     first_return:     P = N_first(HAG < h0) / N_first
     all_return:       P = N_all(HAG < h0) / N_all       (= the MacArthur-Horn profile PAI summed
@@ -17,10 +18,10 @@ Cells without returns (for the estimator) are NaN; ground-only cells give PAI = 
 
 FHD (foliage height diversity; MacArthur & MacArthur 1961) = Shannon entropy of the vertical
 distribution of returns: bins of width ``bin_width`` from ``min_height`` upwards,
-p_i = share of returns with HAG >= min_height that fall in bin i, FHD = -sum p_i log_b p_i (empty bins
-skipped). ``normalise=True`` divides by log_b(n_bins) with n_bins = bins from min_height up to the
-cell's highest return (lidR ``entropy`` convention, range [0, 1]). Cells with returns but none above
-``min_height`` get FHD = 0 (one-layer / bare ground); cells without returns are NaN.
+p_i = share of returns with HAG >= min_height that fall in bin i, FHD = -sum p_i log_b p_i (empty
+bins skipped). ``normalise=True`` divides by log_b(n_bins) with n_bins = bins from min_height up to
+the cell's highest return (lidR ``entropy`` convention, range [0, 1]). Cells with returns but none
+above ``min_height`` get FHD = 0 (one-layer / bare ground); cells without returns are NaN.
 """
 
 from __future__ import annotations

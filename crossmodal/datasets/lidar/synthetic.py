@@ -20,8 +20,8 @@ Scene model
   crowns in per-tree random greens (independent of height) with Lambertian shading of the ellipsoid
   for a sun at azimuth 135 deg / elevation ``sun_elevation``; NIR rises with crown foliage density
   (1 - exp(-k LAD L)); each tree casts a shadow displaced by H / tan(elevation) away from the sun.
-  Height is therefore only weakly visible (shadow length, crown size), while a LiDAR-fed teacher sees
-  it exactly.
+  Height is therefore only weakly visible (shadow length, crown size), while a LiDAR-fed teacher
+  sees it exactly.
 """
 
 from __future__ import annotations
@@ -283,7 +283,9 @@ def write_synthetic_forest(
         'raster_params': params.to_meta(),
         'notes': rasters['notes'],
         'summary': summarise(rasters),
-        'reconstruction': 'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors',
+        'reconstruction': (
+            'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors'
+        ),
     }
     return write_tiles(
         out,

@@ -37,7 +37,8 @@ OUR_FILES = ('train.txt', 'test.txt', 'meta.json')
 
 
 def check_out_dir(out: str, force: bool) -> list:
-    """Return our dataset entries already in ``out``; raise FileExistsError if any and not ``force``."""
+    """Return our dataset entries already in ``out``; raise FileExistsError if any and not
+    ``force``."""
     if not os.path.isdir(out):
         return []
     ours = [p for p in OUR_FOLDERS + OUR_FILES if os.path.exists(os.path.join(out, p))]
@@ -49,8 +50,8 @@ def check_out_dir(out: str, force: bool) -> list:
 
 
 def prepare_out_dir(out: str, force: bool) -> None:
-    """Create ``out``; refuse to overwrite an existing dataset unless ``force`` (then remove only our
-    own folders/files, never anything else in ``out``)."""
+    """Create ``out``; refuse to overwrite an existing dataset unless ``force`` (then remove only
+    our own folders/files, never anything else in ``out``)."""
     if os.path.isdir(out):
         ours = check_out_dir(out, force)
         for p in ours:
@@ -60,7 +61,8 @@ def prepare_out_dir(out: str, force: bool) -> None:
 
 
 def write_png(path: str, image: np.ndarray) -> None:
-    """Write (H, W, 3) RGB or (H, W, 4) R,G,B,NIR (as PNG RGBA) or (H, W, 1) gray (the contract's writer)."""
+    """Write (H, W, 3) RGB or (H, W, 4) R,G,B,NIR (as PNG RGBA) or (H, W, 1) gray (the contract's
+    writer)."""
     write_image(path, image, error=OSError)
 
 
@@ -105,12 +107,14 @@ def write_tiles(
     Args:
         out: output root (created by :func:`prepare_out_dir`).
         name: stem prefix.
-        rgb: (H*f, W*f, C) orthophoto window aligned with the metric rasters, or None (no RGB written).
+        rgb: (H*f, W*f, C) orthophoto window aligned with the metric rasters, or None (no RGB
+            written).
         rasters: output of ``compute_rasters`` on the (H, W) metric grid.
         lidar: (H, W, C) LiDAR input stack, ``lidar_names`` its channel names.
         factor: cell multiple f (ortho pixels per metric cell).
         tile_size: tile edge in ortho pixels (multiple of f).
-        origin_rc: ortho pixel (row, col) of the window's upper-left corner (stems use global indices).
+        origin_rc: ortho pixel (row, col) of the window's upper-left corner (stems use global
+            indices).
         min_valid_fraction: skip tiles whose CHM is finite in fewer cells than this.
     Returns the meta dict written to ``meta.json``.
     """
@@ -142,8 +146,8 @@ def write_tiles(
             'dtype': str(rgb.dtype),
             'channels': ch,
             'bands': {1: ['gray'], 3: ['R', 'G', 'B'], 4: ['R', 'G', 'B', 'NIR']}.get(ch),
-            'note': 'a 4-band image is stored as PNG RGBA = R,G,B,NIR; read it with cv2.IMREAD_UNCHANGED '
-            '(cv2 returns B,G,R,NIR)'
+            'note': 'a 4-band image is stored as PNG RGBA = R,G,B,NIR; read it with '
+            'cv2.IMREAD_UNCHANGED (cv2 returns B,G,R,NIR)'
             if ch == 4
             else 'PNG, read with cv2 (BGR) or PIL (RGB)',
         }
@@ -234,7 +238,8 @@ def write_tiles(
 
 
 def summarise(rasters: dict, keys=('chm', 'pai', 'fhd')) -> dict:
-    """min / median / p95 / max and valid fraction of the target rasters (for meta.json and logs)."""
+    """min / median / p95 / max and valid fraction of the target rasters (for meta.json and
+    logs)."""
     out = {}
     for k in keys:
         v = rasters[k]

@@ -3,19 +3,19 @@
 CroDiNo-KD (arXiv 2505.24361) trains each modality with its own augmentation ("decoupled data
 augmentation"); the exact lists are unknown, so this is a **reconstruction** (methods.md §3(b)):
 geometry stays shared (``JointGeometricAug`` / ``MultiModalRandomCrop``, needed by the pixel-level
-contrastive loss), colour jitter goes to RGB only (``ModalityPhotometricAug``), and depth gets sensor-
-like corruptions of its own, drawn independently of the RGB ones:
+contrastive loss), colour jitter goes to RGB only (``ModalityPhotometricAug``), and depth gets
+sensor-like corruptions of its own, drawn independently of the RGB ones:
 
 * global scale jitter: ``d *= s``, ``s ~ U(scale_range)`` (with probability ``scale_p``);
-* additive Gaussian noise (metres) proportional to depth: ``d += N(0, (noise_std + noise_rel * d)^2)``
-  (with probability ``noise_p``);
+* additive Gaussian noise (metres) proportional to depth:
+  ``d += N(0, (noise_std + noise_rel * d)^2)`` (with probability ``noise_p``);
 * random holes: ``1..max_holes`` axis-aligned rectangles (side = ``hole_size`` fraction of the
   image side, uniform) set to ``invalid_value`` (0 = no measurement, the loader's convention), with
   probability ``hole_p``.
 
 Pixels that were invalid (== ``invalid_value``) stay invalid; noisy values are clipped at 0 (a value
-pushed to 0 becomes invalid). Random numbers come from numpy's global generator, which MMEngine seeds
-per process and worker, so a fixed seed reproduces the augmentation.
+pushed to 0 becomes invalid). Random numbers come from numpy's global generator, which MMEngine
+seeds per process and worker, so a fixed seed reproduces the augmentation.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class DepthPhotometricAug(BaseTransform):
 
     def __repr__(self) -> str:
         return (
-            f'{self.__class__.__name__}(modality={self.modality!r}, scale_range={self.scale_range}, '
+            f'{self.__class__.__name__}(modality={self.modality!r}, '
+            f'scale_range={self.scale_range}, '
             f'noise_std={self.noise_std}, noise_rel={self.noise_rel}, hole_p={self.hole_p}, '
             f'max_holes={self.max_holes}, hole_size={self.hole_size})'
         )

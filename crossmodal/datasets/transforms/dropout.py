@@ -77,4 +77,7 @@ class ModalityDropout(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(p={self.p}, modalities={self.modalities}, fill={self.fill!r})'
+        return (
+            f'{self.__class__.__name__}(p={self.p}, modalities={self.modalities}, '
+            f'fill={self.fill!r})'
+        )

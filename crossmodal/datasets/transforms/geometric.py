@@ -180,4 +180,7 @@ class MultiModalRandomCrop(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(crop_size={self.crop_size}, cat_max_ratio={self.cat_max_ratio})'
+        return (
+            f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+            f'cat_max_ratio={self.cat_max_ratio})'
+        )

@@ -129,8 +129,9 @@ class LoadMultiModalFromFile(BaseTransform):
         seg_fields = results.setdefault('seg_fields', [])
         if self.with_label and not results.get('seg_map_path'):
             raise SampleLoadError(
-                f'sample "{stem}" ({results.get("img_path")}) has no label: its dataset was built with '
-                f'with_label=False or from an unlabelled split, but LoadMultiModalFromFile(with_label=True) '
+                f'sample "{stem}" ({results.get("img_path")}) has no label: its dataset was built '
+                f'with with_label=False or from an unlabelled split, but '
+                f'LoadMultiModalFromFile(with_label=True) '
                 f'asks for one; use with_label=False (or leave it unset) and a label-free pipeline'
             )
         if self.with_label is not False and results.get('seg_map_path'):

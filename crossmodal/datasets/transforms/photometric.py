@@ -80,4 +80,7 @@ class ModalityPhotometricAug(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(modality={self.modality!r}, transforms={self.transform_cfgs})'
+        return (
+            f'{self.__class__.__name__}(modality={self.modality!r}, '
+            f'transforms={self.transform_cfgs})'
+        )

@@ -26,7 +26,8 @@ WHERE = 'crossmodal/models/backbones/mit_sdpa.py'
 class SDPAEfficientMultiheadAttention(EfficientMultiheadAttention):
     """Drop-in subclass of mmseg's EfficientMultiheadAttention; only ``forward`` differs.
 
-    forward(x (B, N, C), hw_shape (H, W), identity=None) -> (B, N, C). Needs batch_first=True (as MiT).
+    forward(x (B, N, C), hw_shape (H, W), identity=None) -> (B, N, C). Needs batch_first=True (as
+    MiT).
     """
 
     def forward(self, x, hw_shape, identity=None):

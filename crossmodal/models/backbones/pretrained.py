@@ -122,7 +122,8 @@ def resolve_checkpoint(
         if osp.isfile(checkpoint):
             return checkpoint
         raise PretrainedWeightsUnavailable(
-            f'pretrained checkpoint not found: {checkpoint}; download it{key_hint.replace(" or", ",")}'
+            f'pretrained checkpoint not found: {checkpoint}; '
+            f'download it{key_hint.replace(" or", ",")}'
         )
     file_name = osp.basename(checkpoint.split('?')[0])
     names = _alternative_names(file_name)
@@ -193,7 +194,8 @@ def nvlabs_to_mmseg(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
     ``layers.{i-1}.1.{j}.X`` with ``attn.q`` + ``attn.kv`` concatenated (q rows first) into
     ``attn.attn.in_proj_{weight,bias}``, ``attn.proj`` -> ``attn.attn.out_proj``, MLP linears ->
     1x1 convs ``ffn.layers.0`` / ``ffn.layers.4`` (shape (O, I) -> (O, I, 1, 1)), depth-wise conv
-    -> ``ffn.layers.1``; ``norm{i}`` -> ``layers.{i-1}.2``; ``head.*`` (ImageNet classifier) dropped.
+    -> ``ffn.layers.1``; ``norm{i}`` -> ``layers.{i-1}.2``; ``head.*`` (ImageNet classifier)
+    dropped.
 
     Raises:
         PretrainedMismatchError: a key of no known NVlabs form, or a q without its kv.
@@ -249,7 +251,8 @@ def mit_state_dict(ckpt, prefix: Optional[str] = None) -> Dict[str, torch.Tensor
     """Backbone state dict in mmseg keys from a loaded checkpoint of any supported format.
 
     Unwraps ``state_dict`` / ``model`` containers, keeps the ``prefix`` sub-tree (default: the
-    ``backbone.`` sub-tree when present, i.e. a whole SegFormer checkpoint) and converts NVlabs keys.
+    ``backbone.`` sub-tree when present, i.e. a whole SegFormer checkpoint) and converts NVlabs
+    keys.
     """
     state = ckpt
     if isinstance(ckpt, Mapping):

@@ -25,7 +25,8 @@ Loss specs (``distill_losses``), one dict per loss::
 
     dict(type='KDLoss', tau=1.0, loss_weight=1.0,          # the registry loss and its arguments
          student='logits',                                  # 'logits' or a student tap name
-         teacher='rgbt.logits',                             # '<teacher>.logits' or '<teacher>.<tap>'
+         teacher='rgbt.logits',                             # '<teacher>.logits' or
+                                                            # '<teacher>.<tap>'
          connector=None,                                    # a name in ``connectors`` or None
          schedule=dict(kind='linear_warmup', warmup_iters=100),   # LossWeightSchedule kwargs
          name='kd')                                         # log key distill.<name> (default: the
@@ -207,7 +208,8 @@ class DistillSegmentor(ModeDispatchModel):
     # ------------------------------------------------------------------ construction helpers
     @staticmethod
     def _is_stock(model: nn.Module) -> bool:
-        """A stock mmseg segmentor (tensor input), not a multi-modal one declaring ``modalities``."""
+        """A stock mmseg segmentor (tensor input), not a multi-modal one declaring
+        ``modalities``."""
         return getattr(model, 'modalities', None) is None
 
     @classmethod

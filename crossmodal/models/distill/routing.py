@@ -8,9 +8,9 @@
    the student first, then the teachers in order -- and the student's padding settings, so that the
    student's input equals, bit for bit, what its own ``SegDataPreProcessor`` would produce
    (normalise, then pad with ``pad_val`` in normalised units).
-3. :class:`ModalityNorm` then re-expresses a modality in each model's own normalisation with the exact
-   affine map ``y = (x * std_d + mean_d - mean_m) / std_m`` (skipped when the two agree, so the
-   common case is an identity). The student gets only ``student_modalities``, concatenated along
+3. :class:`ModalityNorm` then re-expresses a modality in each model's own normalisation with the
+   exact affine map ``y = (x * std_d + mean_d - mean_m) / std_m`` (skipped when the two agree, so
+   the common case is an identity). The student gets only ``student_modalities``, concatenated along
    channels in order (and channel-flipped if its ``SegDataPreProcessor`` has ``bgr_to_rgb`` /
    ``rgb_to_bgr``, exactly as the stock pre-processor would do with a 3-channel input); each teacher
    gets a dict with exactly the modalities it declares, in its own ``data_preprocessor``'s units.
@@ -117,7 +117,8 @@ def student_norms(
 
 
 def teacher_norms(teacher_dp: nn.Module, modalities: Sequence[str]) -> Dict[str, tuple]:
-    """Per-modality mean/std of a teacher's ``MultiModalDataPreprocessor`` (None: not normalised)."""
+    """Per-modality mean/std of a teacher's ``MultiModalDataPreprocessor`` (None: not
+    normalised)."""
     out = {}
     names = getattr(teacher_dp, 'modality_names', ())
     for m in modalities:

@@ -31,8 +31,8 @@ WHERE = 'crossmodal/models/distill/tap_adapters.py'
 
 
 class TapAdapter(NamedTuple):
-    """``compute(module, args, kwargs, output) -> value``; ``check(module, path)`` raises on a module
-    the adapter cannot read (called once, when the tap is set up)."""
+    """``compute(module, args, kwargs, output) -> value``; ``check(module, path)`` raises on a
+    module the adapter cannot read (called once, when the tap is set up)."""
 
     compute: Callable
     check: Optional[Callable] = None

@@ -1,13 +1,13 @@
 """Feature taps: record module outputs by dotted path with forward hooks.
 
-A tap path is a dotted module path relative to the model (``'backbone'``, ``'decode_head.conv_seg'``,
-``'fusions.3'``, ``'backbone.layers.3.2'``) optionally followed by an index into a list/tuple output,
-``'backbone[3]'`` (the fourth stage map of an mmseg backbone, which returns a list). ModuleList
-indices use dots (``layers.3``), as in ``named_modules()``.
+A tap path is a dotted module path relative to the model (``'backbone'``,
+``'decode_head.conv_seg'``, ``'fusions.3'``, ``'backbone.layers.3.2'``) optionally followed by an
+index into a list/tuple output, ``'backbone[3]'`` (the fourth stage map of an mmseg backbone, which
+returns a list). ModuleList indices use dots (``layers.3``), as in ``named_modules()``.
 
-Hooks only fire when a module is *called* (``module(x)``); a container such as ``nn.ModuleList`` or a
-method invoked as ``module.forward(x)`` never triggers them. Such a tap is reported after the forward
-pass by :meth:`TapRecorder.get` instead of silently yielding nothing (mmrazor issue #339).
+Hooks only fire when a module is *called* (``module(x)``); a container such as ``nn.ModuleList`` or
+a method invoked as ``module.forward(x)`` never triggers them. Such a tap is reported after the
+forward pass by :meth:`TapRecorder.get` instead of silently yielding nothing (mmrazor issue #339).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def split_adapter(spec: str) -> Tuple[str, Optional[str]]:
 
 
 def resolve_module(root: nn.Module, path: str, owner: str = 'model') -> nn.Module:
-    """Return ``root``'s submodule at dotted ``path``; unknown path -> ``KeyError`` with suggestions."""
+    """Return ``root``'s submodule at dotted ``path``; unknown path -> ``KeyError`` with
+    suggestions."""
     modules = dict(root.named_modules())
     if path in modules and path != '':
         return modules[path]

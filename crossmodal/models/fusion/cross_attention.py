@@ -1,4 +1,5 @@
-"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher, docs/methods/fskd.md (b)).
+"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher,
+docs/methods/fskd.md (b)).
 
 FSKD (arXiv 2604.01766) states only that the teacher "fuses RGBI imagery with LiDAR-derived planar
 metrics and vertical profiles via cross-attention"; no code was released, so this block is a
@@ -11,13 +12,13 @@ metrics and vertical profiles via cross-attention"; no code was released, so thi
 
 Queries come from the first map (RGBI), keys/values from the others (LiDAR), concatenated along
 the token axis. SR = strided conv + LN with stride ``sr_ratio`` (MiT's efficient attention) so the
-cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1] (frequencies π..2^15·π) — without
-it attention cannot tell *where* a LiDAR token lies (MiT features carry little absolute position).
-``add_aligned`` gives the block direct access to the co-registered LiDAR feature under each query
-pixel; set it False for pure cross-attention.
+cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1]
+(frequencies π..2^15·π) — without it attention cannot tell *where* a LiDAR token lies (MiT features
+carry little absolute position). ``add_aligned`` gives the block direct access to the co-registered
+LiDAR feature under each query pixel; set it False for pure cross-attention.
 
-Call: ``fusion([F_rgbi (B, C, H, W), F_lidar (B, C_kv, H', W'), ...]) -> (B, C, H, W)``. The signature
-``CrossAttentionFusion(channels, num_modalities)`` matches what
+Call: ``fusion([F_rgbi (B, C, H, W), F_lidar (B, C_kv, H', W'), ...]) -> (B, C, H, W)``. The
+signature ``CrossAttentionFusion(channels, num_modalities)`` matches what
 :class:`~crossmodal.models.segmentors.MultiModalEncoderDecoder` builds per stage.
 """
 

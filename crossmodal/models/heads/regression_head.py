@@ -1,9 +1,9 @@
 """``SegformerRegressionHead``: SegFormer's all-MLP decoder with K dense regression outputs.
 
-Used by FSKD (docs/methods/fskd.md (b), arXiv 2604.01766) for CHM / PAI / FHD. The authors released no
-code: this head is a **reconstruction** ([RECON] in docs/methods/fskd.md) — SegFormer decoder (per-stage
-1x1 projection to ``channels``, upsampling to stride 4, concatenation, 1x1 fusion) whose last
-1x1 conv outputs K channels instead of class logits, followed by a non-negative activation.
+Used by FSKD (docs/methods/fskd.md (b), arXiv 2604.01766) for CHM / PAI / FHD. The authors released
+no code: this head is a **reconstruction** ([RECON] in docs/methods/fskd.md) — SegFormer decoder
+(per-stage 1x1 projection to ``channels``, upsampling to stride 4, concatenation, 1x1 fusion) whose
+last 1x1 conv outputs K channels instead of class logits, followed by a non-negative activation.
 
 Target normalisation: the network works in *normalised* units ``y_n = y / s_k`` per target k
 (``target_scales``, e.g. CHM in metres / 10, PAI and FHD / 1), so that the masked losses weight the
@@ -32,7 +32,8 @@ ACTIVATIONS = ('softplus', 'relu', 'none')
 
 def padded_shape(meta: dict, fallback=None) -> tuple:
     """(H, W) of the padded network input of one sample: ``pad_shape`` when set, else ``img_shape``
-    plus ``padding_size`` (mmseg's ``stack_batch`` leaves ``pad_shape`` None without a label map)."""
+    plus ``padding_size`` (mmseg's ``stack_batch`` leaves ``pad_shape`` None without a label
+    map)."""
     ps = meta.get('pad_shape')
     if ps is not None:
         return tuple(int(v) for v in ps[:2])
@@ -47,7 +48,8 @@ def padded_shape(meta: dict, fallback=None) -> tuple:
 
 @MODELS.register_module()
 class SegformerRegressionHead(SegformerHead):
-    """SegFormer all-MLP decoder with a K-channel regression output (reconstruction, see module doc).
+    """SegFormer all-MLP decoder with a K-channel regression output (reconstruction, see module
+    doc).
 
     Args:
         target_names: names of the K outputs, in the order of ``gt_regression``'s channels.
@@ -101,7 +103,8 @@ class SegformerRegressionHead(SegformerHead):
         return x
 
     def forward_with_feat(self, inputs) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Stage maps -> (normalised predictions (B, K, H/4, W/4), fused feature (B, C, H/4, W/4))."""
+        """Stage maps -> (normalised predictions (B, K, H/4, W/4), fused feature (B, C, H/4,
+        W/4))."""
         inputs = self._transform_inputs(inputs)
         outs = [
             F.interpolate(
@@ -158,7 +161,8 @@ class SegformerRegressionHead(SegformerHead):
         return torch.stack(gts, 0)
 
     def loss_by_feat(self, seg_logits: torch.Tensor, batch_data_samples) -> dict:
-        """Masked regression loss(es) of normalised predictions (B, K, h, w) vs ``gt_regression``."""
+        """Masked regression loss(es) of normalised predictions (B, K, h, w) vs
+        ``gt_regression``."""
         gt = self.stack_targets(batch_data_samples).to(seg_logits.device)
         pred = F.interpolate(
             seg_logits, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners

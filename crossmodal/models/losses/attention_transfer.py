@@ -40,7 +40,8 @@ def attention_map(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
 
 @MODELS.register_module()
 class ActivationAttentionLoss(DenseDistillLoss):
-    """Activation-based attention-transfer loss (Zagoruyko & Komodakis 2017; docs/methods/losses.md).
+    """Activation-based attention-transfer loss (Zagoruyko & Komodakis 2017;
+    docs/methods/losses.md).
 
     Args:
         loss_weight: multiplier of the returned loss.
@@ -104,7 +105,8 @@ class ActivationAttentionLoss(DenseDistillLoss):
 
 @MODELS.register_module()
 class ATLoss(ActivationAttentionLoss):
-    """Deprecated alias of :class:`ActivationAttentionLoss` (same arguments and value; warns once)."""
+    """Deprecated alias of :class:`ActivationAttentionLoss` (same arguments and value; warns
+    once)."""
 
     def __init__(self, *args, **kwargs) -> None:
         warn_deprecated_alias('ATLoss', 'ActivationAttentionLoss')

@@ -7,9 +7,9 @@
   ``KL(softmax(d_T) || softmax(d_S))`` over the pair axis. Student-led term: the same with the
   student's top-k. ``L = L_t + L_s`` per pixel, averaged over valid pixels. No ``tau**2`` factor
   (as in the paper and code).
-* DBiLD (Switch-KD, arXiv 2604.14629) — **[RECON]**: the paper body was not available; this follows a
-  third-party description. ``k`` is chosen per pixel (and per direction) by Kneedle knee detection on
-  the leader's descending-sorted probability curve ``softmax(z_leader / tau)``:
+* DBiLD (Switch-KD, arXiv 2604.14629) — **[RECON]**: the paper body was not available; this follows
+  a third-party description. ``k`` is chosen per pixel (and per direction) by Kneedle knee detection
+  on the leader's descending-sorted probability curve ``softmax(z_leader / tau)``:
   with ``x_r = r / (K-1)`` and ``y_r`` min-max normalised, the knee is
   ``argmax_r (1 - x_r - y_r)`` (largest distance below the chord of a convex decreasing curve) and
   ``k = knee + 1``, clamped to ``[min_k, max(min_k, floor(max_k_fraction * K))]`` and to K. Whether
@@ -54,8 +54,8 @@ def masked_kl(
 def kneedle_k(probs_sorted: torch.Tensor) -> torch.Tensor:
     """Knee-based k for each row of descending-sorted probabilities (P, K) -> (P,) long, k >= 1.
 
-    ``k = argmax_r (1 - x_r - y_r) + 1`` with ``x_r = r/(K-1)`` and ``y`` min-max normalised per row.
-    Curves without a knee (straight or concave) give k = 1 (before clamping by the caller).
+    ``k = argmax_r (1 - x_r - y_r) + 1`` with ``x_r = r/(K-1)`` and ``y`` min-max normalised per
+    row. Curves without a knee (straight or concave) give k = 1 (before clamping by the caller).
     """
     p, k = probs_sorted.shape
     if k == 1:

@@ -4,7 +4,8 @@ Shu, Liu, Gao, Yan & Shen, "Channel-wise Knowledge Distillation for Dense Predic
 Each channel c of each sample n is turned into a distribution over the spatial positions,
 ``phi(z)_{n,c,i} = softmax_i(z_{n,c,i} / tau)``, and
 
-    L = tau**2 / (N * C) * sum_{n,c} sum_i phi(z_T)_{n,c,i} * (log phi(z_T)_{n,c,i} - log phi(z_S)_{n,c,i})
+    L = tau**2 / (N * C) * sum_{n,c} sum_i phi(z_T)_{n,c,i}
+        * (log phi(z_T)_{n,c,i} - log phi(z_S)_{n,c,i})
 
 i.e. the KL divergence is **summed over the spatial positions** and averaged over (sample, channel)
 pairs, as in the paper (not averaged over pixels like the per-pixel losses).

@@ -26,7 +26,8 @@ from .dense import DenseDistillLoss, masked_mean
 
 
 def _binary_and_nontarget_logprobs(z: torch.Tensor, target_mask: torch.Tensor):
-    """Return (log b (B,2,H,W), log p^ (B,K,H,W) with 0 at the target) for logits ``z`` (already / tau)."""
+    """Return (log b (B,2,H,W), log p^ (B,K,H,W) with 0 at the target) for logits ``z`` (already /
+    tau)."""
     lse_all = torch.logsumexp(z, dim=1)
     z_nt = z.masked_fill(target_mask, float('-inf'))
     lse_nt = torch.logsumexp(z_nt, dim=1)

@@ -2,10 +2,10 @@
 
 Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network", NIPS DL workshop 2015.
 Per pixel: ``tau**2 * KL(softmax(z_T / tau) || softmax(z_S / tau))`` summed over the K classes, then
-averaged over the valid (non-void) pixels. The ``tau**2`` factor keeps gradient magnitudes comparable
-across temperatures. Only the distillation term is computed here: the student's own cross-entropy on
-the labels is its decode head's loss, and the paper's ``alpha`` mixing is expressed through
-``loss_weight`` (and the head's ``loss_weight``). Method notes: docs/methods/losses.md.
+averaged over the valid (non-void) pixels. The ``tau**2`` factor keeps gradient magnitudes
+comparable across temperatures. Only the distillation term is computed here: the student's own
+cross-entropy on the labels is its decode head's loss, and the paper's ``alpha`` mixing is expressed
+through ``loss_weight`` (and the head's ``loss_weight``). Method notes: docs/methods/losses.md.
 
 ``impl`` picks how the value is computed (all give the same value and student gradient):
 
@@ -37,7 +37,8 @@ KD_IMPLS = ('torch', 'auto', 'reference', 'chunked', 'triton')
 def kl_div_per_pixel(
     teacher_logits: torch.Tensor, student_logits: torch.Tensor, dim: int = 1
 ) -> torch.Tensor:
-    """KL(softmax(teacher) || softmax(student)) summed over ``dim`` (inputs already divided by tau)."""
+    """KL(softmax(teacher) || softmax(student)) summed over ``dim`` (inputs already divided by
+    tau)."""
     log_p_t = F.log_softmax(teacher_logits, dim=dim)
     log_p_s = F.log_softmax(student_logits, dim=dim)
     return (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim)
@@ -104,7 +105,8 @@ class KDLoss(DenseDistillLoss):
 
 @MODELS.register_module()
 class DenseKDLoss(KDLoss):
-    """Deprecated alias: ``KDLoss`` with the defaults ``impl='auto'``, ``loss_name='loss_dense_kd'``.
+    """Deprecated alias: ``KDLoss`` with the defaults ``impl='auto'``,
+    ``loss_name='loss_dense_kd'``.
 
     Same value as :class:`KDLoss`; warns once per process. Write
     ``dict(type='KDLoss', impl='auto', ...)`` instead.

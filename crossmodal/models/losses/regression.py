@@ -1,7 +1,8 @@
-"""Masked dense regression losses (NaN target = no data), e.g. for CHM / PAI / FHD (FSKD, docs/methods/fskd.md (b)).
+"""Masked dense regression losses (NaN target = no data), e.g. for CHM / PAI / FHD (FSKD,
+docs/methods/fskd.md (b)).
 
-All losses take ``pred`` and ``target`` of shape (N, K, H, W) (or (N, H, W) = one target) and compute,
-for each target channel k, the mean of the element loss over pixels whose target is finite
+All losses take ``pred`` and ``target`` of shape (N, K, H, W) (or (N, H, W) = one target) and
+compute, for each target channel k, the mean of the element loss over pixels whose target is finite
 (and whose optional pixel ``weight`` is > 0), then
 
     loss = loss_weight * sum_k w_k * mean_{valid pixels of k} l(pred_k - target_k)
@@ -40,7 +41,8 @@ class _MaskedRegressionLoss(nn.Module):
         return self._loss_name
 
     def element_loss(self, diff: torch.Tensor) -> torch.Tensor:
-        """Per-element loss of ``pred - target`` (abstract: every registered subclass defines it)."""
+        """Per-element loss of ``pred - target`` (abstract: every registered subclass defines
+        it)."""
         raise NotImplementedError(f'{type(self).__name__} must define element_loss(diff)')
 
     def forward(
@@ -51,9 +53,9 @@ class _MaskedRegressionLoss(nn.Module):
         ignore_index=None,
         **kwargs,
     ) -> torch.Tensor:
-        """pred, target: (N, K, H, W) or (N, H, W); weight: optional non-negative pixel weights of shape
-        (N, H, W) or (N, K, H, W). ``ignore_index`` is accepted for mmseg decode-head compatibility and
-        unused (NaN marks no data). Returns a scalar."""
+        """pred, target: (N, K, H, W) or (N, H, W); weight: optional non-negative pixel weights of
+        shape (N, H, W) or (N, K, H, W). ``ignore_index`` is accepted for mmseg decode-head
+        compatibility and unused (NaN marks no data). Returns a scalar."""
         if pred.shape != target.shape:
             raise ValueError(
                 f'{type(self).__name__}: pred {tuple(pred.shape)} and target '

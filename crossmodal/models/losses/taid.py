@@ -7,8 +7,8 @@ The target is an interpolation, in logit space, between the (detached) student a
 ``p_t = softmax(((1 - t) * sg(z_S) + t * z_T) / tau)``; the loss is the forward KL
 ``KL(p_t || softmax(z_S / tau))`` per pixel, averaged over valid pixels (``tau = 1`` = the paper;
 tau is an optional extra). ``as_cross_entropy=True`` returns the released code's quantity
-``-sum p_t log q_S`` instead; it differs from the KL by the entropy of ``p_t``, which does not depend
-on the student, so gradients are identical.
+``-sum p_t log q_S`` instead; it differs from the KL by the entropy of ``p_t``, which does not
+depend on the student, so gradients are identical.
 
 The interpolation parameter ``t`` grows during training. After every optimisation step the engine
 calls :meth:`TAIDLoss.update` with that step's loss ``J_n``:
@@ -53,8 +53,9 @@ class TAIDLoss(DenseDistillLoss):
         detach_teacher: stop gradients into the teacher (default True).
         loss_name: logging name.
 
-    Buffers: ``t`` (current interpolation), ``momentum``, ``prev_loss`` (NaN before the first update).
-    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt or None)`` -> scalar.
+    Buffers: ``t`` (current interpolation), ``momentum``, ``prev_loss`` (NaN before the first
+    update). Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt or None)`` ->
+    scalar.
     """
 
     requires_labels = False

@@ -25,7 +25,8 @@ from crossmodal.modalities import MODALITY_CHANNELS as DEFAULT_IN_CHANNELS  # no
 
 
 def stage_channels(bb: nn.Module) -> List[int]:
-    """Channels of each stage output of a MiT-like backbone (``stage_channels`` or embed x heads)."""
+    """Channels of each stage output of a MiT-like backbone (``stage_channels`` or embed x
+    heads)."""
     if hasattr(bb, 'stage_channels'):
         return list(bb.stage_channels)
     if hasattr(bb, 'embed_dims') and hasattr(bb, 'num_heads'):

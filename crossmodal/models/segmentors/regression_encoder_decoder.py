@@ -51,7 +51,8 @@ class RegressionEncoderDecoder(EncoderDecoder):
         return tuple(getattr(self.decode_head, 'target_names', ()))
 
     def forward_regression(self, inputs: Inputs):
-        """Normalised predictions (B, K, H/4, W/4) and the fused decoder feature (B, C, H/4, W/4)."""
+        """Normalised predictions (B, K, H/4, W/4) and the fused decoder feature (B, C, H/4,
+        W/4)."""
         return self.decode_head.forward_with_feat(self.extract_feat(inputs))
 
     # ------------------------------------------------------------------ inference

@@ -1,4 +1,5 @@
-"""Sliding-window inference shared by every crossmodal segmentor (tensor or dict-of-modality inputs).
+"""Sliding-window inference shared by every crossmodal segmentor (tensor or dict-of-modality
+inputs).
 
 Windows follow mmseg's rule (stride steps, the last window flush with the border); overlapping
 window outputs are averaged. Each window's metas get ``img_shape`` and ``pad_shape`` = the window

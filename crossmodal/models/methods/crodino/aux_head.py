@@ -2,9 +2,9 @@
 
 A light head (optional dropout + 1x1 conv, z_dim -> K) applied to the modality-invariant features of
 **both** co-trained models, so the invariant part must be task-sufficient and interchangeable across
-modalities. It is an mmseg ``BaseDecodeHead`` so its CE (``loss_by_feat``: logits resized to the label
-size, ``loss_decode`` with ``ignore_index``, plus ``acc_seg``) is exactly the main heads' loss.
-Training-only: dropped at export.
+modalities. It is an mmseg ``BaseDecodeHead`` so its CE (``loss_by_feat``: logits resized to the
+label size, ``loss_decode`` with ``ignore_index``, plus ``acc_seg``) is exactly the main heads'
+loss. Training-only: dropped at export.
 """
 
 from __future__ import annotations

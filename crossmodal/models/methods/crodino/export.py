@@ -1,4 +1,5 @@
-"""Export parts of CroDiNo-KD: each co-trained model (``rgb``, ``depth``) as a plain mmseg SegFormer.
+"""Export parts of CroDiNo-KD: each co-trained model (``rgb``, ``depth``) as a plain mmseg
+SegFormer.
 
 Each co-trained model is a stock mmseg ``EncoderDecoder`` (its invariant/specific split lives inside
 the stock ``SegformerHead.fusion_conv``), so its part keeps ``models.<name>.*``, strips the prefix

@@ -2,8 +2,9 @@
 
 CroDiNo-KD (Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentanglement
 Approach for RGBD Semantic Segmentation", arXiv 2505.24361, ECML-PKDD 2025). The authors' code was
-not obtainable; both losses are a **reconstruction** (docs/methods/crodino.md (b)) from the abstract ("disentangled
-representation, contrastive learning") and the predecessor DisCoM-KD's orthogonality term.
+not obtainable; both losses are a **reconstruction** (docs/methods/crodino.md (b)) from the abstract
+("disentangled representation, contrastive learning") and the predecessor DisCoM-KD's orthogonality
+term.
 
 * :class:`PixelInfoNCELoss` (reconstruction): symmetric InfoNCE between the modality-invariant pixel
   embeddings of the two modalities. Positives = the same pixel (same image, same location) in the
@@ -50,7 +51,8 @@ def info_nce_pairs(q: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor
 def sample_pixels(
     valid: torch.Tensor, per_img: int, generator: Optional[torch.Generator] = None
 ) -> list:
-    """Per image, indices (flattened h*w) of up to ``per_img`` valid pixels, uniformly without replacement.
+    """Per image, indices (flattened h*w) of up to ``per_img`` valid pixels, uniformly without
+    replacement.
 
     Args:
         valid: (B, h, w) bool mask.
@@ -72,13 +74,15 @@ def sample_pixels(
 
 @MODELS.register_module()
 class PixelInfoNCELoss(nn.Module):
-    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction, docs/methods/crodino.md (b)).
+    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction,
+    docs/methods/crodino.md (b)).
 
     Args:
         tau: temperature of the cosine similarities (0.1, docs/methods/crodino.md defaults).
         pixels_per_img: pixels sampled per image from the non-void pixels of the (pooled) map.
         stride_factor: the (B, D, h, w) maps are average-pooled by this factor before sampling
-            (2: SegFormer's stride-4 head feature -> stride 8, as docs/methods/crodino.md (e) suggests; 1: none).
+            (2: SegFormer's stride-4 head feature -> stride 8, as docs/methods/crodino.md (e)
+            suggests; 1: none).
         ignore_index: void label value; void pixels are never sampled (a pooled cell is void when
             the nearest-resized label is).
         loss_weight: multiplier of the returned loss.
@@ -148,7 +152,8 @@ class PixelInfoNCELoss(nn.Module):
 
 @MODELS.register_module()
 class OrthogonalityLoss(nn.Module):
-    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction, docs/methods/crodino.md (b)).
+    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction,
+    docs/methods/crodino.md (b)).
 
     Args:
         loss_weight: multiplier of the returned loss.
@@ -185,7 +190,8 @@ class OrthogonalityLoss(nn.Module):
 
 @MODELS.register_module()
 class ModalityClassifier(nn.Module):
-    """Linear modality classifier on globally averaged z_spe (optional; reconstruction of DisCoM-KD's L_mod).
+    """Linear modality classifier on globally averaged z_spe (optional; reconstruction of
+    DisCoM-KD's L_mod).
 
     Args:
         in_channels: channels of z_spe.

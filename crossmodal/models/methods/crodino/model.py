@@ -1,4 +1,5 @@
-"""``CroDiNoKD``: teacher-free co-training of an RGB and a depth SegFormer (CroDiNo-KD, reconstruction).
+"""``CroDiNoKD``: teacher-free co-training of an RGB and a depth SegFormer (CroDiNo-KD,
+reconstruction).
 
 Paper: Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentanglement Approach for
 RGBD Semantic Segmentation", arXiv 2505.24361 (ECML-PKDD 2025). The authors' code could not be
@@ -14,10 +15,11 @@ e.g. ``configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py`` and th
   ``z_inv = z[:, :z_dim]`` and ``z_spe = z[:, z_dim:]`` (``z_dim = C/2`` by default). This *is* two
   1x1 conv+BN+ReLU projectors P_inv / P_spe on the same input, and the head's ``conv_seg`` on
   ``concat(z_inv, z_spe)`` is the main decoder D_m. Each model therefore stays a stock SegFormer and
-  exports without conversion. ``z`` is recorded by a :class:`~crossmodal.models.distill.taps.TapRecorder`
-  tap on ``decode_head.fusion_conv`` (stride 4, pre-dropout).
-* Shared auxiliary decoder D_aux (reconstruction: light head) :class:`CroDiNoAuxHead` on ``z_inv`` of
-  both models, with the first model's ``loss_decode`` (class weights, ignore index).
+  exports without conversion. ``z`` is recorded by
+  a :class:`~crossmodal.models.distill.taps.TapRecorder` tap on ``decode_head.fusion_conv`` (stride
+  4, pre-dropout).
+* Shared auxiliary decoder D_aux (reconstruction: light head) :class:`CroDiNoAuxHead` on ``z_inv``
+  of both models, with the first model's ``loss_decode`` (class weights, ignore index).
 
 Loss (logged per term; methods.md §3(b))::
 
@@ -30,8 +32,9 @@ Input routing reuses the distillation engine (:mod:`crossmodal.models.distill.ro
 dataloader packs raw modalities (``PackMultiModalInputs(stack=False)``), a
 ``MultiModalDataPreprocessor`` normalises each modality once (its default takes every modality's
 mean/std from its consuming model and the first model's padding), and each model receives exactly
-its modalities re-expressed in its own ``SegDataPreProcessor`` normalisation -- for the RGB model this
-is bit-identical to what its stock pre-processor would produce, so the exported model is the trained one.
+its modalities re-expressed in its own ``SegDataPreProcessor`` normalisation -- for the RGB model
+this is bit-identical to what its stock pre-processor would produce, so the exported model is the
+trained one.
 
 ``predict`` writes ``pred_sem_seg`` / ``seg_logits`` of the model named by ``branch`` and
 ``pred_sem_seg_<name>`` for every model (``MultiHeadIoUMetric(heads=dict(rgb='pred_sem_seg_rgb',
@@ -82,7 +85,8 @@ class CroDiNoKD(ModeDispatchModel):
             The orthogonality loss needs ``z_dim = C/2``.
         lambda_aux, lambda_con, lambda_orth, lambda_mod: loss weights (methods.md §8: 1, 1, 1, off).
             A weight of 0 skips the term (and builds no auxiliary head / modality classifier).
-        contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``, ``stride_factor``).
+        contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``,
+            ``stride_factor``).
         aux_head: extra :class:`CroDiNoAuxHead` kwargs (default ``dropout_ratio=0.1``); its
             ``loss_decode`` defaults to the first model's.
         branch: model whose prediction is ``pred_sem_seg`` (validation's main mIoU, tensor mode).

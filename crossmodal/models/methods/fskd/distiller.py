@@ -1,4 +1,5 @@
-"""``FSKDDistiller``: frozen LiDAR+RGBI teacher -> RGBI-only regression student (FSKD, reconstruction).
+"""``FSKDDistiller``: frozen LiDAR+RGBI teacher -> RGBI-only regression student (FSKD,
+reconstruction).
 
 FSKD (arXiv 2604.01766) says the RGBI-only SegFormer student "learns to reproduce" the fused
 teacher's outputs; losses and weights are not published. Reconstruction (methods.md §4(b), §8)
@@ -43,8 +44,8 @@ stack=False) and the distiller's ``data_preprocessor`` (MultiModalDataPreprocess
 modality; the student receives ``inputs[student_key]``. The student's own data preprocessor is not
 used here; its mean/std must equal the distiller's for ``student_key`` (checked) so the exported
 student behaves identically. ``predict``/``_forward`` run the student alone: validation/test report
-the student. ``state_dict`` keys: ``student.*`` (a plain RegressionEncoderDecoder after stripping the
-prefix, see :func:`student_state_dict`), ``teacher.*``, ``connector.*``.
+the student. ``state_dict`` keys: ``student.*`` (a plain RegressionEncoderDecoder after stripping
+the prefix, see :func:`student_state_dict`), ``teacher.*``, ``connector.*``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ TEACHER_CFG_KEY = 'model.teacher_checkpoint'
 
 
 def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Distiller state dict -> the student's (``student.`` prefix stripped, teacher/connector dropped)."""
+    """Distiller state dict -> the student's (``student.`` prefix stripped, teacher/connector
+    dropped)."""
     return select_prefix(state, 'student.')
 
 
@@ -81,8 +83,8 @@ class FSKDDistiller(ModeDispatchModel):
         kd_loss: registry loss for output KD (``(pred, target, weight=None)``, NaN = no data).
         kd_mask_no_data: also mask KD where the LiDAR targets are NaN (needs ``gt_regression``).
         kd_confidence_tau: > 0 enables the confidence weighting exp(-|t - y| / tau).
-        feature_kd: None or ``dict(loss_weight=0.0)`` (off), or ``dict(loss_weight=w)`` with w > 0 for
-            decoder-feature MSE KD.
+        feature_kd: None or ``dict(loss_weight=0.0)`` (off), or ``dict(loss_weight=w)`` with w > 0
+            for decoder-feature MSE KD.
         data_preprocessor: MultiModalDataPreprocessor config (normalises every modality).
     """
 
@@ -140,12 +142,14 @@ class FSKDDistiller(ModeDispatchModel):
                 )
         if tuple(sh.target_names) != tuple(th.target_names):
             raise ValueError(
-                f'FSKDDistiller: student targets {sh.target_names} != teacher targets {th.target_names}'
+                f'FSKDDistiller: student targets {sh.target_names} != '
+                f'teacher targets {th.target_names}'
             )
         if not torch.allclose(sh.target_scales, th.target_scales):
             raise ValueError(
                 'FSKDDistiller: student and teacher heads use different target_scales '
-                f'({sh.target_scales.flatten().tolist()} vs {th.target_scales.flatten().tolist()}); '
+                f'({sh.target_scales.flatten().tolist()} vs '
+                f'{th.target_scales.flatten().tolist()}); '
                 'output KD compares normalised predictions, so they must match'
             )
 
@@ -164,7 +168,8 @@ class FSKDDistiller(ModeDispatchModel):
             torch.allclose(m, sp.mean.flatten()) and torch.allclose(s, sp.std.flatten())
         ):
             raise ValueError(
-                f'FSKDDistiller: the student\'s data_preprocessor mean/std {sp.mean.flatten().tolist()} / '
+                f'FSKDDistiller: the student\'s data_preprocessor mean/std '
+                f'{sp.mean.flatten().tolist()} / '
                 f'{sp.std.flatten().tolist()} differ from the distiller\'s for "{key}" '
                 f'{m.tolist()} / {s.tolist()}; the exported student would see other inputs'
             )
@@ -212,10 +217,10 @@ class FSKDDistiller(ModeDispatchModel):
         return self.teacher.forward_regression(inputs)
 
     def check_teacher_finite(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> None:
-        """Raise FloatingPointError if the teacher output ``t_up`` (B, K, H, W, normalised) is NaN/inf
-        at a pixel and target channel where the ground truth ``gt`` (B, K, H, W, NaN = no data) is
-        finite, or anywhere when ``gt`` is None. (The KD loss masks non-finite targets, so such a
-        teacher would otherwise contribute an exact 0 loss without any warning.)"""
+        """Raise FloatingPointError if the teacher output ``t_up`` (B, K, H, W, normalised) is
+        NaN/inf at a pixel and target channel where the ground truth ``gt`` (B, K, H, W, NaN = no
+        data) is finite, or anywhere when ``gt`` is None. (The KD loss masks non-finite targets, so
+        such a teacher would otherwise contribute an exact 0 loss without any warning.)"""
         bad = ~torch.isfinite(t_up)
         if gt is not None:
             bad &= torch.isfinite(gt)
@@ -228,8 +233,9 @@ class FSKDDistiller(ModeDispatchModel):
             )
             raise FloatingPointError(
                 f'FSKDDistiller: the teacher {type(self.teacher).__name__} output is NaN/inf at '
-                f'{n_bad} of {bad.numel()} pixel values (B x K x H x W = {tuple(t_up.shape)}) {where}; '
-                'check the teacher checkpoint and its inputs (the KD loss would silently be 0 there)'
+                f'{n_bad} of {bad.numel()} pixel values (B x K x H x W = {tuple(t_up.shape)}) '
+                f'{where}; check the teacher checkpoint and its inputs (the KD loss would silently '
+                'be 0 there)'
             )
 
     def kd_weight(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> Optional[torch.Tensor]:

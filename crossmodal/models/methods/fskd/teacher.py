@@ -13,8 +13,8 @@ Everything below is a **reconstruction** following docs/methods/fskd.md (b) [REC
   gives one token per cell; it is average-pooled to every stage grid, projected to the planar
   branch's stage width and added to its stage maps.
 * Fusion: :class:`~crossmodal.models.fusion.CrossAttentionFusion` at ``fusion_stages`` (0-based;
-  default (2, 3) = MiT stages 3-4 as in the defaults of docs/methods/fskd.md), RGBI tokens as queries, LiDAR tokens as
-  keys/values; other stages pass the RGBI map on unchanged.
+  default (2, 3) = MiT stages 3-4 as in the defaults of docs/methods/fskd.md), RGBI tokens as
+  queries, LiDAR tokens as keys/values; other stages pass the RGBI map on unchanged.
 * Head: :class:`~crossmodal.models.heads.SegformerRegressionHead`.
 
 Inputs: ``{'rgb': (B, 4, H, W), 'lidar': (B, C_lidar, H, W)}`` normalised by
@@ -75,8 +75,8 @@ class FSKDTeacher(RegressionEncoderDecoder):
         fusion_stages: 0-based MiT stages that fuse (default (2, 3)).
         fusion_num_heads, fusion_sr_ratios: per-stage (4 values) heads and key/value reduction.
         rgbi_key, lidar_key: input dict keys.
-        lidar_in_channels: expected channel count of the LiDAR stack (checked at forward, with an error
-            naming it; None = only check that the indices exist).
+        lidar_in_channels: expected channel count of the LiDAR stack (checked at forward, with an
+            error naming it; None = only check that the indices exist).
         train_cfg, test_cfg, data_preprocessor, init_cfg: as in mmseg.
     """
 
@@ -187,6 +187,6 @@ class FSKDTeacher(RegressionEncoderDecoder):
         rgb = list(self.backbone(inputs[self.rgbi_key]))
         lid = self.extract_lidar_feat(inputs[self.lidar_key])
         return [
-            self.fusions[str(i)]([r, l]) if str(i) in self.fusions else r
-            for i, (r, l) in enumerate(zip(rgb, lid))
+            self.fusions[str(i)]([r, li]) if str(i) in self.fusions else r
+            for i, (r, li) in enumerate(zip(rgb, lid))
         ]

@@ -1,4 +1,5 @@
-"""GKD's QSD as a connector (any feature loss can then compare the distilled map with the teacher's).
+"""GKD's QSD as a connector (any feature loss can then compare the distilled map with the
+teacher's).
 
 Connector protocol: :mod:`crossmodal.models.distill.connectors` (``needs_teacher = True``: called as
 ``connector(student_feat, teacher_feat)``).

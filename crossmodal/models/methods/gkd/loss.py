@@ -9,8 +9,8 @@
   released code, the mean runs over all tokens of all samples (``mask_loss_on='all'``);
   ``mask_loss_on='masked'`` restricts it to the masked tokens.
 * ``L_cls = MSE(QSD_cls(cls_S), cls_T)``: MiT has no CLS token, so global-average-pooled tokens are
-  the CLS surrogate on both sides ([RECON], docs/methods/gkd.md (e).3). With a single key the attention is
-  1 and QSD_cls reduces to ``W_v LN(cls_S)``.
+  the CLS surrogate on both sides ([RECON], docs/methods/gkd.md (e).3). With a single key the
+  attention is 1 and QSD_cls reduces to ``W_v LN(cls_S)``.
 
 Paper vs released code: the paper writes ``alpha L_feat + beta L_mask + gamma L_cls``; the released
 code's ``L_fea`` is one MSE over the concatenation ``[QSD_cls(cls_S); QSD_feat(S, T)]`` vs
@@ -58,8 +58,8 @@ class GKDFeatureLoss(nn.Module):
         scale_attn: QSD attention scaling by 1/sqrt(C_t) (False = released code).
         feat_includes_cls: released code's L_fea over [cls; tokens] (see module docstring).
         mask_loss_on: ``'all'`` tokens (code) or only the ``'masked'`` ones (needs ``token_mask``).
-        teacher_norm: apply a parameter-free LayerNorm over channels to the teacher tokens (GKD's ViT
-            teachers emit LayerNorm-ed tokens; MiT stage outputs already are).
+        teacher_norm: apply a parameter-free LayerNorm over channels to the teacher tokens (GKD's
+            ViT teachers emit LayerNorm-ed tokens; MiT stage outputs already are).
         resample: how the teacher map is brought to the student grid: ``'bilinear'`` or ``'area'``.
         loss_weight: global multiplier.
         detach_teacher: stop gradients into the teacher (default True).

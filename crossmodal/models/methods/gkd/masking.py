@@ -7,8 +7,8 @@ token (:func:`mask_tokens`); MiT/SegFormer students have none, so the project ma
 level instead (:func:`mask_image_patches`: masked patches are filled with zeros or the image mean) —
 [RECON], docs/methods/gkd.md (e).4.
 
-Counts are rounded half up: ``floor(B * mask_prob + 0.5)`` images and ``floor(N * mask_ratio + 0.5)``
-tokens per masked image.
+Counts are rounded half up: ``floor(B * mask_prob + 0.5)`` images and
+``floor(N * mask_ratio + 0.5)`` tokens per masked image.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def random_token_mask(
 def token_mask_to_pixels(
     token_mask: torch.Tensor, grid: Tuple[int, int], patch_size: int, image_size: Tuple[int, int]
 ) -> torch.Tensor:
-    """(B, N) token mask on a ``grid`` (gh, gw) -> (B, H, W) pixel mask (patches of ``patch_size``)."""
+    """(B, N) token mask on a ``grid`` (gh, gw) -> (B, H, W) pixel mask (patches of
+    ``patch_size``)."""
     b, n = token_mask.shape
     gh, gw = grid
     if n != gh * gw:

@@ -10,9 +10,9 @@ Student tokens act as queries over the teacher's tokens; the value path stays st
 
 with S the student tokens (B, N, C_s) and T the teacher tokens (B, N, C_t) used directly as keys (no
 key projection), a single head. The released code applies **no** 1/sqrt(C_t) scaling; the paper text
-was not available to settle it, so the code's behaviour is the default and ``scale_attn=True`` adds the
-usual scaling (docs/methods/gkd.md (e).2). The QSD modules are training-only: they are discarded after the
-distillation stage (an exported student never contains them).
+was not available to settle it, so the code's behaviour is the default and ``scale_attn=True`` adds
+the usual scaling (docs/methods/gkd.md (e).2). The QSD modules are training-only: they are discarded
+after the distillation stage (an exported student never contains them).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""MST-Distill (ACM MM 2025): MaskNet, GateNet, losses and the three-stage ``MSTDistillSegmentor``."""
+"""MST-Distill (ACM MM 2025): MaskNet, GateNet, losses and the three-stage
+``MSTDistillSegmentor``."""
 
 from .gatenet import GateNet
 from .losses import kd_map, load_balancing_loss, masked_teacher_kd, routed_kd, topk_selection

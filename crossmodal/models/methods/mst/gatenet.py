@@ -5,9 +5,9 @@ MST-Distill (ACM MM 2025, arXiv 2507.07015), stage 3; dense layout as in the rel
 
     1x1 conv K -> 2K, ReLU, depthwise 3x3 stride 2, ReLU, GAP, Linear 2K -> J   -> (B, J)
 
-``per_pixel=True`` is this project's dense extension (docs/methods/mst.md (e)3, not in the code): the
-depthwise conv keeps stride 1 and a 1x1 conv 2K -> J replaces GAP + Linear, giving (B, J, h, w) gate
-logits at the student's logit resolution. The softmax over J is applied by the caller.
+``per_pixel=True`` is this project's dense extension (docs/methods/mst.md (e)3, not in the code):
+the depthwise conv keeps stride 1 and a 1x1 conv 2K -> J replaces GAP + Linear, giving (B, J, h, w)
+gate logits at the student's logit resolution. The softmax over J is applied by the caller.
 """
 
 from __future__ import annotations

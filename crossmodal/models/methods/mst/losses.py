@@ -93,9 +93,10 @@ def routed_kd(
         k: teachers selected per image / pixel (top-k of ``gate_probs``).
         valid: optional (B, h, w) bool mask of non-void pixels.
         weighting: None (code): hard selection, ``(1/k) sum_{j in top-k} KD_j``; the gate gets no
-            gradient from this term. ``'renorm'``: weights ``c_j / sum_{top-k} c`` (docs/methods/mst.md
-            (e)4(b); with k = 1 the weight is exactly 1, so still no gate gradient). ``'prob'``:
-            weights ``c_j`` of the selected teachers (Switch-Transformer style, gradient for any k).
+            gradient from this term. ``'renorm'``: weights ``c_j / sum_{top-k} c``
+            (docs/methods/mst.md (e)4(b); with k = 1 the weight is exactly 1, so still no gate
+            gradient). ``'prob'``: weights ``c_j`` of the selected teachers (Switch-Transformer
+            style, gradient for any k).
 
     Returns:
         ``(loss, selection)``: the scalar loss (mean over valid pixels) and the one-hot selection

@@ -1,4 +1,5 @@
-"""MST-Distill's MaskNet: a per-image channel mask that turns a teacher into a *specialised* teacher.
+"""MST-Distill's MaskNet: a per-image channel mask that turns a teacher into a *specialised*
+teacher.
 
 MST-Distill (Li et al., "MST-Distill: Mixture of Specialized Teachers for Cross-Modal Knowledge
 Distillation", ACM MM 2025, arXiv 2507.07015), stage 2; layout as in the released code
@@ -13,8 +14,8 @@ and the hooked feature is replaced by ``m[:, :, None, None] * x``.
 
 Size knob (``hidden_dim_factor``): ``h = floor(C / (hidden_dim_factor * heads)) * heads``. The code
 hard-codes factor 2 (h = 255 for C = 512: the C -> C*h embedding alone is 67 M parameters); the
-project default is 4 (docs/methods/mst.md, defaults). The embedding still grows as C^3 / factor: pick a larger
-factor for wide features (the NYUDv2 config documents its choice).
+project default is 4 (docs/methods/mst.md, defaults). The embedding still grows as C^3 / factor:
+pick a larger factor for wide features (the NYUDv2 config documents its choice).
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ def masknet_hidden_dim(channels: int, hidden_dim_factor: float = 4, heads: int =
 
 @MODELS.register_module()
 class MaskNet(nn.Module):
-    """Channel-mask generator for one hooked (B, C, H, W) teacher feature (see the module docstring).
+    """Channel-mask generator for one hooked (B, C, H, W) teacher feature (see the module
+    docstring).
 
     Args:
         channels: C, channels of the hooked feature.
         hidden_dim_factor: token-width divisor (``h`` formula above); code: 2, project default 4.
         heads: attention heads over the channel tokens (code ``mask_head_num`` = 3).
-        hidden_dim: explicit token width ``h`` (must be divisible by ``heads``); overrides the factor.
+        hidden_dim: explicit token width ``h`` (must be divisible by ``heads``); overrides the
+            factor.
 
     Forward: ``x`` (B, C, H, W) -> mask (B, C) with values in (0, 1).
     """

@@ -1,10 +1,11 @@
 """Export parts of RTFDNet: its RGB and X streams, each a stock mmseg SegFormer.
 
-The RGB stream never sees fused features (docs/methods/rtfdnet.md (b)), so encoder ``backbones.<m>`` + head
-``heads.<m>`` are exactly an mmseg ``EncoderDecoder`` (``MixVisionTransformer`` + ``SegformerHead``):
-keys ``backbones.<m>.*`` -> ``backbone.*``, ``heads.<m>.*`` -> ``decode_head.*`` (docs/methods/rtfdnet.md
-(e).8). Parts: ``rgb`` (default) and ``x``, also by modality name. Writing (plain mmseg config,
-channel order, 1-channel loading) is :mod:`crossmodal.deploy.pth_export`.
+The RGB stream never sees fused features (docs/methods/rtfdnet.md (b)), so encoder
+``backbones.<m>`` + head ``heads.<m>`` are exactly an mmseg ``EncoderDecoder``
+(``MixVisionTransformer`` + ``SegformerHead``): keys ``backbones.<m>.*`` -> ``backbone.*``,
+``heads.<m>.*`` -> ``decode_head.*`` (docs/methods/rtfdnet.md (e).8). Parts: ``rgb`` (default) and
+``x``, also by modality name. Writing (plain mmseg config, channel order, 1-channel loading)
+is :mod:`crossmodal.deploy.pth_export`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""RTFDNet losses (arXiv 2603.09149; docs/methods/rtfdnet.md (b), (e)): CMDR (feature + logit part) and RDR.
+"""RTFDNet losses (arXiv 2603.09149; docs/methods/rtfdnet.md (b), (e)): CMDR (feature + logit part)
+and RDR.
 
 Notation: K classes, unimodal logits Z^m (m in {rgb, x}) and fused logits Z^f, all (B, K, H, W)
 at label size; stage maps F_i^m, F_i^f (B, C_i, H_i, W_i), i = 1..S; ``gt`` (B, H, W) long with

@@ -192,7 +192,8 @@ class RTFDNet(BaseSegmentor):
         return {m: list(self.backbones[m](inputs[m])) for m in self.modalities}
 
     def fuse(self, feats: Dict[str, List[torch.Tensor]]) -> List[torch.Tensor]:
-        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x) (streams in ``detach_in_fusion`` detached)."""
+        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x) (streams in ``detach_in_fusion``
+        detached)."""
         r, x = (
             [f.detach() for f in feats[m]] if m in self.detach_in_fusion else feats[m]
             for m in self.modalities
@@ -293,7 +294,8 @@ class RTFDNet(BaseSegmentor):
     def predict(
         self, inputs: Dict[str, torch.Tensor], data_samples: Optional[List[SegDataSample]] = None
     ) -> List[SegDataSample]:
-        """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_{rgb,x,fused}`` of all."""
+        """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_{rgb,x,fused}`` of
+        all."""
         metas = self._metas(inputs, data_samples)
         logits = self.inference_all(inputs, metas)
         samples = self.postprocess_result(logits[self.branch], data_samples)
