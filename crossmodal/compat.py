@@ -1,4 +1,5 @@
-"""Compatibility layer for the pinned stack (torch 2.13, mmengine 0.10.7, mmcv-lite 2.1.0, mmseg 1.2.2).
+"""Compatibility layer for the pinned stack (torch 2.13, mmengine 0.10.7, mmcv-lite 2.1.0,
+mmseg 1.2.2).
 
 Imported first by :mod:`crossmodal` (before anything imports :mod:`mmseg`). It does three things,
 each tested in ``tests/test_compat.py``:
@@ -20,6 +21,7 @@ each tested in ``tests/test_compat.py``:
    :func:`load_checkpoint_file`, whose error on a refused type explains why ``weights_only=False``
    must not be used (torch's message suggests it) and how to re-save a trusted file as tensors.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,8 +35,13 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    'MissingCompiledOpError', 'point_sample', 'install_mmcv_ops_standin',
-    'safe_checkpoint_globals', 'install_safe_globals', 'load_checkpoint_file', 'apply_all'
+    'MissingCompiledOpError',
+    'point_sample',
+    'install_mmcv_ops_standin',
+    'safe_checkpoint_globals',
+    'install_safe_globals',
+    'load_checkpoint_file',
+    'apply_all',
 ]
 
 
@@ -46,8 +53,9 @@ def _denormalize(grid: torch.Tensor) -> torch.Tensor:
     return grid * 2.0 - 1.0
 
 
-def point_sample(input: torch.Tensor, points: torch.Tensor, align_corners: bool = False,
-                 **kwargs: Any) -> torch.Tensor:
+def point_sample(
+    input: torch.Tensor, points: torch.Tensor, align_corners: bool = False, **kwargs: Any
+) -> torch.Tensor:
     """Sample ``input`` at normalised ``points`` (same contract as ``mmcv.ops.point_sample``).
 
     Args:
@@ -70,24 +78,37 @@ def point_sample(input: torch.Tensor, points: torch.Tensor, align_corners: bool 
 
 # Every name mmseg 1.2.2 imports from mmcv.ops at import time (models/, utils/, losses/).
 _PLACEHOLDER_OPS = (
-    'sigmoid_focal_loss', 'CrissCrossAttention', 'PSAMask', 'DeformConv2d',
-    'ModulatedDeformConv2d', 'DeformConv2dPack', 'ModulatedDeformConv2dPack',
-    'MultiScaleDeformableAttention', 'batched_nms', 'nms', 'roi_align', 'RoIAlign',
-    'SyncBatchNorm', 'CARAFEPack', 'Conv2dAdaptivePadding',
+    'sigmoid_focal_loss',
+    'CrissCrossAttention',
+    'PSAMask',
+    'DeformConv2d',
+    'ModulatedDeformConv2d',
+    'DeformConv2dPack',
+    'ModulatedDeformConv2dPack',
+    'MultiScaleDeformableAttention',
+    'batched_nms',
+    'nms',
+    'roi_align',
+    'RoIAlign',
+    'SyncBatchNorm',
+    'CARAFEPack',
+    'Conv2dAdaptivePadding',
 )
 
 
 def _make_placeholder(name: str):
-    msg = (f"mmcv.ops.{name} needs the compiled ops of full mmcv, but only mmcv-lite is installed. "
-           f"crossmodal provides pure-PyTorch stand-ins for point_sample only. Install full mmcv "
-           f"(`pip install mmcv==2.1.0`, a long C++ build on CPU) to use {name}.")
+    msg = (
+        f"mmcv.ops.{name} needs the compiled ops of full mmcv, but only mmcv-lite is installed. "
+        f"crossmodal provides pure-PyTorch stand-ins for point_sample only. Install full mmcv "
+        f"(`pip install mmcv==2.1.0`, a long C++ build on CPU) to use {name}."
+    )
 
     def _raise(*args: Any, **kwargs: Any):
         raise MissingCompiledOpError(msg)
 
     # Class-like names must be subclassable/instantiable placeholders (mmseg subclasses some).
     if name[0].isupper():
-        return type(name, (torch.nn.Module, ), {'__init__': _raise, '__doc__': msg})
+        return type(name, (torch.nn.Module,), {'__init__': _raise, '__doc__': msg})
     _raise.__name__ = name
     _raise.__doc__ = msg
     return _raise
@@ -114,6 +135,7 @@ def install_mmcv_ops_standin(force: bool = False) -> bool:
     if not force and _real_mmcv_ops_available():
         return False
     import mmcv  # noqa: F401  (the parent package must exist; mmcv-lite provides it)
+
     mod = types.ModuleType('mmcv.ops')
     mod.__doc__ = 'crossmodal pure-PyTorch stand-in for mmcv.ops (mmcv-lite has no compiled ops).'
     mod._crossmodal_standin = True
@@ -126,11 +148,13 @@ def install_mmcv_ops_standin(force: bool = False) -> bool:
             raise AttributeError(name)
         raise MissingCompiledOpError(
             f'mmcv.ops.{name} is not available: only mmcv-lite is installed and crossmodal\'s '
-            f'stand-in provides point_sample only. Install full mmcv to use {name}.')
+            f'stand-in provides point_sample only. Install full mmcv to use {name}.'
+        )
 
     mod.__getattr__ = __getattr__
     sys.modules['mmcv.ops'] = mod
     import mmcv as _mmcv
+
     _mmcv.ops = mod
     return True
 
@@ -143,6 +167,7 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     fetch any attribute of any allow-listed object; this one resolves only those statistics.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
+
     allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
     if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
@@ -162,12 +187,20 @@ def safe_checkpoint_globals() -> List[Any]:
     import numpy as np
     from mmengine.config import ConfigDict
     from mmengine.logging.history_buffer import HistoryBuffer
+
     try:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar  # type: ignore
-    allowed: List[Any] = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype, _reconstruct, scalar,
-                          (_history_buffer_getattr, 'builtins.getattr')]
+    allowed: List[Any] = [
+        HistoryBuffer,
+        ConfigDict,
+        np.ndarray,
+        np.dtype,
+        _reconstruct,
+        scalar,
+        (_history_buffer_getattr, 'builtins.getattr'),
+    ]
     for name in dir(np.dtypes):
         obj = getattr(np.dtypes, name)
         if isinstance(obj, type) and issubclass(obj, np.dtype):
@@ -199,28 +232,35 @@ def refused_pickle_message(path: str, error: BaseException) -> str:
         what = 'a pickled object that weights_only loading does not allow'
     return (
         f'refusing to load checkpoint {path}: it holds {what}, which is outside the allow-list of '
-        f'crossmodal.compat.safe_checkpoint_globals(). Do NOT load it with weights_only=False: that '
+        'crossmodal.compat.safe_checkpoint_globals(). Do NOT load it with weights_only=False: that '
         f'unpickles the file with full Python and runs any code stored in it (a checkpoint from '
         f'an untrusted source can take over your machine). If the file is yours and you trust it, '
         f'convert it once, in the environment that wrote it, into a checkpoint of plain tensors:\n'
         f'    ckpt = torch.load(src, weights_only=False)  # trusted file only\n'
         f'    sd = ckpt.get("state_dict", ckpt)\n'
-        f'    torch.save({{"state_dict": {{k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}}}}, dst)\n'
-        f'then use dst (as load_from or a model checkpoint; it holds no optimizer state, so it cannot '
-        f'be used with --resume). If the refused type is a legitimate part of every mmengine '
-        f'checkpoint, it belongs in safe_checkpoint_globals(): report it. '
-        f'(torch: {_weights_only_reason(text)})')
+        '    torch.save({"state_dict": {k: v for k, v in sd.items() '
+        'if isinstance(v, torch.Tensor)}}, dst)\n'
+        'then use dst (as load_from or a model checkpoint; it holds no optimizer state, so it '
+        'cannot be used with --resume). If the refused type is a legitimate part of every '
+        'mmengine checkpoint, it belongs in safe_checkpoint_globals(): report it. '
+        f'(torch: {_weights_only_reason(text)})'
+    )
 
 
 def _weights_only_reason(text: str) -> str:
     """The unpickler's own reason, without torch's advice to switch weights_only off."""
-    found = re.search(r'(Unsupported global: GLOBAL \S+ was not an allowed global by default\.)', text)
+    found = re.search(
+        r'(Unsupported global: GLOBAL \S+ was not an allowed global by default\.)', text
+    )
     if found:
         return found.group(1)
     for line in text.splitlines():
         line = line.strip()
-        if line and 'weights_only' not in line and not line.startswith(('Weights only load failed',
-                                                                          'Check the documentation')):
+        if (
+            line
+            and 'weights_only' not in line
+            and not line.startswith(('Weights only load failed', 'Check the documentation'))
+        ):
             return line
     return 'weights-only unpickling failed'
 
@@ -239,6 +279,7 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', mmap: bool = Fals
     """
     import os
     import pickle
+
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     # add_safe_globals, not the safe_globals() context manager: on torch 2.13 leaving the
@@ -252,19 +293,23 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', mmap: bool = Fals
         if 'weights_only' in str(e) or 'GLOBAL' in str(e):
             # from None: torch's chained message would repeat its weights_only=False advice
             raise RuntimeError(refused_pickle_message(path, e)) from None
-        raise RuntimeError(f'refusing to load checkpoint {path}: it is corrupt or not a checkpoint. '
-                           f'Original error: {type(e).__name__}: {e}') from e
+        raise RuntimeError(
+            f'refusing to load checkpoint {path}: it is corrupt or not a checkpoint. '
+            f'Original error: {type(e).__name__}: {e}'
+        ) from e
     except Exception as e:  # RuntimeError (corrupt or truncated zip), EOFError, ...
         raise RuntimeError(
             f'refusing to load checkpoint {path}: it is corrupt, truncated or not a checkpoint '
             f'(weights_only=True, allow-list crossmodal.compat.safe_checkpoint_globals()). '
-            f'Original error: {type(e).__name__}: {e}') from e
+            f'Original error: {type(e).__name__}: {e}'
+        ) from e
 
 
 def _load_from_local(filename: str, map_location: Any = None) -> Any:
     """mmengine's loader for local paths (``load_from``, ``--resume``, ``init_cfg`` Pretrained),
     replaced by :func:`load_checkpoint_file` so every checkpoint goes through one safe loader."""
     import os
+
     filename = os.path.expanduser(filename)
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
@@ -275,6 +320,7 @@ def install_mmengine_loader() -> None:
     """Route mmengine's local-file checkpoint loading (``CheckpointLoader``, scheme ``''``)
     through :func:`load_checkpoint_file`."""
     from mmengine.runner.checkpoint import CheckpointLoader
+
     if CheckpointLoader._schemes.get('') is not _load_from_local:
         CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
 
@@ -283,7 +329,9 @@ def apply_all() -> None:
     if install_mmcv_ops_standin():
         # mmcv's transformer bricks warn on every import that this compiled op is missing; the
         # stand-in already raises a clear error if anything actually uses it.
-        warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+        warnings.filterwarnings(
+            'ignore', message='Fail to import ``MultiScaleDeformableAttention``'
+        )
     install_safe_globals()
     install_mmengine_loader()
 

@@ -5,6 +5,7 @@ id above 255 are void (255). numpy only, so that ``tools/infer.py`` (no torch, n
 training loader (:mod:`crossmodal.datasets.transforms.loading`, via
 :mod:`crossmodal.datasets.contract`) decode ground truth the same way.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -14,8 +15,9 @@ import numpy as np
 VOID = 255
 
 
-def label_void_and_class(label_offset: int, num_classes: int, ignore_index: int = VOID
-                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def label_void_and_class(
+    label_offset: int, num_classes: int, ignore_index: int = VOID
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Over stored values 0..255: (train ids, is_void, is_class)."""
     stored = np.arange(256)
     train = stored + int(label_offset)
@@ -29,7 +31,9 @@ def label_lut(label_offset: int, ignore_index: int = VOID) -> np.ndarray:
     return np.where(void | (train > VOID), VOID, train).astype(np.uint8)
 
 
-def stored_to_train_ids(stored: np.ndarray, label_offset: int, ignore_index: int = VOID) -> np.ndarray:
+def stored_to_train_ids(
+    stored: np.ndarray, label_offset: int, ignore_index: int = VOID
+) -> np.ndarray:
     """A stored label map (uint8, or a wider integer type) -> uint8 train ids, 255 = void.
 
     Values are not checked against the number of classes (the loader does that first)."""

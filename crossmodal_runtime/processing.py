@@ -17,6 +17,7 @@ Policy (the same one the exported graph was checked against in the parity tests)
 - Normalisation ``(x - mean) / std`` (0-255 units) happens inside the graph, so the graph input is
   the raw frame as float32 NCHW in [0, 255].
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Tuple
@@ -31,9 +32,11 @@ class FrameError(ValueError):
     """A frame passed to a segmenter has the wrong type, shape, channel count or dtype."""
 
 
-GREY_HINT = ('Pass grey_to_rgb=True (tools/infer.py --grey-to-rgb) to copy the grey channel into '
-             'R, G and B, if this really is a grey camera image of the scene; a depth or thermal '
-             'image is not a valid input of an RGB student.')
+GREY_HINT = (
+    'Pass grey_to_rgb=True (tools/infer.py --grey-to-rgb) to copy the grey channel into '
+    'R, G and B, if this really is a grey camera image of the scene; a depth or thermal '
+    'image is not a valid input of an RGB student.'
+)
 
 
 def check_frame(frame: Any, where: str = 'frame', grey_to_rgb: bool = False) -> np.ndarray:
@@ -53,7 +56,8 @@ def check_frame(frame: Any, where: str = 'frame', grey_to_rgb: bool = False) -> 
         raise FrameError(f'{where}: got {type(frame).__name__}; {expected}')
     if frame.ndim not in (2, 3):
         raise FrameError(
-            f'{where}: got an array of shape {frame.shape} ({frame.ndim} dims); {expected}.')
+            f'{where}: got an array of shape {frame.shape} ({frame.ndim} dims); {expected}.'
+        )
     grey = frame.ndim == 2 or frame.shape[2] == 1
     if frame.dtype != np.uint8:
         if frame.dtype == np.uint16:
@@ -62,10 +66,12 @@ def check_frame(frame: Any, where: str = 'frame', grey_to_rgb: bool = False) -> 
                 f'{where}: got dtype uint16 ({kind}, shape {frame.shape}); {expected}. This model '
                 f'takes 8-bit images: 16-bit images are refused, since mapping them to 0-255 needs '
                 f'the sensor\'s range (e.g. (x // 257).astype(np.uint8) for a full-range 16-bit '
-                f'photo); convert them yourself.')
+                f'photo); convert them yourself.'
+            )
         raise FrameError(
             f'{where}: got dtype {frame.dtype}; {expected} with values 0-255 (convert with '
-            f'np.clip(x, 0, 255).astype(np.uint8) only if your values really are 0-255).')
+            f'np.clip(x, 0, 255).astype(np.uint8) only if your values really are 0-255).'
+        )
     if frame.shape[0] < 1 or frame.shape[1] < 1:
         raise FrameError(f'{where}: empty image of shape {frame.shape}')
     if grey:
@@ -73,13 +79,16 @@ def check_frame(frame: Any, where: str = 'frame', grey_to_rgb: bool = False) -> 
             g = frame if frame.ndim == 2 else frame[..., 0]
             return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
         dims = '2 dims, a grey image' if frame.ndim == 2 else 'got 1 channels, a grey image'
-        raise FrameError(f'{where}: got an array of shape {frame.shape} ({dims}); {expected}. '
-                         f'This model takes 3-channel RGB. {GREY_HINT}')
+        raise FrameError(
+            f'{where}: got an array of shape {frame.shape} ({dims}); {expected}. '
+            f'This model takes 3-channel RGB. {GREY_HINT}'
+        )
     if frame.shape[2] != 3:
         raise FrameError(
             f'{where}: got {frame.shape[2]} channels (shape {frame.shape}); {expected}. '
             f'Drop an alpha channel with frame[..., :3]; other modalities are not inputs of a '
-            f'single-modality RGB student.')
+            f'single-modality RGB student.'
+        )
     return frame
 
 
@@ -109,8 +118,11 @@ def _resize_chw(logits: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     hwk = logits.transpose(1, 2, 0)
     out = []
     for s in range(0, hwk.shape[2], 512):
-        part = cv2.resize(np.ascontiguousarray(hwk[..., s:s + 512]), (size[1], size[0]),
-                          interpolation=cv2.INTER_LINEAR)
+        part = cv2.resize(
+            np.ascontiguousarray(hwk[..., s : s + 512]),
+            (size[1], size[0]),
+            interpolation=cv2.INTER_LINEAR,
+        )
         out.append(part.reshape(size[0], size[1], -1))
     return np.concatenate(out, axis=2).transpose(2, 0, 1)
 

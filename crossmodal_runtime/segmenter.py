@@ -9,6 +9,7 @@
 
 Pre/post-processing: :mod:`crossmodal_runtime.processing` (resize or pad policy from the sidecar).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,6 +38,7 @@ class SegmentationResult:
         confidence: (H, W) float32 max softmax probability in (0, 1].
         logits: (K, H, W) float32 class logits.
     """
+
     labels: np.ndarray
     confidence: np.ndarray
     logits: np.ndarray
@@ -45,9 +47,14 @@ class SegmentationResult:
 class OnnxBackend:
     """Runs an ``.onnx`` graph with onnxruntime: (1, 3, h, w) float32 -> (1, K, h, w) logits."""
 
-    def __init__(self, path: str, providers: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        providers: Optional[Sequence[str]] = None,
+        num_threads: Optional[int] = None,
+    ) -> None:
         import onnxruntime as ort
+
         if not os.path.isfile(path):
             raise FileNotFoundError(f'ONNX model not found: {path}')
         so = ort.SessionOptions()
@@ -55,19 +62,22 @@ class OnnxBackend:
             so.intra_op_num_threads = int(num_threads)
         try:
             self.session = ort.InferenceSession(
-                path, so, providers=list(providers or ['CPUExecutionProvider']))
+                path, so, providers=list(providers or ['CPUExecutionProvider'])
+            )
         except Exception as e:  # onnxruntime raises its own (InvalidProtobuf, Fail, ...) types
             first = str(e).strip().splitlines()[0] if str(e).strip() else ''
             raise ModelFileError(
                 f'{path}: onnxruntime cannot load this file as an ONNX model (corrupt, truncated '
                 f'or not an .onnx file): {type(e).__name__}: {first}. Copy it again or re-export '
                 f'it with `tools/export.py <config> <ckpt> --format onnx --out '
-                f'{os.path.basename(path)}`.') from e
+                f'{os.path.basename(path)}`.'
+            ) from e
         self.input_name = self.session.get_inputs()[0].name
         out_shape = self.session.get_outputs()[0].shape
         # number of output channels (classes) when the graph states it (None: symbolic)
-        self.num_outputs = out_shape[1] if len(out_shape) == 4 and isinstance(out_shape[1], int) \
-            else None
+        self.num_outputs = (
+            out_shape[1] if len(out_shape) == 4 and isinstance(out_shape[1], int) else None
+        )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: x})[0]
@@ -91,9 +101,16 @@ class Segmenter:
     checkpoint through the same pre/post-processing.
     """
 
-    def __init__(self, model: Optional[str] = None, *, providers: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None, backend: Any = None,
-                 spec: Optional[Dict[str, Any]] = None, grey_to_rgb: bool = False) -> None:
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        *,
+        providers: Optional[Sequence[str]] = None,
+        num_threads: Optional[int] = None,
+        backend: Any = None,
+        spec: Optional[Dict[str, Any]] = None,
+        grey_to_rgb: bool = False,
+    ) -> None:
         self.grey_to_rgb = bool(grey_to_rgb)
         self._checked_outputs = False
         if backend is not None:
@@ -111,7 +128,8 @@ class Segmenter:
             raise ValueError(
                 f'{model}: crossmodal_runtime.Segmenter runs exported .onnx models only. For a '
                 f'PyTorch checkpoint use crossmodal.apis.Segmenter(ckpt, config=cfg) (needs torch '
-                f'and mmseg), or export it with tools/export.py --format onnx.')
+                f'and mmseg), or export it with tools/export.py --format onnx.'
+            )
         if not os.path.isfile(model):
             raise FileNotFoundError(f'ONNX model not found: {model}')
         self.spec = load_spec(model)
@@ -121,9 +139,10 @@ class Segmenter:
         k = self.backend.num_outputs
         if k is None:  # a dynamic graph leaves the class axis symbolic: probe it once
             d = max(32, int(self.spec['input'].get('size_divisor') or 32))
-            size = self.spec['input'].get('size') or (-(-64 // d) * d, ) * 2
-            k = np.asarray(self.backend(np.zeros((1, 3, int(size[0]), int(size[1])),
-                                                 np.float32))).shape[1]
+            size = self.spec['input'].get('size') or (-(-64 // d) * d,) * 2
+            k = np.asarray(
+                self.backend(np.zeros((1, 3, int(size[0]), int(size[1])), np.float32))
+            ).shape[1]
         self._check_num_outputs(k)
 
     def _check_num_outputs(self, k: int) -> None:
@@ -133,7 +152,8 @@ class Segmenter:
             raise SidecarError(
                 f'{self._spec_source} lists {n} classes but the model {self.source} outputs {k} '
                 f'channels (classes): the sidecar belongs to another export; copy the .onnx and '
-                f'its .onnx.json from the same `tools/export.py` run.')
+                f'its .onnx.json from the same `tools/export.py` run.'
+            )
         self._checked_outputs = True
 
     # metadata -----------------------------------------------------------------------------
@@ -151,8 +171,10 @@ class Segmenter:
 
         ``where`` names the frame in errors (default: the segmenter and its model file)."""
         frame = check_frame(
-            frame, where=where or f'{type(self).__name__}({os.path.basename(self.source)}) input',
-            grey_to_rgb=self.grey_to_rgb)
+            frame,
+            where=where or f'{type(self).__name__}({os.path.basename(self.source)}) input',
+            grey_to_rgb=self.grey_to_rgb,
+        )
         x, info = preprocess(frame, self.spec['input'])
         raw = np.asarray(self.backend(x))
         if not self._checked_outputs and raw.ndim == 4:  # graphs with a symbolic class axis

@@ -22,6 +22,7 @@ Schema (``format`` = ``crossmodal.segmenter``, ``version`` = 1)::
       ...provenance fields
     }
 """
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,7 @@ def sidecar_path(model_path: str) -> str:
 
 def validate_spec(spec: Dict[str, Any], where: str = '<spec>') -> Dict[str, Any]:
     """Check the fields the runtime relies on; raise :class:`SidecarError` naming ``where``."""
+
     def bad(msg: str) -> SidecarError:
         return SidecarError(f'{where}: {msg}')
 
@@ -65,8 +67,16 @@ def validate_spec(spec: Dict[str, Any], where: str = '<spec>') -> Dict[str, Any]
     if 'num_classes' in spec and spec['num_classes'] != len(classes):
         raise bad(f'"num_classes" is {spec["num_classes"]} but {len(classes)} classes are listed')
     inp = spec['input']
-    for key in ('name', 'modality', 'channel_order', 'mean', 'std', 'dynamic', 'resize_policy',
-                'normalization'):
+    for key in (
+        'name',
+        'modality',
+        'channel_order',
+        'mean',
+        'std',
+        'dynamic',
+        'resize_policy',
+        'normalization',
+    ):
         if key not in inp:
             raise bad(f'missing key "input.{key}"')
     if inp['channel_order'] != 'RGB':
@@ -96,7 +106,8 @@ def load_spec(model_path: str) -> Dict[str, Any]:
             f'{model_path}: its sidecar {path} is missing. An exported model needs the JSON '
             f'sidecar written next to it by `tools/export.py <config> <ckpt> --format onnx --out '
             f'{os.path.basename(model_path)}` (class names, palette, mean/std, input size); copy '
-            f'both files together.')
+            f'both files together.'
+        )
     try:
         with open(path, encoding='utf-8') as f:
             spec = json.load(f)

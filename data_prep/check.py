@@ -30,6 +30,7 @@ Summary: stems per split, class histogram per split (pixels per class name + voi
 depth-like modality in its own stored units (meta.json ``unit``, over finite non-zero pixels; fraction of
 zero pixels, count of non-finite ones), the same in metres for length units (``depth_range``), image sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,28 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from crossmodal.datasets.contract import (LENGTH_UNITS, DatasetMetaError, file_specs,  # noqa: E402,F401
-                                          label_void_and_class, load_meta, split_files, unlabelled_splits)
-from crossmodal.datasets.validation import (Problems, check_array, check_label_values,  # noqa: E402
-                                            check_sizes, read_array, read_split)
+from crossmodal.datasets.contract import (
+    LENGTH_UNITS,
+    DatasetMetaError,
+    file_specs,  # noqa: E402,F401
+    label_void_and_class,
+    load_meta,
+    split_files,
+    unlabelled_splits,
+)
+from crossmodal.datasets.validation import (
+    Problems,
+    check_array,
+    check_label_values,  # noqa: E402
+    check_sizes,
+    read_array,
+    read_split,
+)
 
 
-def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], problems: Problems) -> None:
+def _check_pairs(
+    root: str, meta: Dict, file_stems: Dict[str, List[str]], problems: Problems
+) -> None:
     """meta 'pair_split_files' maps a stems file (train.txt) to its pairs file (train_pairs.txt)."""
     for stems_file, fname in (meta.get('pair_split_files') or {}).items():
         path = os.path.join(root, fname)
@@ -57,19 +73,31 @@ def _check_pairs(root: str, meta: Dict, file_stems: Dict[str, List[str]], proble
             continue
         split = stems_file
         if not os.path.isfile(path):
-            problems.add('missing_split_file', f'{path}: pair-style split file not found', split=split, path=path)
+            problems.add(
+                'missing_split_file',
+                f'{path}: pair-style split file not found',
+                split=split,
+                path=path,
+            )
             continue
         with open(path) as f:
             firsts = [ln.split()[0] for ln in f if ln.strip()]
         stems = [os.path.splitext(p.split('/', 1)[-1])[0] for p in firsts]
         if stems != file_stems[stems_file]:
-            problems.add('pair_split_mismatch', f'{path}: lists {len(stems)} stems that differ from {stems_file}',
-                         split=split, path=path)
+            problems.add(
+                'pair_split_mismatch',
+                f'{path}: lists {len(stems)} stems that differ from {stems_file}',
+                split=split,
+                path=path,
+            )
 
 
 def _ranged(specs: Mapping[str, tuple]) -> List[str]:
-    return [m for m, (role, s) in specs.items()
-            if role == 'modality' and m != 'rgb' and 'unit' in s and int(s.get('channels', 1)) == 1]
+    return [
+        m
+        for m, (role, s) in specs.items()
+        if role == 'modality' and m != 'rgb' and 'unit' in s and int(s.get('channels', 1)) == 1
+    ]
 
 
 def check_dataset(root: str) -> Dict[str, Any]:
@@ -88,8 +116,12 @@ def check_dataset(root: str) -> Dict[str, Any]:
 
     splits = split_files(meta, root)
     if not splits:
-        problems.add('missing_split_file', f'{root}: meta.json lists no "splits" and none of the conventional '
-                                           f'split files (train.txt, val.txt, test.txt, ...) exists', path=root)
+        problems.add(
+            'missing_split_file',
+            f'{root}: meta.json lists no "splits" and none of the conventional '
+            f'split files (train.txt, val.txt, test.txt, ...) exists',
+            path=root,
+        )
     split_stems: Dict[str, List[str]] = {}
     file_stems: Dict[str, List[str]] = {}
     for split, fname in splits.items():
@@ -103,7 +135,9 @@ def check_dataset(root: str) -> Dict[str, Any]:
     all_specs = file_specs(meta)
     ranged = _ranged(all_specs)
     per_stem_hist: Dict[str, np.ndarray] = {}
-    stats = {m: {'min': np.inf, 'max': -np.inf, 'zero': 0, 'pixels': 0, 'nonfinite': 0} for m in ranged}
+    stats = {
+        m: {'min': np.inf, 'max': -np.inf, 'zero': 0, 'pixels': 0, 'nonfinite': 0} for m in ranged
+    }
     sizes: Counter = Counter()
     all_stems = list(dict.fromkeys(s for stems in split_stems.values() for s in stems))
     for stem in all_stems:
@@ -119,7 +153,9 @@ def check_dataset(root: str) -> Dict[str, Any]:
             fmt_ok = check_array(arr, spec, path, problems, role, name, stem)
             if role == 'label':
                 if fmt_ok:
-                    per_stem_hist[stem] = check_label_values(arr, path, problems, offset, n_cls, ignore, stem)
+                    per_stem_hist[stem] = check_label_values(
+                        arr, path, problems, offset, n_cls, ignore, stem
+                    )
             elif name in stats and arr.ndim == 2:
                 st = stats[name]
                 finite = np.isfinite(arr) if arr.dtype.kind == 'f' else np.ones(arr.shape, bool)
@@ -128,8 +164,13 @@ def check_dataset(root: str) -> Dict[str, Any]:
                 st['nonfinite'] += int(arr.size - finite.sum())
                 st['zero'] += int((arr == 0).sum())
                 if nz.size == 0:
-                    problems.add('empty_depth', f'{path}: {name} is all zero / no valid pixel',
-                                 stem=stem, modality=name, path=path)
+                    problems.add(
+                        'empty_depth',
+                        f'{path}: {name} is all zero / no valid pixel',
+                        stem=stem,
+                        modality=name,
+                        path=path,
+                    )
                 else:
                     st['min'] = min(st['min'], float(nz.min()))
                     st['max'] = max(st['max'], float(nz.max()))
@@ -155,16 +196,23 @@ def check_dataset(root: str) -> Dict[str, Any]:
         spec = all_specs[m][1]
         unit = spec.get('unit')
         found = bool(np.isfinite(st['min']))
-        value_range[m] = {'min': st['min'] if found else None, 'max': st['max'] if found else None,
-                          'unit': unit, 'scale': spec.get('scale'),
-                          'zero_fraction': st['zero'] / st['pixels'] if st['pixels'] else None,
-                          'nonfinite_pixels': st['nonfinite']}
+        value_range[m] = {
+            'min': st['min'] if found else None,
+            'max': st['max'] if found else None,
+            'unit': unit,
+            'scale': spec.get('scale'),
+            'zero_fraction': st['zero'] / st['pixels'] if st['pixels'] else None,
+            'nonfinite_pixels': st['nonfinite'],
+        }
         if unit in LENGTH_UNITS:
             to_m = float(spec.get('scale', LENGTH_UNITS[unit]))
-            depth_range[m] = {'min_m': st['min'] * to_m if found else None,
-                              'max_m': st['max'] * to_m if found else None,
-                              'zero_fraction': value_range[m]['zero_fraction'] if found or not st['pixels']
-                              else 1.0}
+            depth_range[m] = {
+                'min_m': st['min'] * to_m if found else None,
+                'max_m': st['max'] * to_m if found else None,
+                'zero_fraction': value_range[m]['zero_fraction']
+                if found or not st['pixels']
+                else 1.0,
+            }
     summary = {
         'name': meta.get('name'),
         'counts': {s: len(v) for s, v in split_stems.items()},
@@ -191,7 +239,10 @@ def format_report(report: Dict[str, Any]) -> str:
         lines.append('summary:')
         lines.append(f"  name: {s.get('name')}  unique stems: {s['unique_stems']}")
         lines.append('  stems per split: ' + ', '.join(f'{k} {v}' for k, v in s['counts'].items()))
-        lines.append('  image sizes (HxW: count): ' + ', '.join(f'{k}: {v}' for k, v in s['image_sizes'].items()))
+        lines.append(
+            '  image sizes (HxW: count): '
+            + ', '.join(f'{k}: {v}' for k, v in s['image_sizes'].items())
+        )
         for m, d in s.get('value_range', {}).items():
             unit = d['unit'] or '(unit not declared in meta.json)'
             if d['min'] is None:
@@ -202,7 +253,11 @@ def format_report(report: Dict[str, Any]) -> str:
                 if dm and dm['min_m'] is not None and unit != 'm':
                     line += f" = {dm['min_m']:.3f} .. {dm['max_m']:.3f} m"
                 line += f" (zero pixels {100 * d['zero_fraction']:.1f}%"
-                line += f", non-finite pixels {d['nonfinite_pixels']})" if d['nonfinite_pixels'] else ')'
+                line += (
+                    f", non-finite pixels {d['nonfinite_pixels']})"
+                    if d['nonfinite_pixels']
+                    else ')'
+                )
             lines.append(line)
         for split, h in s['class_histogram'].items():
             total = sum(h.values()) or 1
@@ -213,7 +268,9 @@ def format_report(report: Dict[str, Any]) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description='Check a crossmodal dataset root; exit 1 if any problem is found.')
+    p = argparse.ArgumentParser(
+        description='Check a crossmodal dataset root; exit 1 if any problem is found.'
+    )
     p.add_argument('root', help='dataset root (with meta.json)')
     p.add_argument('--json', action='store_true', help='print the report as JSON')
     a = p.parse_args(argv)

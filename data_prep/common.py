@@ -17,6 +17,7 @@ Safety and resume (:class:`DatasetWriter`):
   file that exists is complete and a stem whose files all exist is skipped on resume;
 - ``--force`` removes only what a converter writes (its folders, split files, meta.json).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ import cv2
 import numpy as np
 
 from crossmodal.datasets import contract
-from crossmodal.datasets.contract import (DEFAULT_LABEL, IGNORE_INDEX, DatasetFiles,  # noqa: F401
-                                          DatasetWriteError, dump_json, label_lut, split_file_names)
+from crossmodal.datasets.contract import (
+    DEFAULT_LABEL,
+    IGNORE_INDEX,
+    DatasetFiles,  # noqa: F401
+    DatasetWriteError,
+    label_lut,
+    split_file_names,
+)
 from crossmodal.datasets.contract import atomic_write_bytes as _atomic_write_bytes
 
 STATE_FILE = '.prep_state.json'
@@ -41,6 +48,7 @@ class PrepError(DatasetWriteError):
 
 
 # ----------------------------------------------------------------------------- image I/O
+
 
 def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """Read an image with cv2 (default IMREAD_UNCHANGED: keeps uint16 and alpha); raise naming the file.
@@ -62,6 +70,7 @@ def read_label_image(path: str) -> np.ndarray:
     """Read a stored label: a palette ("P") PNG gives its indices (VOC style), anything else as
     :func:`read_image`; rules of :func:`crossmodal.datasets.validation.read_array`."""
     from crossmodal.datasets.validation import Problems, read_array
+
     if not os.path.isfile(path):
         raise PrepError(f'{path}: file not found')
     try:
@@ -91,18 +100,25 @@ def single_channel(img: np.ndarray, path: str) -> np.ndarray:
     if img.ndim == 3 and img.shape[2] in (3, 4):
         c = img[:, :, :3]
         if not (np.array_equal(c[:, :, 0], c[:, :, 1]) and np.array_equal(c[:, :, 0], c[:, :, 2])):
-            raise PrepError(f'{path}: expected a single-channel image, got {img.shape[2]} channels '
-                            f'that are not identical')
+            raise PrepError(
+                f'{path}: expected a single-channel image, got {img.shape[2]} channels '
+                f'that are not identical'
+            )
         return np.ascontiguousarray(c[:, :, 0])
     raise PrepError(f'{path}: unexpected image shape {img.shape}')
 
 
-def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95) -> None:
+def write_image(
+    path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95
+) -> None:
     """:func:`crossmodal.datasets.contract.write_image` (atomic, dtype kept), raising :class:`PrepError`."""
-    contract.write_image(path, array, rgb_order=rgb_order, jpeg_quality=jpeg_quality, error=PrepError)
+    contract.write_image(
+        path, array, rgb_order=rgb_order, jpeg_quality=jpeg_quality, error=PrepError
+    )
 
 
 # ----------------------------------------------------------------------------- palettes
+
 
 def voc_palette(n: int) -> List[List[int]]:
     """PASCAL-VOC bit-interleaved colour map (entry 0 = black), as used by CMX/DFormer for NYU."""
@@ -119,8 +135,12 @@ def voc_palette(n: int) -> List[List[int]]:
     return pal
 
 
-def colorize(label: np.ndarray, palette: Sequence[Sequence[int]], label_offset: int = 0,
-             void_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+def colorize(
+    label: np.ndarray,
+    palette: Sequence[Sequence[int]],
+    label_offset: int = 0,
+    void_color: Sequence[int] = (0, 0, 0),
+) -> np.ndarray:
     """Colour a stored label map (HxW uint8) with the per-train-id ``palette`` -> HxWx3 uint8 RGB.
 
     train id = stored + label_offset; void (train id < 0, >= len(palette), or stored 255) -> void_color.
@@ -134,8 +154,14 @@ def colorize(label: np.ndarray, palette: Sequence[Sequence[int]], label_offset: 
 
 # ----------------------------------------------------------------------------- split files
 
-def write_split_files(root: str, split: str, stems: Sequence[str], rgb_spec: Mapping[str, str],
-                      label_spec: Optional[Mapping[str, str]]) -> Dict[str, str]:
+
+def write_split_files(
+    root: str,
+    split: str,
+    stems: Sequence[str],
+    rgb_spec: Mapping[str, str],
+    label_spec: Optional[Mapping[str, str]],
+) -> Dict[str, str]:
     """``<split>.txt`` and ``<split>_pairs.txt`` (:func:`crossmodal.datasets.contract.write_split_files`)."""
     return contract.write_split_files(root, split, stems, rgb_spec, label_spec)
 
@@ -150,15 +176,18 @@ def read_split_lines(path: str) -> List[str]:
 
 # ----------------------------------------------------------------------------- progress
 
+
 def progress(iterable: Iterable, desc: str, total: Optional[int] = None, quiet: bool = False):
     """tqdm progress bar (stderr), or the bare iterable when ``quiet``."""
     if quiet:
         return iterable
     from tqdm import tqdm
+
     return tqdm(iterable, desc=desc, total=total, unit='img', dynamic_ncols=True)
 
 
 # ----------------------------------------------------------------------------- writer
+
 
 class DatasetWriter:
     """Writes one dataset in the crossmodal layout, with the output guard and resume described above.
@@ -173,8 +202,16 @@ class DatasetWriter:
         force: remove this converter's previous output first.
     """
 
-    def __init__(self, out: str, *, converter: str, options: Mapping, modalities: Mapping[str, Mapping],
-                 label: Optional[Mapping[str, str]] = None, force: bool = False):
+    def __init__(
+        self,
+        out: str,
+        *,
+        converter: str,
+        options: Mapping,
+        modalities: Mapping[str, Mapping],
+        label: Optional[Mapping[str, str]] = None,
+        force: bool = False,
+    ):
         if 'rgb' not in modalities:
             raise ValueError('modalities must include "rgb"')
         self.out = out
@@ -204,27 +241,42 @@ class DatasetWriter:
                     raise PrepError(
                         f'{out}: holds an unfinished run of {state.get("converter")!r} with options '
                         f'{state.get("options")}; this run is {self.converter!r} with {self.options}. '
-                        f'Pass --force to discard it and start again.')
+                        f'Pass --force to discard it and start again.'
+                    )
                 self.resumed = True
             else:
-                raise PrepError(f'{out}: output exists and is not empty (no unfinished run to resume); '
-                                f'pass --force to overwrite it')
+                raise PrepError(
+                    f'{out}: output exists and is not empty (no unfinished run to resume); '
+                    f'pass --force to overwrite it'
+                )
         elif os.path.exists(out) and not os.path.isdir(out):
             raise PrepError(f'{out}: exists and is not a directory')
         os.makedirs(out, exist_ok=True)
         self.files.make_folders()
-        _atomic_write_bytes(state_path, json.dumps(
-            {'converter': self.converter, 'options': self.options}, indent=1).encode())
+        _atomic_write_bytes(
+            state_path,
+            json.dumps({'converter': self.converter, 'options': self.options}, indent=1).encode(),
+        )
 
     def _remove_previous(self) -> None:
         """--force: delete what converters write (folders of any known modality, split files, meta)."""
-        known = set(self._managed()) | {'RGB', 'Depth', 'HHA', 'Thermal', 'Label', 'ColoredLabel', 'LiDAR'}
+        known = set(self._managed()) | {
+            'RGB',
+            'Depth',
+            'HHA',
+            'Thermal',
+            'Label',
+            'ColoredLabel',
+            'LiDAR',
+        }
         ours = any(os.path.isfile(os.path.join(self.out, n)) for n in ('meta.json', STATE_FILE))
         for name in os.listdir(self.out):
             p = os.path.join(self.out, name)
             if os.path.isdir(p) and name in known:
                 shutil.rmtree(p)
-            elif os.path.isfile(p) and (name in ('meta.json', STATE_FILE) or (ours and name.endswith('.txt'))):
+            elif os.path.isfile(p) and (
+                name in ('meta.json', STATE_FILE) or (ours and name.endswith('.txt'))
+            ):
                 os.remove(p)  # split/index .txt files only when the folder is a converter's output
 
     # -- samples -----------------------------------------------------------------------
@@ -238,8 +290,15 @@ class DatasetWriter:
         names = list(self.modalities) + (['label'] if labelled else [])
         return all(os.path.isfile(self.path(m, stem)) for m in names)
 
-    def write(self, stem: str, *, label: Optional[np.ndarray], source: str = '',
-              copy_from: Optional[Mapping[str, str]] = None, **arrays: np.ndarray) -> None:
+    def write(
+        self,
+        stem: str,
+        *,
+        label: Optional[np.ndarray],
+        source: str = '',
+        copy_from: Optional[Mapping[str, str]] = None,
+        **arrays: np.ndarray,
+    ) -> None:
         """Validate and write one sample.
 
         Args:
@@ -256,37 +315,56 @@ class DatasetWriter:
         """
         where = f'{source or stem}'
         if set(arrays) != set(self.modalities):
-            raise PrepError(f'{where}: got modalities {sorted(arrays)}, expected {sorted(self.modalities)}')
+            raise PrepError(
+                f'{where}: got modalities {sorted(arrays)}, expected {sorted(self.modalities)}'
+            )
         if label is not None and (label.dtype != np.uint8 or label.ndim != 2):
             raise PrepError(f'{where}: label must be HxW uint8, got {label.dtype} {label.shape}')
-        ref, hw = ('the label', label.shape) if label is not None else ('rgb', arrays['rgb'].shape[:2])
+        ref, hw = (
+            ('the label', label.shape) if label is not None else ('rgb', arrays['rgb'].shape[:2])
+        )
         for name, arr in arrays.items():
             spec = self.modalities[name]
             ch = 1 if arr.ndim == 2 else arr.shape[2]
             if arr.shape[:2] != hw:
                 raise PrepError(f'{where}: {name} is {arr.shape[:2]} but {ref} is {hw}')
             if str(arr.dtype) != spec['dtype'] or ch != spec['channels']:
-                raise PrepError(f'{where}: {name} is {arr.dtype} with {ch} channel(s), expected '
-                                f"{spec['dtype']} with {spec['channels']}")
+                raise PrepError(
+                    f'{where}: {name} is {arr.dtype} with {ch} channel(s), expected '
+                    f"{spec['dtype']} with {spec['channels']}"
+                )
         copy_from = dict(copy_from or {})
         for name, src in copy_from.items():
             if name not in self.modalities:
-                raise PrepError(f'{where}: copy_from names {name!r}, not a modality of this dataset')
+                raise PrepError(
+                    f'{where}: copy_from names {name!r}, not a modality of this dataset'
+                )
             same = {'.jpeg': '.jpg'}
             a = os.path.splitext(src)[1].lower()
             b = self.modalities[name]['ext'].lower()
             if same.get(a, a) != same.get(b, b):
-                raise PrepError(f'{src}: cannot copy a {a} file to a {b} output; re-encode it instead')
+                raise PrepError(
+                    f'{src}: cannot copy a {a} file to a {b} output; re-encode it instead'
+                )
         for name, arr in arrays.items():
             self.files.write(name, stem, arr, copy_from=copy_from.get(name))
         if label is not None:
             self.files.write('label', stem, label)
 
     # -- finish --------------------------------------------------------------------------
-    def finalize(self, *, name: str, classes: Sequence[str], palette: Sequence[Sequence[int]],
-                 label_offset: int, splits: Mapping[str, Sequence[str]], split_source: str,
-                 train_split: Optional[Mapping[str, str]] = None, extra: Optional[Mapping] = None,
-                 unlabelled_splits: Sequence[str] = ()) -> Dict:
+    def finalize(
+        self,
+        *,
+        name: str,
+        classes: Sequence[str],
+        palette: Sequence[Sequence[int]],
+        label_offset: int,
+        splits: Mapping[str, Sequence[str]],
+        split_source: str,
+        train_split: Optional[Mapping[str, str]] = None,
+        extra: Optional[Mapping] = None,
+        unlabelled_splits: Sequence[str] = (),
+    ) -> Dict:
         """Write the split files (both styles) and meta.json (last), remove the resume state.
 
         Args:
@@ -303,17 +381,24 @@ class DatasetWriter:
         unknown = [u for u in unlabelled_splits if u not in splits]
         if unknown:
             raise ValueError(f'unlabelled_splits {unknown} are not in splits {sorted(splits)}')
-        missing = [s for sp, stems in splits.items() for s in stems
-                   if not self.is_done(s, labelled=sp not in unlabelled_splits)]
+        missing = [
+            s
+            for sp, stems in splits.items()
+            for s in stems
+            if not self.is_done(s, labelled=sp not in unlabelled_splits)
+        ]
         if missing:
-            raise PrepError(f'{self.out}: {len(missing)} stem(s) listed in splits were not written, '
-                            f'e.g. {missing[:3]}')
+            raise PrepError(
+                f'{self.out}: {len(missing)} stem(s) listed in splits were not written, '
+                f'e.g. {missing[:3]}'
+            )
         omitted = [sp for sp, stems in splits.items() if not stems]
         splits = {sp: stems for sp, stems in splits.items() if stems}
         pair_files = {split_file_names(sp)['stems']: split_file_names(sp)['pairs'] for sp in splits}
         if train_split:
-            train_split = {role: f for role, f in train_split.items()
-                           if f in pair_files}  # roles of omitted empty splits go too
+            train_split = {
+                role: f for role, f in train_split.items() if f in pair_files
+            }  # roles of omitted empty splits go too
         meta = {
             'name': name,
             'classes': list(classes),
@@ -326,15 +411,20 @@ class DatasetWriter:
             'split_source': split_source,
             'pair_split_files': pair_files,  # stems file -> SA-Gate/DFormer-style pairs file
             'split_sizes': {s: len(v) for s, v in splits.items()},
-            **({'unlabelled_splits': [u for u in unlabelled_splits if u in splits]}
-               if any(u in splits for u in unlabelled_splits) else {}),
+            **(
+                {'unlabelled_splits': [u for u in unlabelled_splits if u in splits]}
+                if any(u in splits for u in unlabelled_splits)
+                else {}
+            ),
             **({'omitted_empty_splits': omitted} if omitted else {}),
             'converter': f'data_prep/{self.converter}.py',
             'converter_options': self.options,
         }
         if extra:
             meta.update(extra)
-        contract.validate_meta(meta, os.path.join(self.out, 'meta.json'))  # before any split file is written
+        contract.validate_meta(
+            meta, os.path.join(self.out, 'meta.json')
+        )  # before any split file is written
         self.files.write_splits(splits, unlabelled_splits)
         self.files.write_meta(meta, style='compact', validate=False)
         os.remove(os.path.join(self.out, STATE_FILE))
@@ -351,10 +441,16 @@ def add_common_args(parser, default_out: Optional[str] = None) -> None:
     if default_out is None:
         parser.add_argument('--out', required=True, help='output dataset root')
     else:
-        parser.add_argument('--out', default=default_out,
-                            help='output dataset root (default %(default)s, the config\'s data_root)')
-    parser.add_argument('--force', action='store_true',
-                        help='overwrite an existing output (default: refuse; an unfinished run resumes)')
+        parser.add_argument(
+            '--out',
+            default=default_out,
+            help='output dataset root (default %(default)s, the config\'s data_root)',
+        )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='overwrite an existing output (default: refuse; an unfinished run resumes)',
+    )
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
 
 

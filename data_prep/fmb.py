@@ -14,6 +14,7 @@ Usage::
 
     python data_prep/fmb.py --root FMB --out data/FMB
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,37 +31,86 @@ from data_prep.rgbt_folders import convert_split_folders  # noqa: E402
 # default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
 DEFAULT_OUT = 'data/FMB'
 
-CLASSES = ('road', 'sidewalk', 'building', 'traffic_lamp', 'traffic_sign', 'vegetation', 'sky', 'person',
-           'car', 'truck', 'bus', 'motorcycle', 'bicycle', 'pole')
-_PALETTE_BGR = ((228, 228, 179), (133, 57, 181), (177, 162, 67), (50, 178, 200), (199, 45, 132),
-                (84, 172, 66), (79, 73, 179), (166, 99, 76), (253, 121, 66), (91, 165, 137),
-                (152, 97, 155), (140, 153, 105), (158, 215, 222), (90, 113, 135))
+CLASSES = (
+    'road',
+    'sidewalk',
+    'building',
+    'traffic_lamp',
+    'traffic_sign',
+    'vegetation',
+    'sky',
+    'person',
+    'car',
+    'truck',
+    'bus',
+    'motorcycle',
+    'bicycle',
+    'pole',
+)
+_PALETTE_BGR = (
+    (228, 228, 179),
+    (133, 57, 181),
+    (177, 162, 67),
+    (50, 178, 200),
+    (199, 45, 132),
+    (84, 172, 66),
+    (79, 73, 179),
+    (166, 99, 76),
+    (253, 121, 66),
+    (91, 165, 137),
+    (152, 97, 155),
+    (140, 153, 105),
+    (158, 215, 222),
+    (90, 113, 135),
+)
 PALETTE = tuple(tuple(reversed(c)) for c in _PALETTE_BGR)
 DIRS = {'rgb': 'Visible', 'thermal': 'Infrared', 'label': 'Label'}
 
 
-def convert(root: str, out: str, *, force: bool = False, quiet: bool = False,
-            unlabelled_dir: Optional[str] = None) -> str:
+def convert(
+    root: str,
+    out: str,
+    *,
+    force: bool = False,
+    quiet: bool = False,
+    unlabelled_dir: Optional[str] = None,
+) -> str:
     """Convert FMB from ``root`` (the folder with train/ and test/) into ``out``."""
     return convert_split_folders(
-        root, out, converter='fmb', name='FMB', splits=('train', 'test'), dirs=DIRS,
-        classes=CLASSES, palette=PALETTE, label_offset=-1, max_label=14, allow_255=True,
+        root,
+        out,
+        converter='fmb',
+        name='FMB',
+        splits=('train', 'test'),
+        dirs=DIRS,
+        classes=CLASSES,
+        palette=PALETTE,
+        label_offset=-1,
+        max_label=14,
+        allow_255=True,
         split_source='official train/ and test/ folders (1220/280); no validation split',
         extra={'label_encoding': 'stored 0 = unlabeled (void), 1..14 = classes, 255 = void'},
-        force=force, quiet=quiet, unlabelled_dir=unlabelled_dir)
+        force=force,
+        quiet=quiet,
+        unlabelled_dir=unlabelled_dir,
+    )
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', required=True, help='FMB folder (with train/ and test/)')
-    p.add_argument('--unlabelled-dir', default=None,
-                   help='also convert a folder of paired frames without labels, laid out like a split '
-                        f"folder ({DIRS['rgb']}/, {DIRS['thermal']}/), into the split \"unlabelled\" "
-                        '(no Label files; for inference and label-free distillation)')
+    p.add_argument(
+        '--unlabelled-dir',
+        default=None,
+        help='also convert a folder of paired frames without labels, laid out like a split '
+        f"folder ({DIRS['rgb']}/, {DIRS['thermal']}/), into the split \"unlabelled\" "
+        '(no Label files; for inference and label-free distillation)',
+    )
     add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
-    return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet,
-                         unlabelled_dir=a.unlabelled_dir)
+    return run_converter(
+        convert, a.root, out=a.out, force=a.force, quiet=a.quiet, unlabelled_dir=a.unlabelled_dir
+    )
 
 
 if __name__ == '__main__':

@@ -28,6 +28,7 @@ reproduced only when no pixel of the filled depth is treated as missing; that is
 (tests/data_prep/test_hha.py): mean |diff| per channel 0 / 0.00001 / 0 levels, max 0 / 1 / 0 (2 height
 pixels on exact .5 rounding ties).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -36,9 +37,7 @@ import cv2
 import numpy as np
 
 # NYU Depth v2 colour camera (Depth2HHA / NYU toolbox camera_params): fx, fy, cx, cy (pixels, 1-based).
-NYU_CAMERA = np.array([[518.8579, 0.0, 325.5824],
-                       [0.0, 519.4696, 253.7362],
-                       [0.0, 0.0, 1.0]])
+NYU_CAMERA = np.array([[518.8579, 0.0, 325.5824], [0.0, 519.4696, 253.7362], [0.0, 0.0, 1.0]])
 
 
 def backproject(z_cm: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -47,7 +46,9 @@ def backproject(z_cm: np.ndarray, K: np.ndarray) -> np.ndarray:
     Pixel coordinates are 1-based (MATLAB convention of the camera parameters).
     """
     h, w = z_cm.shape
-    xx, yy = np.meshgrid(np.arange(1, w + 1, dtype=np.float64), np.arange(1, h + 1, dtype=np.float64))
+    xx, yy = np.meshgrid(
+        np.arange(1, w + 1, dtype=np.float64), np.arange(1, h + 1, dtype=np.float64)
+    )
     x = (xx - K[0, 2]) * z_cm / K[0, 0]
     y = (yy - K[1, 2]) * z_cm / K[1, 1]
     return np.stack([x, y, z_cm], axis=2)
@@ -55,7 +56,9 @@ def backproject(z_cm: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 def _box_sum(a: np.ndarray, r: int) -> np.ndarray:
     """Sum over a (2r+1)^2 window, zero padding (border windows use the pixels they cover)."""
-    return cv2.boxFilter(a, -1, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return cv2.boxFilter(
+        a, -1, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT
+    )
 
 
 def normals_square_support(pc: np.ndarray, valid: np.ndarray, r: int) -> np.ndarray:
@@ -78,7 +81,11 @@ def normals_square_support(pc: np.ndarray, valid: np.ndarray, r: int) -> np.ndar
     terms = [u * u, u * v, u * one, v * v, v * one, one, u * iz, v * iz, iz]
     s = [_box_sum(t.astype(np.float64), r) for t in terms]
     a11, a12, a13, a22, a23, a33, b1, b2, b3 = s
-    det = (a11 * (a22 * a33 - a23 * a23) - a12 * (a12 * a33 - a23 * a13) + a13 * (a12 * a23 - a22 * a13))
+    det = (
+        a11 * (a22 * a33 - a23 * a23)
+        - a12 * (a12 * a33 - a23 * a13)
+        + a13 * (a12 * a23 - a22 * a13)
+    )
     with np.errstate(divide='ignore', invalid='ignore'):
         c11 = a22 * a33 - a23 * a23
         c12 = a13 * a23 - a12 * a33
@@ -86,9 +93,17 @@ def normals_square_support(pc: np.ndarray, valid: np.ndarray, r: int) -> np.ndar
         c22 = a11 * a33 - a13 * a13
         c23 = a12 * a13 - a11 * a23
         c33 = a11 * a22 - a12 * a12
-        n = np.stack([c11 * b1 + c12 * b2 + c13 * b3,
-                      c12 * b1 + c22 * b2 + c23 * b3,
-                      c13 * b1 + c23 * b2 + c33 * b3], axis=2) / det[..., None]
+        n = (
+            np.stack(
+                [
+                    c11 * b1 + c12 * b2 + c13 * b3,
+                    c12 * b1 + c22 * b2 + c23 * b3,
+                    c13 * b1 + c23 * b2 + c33 * b3,
+                ],
+                axis=2,
+            )
+            / det[..., None]
+        )
         n = n / np.linalg.norm(n, axis=2, keepdims=True)
     bad = ~np.isfinite(n).all(axis=2) | (np.abs(det) < 1e-12) | (s[5] < 3)
     n[bad] = np.nan
@@ -98,8 +113,12 @@ def normals_square_support(pc: np.ndarray, valid: np.ndarray, r: int) -> np.ndar
     return n * -sgn[..., None]
 
 
-def gravity_direction(normals: np.ndarray, y0: Sequence[float] = (0.0, 1.0, 0.0),
-                      angle_thresh: Sequence[float] = (45.0, 15.0), iters: Sequence[int] = (5, 5)) -> np.ndarray:
+def gravity_direction(
+    normals: np.ndarray,
+    y0: Sequence[float] = (0.0, 1.0, 0.0),
+    angle_thresh: Sequence[float] = (45.0, 15.0),
+    iters: Sequence[int] = (5, 5),
+) -> np.ndarray:
     """Estimate the gravity direction (unit 3-vector, camera frame, same sign as ``y0``) from normals."""
     nn = normals.reshape(-1, 3)
     nn = nn[np.isfinite(nn).all(axis=1)]
@@ -130,8 +149,9 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + s * kx + (1 - c) * (kx @ kx)
 
 
-def hha_channels(depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None,
-                 K: np.ndarray = NYU_CAMERA) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hha_channels(
+    depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None, K: np.ndarray = NYU_CAMERA
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float HHA channels (disparity, height cm, angle deg) before quantisation; see :func:`depth_to_hha`."""
     depth_m = np.asarray(depth_m, np.float64)
     if depth_m.ndim != 2:
@@ -157,8 +177,9 @@ def hha_channels(depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None,
     return disparity, height, angle
 
 
-def depth_to_hha(depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None,
-                 K: np.ndarray = NYU_CAMERA) -> np.ndarray:
+def depth_to_hha(
+    depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None, K: np.ndarray = NYU_CAMERA
+) -> np.ndarray:
     """Encode depth as HHA.
 
     Args:

@@ -14,6 +14,7 @@ Usage::
 
     python data_prep/nyudv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat --out data/nyudv2 [--hha]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,14 @@ import numpy as np
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data_prep.common import (DatasetWriter, PrepError, add_common_args, progress,  # noqa: E402
-                              run_converter, voc_palette)
+from data_prep.common import (
+    DatasetWriter,
+    PrepError,
+    add_common_args,
+    progress,  # noqa: E402
+    run_converter,
+    voc_palette,
+)
 from data_prep.nyu40 import MAP_894_TO_40, NYU40_CLASSES  # noqa: E402
 
 # default --out; equals data_root in configs/_base_/datasets/ (tests/data_prep/test_data_roots.py)
@@ -40,10 +47,12 @@ def load_splits(path: str):
         raise PrepError(f'{path}: splits file not found')
     try:
         import scipy.io
+
         m = scipy.io.loadmat(path)
         train, test = m.get('trainNdxs'), m.get('testNdxs')
     except NotImplementedError:  # v7.3
         import h5py
+
         with h5py.File(path, 'r') as f:
             train = f['trainNdxs'][()] if 'trainNdxs' in f else None
             test = f['testNdxs'][()] if 'testNdxs' in f else None
@@ -62,6 +71,7 @@ def load_class_map(path: str = None) -> np.ndarray:
     """Lookup table stored-894 -> stored-40 (index 0 -> 0), from the embedded table or classMapping40.mat."""
     if path:
         import scipy.io
+
         if not os.path.isfile(path):
             raise PrepError(f'{path}: class mapping file not found')
         mp = np.asarray(scipy.io.loadmat(path)['mapClass']).ravel()
@@ -79,6 +89,7 @@ class NYULabeledMat:
 
     def __init__(self, path: str):
         import h5py
+
         if not os.path.isfile(path):
             raise PrepError(f'{path}: file not found')
         try:
@@ -91,9 +102,11 @@ class NYULabeledMat:
             raise PrepError(f'{path}: lacks variable(s) {missing}')
         n, c = self.f['images'].shape[:2]
         if c != 3 or self.f['depths'].shape[0] != n or self.f['labels'].shape[0] != n:
-            raise PrepError(f'{path}: unexpected shapes images {self.f["images"].shape}, depths '
-                            f'{self.f["depths"].shape}, labels {self.f["labels"].shape} (expected h5py order '
-                            f'(N, 3, W, H) and (N, W, H))')
+            raise PrepError(
+                f'{path}: unexpected shapes images {self.f["images"].shape}, depths '
+                f'{self.f["depths"].shape}, labels {self.f["labels"].shape} (expected h5py order '
+                f'(N, 3, W, H) and (N, W, H))'
+            )
         if 'names' in self.f and self.f['names'].size != 894:
             raise PrepError(f'{path}: "names" has {self.f["names"].size} entries, expected 894')
         self.n = n
@@ -124,9 +137,19 @@ def metres_to_mm(depth_m: np.ndarray, where: str) -> np.ndarray:
     return mm.astype(np.uint16)
 
 
-def convert(mat: str, splits: str, out: str, *, hha: bool = False, hha_raw_mask: bool = False,
-            depth_source: str = 'filled', class_map: str = None, rgb_ext: str = '.jpg',
-            force: bool = False, quiet: bool = False) -> str:
+def convert(
+    mat: str,
+    splits: str,
+    out: str,
+    *,
+    hha: bool = False,
+    hha_raw_mask: bool = False,
+    depth_source: str = 'filled',
+    class_map: str = None,
+    rgb_ext: str = '.jpg',
+    force: bool = False,
+    quiet: bool = False,
+) -> str:
     """Convert NYU Depth v2; returns ``out``. See the module docstring."""
     if depth_source not in ('filled', 'raw'):
         raise ValueError(f'depth_source must be "filled" or "raw", got {depth_source!r}')
@@ -137,19 +160,40 @@ def convert(mat: str, splits: str, out: str, *, hha: bool = False, hha_raw_mask:
         bad = [k for k in train + test if k > reader.n]
         if bad:
             raise PrepError(f'{splits}: index {bad[0]} exceeds the {reader.n} frames of {mat}')
-        mods = {'rgb': {'folder': 'RGB', 'ext': rgb_ext, 'dtype': 'uint8', 'channels': 3},
-                'depth': {'folder': 'Depth', 'ext': '.png', 'dtype': 'uint16', 'channels': 1,
-                          'unit': 'mm', 'scale': 0.001,
-                          'source': 'depths (in-painted)' if depth_source == 'filled'
-                          else 'rawDepths (0 = missing)'}}
+        mods = {
+            'rgb': {'folder': 'RGB', 'ext': rgb_ext, 'dtype': 'uint8', 'channels': 3},
+            'depth': {
+                'folder': 'Depth',
+                'ext': '.png',
+                'dtype': 'uint16',
+                'channels': 1,
+                'unit': 'mm',
+                'scale': 0.001,
+                'source': 'depths (in-painted)'
+                if depth_source == 'filled'
+                else 'rawDepths (0 = missing)',
+            },
+        }
         if hha:
-            mods['hha'] = {'folder': 'HHA', 'ext': '.png', 'dtype': 'uint8', 'channels': 3,
-                           'encoding': 'HHA (Gupta et al. ECCV 2014): disparity, height cm, angle+38 deg; '
-                                       'NYU colour camera; data_prep/hha.py',
-                           'missing_mask': 'rawDepths == 0' if hha_raw_mask else 'none (MATLAB reference)'}
-        options = dict(hha=hha, hha_raw_mask=hha_raw_mask, depth_source=depth_source,
-                       class_map=bool(class_map), rgb_ext=rgb_ext)
-        writer = DatasetWriter(out, converter='nyudv2', options=options, modalities=mods, force=force)
+            mods['hha'] = {
+                'folder': 'HHA',
+                'ext': '.png',
+                'dtype': 'uint8',
+                'channels': 3,
+                'encoding': 'HHA (Gupta et al. ECCV 2014): disparity, height cm, angle+38 deg; '
+                'NYU colour camera; data_prep/hha.py',
+                'missing_mask': 'rawDepths == 0' if hha_raw_mask else 'none (MATLAB reference)',
+            }
+        options = dict(
+            hha=hha,
+            hha_raw_mask=hha_raw_mask,
+            depth_source=depth_source,
+            class_map=bool(class_map),
+            rgb_ext=rgb_ext,
+        )
+        writer = DatasetWriter(
+            out, converter='nyudv2', options=options, modalities=mods, force=force
+        )
         frames = sorted(train + test)
         for k in progress(frames, 'NYUDv2', quiet=quiet):
             stem = str(k - 1)
@@ -164,19 +208,26 @@ def convert(mat: str, splits: str, out: str, *, hha: bool = False, hha_raw_mask:
             arrays = {'rgb': reader.rgb(i), 'depth': metres_to_mm(depth_m, where)}
             if hha:
                 from data_prep.hha import depth_to_hha
+
                 filled = depth_m if depth_source == 'filled' else reader.depth(i)
                 raw = reader.depth(i, raw=True) if hha_raw_mask else None
                 arrays['hha'] = depth_to_hha(filled, raw)
             writer.write(stem, label=lut[label894], source=where, **arrays)
         writer.finalize(
-            name='NYUDepthv2', classes=NYU40_CLASSES, palette=voc_palette(41)[1:], label_offset=-1,
+            name='NYUDepthv2',
+            classes=NYU40_CLASSES,
+            palette=voc_palette(41)[1:],
+            label_offset=-1,
             splits={'train': [str(k - 1) for k in train], 'test': [str(k - 1) for k in test]},
             split_source=f'official splits.mat ({os.path.basename(splits)}; 1-based trainNdxs/testNdxs, '
-                         f'stem = index - 1)',
-            extra={'source': os.path.basename(mat),
-                   'label_encoding': 'stored 0 = unlabeled (void), 1..40 = NYU-40 (894 -> 40 map of Gupta '
-                                     'et al. 2013, classMapping40.mat)',
-                   'palette_source': 'PASCAL-VOC bit-interleaved colour map indexed by stored label (CMX/DFormer)'})
+            f'stem = index - 1)',
+            extra={
+                'source': os.path.basename(mat),
+                'label_encoding': 'stored 0 = unlabeled (void), 1..40 = NYU-40 (894 -> 40 map of Gupta '
+                'et al. 2013, classMapping40.mat)',
+                'palette_source': 'PASCAL-VOC bit-interleaved colour map indexed by stored label (CMX/DFormer)',
+            },
+        )
     finally:
         reader.close()
     return out
@@ -185,20 +236,43 @@ def convert(mat: str, splits: str, out: str, *, hha: bool = False, hha_raw_mask:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--mat', required=True, help='nyu_depth_v2_labeled.mat (v7.3)')
-    p.add_argument('--splits', required=True, help='official splits.mat (trainNdxs/testNdxs, 1-based)')
-    p.add_argument('--hha', action='store_true', help='also write HHA/<i>.png (slower, ~0.5 s/frame)')
-    p.add_argument('--hha-raw-mask', action='store_true',
-                   help="HHA: leave raw-depth holes out of the normal fits (paper variant; default "
-                        "reproduces the MATLAB reference HHA)")
-    p.add_argument('--depth-source', choices=('filled', 'raw'), default='filled',
-                   help='depths (in-painted, default) or rawDepths (0 = missing)')
-    p.add_argument('--class-map', help='classMapping40.mat to use instead of the embedded 894->40 table')
+    p.add_argument(
+        '--splits', required=True, help='official splits.mat (trainNdxs/testNdxs, 1-based)'
+    )
+    p.add_argument(
+        '--hha', action='store_true', help='also write HHA/<i>.png (slower, ~0.5 s/frame)'
+    )
+    p.add_argument(
+        '--hha-raw-mask',
+        action='store_true',
+        help="HHA: leave raw-depth holes out of the normal fits (paper variant; default "
+        "reproduces the MATLAB reference HHA)",
+    )
+    p.add_argument(
+        '--depth-source',
+        choices=('filled', 'raw'),
+        default='filled',
+        help='depths (in-painted, default) or rawDepths (0 = missing)',
+    )
+    p.add_argument(
+        '--class-map', help='classMapping40.mat to use instead of the embedded 894->40 table'
+    )
     p.add_argument('--rgb-ext', default='.jpg', choices=('.jpg', '.png'))
     add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
-    return run_converter(convert, a.mat, a.splits, out=a.out, hha=a.hha,
-                         hha_raw_mask=a.hha_raw_mask, depth_source=a.depth_source,
-                         class_map=a.class_map, rgb_ext=a.rgb_ext, force=a.force, quiet=a.quiet)
+    return run_converter(
+        convert,
+        a.mat,
+        a.splits,
+        out=a.out,
+        hha=a.hha,
+        hha_raw_mask=a.hha_raw_mask,
+        depth_source=a.depth_source,
+        class_map=a.class_map,
+        rgb_ext=a.rgb_ext,
+        force=a.force,
+        quiet=a.quiet,
+    )
 
 
 if __name__ == '__main__':

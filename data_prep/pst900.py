@@ -12,6 +12,7 @@ Usage::
 
     python data_prep/pst900.py --root PST900_RGBT_Dataset --out data/PST900
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,28 +34,52 @@ PALETTE = ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255))
 DIRS = {'rgb': 'rgb', 'thermal': 'thermal', 'label': 'labels'}
 
 
-def convert(root: str, out: str, *, force: bool = False, quiet: bool = False,
-            unlabelled_dir: Optional[str] = None) -> str:
+def convert(
+    root: str,
+    out: str,
+    *,
+    force: bool = False,
+    quiet: bool = False,
+    unlabelled_dir: Optional[str] = None,
+) -> str:
     """Convert PST900 from ``root`` (the PST900_RGBT_Dataset folder) into ``out``."""
     return convert_split_folders(
-        root, out, converter='pst900', name='PST900', splits=('train', 'test'), dirs=DIRS,
-        classes=CLASSES, palette=PALETTE, label_offset=0, max_label=4, allow_255=False,
+        root,
+        out,
+        converter='pst900',
+        name='PST900',
+        splits=('train', 'test'),
+        dirs=DIRS,
+        classes=CLASSES,
+        palette=PALETTE,
+        label_offset=0,
+        max_label=4,
+        allow_255=False,
         split_source='official train/ and test/ folders (597/288); no validation split',
-        extra={'label_encoding': 'stored 0..4, 0 = background (a class)'}, force=force, quiet=quiet,
-        unlabelled_dir=unlabelled_dir)
+        extra={'label_encoding': 'stored 0..4, 0 = background (a class)'},
+        force=force,
+        quiet=quiet,
+        unlabelled_dir=unlabelled_dir,
+    )
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--root', required=True, help='PST900_RGBT_Dataset folder (with train/ and test/)')
-    p.add_argument('--unlabelled-dir', default=None,
-                   help='also convert a folder of paired frames without labels, laid out like a split '
-                        f"folder ({DIRS['rgb']}/, {DIRS['thermal']}/), into the split \"unlabelled\" "
-                        '(no Label files; for inference and label-free distillation)')
+    p.add_argument(
+        '--root', required=True, help='PST900_RGBT_Dataset folder (with train/ and test/)'
+    )
+    p.add_argument(
+        '--unlabelled-dir',
+        default=None,
+        help='also convert a folder of paired frames without labels, laid out like a split '
+        f"folder ({DIRS['rgb']}/, {DIRS['thermal']}/), into the split \"unlabelled\" "
+        '(no Label files; for inference and label-free distillation)',
+    )
     add_common_args(p, default_out=DEFAULT_OUT)
     a = p.parse_args(argv)
-    return run_converter(convert, a.root, out=a.out, force=a.force, quiet=a.quiet,
-                         unlabelled_dir=a.unlabelled_dir)
+    return run_converter(
+        convert, a.root, out=a.out, force=a.force, quiet=a.quiet, unlabelled_dir=a.unlabelled_dir
+    )
 
 
 if __name__ == '__main__':

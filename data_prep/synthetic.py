@@ -23,6 +23,7 @@ Usage::
 
     python data_prep/synthetic.py --out data/synthetic_rgbt --variant rgbt --num 320 --seed 0
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import cv2
 import numpy as np
@@ -57,6 +58,7 @@ CAMERA_HEIGHT_M = 1.4
 class Frame:
     """One rendered frame. rgb uint8 HxWx3 (RGB), depth float32 HxW metres, thermal uint8 HxW,
     label uint8 HxW train ids, night/camouflage flags for inspection."""
+
     rgb: np.ndarray
     depth: np.ndarray
     thermal: np.ndarray
@@ -78,7 +80,7 @@ def _object_mask(kind: int, h: int, w: int, cx: float, by: float, size: float) -
         bw, bh = 0.42 * size, 1.0 * size
         body = (np.abs(xx - cx) <= bw / 2) & (yy <= by) & (yy >= by - bh * 0.8)
         hr = 0.18 * size
-        head = (xx - cx)**2 + (yy - (by - bh * 0.8 - hr * 0.8))**2 <= hr**2
+        head = (xx - cx) ** 2 + (yy - (by - bh * 0.8 - hr * 0.8)) ** 2 <= hr**2
         return body | head
     if kind == 2:  # vehicle: wide low box with a cabin on top
         bw, bh = 1.6 * size, 0.45 * size
@@ -90,8 +92,13 @@ def _object_mask(kind: int, h: int, w: int, cx: float, by: float, size: float) -
     return (np.abs(xx - cx) <= s / 2) & (yy <= by) & (yy >= by - s)
 
 
-def render_frame(rng: np.random.Generator, height: int = 128, width: int = 160,
-                 p_night: float = 0.5, p_camouflage: float = 0.0) -> Frame:
+def render_frame(
+    rng: np.random.Generator,
+    height: int = 128,
+    width: int = 160,
+    p_night: float = 0.5,
+    p_camouflage: float = 0.0,
+) -> Frame:
     """Render one scene with every modality from the same geometry."""
     h, w = height, width
     horizon = int(h * rng.uniform(0.35, 0.5))
@@ -152,22 +159,36 @@ def render_frame(rng: np.random.Generator, height: int = 128, width: int = 160,
         # almost no light: very dark, low contrast, sensor noise dominates
         rgb = rgb * rng.uniform(0.04, 0.08) + rng.normal(0, 3.0, rgb.shape) + 4
     depth_noise = 1.0 + 0.005 * rng.normal(0, 1, depth.shape)
-    return Frame(rgb=np.clip(rgb, 0, 255).astype(np.uint8),
-                 depth=(depth * depth_noise).astype(np.float32),
-                 thermal=np.clip(thermal, 0, 255).astype(np.uint8),
-                 label=label, night=bool(night), n_camouflaged=n_camo)
+    return Frame(
+        rgb=np.clip(rgb, 0, 255).astype(np.uint8),
+        depth=(depth * depth_noise).astype(np.float32),
+        thermal=np.clip(thermal, 0, 255).astype(np.uint8),
+        label=label,
+        night=bool(night),
+        n_camouflaged=n_camo,
+    )
 
 
-def meta_for(variant: str, num: int, seed: int, height: int, width: int,
-             num_train: int) -> Dict:
+def meta_for(variant: str, num: int, seed: int, height: int, width: int, num_train: int) -> Dict:
     extra = VARIANTS[variant][0]
     modalities = {'rgb': {'folder': 'RGB', 'ext': '.png', 'dtype': 'uint8', 'channels': 3}}
     if extra == 'depth':
-        modalities['depth'] = {'folder': 'Depth', 'ext': '.png', 'dtype': 'uint16', 'channels': 1,
-                               'unit': 'mm', 'scale': 0.001}
+        modalities['depth'] = {
+            'folder': 'Depth',
+            'ext': '.png',
+            'dtype': 'uint16',
+            'channels': 1,
+            'unit': 'mm',
+            'scale': 0.001,
+        }
     else:
-        modalities['thermal'] = {'folder': 'Thermal', 'ext': '.png', 'dtype': 'uint8',
-                                 'channels': 1, 'unit': 'raw'}
+        modalities['thermal'] = {
+            'folder': 'Thermal',
+            'ext': '.png',
+            'dtype': 'uint8',
+            'channels': 1,
+            'unit': 'raw',
+        }
     return {
         'name': f'synthetic_{variant}',
         'classes': list(CLASSES),
@@ -178,15 +199,32 @@ def meta_for(variant: str, num: int, seed: int, height: int, width: int,
         'modalities': modalities,
         'splits': {'train': 'train.txt', 'test': 'test.txt'},
         'split_source': f'first {num_train} stems train, rest test (generator seed {seed})',
-        'generator': {'script': 'data_prep/synthetic.py', 'version': GENERATOR_VERSION, 'variant': variant, 'num': num,
-                      'seed': seed, 'height': height, 'width': width,
-                      'p_night': VARIANTS[variant][1], 'p_camouflage': VARIANTS[variant][2]},
+        'generator': {
+            'script': 'data_prep/synthetic.py',
+            'version': GENERATOR_VERSION,
+            'variant': variant,
+            'num': num,
+            'seed': seed,
+            'height': height,
+            'width': width,
+            'p_night': VARIANTS[variant][1],
+            'p_camouflage': VARIANTS[variant][2],
+        },
     }
 
 
-def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, height: int = 128,
-             width: int = 160, test_fraction: float = 0.2, force: bool = False,
-             progress: bool = True, replace_own: bool = False) -> Dict:
+def generate(
+    out: str,
+    variant: str = 'rgbt',
+    num: int = 320,
+    seed: int = 0,
+    height: int = 128,
+    width: int = 160,
+    test_fraction: float = 0.2,
+    force: bool = False,
+    progress: bool = True,
+    replace_own: bool = False,
+) -> Dict:
     """Write the embedded dataset to ``out`` and return its meta dict.
 
     Re-running with the same arguments on an existing, complete output is a no-op; different
@@ -204,12 +242,16 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
                 old = json.load(f)
             if old.get('generator') == meta['generator'] and not force:
                 return old
-            if replace_own and old.get('generator', {}).get('script') == meta['generator']['script']:
+            if (
+                replace_own
+                and old.get('generator', {}).get('script') == meta['generator']['script']
+            ):
                 force = True  # an older or differently parameterised embedded dataset
         if not force:
             raise FileExistsError(
                 f'{out} exists and holds a different dataset (or no meta.json); '
-                f'pass --force to replace it')
+                f'pass --force to replace it'
+            )
         shutil.rmtree(out)
     extra = VARIANTS[variant][0]
     files = DatasetFiles(out, {**meta['modalities'], 'label': meta['label']})
@@ -220,6 +262,7 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
     if progress:
         try:
             from tqdm import tqdm
+
             it = tqdm(it, desc=f'synthetic {variant}', unit='frame', file=sys.stderr)
         except ImportError:
             pass
@@ -234,7 +277,9 @@ def generate(out: str, variant: str = 'rgbt', num: int = 320, seed: int = 0, hei
         files.write('rgb', stem, fr.rgb)
         files.write('label', stem, fr.label)
         if extra == 'depth':
-            files.write('depth', stem, np.clip(np.round(fr.depth * 1000.0), 0, 65535).astype(np.uint16))
+            files.write(
+                'depth', stem, np.clip(np.round(fr.depth * 1000.0), 0, 65535).astype(np.uint16)
+            )
         else:
             files.write('thermal', stem, fr.thermal)
     files.write_splits({'train': stems[:num_train], 'test': stems[num_train:]}, pairs=False)

@@ -5,6 +5,7 @@
 
 Deterministic for a seed; runs offline (no files read). Scene model: crossmodal/datasets/lidar/synthetic.py.
 """
+
 import argparse
 import json
 import os
@@ -16,10 +17,14 @@ from crossmodal.datasets.lidar.synthetic import SyntheticForestConfig, write_syn
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument('--out', required=True)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--size', type=int, default=512, help='scene edge in pixels (tiles = (size/tile)^2)')
+    p.add_argument(
+        '--size', type=int, default=512, help='scene edge in pixels (tiles = (size/tile)^2)'
+    )
     p.add_argument('--gsd', type=float, default=0.5, help='image pixel size in metres')
     p.add_argument('--tile-size', type=int, default=64)
     p.add_argument('--cell-multiple', type=int, default=2, help='metric cell = N x N image pixels')
@@ -30,16 +35,36 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.size % a.tile_size:
         p.error(f'--size {a.size} must be a multiple of --tile-size {a.tile_size}')
-    cfg = SyntheticForestConfig(seed=a.seed, size_px=a.size, gsd=a.gsd, pulse_density=a.pulse_density,
-                                trees_per_ha=a.trees_per_ha)
+    cfg = SyntheticForestConfig(
+        seed=a.seed,
+        size_px=a.size,
+        gsd=a.gsd,
+        pulse_density=a.pulse_density,
+        trees_per_ha=a.trees_per_ha,
+    )
     try:
-        meta = write_synthetic_forest(a.out, cfg, tile_size=a.tile_size, cell_multiple=a.cell_multiple,
-                                      force=a.force, progress=not a.no_progress)
+        meta = write_synthetic_forest(
+            a.out,
+            cfg,
+            tile_size=a.tile_size,
+            cell_multiple=a.cell_multiple,
+            force=a.force,
+            progress=not a.no_progress,
+        )
     except (ValueError, FileExistsError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    print(json.dumps({'out': a.out, 'n_train': meta['n_train'], 'n_test': meta['n_test'],
-                      'summary': meta['summary']}, indent=2))
+    print(
+        json.dumps(
+            {
+                'out': a.out,
+                'n_train': meta['n_train'],
+                'n_test': meta['n_test'],
+                'summary': meta['summary'],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Shared pytest setup: import this checkout (not another one) and apply crossmodal.compat."""
+
 import os
 import sys
 

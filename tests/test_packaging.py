@@ -1,4 +1,5 @@
 """Package metadata: torch is a range that admits CUDA builds; the CPU wheel pin lives in requirements.txt."""
+
 import os
 import tomllib
 
@@ -23,11 +24,17 @@ def test_pyproject_torch_admits_cuda_builds():
     torch_req = _pyproject_deps()['torch']
     for v in ('2.5.1+cu124', '2.6.0+cu126', '2.13.0', '2.13.0+cpu'):
         assert torch_req.specifier.contains(Version(v), prereleases=False), (v, str(torch_req))
-    assert not torch_req.specifier.contains(Version('2.3.1'))   # no add_safe_globals / onnx dynamo=
+    assert not torch_req.specifier.contains(Version('2.3.1'))  # no add_safe_globals / onnx dynamo=
 
 
-@pytest.mark.parametrize('name,ok,bad', [
-    ('mmengine', '0.10.7', '0.11.0'), ('mmcv-lite', '2.1.0', '2.2.0'), ('mmsegmentation', '1.2.2', '1.3.0')])
+@pytest.mark.parametrize(
+    'name,ok,bad',
+    [
+        ('mmengine', '0.10.7', '0.11.0'),
+        ('mmcv-lite', '2.1.0', '2.2.0'),
+        ('mmsegmentation', '1.2.2', '1.3.0'),
+    ],
+)
 def test_pyproject_openmmlab_ranges(name, ok, bad):
     req = _pyproject_deps()[name]
     assert req.specifier.contains(ok) and not req.specifier.contains(bad)

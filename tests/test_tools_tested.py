@@ -1,6 +1,7 @@
 """Every tool is exercised by a test: a static check that each ``tools/*.py`` / ``tools/*.sh`` and
 each ``tools/benchmark.py`` subcommand is named in some test file, plus the smoke test of the one
 tool nothing else ran (tools/install_torch.sh, with a fake pip / python / nvidia-smi: no install)."""
+
 import ast
 import glob
 import os
@@ -11,8 +12,10 @@ import subprocess
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOLS = sorted(osp.basename(p) for p in glob.glob(osp.join(ROOT, 'tools', '*.py')) +
-               glob.glob(osp.join(ROOT, 'tools', '*.sh')))
+TOOLS = sorted(
+    osp.basename(p)
+    for p in glob.glob(osp.join(ROOT, 'tools', '*.py')) + glob.glob(osp.join(ROOT, 'tools', '*.sh'))
+)
 
 
 def _test_texts():
@@ -26,7 +29,9 @@ def _test_texts():
 
 def _references(tool, texts):
     stem = osp.splitext(tool)[0]
-    pat = re.compile(rf"tools/{re.escape(tool)}|tools\.{re.escape(stem)}\b|['\"]{re.escape(tool)}['\"]")
+    pat = re.compile(
+        rf"tools/{re.escape(tool)}|tools\.{re.escape(stem)}\b|['\"]{re.escape(tool)}['\"]"
+    )
     return [p for p, t in texts.items() if pat.search(t)]
 
 
@@ -42,13 +47,24 @@ def test_every_tool_is_named_in_a_test(tool):
 def test_every_benchmark_subcommand_is_run_by_a_test():
     with open(osp.join(ROOT, 'tools', 'benchmark.py')) as f:
         tree = ast.parse(f.read())
-    subs = next(ast.literal_eval(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                and any(getattr(t, 'id', None) == 'SUBCOMMANDS' for t in n.targets))
+    subs = next(
+        ast.literal_eval(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign)
+        and any(getattr(t, 'id', None) == 'SUBCOMMANDS' for t in n.targets)
+    )
     assert subs
     texts = {p: t for p, t in _test_texts().items() if 'benchmark' in t}
-    for name in subs:  # called as the first argument: _bench('<name>', ...) / [..., 'benchmark.py', '<name>'
-        assert any(re.search(rf"\(\s*['\"]{re.escape(name)}['\"]\s*,|benchmark\.py['\"]\s*,\s*['\"]{re.escape(name)}['\"]", t)
-                   for t in texts.values()), f'no test runs tools/benchmark.py {name}'
+    for name in (
+        subs
+    ):  # called as the first argument: _bench('<name>', ...) / [..., 'benchmark.py', '<name>'
+        assert any(
+            re.search(
+                rf"\(\s*['\"]{re.escape(name)}['\"]\s*,|benchmark\.py['\"]\s*,\s*['\"]{re.escape(name)}['\"]",
+                t,
+            )
+            for t in texts.values()
+        ), f'no test runs tools/benchmark.py {name}'
 
 
 # ---------------------------------------------------------------------------------- install_torch.sh
@@ -69,9 +85,18 @@ def _install_torch(tmp_path, has_torch, gpu, wheel=False):
     wheels.mkdir()
     if wheel:
         (wheels / 'torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl').write_bytes(b'')
-    env = dict(os.environ, PATH=f'{bin_}{os.pathsep}{os.environ.get("PATH", "")}', PIP_FIND_LINKS=str(wheels))
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'install_torch.sh'), str(bin_ / 'pip')],
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = dict(
+        os.environ,
+        PATH=f'{bin_}{os.pathsep}{os.environ.get("PATH", "")}',
+        PIP_FIND_LINKS=str(wheels),
+    )
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'install_torch.sh'), str(bin_ / 'pip')],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     return log.read_text().strip() if log.exists() else ''
 
@@ -86,7 +111,9 @@ def test_install_torch_gpu_machine_takes_the_pypi_wheel(tmp_path):
 
 def test_install_torch_cpu_machine_prefers_a_local_cpu_wheel(tmp_path):
     out = _install_torch(tmp_path, has_torch=False, gpu=False, wheel=True)
-    assert out.startswith('install -q ') and out.endswith('torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl')
+    assert out.startswith('install -q ') and out.endswith(
+        'torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl'
+    )
 
 
 def test_install_torch_cpu_machine_falls_back_to_the_cpu_index(tmp_path):

@@ -4,6 +4,7 @@
 Each subcommand lives in ``crossmodal/benchmarks/<name>.py`` and exposes ``add_arguments(parser)``
 and ``run(args) -> dict``. Add a new one to ``SUBCOMMANDS``.
 """
+
 import argparse
 import importlib
 import json

@@ -9,6 +9,7 @@ iterations and a validation on a generated stand-in dataset at the config's real
 Prints a table per config (``--json`` prints the report as JSON) and exits 1 when a trainable
 backbone did not load its pretrained weights or a loss is not finite; a crash shows the real error.
 """
+
 import argparse
 import json
 import os.path as osp
@@ -25,16 +26,32 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config', nargs='?', help='config file (or --all)')
     p.add_argument('--all', action='store_true', help='every real-dataset config under configs/')
-    p.add_argument('--work-dir', help='where the stand-in data and the short runs go (default: a temp dir)')
-    p.add_argument('--scale', type=float, default=1.0,
-                   help='frame/crop scale (1 = the config\'s real resolution)')
+    p.add_argument(
+        '--work-dir', help='where the stand-in data and the short runs go (default: a temp dir)'
+    )
+    p.add_argument(
+        '--scale',
+        type=float,
+        default=1.0,
+        help='frame/crop scale (1 = the config\'s real resolution)',
+    )
     p.add_argument('--iters', type=int, default=2, help='training iterations before the validation')
-    p.add_argument('--fake-weights', action='store_true',
-                   help='random ImageNet-MiT stand-ins with the real names and shapes (no download)')
-    p.add_argument('--weight-format', choices=['mmseg', 'nvlabs'], default='mmseg',
-                   help='key format of the --fake-weights files')
-    p.add_argument('--fake-teachers', action='store_true',
-                   help='random trained-teacher checkpoints where distillation configs expect them')
+    p.add_argument(
+        '--fake-weights',
+        action='store_true',
+        help='random ImageNet-MiT stand-ins with the real names and shapes (no download)',
+    )
+    p.add_argument(
+        '--weight-format',
+        choices=['mmseg', 'nvlabs'],
+        default='mmseg',
+        help='key format of the --fake-weights files',
+    )
+    p.add_argument(
+        '--fake-teachers',
+        action='store_true',
+        help='random trained-teacher checkpoints where distillation configs expect them',
+    )
     p.add_argument('--json', action='store_true', help='print the reports as JSON')
     p.add_argument('--verbose', action='store_true', help='show the Runner\'s INFO log')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
@@ -46,6 +63,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     from crossmodal.testing.config_check import check_config, format_report, list_real_configs
+
     args = parse_args(argv)
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     configs = list_real_configs(osp.join(root, 'configs')) if args.all else [args.config]
@@ -53,10 +71,18 @@ def main(argv=None) -> int:
     reports, ok = [], True
     for i, config in enumerate(configs):
         name = osp.splitext(osp.basename(config))[0]
-        report = check_config(config, osp.join(work, name), scale=args.scale, iters=args.iters,
-                              fake_weights=args.fake_weights, fake_teachers=args.fake_teachers,
-                              weight_format=args.weight_format, cfg_options=args.cfg_options,
-                              log_level='INFO' if args.verbose else 'WARNING', shared_dir=work)
+        report = check_config(
+            config,
+            osp.join(work, name),
+            scale=args.scale,
+            iters=args.iters,
+            fake_weights=args.fake_weights,
+            fake_teachers=args.fake_teachers,
+            weight_format=args.weight_format,
+            cfg_options=args.cfg_options,
+            log_level='INFO' if args.verbose else 'WARNING',
+            shared_dir=work,
+        )
         ok &= report['all_pretrained'] and report['losses_finite']
         reports.append(report)
         if not args.json:

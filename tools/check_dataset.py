@@ -11,6 +11,7 @@ histogram, value ranges in each modality's meta.json unit, image sizes). Exit st
 exists. Implementation: data_prep/check.py, on the rules of crossmodal/datasets/validation.py that the
 loader uses as well (the checker collects every problem, the loader raises on the first).
 """
+
 import os
 import sys
 

@@ -14,6 +14,7 @@ Each tool's full output goes to a log in the work dir; while a model trains, a p
 
     python tools/demo.py [--work-dir work_dirs/demo] [--variant rgbt|rgbd] [--iters 600] [--seed 0]
 """
+
 import argparse
 import contextlib
 import json
@@ -80,7 +81,9 @@ def run(cmd, log_path, name=None):
     t0 = time.perf_counter()
     sys.stdout.flush()
     with open(log_path, 'wb') as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         _pump(proc.stdout, log, name, sys.stdout.fileno())
         proc.stdout.close()
         proc.wait()
@@ -88,7 +91,9 @@ def run(cmd, log_path, name=None):
     if proc.returncode != 0:
         with open(log_path) as f:
             tail = f.read()[-4000:]
-        raise SystemExit(f'command failed ({proc.returncode}): {" ".join(cmd)}\n--- {log_path} ---\n{tail}')
+        raise SystemExit(
+            f'command failed ({proc.returncode}): {" ".join(cmd)}\n--- {log_path} ---\n{tail}'
+        )
     return elapsed
 
 
@@ -133,19 +138,40 @@ def train_and_test(name, config, work_dir, iters, seed, extra=()):
     wd = osp.join(work_dir, name)
     os.makedirs(wd, exist_ok=True)
     warmup = min(50, max(iters // 5, 1))
-    opts = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-            f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}',
-            f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-            f'param_scheduler.1.end={iters}', f'default_hooks.logger.interval={log_interval(iters)}',
-            *extra]
+    opts = [
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'randomness.seed={seed}',
+        f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={iters}',
+        f'default_hooks.logger.interval={log_interval(iters)}',
+        *extra,
+    ]
     print(f'[demo] training {name}: {config} ({iters} iterations, seed {seed})', flush=True)
-    t_train = run([sys.executable, 'tools/train.py', config, '--work-dir', wd, '--cfg-options', *opts],
-                  osp.join(wd, 'train.log'), name=name)
+    t_train = run(
+        [sys.executable, 'tools/train.py', config, '--work-dir', wd, '--cfg-options', *opts],
+        osp.join(wd, 'train.log'),
+        name=name,
+    )
     ckpt = osp.join(wd, f'iter_{iters}.pth')
     out = osp.join(wd, 'test_results.json')
     print(f'[demo] evaluating {name} ({t_train:.0f} s of training)', flush=True)
-    run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', wd, '--out', out,
-         *(['--cfg-options', *extra] if extra else [])], osp.join(wd, 'test.log'))
+    run(
+        [
+            sys.executable,
+            'tools/test.py',
+            config,
+            ckpt,
+            '--work-dir',
+            wd,
+            '--out',
+            out,
+            *(['--cfg-options', *extra] if extra else []),
+        ],
+        osp.join(wd, 'test.log'),
+    )
     with open(out) as f:
         res = json.load(f)
     res.update(name=name, train_time_s=round(t_train, 1), checkpoint=ckpt)
@@ -156,23 +182,31 @@ def print_table(rows):
     head = f"{'model':<22} {'modalities':<14} {'mIoU':>7} {'params':>9} {'train s':>8}"
     print('\n' + head + '\n' + '-' * len(head))
     for r in rows:
-        print(f"{r['name']:<22} {','.join(r['modalities']):<14} {r['metrics']['mIoU']:>7.2f} "
-              f"{r['num_params'] / 1e6:>8.2f}M {r['train_time_s']:>8.1f}")
+        print(
+            f"{r['name']:<22} {','.join(r['modalities']):<14} {r['metrics']['mIoU']:>7.2f} "
+            f"{r['num_params'] / 1e6:>8.2f}M {r['train_time_s']:>8.1f}"
+        )
 
 
 def plot(rows, path):
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import numpy as np
+
     classes = [k[4:] for k in rows[0]['metrics'] if k.startswith('IoU.')]
     x = np.arange(len(classes))
     width = 0.8 / len(rows)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for i, r in enumerate(rows):
         vals = [r['metrics'].get(f'IoU.{c}', 0.0) for c in classes]
-        ax.bar(x + i * width, vals, width,
-               label=f"{r['name']} ({'+'.join(r['modalities'])}) mIoU {r['metrics']['mIoU']:.1f}")
+        ax.bar(
+            x + i * width,
+            vals,
+            width,
+            label=f"{r['name']} ({'+'.join(r['modalities'])}) mIoU {r['metrics']['mIoU']:.1f}",
+        )
     ax.set_xticks(x + width * (len(rows) - 1) / 2, classes)
     ax.set_ylabel('IoU (%)')
     ax.set_ylim(0, 100)
@@ -196,12 +230,19 @@ def main(argv=None):
     os.makedirs(work_dir, exist_ok=True)
 
     from data_prep.synthetic import generate
+
     data_root = osp.join(ROOT, 'data', f'synthetic_{a.variant}')
     meta = generate(data_root, a.variant, progress=True, replace_own=True)
     print(f"[demo] dataset {meta['name']} at {data_root}", flush=True)
 
-    rows = [train_and_test('teacher', CONFIGS['teacher'].format(v=a.variant), work_dir, a.iters, a.seed),
-            train_and_test('student', CONFIGS['student'].format(v=a.variant), work_dir, a.iters, a.seed)]
+    rows = [
+        train_and_test(
+            'teacher', CONFIGS['teacher'].format(v=a.variant), work_dir, a.iters, a.seed
+        ),
+        train_and_test(
+            'student', CONFIGS['student'].format(v=a.variant), work_dir, a.iters, a.seed
+        ),
+    ]
     if not a.no_distill:
         try:
             from crossmodal.apis.demo import run_distill_demo
@@ -211,20 +252,34 @@ def main(argv=None):
             print('[demo] distilling the teacher into the RGB student', flush=True)
             log = osp.join(work_dir, 'distilled.log')
             with redirect_output(log, name='distilled'):
-                row = run_distill_demo(work_dir=work_dir, teacher_ckpt=rows[0]['checkpoint'],
-                                       seed=a.seed, iters=a.iters, variant=a.variant)
-            print(f"[demo] evaluated distilled ({row['train_time_s']:.0f} s of training; log {log})",
-                  flush=True)
+                row = run_distill_demo(
+                    work_dir=work_dir,
+                    teacher_ckpt=rows[0]['checkpoint'],
+                    seed=a.seed,
+                    iters=a.iters,
+                    variant=a.variant,
+                )
+            print(
+                f"[demo] evaluated distilled ({row['train_time_s']:.0f} s of training; log {log})",
+                flush=True,
+            )
             rows.append(row)
     print_table(rows)
     gap = rows[0]['metrics']['mIoU'] - rows[1]['metrics']['mIoU']
     print(f'\nteacher - student mIoU: {gap:+.2f} points (the extra modality at work)')
-    summary = dict(variant=a.variant, iters=a.iters, seed=a.seed, rows=rows,
-                   total_time_s=round(time.perf_counter() - t_start, 1))
+    summary = dict(
+        variant=a.variant,
+        iters=a.iters,
+        seed=a.seed,
+        rows=rows,
+        total_time_s=round(time.perf_counter() - t_start, 1),
+    )
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     plot(rows, osp.join(work_dir, 'miou.png'))
-    print(f"[demo] done in {summary['total_time_s']:.0f} s; summary.json and miou.png in {work_dir}")
+    print(
+        f"[demo] done in {summary['total_time_s']:.0f} s; summary.json and miou.png in {work_dir}"
+    )
     return summary
 
 

@@ -15,6 +15,7 @@ normalisation inside the graph) + <stem>.onnx.json (classes, palette, mean/std, 
 --student-prefix P: the student with its weights under P (a distill config, or the student's own
 config with a distillation checkpoint); teacher/connector keys are dropped.
 """
+
 import argparse
 import json
 import os
@@ -26,31 +27,54 @@ if ROOT not in sys.path:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[1], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument('config', help='the config the checkpoint was trained with')
     p.add_argument('checkpoint', help='mmengine checkpoint of that config')
-    p.add_argument('--part', default=None,
-                   help='student | rgb | x | depth (or a modality name); default: student for '
-                        'distillers and plain students, rgb for RTFDNet / CroDiNo-KD')
+    p.add_argument(
+        '--part',
+        default=None,
+        help='student | rgb | x | depth (or a modality name); default: student for '
+        'distillers and plain students, rgb for RTFDNet / CroDiNo-KD',
+    )
     p.add_argument('--format', choices=['onnx', 'pth'], default='onnx')
     o = p.add_mutually_exclusive_group(required=True)
     o.add_argument('--out', help='output file (.onnx or .pth)')
     o.add_argument('--out-dir', help='output folder (files <stem>.onnx/.pth, see --name)')
-    p.add_argument('--name', default=None, help='file stem with --out-dir (default: per part, '
-                                                'e.g. student, segformer_rgb_from_rtfdnet)')
+    p.add_argument(
+        '--name',
+        default=None,
+        help='file stem with --out-dir (default: per part, '
+        'e.g. student, segformer_rgb_from_rtfdnet)',
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'),
-                   help='ONNX: fixed graph input size (default: data_preprocessor.size); '
-                        'pth: the test pipeline resizes to it')
-    g.add_argument('--dynamic', action='store_true',
-                   help='ONNX: dynamic batch/height/width; frames are padded to a multiple of 32')
-    p.add_argument('--input-scale', type=float, default=None,
-                   help='1-channel parts (pth): stored value x scale = training unit (e.g. 0.001 '
-                        'for depth PNGs in mm); default: the dataset meta.json "scale"')
-    p.add_argument('--student-prefix', default=None,
-                   help="keep only state_dict keys with this prefix, stripped (e.g. 'student.'); "
-                        'teacher/connector keys are dropped')
+    g.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='ONNX: fixed graph input size (default: data_preprocessor.size); '
+        'pth: the test pipeline resizes to it',
+    )
+    g.add_argument(
+        '--dynamic',
+        action='store_true',
+        help='ONNX: dynamic batch/height/width; frames are padded to a multiple of 32',
+    )
+    p.add_argument(
+        '--input-scale',
+        type=float,
+        default=None,
+        help='1-channel parts (pth): stored value x scale = training unit (e.g. 0.001 '
+        'for depth PNGs in mm); default: the dataset meta.json "scale"',
+    )
+    p.add_argument(
+        '--student-prefix',
+        default=None,
+        help="keep only state_dict keys with this prefix, stripped (e.g. 'student.'); "
+        'teacher/connector keys are dropped',
+    )
     p.add_argument('--opset', type=int, default=None, help='ONNX opset (default 17)')
     return p.parse_args(argv)
 
@@ -60,28 +84,41 @@ def export(args) -> dict:
     from crossmodal.deploy import export_onnx, load_part
     from crossmodal.deploy.parts import ExportError
     from crossmodal.deploy.pth_export import write_loaded_part
+
     if args.format == 'pth' and args.dynamic:
         raise ExportError('--dynamic applies to --format onnx only')
-    model, cfg, part, info = load_part(args.config, args.checkpoint, args.part,
-                                       args.student_prefix)
+    model, cfg, part, info = load_part(args.config, args.checkpoint, args.part, args.student_prefix)
     out = args.out or os.path.join(args.out_dir, f'{args.name or part.file_stem}.{args.format}')
     if args.format == 'onnx':
         if part.in_channels != 3 or part.modality not in ('rgb', 'image'):
-            raise ExportError(f'part {part.name!r} reads {part.modality!r} ({part.in_channels} '
-                              f'channels): ONNX export (crossmodal_runtime) takes RGB parts; '
-                              f'export it with --format pth')
+            raise ExportError(
+                f'part {part.name!r} reads {part.modality!r} ({part.in_channels} '
+                f'channels): ONNX export (crossmodal_runtime) takes RGB parts; '
+                f'export it with --format pth'
+            )
         kw = {} if args.opset is None else {'opset': args.opset}
         spec = export_onnx(model, info, out, input_size=args.input_size, dynamic=args.dynamic, **kw)
-        return {'onnx': out, 'sidecar': out + '.json', 'part': part.name,
-                'input': spec['input']['policy'], 'classes': len(spec['classes'])}
+        return {
+            'onnx': out,
+            'sidecar': out + '.json',
+            'part': part.name,
+            'input': spec['input']['policy'],
+            'classes': len(spec['classes']),
+        }
     if not out.endswith('.pth'):
         raise ExportError(f'--out must end with .pth for --format pth, got {out}')
     scale = 'auto' if args.input_scale is None else args.input_scale
-    res = write_loaded_part(model, cfg, part, info, out, os.path.splitext(out)[0] + '.py', scale,
-                            args.input_size)
-    return {'checkpoint': res['checkpoint'], 'config': res['config'], 'part': part.name,
-            'classes': res['classes'], 'dropped_key_groups': res['dropped_key_groups'],
-            'state_dict_numel': res['state_dict_numel']}
+    res = write_loaded_part(
+        model, cfg, part, info, out, os.path.splitext(out)[0] + '.py', scale, args.input_size
+    )
+    return {
+        'checkpoint': res['checkpoint'],
+        'config': res['config'],
+        'part': part.name,
+        'classes': res['classes'],
+        'dropped_key_groups': res['dropped_key_groups'],
+        'state_dict_numel': res['state_dict_numel'],
+    }
 
 
 def main(argv=None) -> int:
@@ -89,7 +126,7 @@ def main(argv=None) -> int:
     try:
         summary = export(args)
     except (ValueError, FileNotFoundError) as e:  # NotAStudentError, CheckpointMismatchError,
-        print(f'error: {e}', file=sys.stderr)     # ExportError
+        print(f'error: {e}', file=sys.stderr)  # ExportError
         return 2
     print(json.dumps(summary))
     return 0

@@ -18,6 +18,7 @@ model takes 8-bit RGB; convert it with the sensor's range yourself). Checkpoints
 strictly: the wrong kind (a distiller's without --student-prefix student., a teacher's, RTFDNet,
 CroDiNo-KD) is an error that says what to use instead.
 """
+
 import argparse
 import json
 import os
@@ -33,25 +34,38 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[1], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument('model', help='.onnx (with .onnx.json sidecar) or a checkpoint (+ --config)')
     p.add_argument('input', help='image, folder, video file or camera index')
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--config', help='student config (checkpoint models only)')
-    p.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'),
-                   help='checkpoint models: resize frames to H x W (default: pad to /32)')
+    p.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='checkpoint models: resize frames to H x W (default: pad to /32)',
+    )
     p.add_argument('--student-prefix', help="distillation checkpoint: e.g. 'student.'")
     p.add_argument('--gt-dir', help='folder of ground-truth label maps <stem><gt-ext>')
     p.add_argument('--gt-ext', default='.png')
-    p.add_argument('--label-offset', type=int, default=0,
-                   help='train_id = stored + offset; <0 or stored 255 -> ignore (meta.json)')
+    p.add_argument(
+        '--label-offset',
+        type=int,
+        default=0,
+        help='train_id = stored + offset; <0 or stored 255 -> ignore (meta.json)',
+    )
     p.add_argument('--alpha', type=float, default=0.5, help='overlay colour weight')
     p.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
     p.add_argument('--show', action='store_true', help='show a window (needs a display)')
-    p.add_argument('--grey-to-rgb', action='store_true',
-                   help='accept 8-bit grey images by copying the grey value into R, G and B '
-                        '(refused without it)')
+    p.add_argument(
+        '--grey-to-rgb',
+        action='store_true',
+        help='accept 8-bit grey images by copying the grey value into R, G and B '
+        '(refused without it)',
+    )
     return p.parse_args(argv)
 
 
@@ -91,6 +105,7 @@ def read_image(path: str):
     No conversion: the segmenter applies the input policy (grey refused unless --grey-to-rgb,
     16-bit refused)."""
     import cv2
+
     img = cv2.imread(path, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
     if img is None:
         raise SystemExit(f'error: cannot read image {path}')
@@ -104,6 +119,7 @@ def iter_frames(src: str, max_frames=None):
 
     Video/camera frames are RGB uint8; image files are returned as stored (:func:`read_image`)."""
     import cv2
+
     n = 0
     if src.isdigit() or os.path.isfile(src) and src.lower().endswith(VIDEO_EXTS):
         cap = cv2.VideoCapture(int(src) if src.isdigit() else src)
@@ -137,13 +153,15 @@ def read_gt(gt_dir: str, stem: str, ext: str, offset: int, shape):
     import cv2
 
     from crossmodal_runtime.labels import stored_to_train_ids
+
     path = os.path.join(gt_dir, stem + ext)
     raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise SystemExit(f'error: ground truth {path} is missing or unreadable')
     if raw.ndim != 2:
-        raise SystemExit(f'error: ground truth {path} has shape {raw.shape}; expected a '
-                         f'single-channel label map')
+        raise SystemExit(
+            f'error: ground truth {path} has shape {raw.shape}; expected a single-channel label map'
+        )
     if raw.shape != tuple(shape):
         raise SystemExit(f'error: ground truth {path} is {raw.shape}, the frame {tuple(shape)}')
     return stored_to_train_ids(raw, offset)  # the data contract's rule (crossmodal_runtime.labels)
@@ -158,15 +176,24 @@ def has_display() -> bool:
 def build_segmenter(args):
     if args.model.endswith('.onnx'):
         if args.config or args.input_size or args.student_prefix:
-            raise SystemExit('error: --config/--input-size/--student-prefix apply to checkpoints; '
-                             'an .onnx model carries its settings in its sidecar')
+            raise SystemExit(
+                'error: --config/--input-size/--student-prefix apply to checkpoints; '
+                'an .onnx model carries its settings in its sidecar'
+            )
         from crossmodal_runtime import Segmenter
+
         return Segmenter(args.model, grey_to_rgb=args.grey_to_rgb)
     if not args.config:
         raise SystemExit(f'error: {args.model} is a checkpoint: pass its --config')
     from crossmodal.apis.segmenter import Segmenter
-    return Segmenter(args.model, config=args.config, input_size=args.input_size,
-                     student_prefix=args.student_prefix, grey_to_rgb=args.grey_to_rgb)
+
+    return Segmenter(
+        args.model,
+        config=args.config,
+        input_size=args.input_size,
+        student_prefix=args.student_prefix,
+        grey_to_rgb=args.grey_to_rgb,
+    )
 
 
 def main(argv=None) -> int:
@@ -174,6 +201,7 @@ def main(argv=None) -> int:
     import cv2
 
     from crossmodal_runtime import FrameError, SidecarError, overlay, side_by_side
+
     try:
         seg = build_segmenter(args)
     except (SidecarError, FileNotFoundError, ValueError, RuntimeError) as e:
@@ -183,8 +211,9 @@ def main(argv=None) -> int:
         return 2
     show = args.show and has_display()
     if args.show and not show:
-        print('warning: --show ignored: no display (DISPLAY/WAYLAND_DISPLAY unset)',
-              file=sys.stderr)
+        print(
+            'warning: --show ignored: no display (DISPLAY/WAYLAND_DISPLAY unset)', file=sys.stderr
+        )
     dirs = {k: os.path.join(args.out, k) for k in ('labels', 'overlays', 'side_by_side')}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
@@ -201,15 +230,20 @@ def main(argv=None) -> int:
         model_s += time.perf_counter() - t
         if frame.ndim == 2:  # accepted with --grey-to-rgb: draw on the frame the model saw
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-        gt = (read_gt(args.gt_dir, stem, args.gt_ext, args.label_offset, frame.shape[:2])
-              if args.gt_dir else None)
+        gt = (
+            read_gt(args.gt_dir, stem, args.gt_ext, args.label_offset, frame.shape[:2])
+            if args.gt_dir
+            else None
+        )
         ov = overlay(frame, out.labels, seg.palette, args.alpha)
         sbs = side_by_side(frame, out.labels, seg.palette, gt)
         cv2.imwrite(os.path.join(dirs['labels'], stem + '.png'), out.labels)
-        cv2.imwrite(os.path.join(dirs['overlays'], stem + '.png'),
-                    cv2.cvtColor(ov, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(os.path.join(dirs['side_by_side'], stem + '.png'),
-                    cv2.cvtColor(sbs, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            os.path.join(dirs['overlays'], stem + '.png'), cv2.cvtColor(ov, cv2.COLOR_RGB2BGR)
+        )
+        cv2.imwrite(
+            os.path.join(dirs['side_by_side'], stem + '.png'), cv2.cvtColor(sbs, cv2.COLOR_RGB2BGR)
+        )
         n += 1
         bar.set_postfix(fps=f'{n / max(model_s, 1e-9):.1f}')
         if show:
@@ -220,10 +254,18 @@ def main(argv=None) -> int:
     if show:
         cv2.destroyAllWindows()
     total = time.perf_counter() - t0
-    print(json.dumps({'frames': n, 'out': args.out, 'model_seconds': round(model_s, 4),
-                      'model_fps': round(n / model_s, 2) if model_s else None,
-                      'total_seconds': round(total, 4),
-                      'fps': round(n / total, 2) if total else None}))
+    print(
+        json.dumps(
+            {
+                'frames': n,
+                'out': args.out,
+                'model_seconds': round(model_s, 4),
+                'model_fps': round(n / model_s, 2) if model_s else None,
+                'total_seconds': round(total, 4),
+                'fps': round(n / total, 2) if total else None,
+            }
+        )
+    )
     return 0 if n else 1
 
 

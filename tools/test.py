@@ -34,6 +34,7 @@ own inference runs on each copy, and the softmax probabilities are averaged at t
 resolution. It wraps the model (not the pipeline), so it works for dict-input RGB-X models, RTFDNet,
 distillers and stock RGB students alike, and combines with ``--drop`` / ``--robustness``.
 """
+
 import argparse
 import json
 import os
@@ -45,33 +46,61 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402
 from crossmodal.evaluation.aug_test import DEFAULT_SCALES, wrap_config  # noqa: E402
-from crossmodal.utils.runner_setup import (add_runner_args, load_run_config,  # noqa: E402
-                                           parse_runner_args, setup_distributed)
+from crossmodal.utils.runner_setup import (
+    add_runner_args,
+    load_run_config,  # noqa: E402
+    parse_runner_args,
+    setup_distributed,
+)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Test (and evaluate) a segmentor')
     p.add_argument('config', help='test config file path')
-    p.add_argument('checkpoint', help='checkpoint file, or a training work dir (its best checkpoint, '
-                   'else the latest)')
+    p.add_argument(
+        'checkpoint',
+        help='checkpoint file, or a training work dir (its best checkpoint, else the latest)',
+    )
     p.add_argument('--work-dir', help='directory for logs and the results JSON')
-    p.add_argument('--out', help='results JSON path (default <work_dir>/test_results.json; '
-                   'test_results_<scenario>.json with --drop/--modalities/--aug-test)')
+    p.add_argument(
+        '--out',
+        help='results JSON path (default <work_dir>/test_results.json; '
+        'test_results_<scenario>.json with --drop/--modalities/--aug-test)',
+    )
     p.add_argument('--show-dir', help='save painted predictions to this directory as <stem>.png')
-    p.add_argument('--modalities', help='comma-separated modalities that are given; the '
-                   'model\'s other modalities are blanked')
+    p.add_argument(
+        '--modalities',
+        help='comma-separated modalities that are given; the model\'s other modalities are blanked',
+    )
     p.add_argument('--drop', help='comma-separated modalities to blank (missing sensors)')
-    p.add_argument('--fill', choices=['zero', 'mean', 'sample-mean'], default='zero',
-                   help='value of a blanked modality (mean = dataset mean of the data preprocessor)')
-    p.add_argument('--fill-value', nargs='+', metavar='NAME=V[,V]',
-                   help='explicit fill per modality in stored units, e.g. thermal=100')
-    p.add_argument('--robustness', action='store_true',
-                   help='evaluate full input and each modality missing; write a robustness table')
-    p.add_argument('--aug-test', action='store_true',
-                   help='multi-scale + flip test: average softmax probabilities over --aug-scales '
-                        'and horizontal flips')
-    p.add_argument('--aug-scales', default=','.join(str(s) for s in DEFAULT_SCALES),
-                   help='comma-separated resize ratios for --aug-test (default %(default)s)')
+    p.add_argument(
+        '--fill',
+        choices=['zero', 'mean', 'sample-mean'],
+        default='zero',
+        help='value of a blanked modality (mean = dataset mean of the data preprocessor)',
+    )
+    p.add_argument(
+        '--fill-value',
+        nargs='+',
+        metavar='NAME=V[,V]',
+        help='explicit fill per modality in stored units, e.g. thermal=100',
+    )
+    p.add_argument(
+        '--robustness',
+        action='store_true',
+        help='evaluate full input and each modality missing; write a robustness table',
+    )
+    p.add_argument(
+        '--aug-test',
+        action='store_true',
+        help='multi-scale + flip test: average softmax probabilities over --aug-scales '
+        'and horizontal flips',
+    )
+    p.add_argument(
+        '--aug-scales',
+        default=','.join(str(s) for s in DEFAULT_SCALES),
+        help='comma-separated resize ratios for --aug-test (default %(default)s)',
+    )
     p.add_argument('--no-flip', action='store_true', help='--aug-test without the flipped copies')
     add_runner_args(p)
     args = parse_runner_args(p, argv)
@@ -103,6 +132,7 @@ def results_name(args, dropped) -> str:
 def main(argv=None):
     args = parse_args(argv)
     from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+
     args.checkpoint = resolve_trained_checkpoint(args.checkpoint, 'tools/test.py')
     crossmodal.register_all_modules(init_default_scope=False)
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
@@ -113,17 +143,20 @@ def main(argv=None):
         cfg.model = wrap_config(cfg.model, **aug)
     if args.show_dir:
         # <show_dir>/<stem>.png (mmseg's hook would write vis_image/test_<stem>.png_0.png)
-        cfg.default_hooks.visualization = dict(type='StemSegVisualizationHook', draw=True,
-                                               interval=1, out_dir=args.show_dir)
+        cfg.default_hooks.visualization = dict(
+            type='StemSegVisualizationHook', draw=True, interval=1, out_dir=args.show_dir
+        )
     setup_distributed(cfg)
     from mmengine.dist import is_main_process
     from crossmodal.evaluation import robustness
     from crossmodal.evaluation.strict_json import dump_strict_json, to_strict_json
+
     fill_value = robustness.parse_fill_values(args.fill_value)
     if args.robustness:
         prefix = osp.splitext(args.out)[0] if args.out else None
-        rob = robustness.run_robustness(cfg, args.fill, fill_value, out_prefix=prefix,
-                                        write=is_main_process())
+        rob = robustness.run_robustness(
+            cfg, args.fill, fill_value, out_prefix=prefix, write=is_main_process()
+        )
         if is_main_process():
             print(rob['table'])
             print(f"robustness table written to {', '.join(rob['written'])}")
@@ -132,18 +165,24 @@ def main(argv=None):
     dropped = robustness.resolve_drop(cfg, mods, args.drop.split(',') if args.drop else None)
     robustness.insert_blanking(cfg, dropped, args.fill, fill_value)
     from crossmodal.utils.checkpoint_kind import build_runner_and_load
+
     runner, _ = build_runner_and_load(cfg, args.checkpoint, args.config)
     t0 = time.perf_counter()
     metrics = runner.test()
     elapsed = time.perf_counter() - t0
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    result = dict(config=args.config, checkpoint=args.checkpoint,
-                  model=type(model).__name__,
-                  modalities=list(getattr(model, 'modalities', ('rgb', ))),
-                  dropped_modalities=dropped, fill=args.fill if dropped else None,
-                  num_params=int(sum(p.numel() for p in model.parameters())),
-                  aug_test=aug, test_time_s=round(elapsed, 3),
-                  metrics={k: float(v) for k, v in metrics.items()})
+    result = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        model=type(model).__name__,
+        modalities=list(getattr(model, 'modalities', ('rgb',))),
+        dropped_modalities=dropped,
+        fill=args.fill if dropped else None,
+        num_params=int(sum(p.numel() for p in model.parameters())),
+        aug_test=aug,
+        test_time_s=round(elapsed, 3),
+        metrics={k: float(v) for k, v in metrics.items()},
+    )
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, results_name(args, dropped))
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -155,6 +194,7 @@ def main(argv=None):
 
 if __name__ == '__main__':
     from crossmodal.utils.checkpoint_kind import CheckpointMismatchError
+
     try:
         main()
     except CheckpointMismatchError as e:  # wrong config/checkpoint pairing: no traceback, exit 2

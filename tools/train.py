@@ -16,6 +16,7 @@ an interrupted save). Resuming a run that already reached ``train_cfg.max_iters`
 ``FiniteLossHook`` and ``SafeCheckpointHook`` (crossmodal/engine, via
 ``runner_setup.install_reliability_hooks``).
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -23,11 +24,18 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import crossmodal  # noqa: E402  (compat layer first)
-from crossmodal.utils.runner_setup import (add_train_args, apply_train_args,  # noqa: E402
-                                           load_run_config, log_batch_summary, parse_runner_args,
-                                           setup_distributed)
-from crossmodal.engine.safe_checkpoint import (find_resume_checkpoint,  # noqa: E402
-                                               finished_run_message)
+from crossmodal.utils.runner_setup import (
+    add_train_args,
+    apply_train_args,  # noqa: E402
+    load_run_config,
+    log_batch_summary,
+    parse_runner_args,
+    setup_distributed,
+)
+from crossmodal.engine.safe_checkpoint import (
+    find_resume_checkpoint,  # noqa: E402
+    finished_run_message,
+)
 from mmengine.logging import print_log  # noqa: E402
 
 
@@ -35,9 +43,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Train a segmentor')
     p.add_argument('config', help='train config file path')
     p.add_argument('--work-dir', help='the dir to save logs and models')
-    p.add_argument('--resume', nargs='?', type=str, const='auto',
-                   help='resume from CKPT, or from the latest checkpoint in the work dir when '
-                   'no path is given')
+    p.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or from the latest checkpoint in the work dir when '
+        'no path is given',
+    )
     add_train_args(p)  # --amp, --auto-scale-lr, --cfg-options, --launcher
     return parse_runner_args(p, argv)
 
@@ -60,6 +73,7 @@ def main(argv=None):
             return None
     setup_distributed(cfg)
     from mmengine.runner import Runner
+
     runner = Runner.from_cfg(cfg)
     log_batch_summary(runner.cfg, runner.world_size)
     runner.train()

@@ -10,15 +10,17 @@ The recipe format, the stage hand-over (``load_from``, ``load_mode``), the distr
 bookkeeping (rank 0 resolves and writes, then broadcasts) and the summary are documented and
 implemented in :mod:`crossmodal.apis.train_stages`; this file is its command line.
 """
+
 import argparse
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from crossmodal.apis.train_stages import (check_all_weights, last_checkpoint,  # noqa: E402,F401
-                                          resolve_load_from, resolve_stage_config, run_recipe,
-                                          stage_config, student_init_checkpoint, write_summary)
+from crossmodal.apis.train_stages import (
+    last_checkpoint,  # noqa: E402,F401
+    run_recipe,
+)
 from crossmodal.utils.runner_setup import add_train_args, parse_runner_args  # noqa: E402
 
 

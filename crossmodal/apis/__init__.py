@@ -4,6 +4,7 @@
 :class:`Segmenter` never needs torch or mmseg; the torch-free runtime itself is the separate
 package :mod:`crossmodal_runtime`.
 """
+
 from importlib import import_module
 from typing import Any
 

@@ -14,6 +14,7 @@ Importing this module does not import torch; only the checkpoint path does. Note
 ``import crossmodal`` itself imports torch (compat layer): a robot without torch uses
 ``from crossmodal_runtime import Segmenter`` (same class, ONNX only).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,12 +33,14 @@ class TorchBackend:
 
     def __init__(self, model, info, device: str = 'cpu') -> None:
         from crossmodal.deploy.onnx_export import StudentGraph
+
         self.device = device
         self.graph = StudentGraph(model, info.mean, info.std, info.network_channel_order)
         self.graph.to(device).eval()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         import torch
+
         with torch.no_grad():
             return self.graph(torch.from_numpy(x).to(self.device)).cpu().numpy()
 
@@ -60,27 +63,38 @@ class Segmenter(_RuntimeSegmenter):
     or weights of another student, raise an error saying what the checkpoint is and what to use.
     """
 
-    def __init__(self, model: str, config: Optional[str] = None, *,
-                 input_size: Optional[Tuple[int, int]] = None,
-                 student_prefix: Optional[str] = None, device: str = 'cpu',
-                 providers: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None, grey_to_rgb: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        config: Optional[str] = None,
+        *,
+        input_size: Optional[Tuple[int, int]] = None,
+        student_prefix: Optional[str] = None,
+        device: str = 'cpu',
+        providers: Optional[Sequence[str]] = None,
+        num_threads: Optional[int] = None,
+        grey_to_rgb: bool = False,
+    ) -> None:
         model = os.fspath(model)
         if model.endswith('.onnx'):
             if config is not None:
-                raise ValueError(f'{model}: an ONNX model takes no config (its sidecar '
-                                 f'{model}.json holds the metadata)')
-            super().__init__(model, providers=providers, num_threads=num_threads,
-                             grey_to_rgb=grey_to_rgb)
+                raise ValueError(
+                    f'{model}: an ONNX model takes no config (its sidecar '
+                    f'{model}.json holds the metadata)'
+                )
+            super().__init__(
+                model, providers=providers, num_threads=num_threads, grey_to_rgb=grey_to_rgb
+            )
             return
         if config is None:
             raise ValueError(f'{model}: a checkpoint needs its config (config=... / --config)')
         from crossmodal.deploy.onnx_export import build_spec
         from crossmodal.deploy.student import load_student
-        net, _, _, info = load_student(config, model, student_prefix=student_prefix,
-                                       device=device)
+
+        net, _, _, info = load_student(config, model, student_prefix=student_prefix, device=device)
         spec = build_spec(info, input_size, dynamic=input_size is None)
         self.model = net
         self.info = info
-        super().__init__(model, backend=TorchBackend(net, info, device), spec=spec,
-                         grey_to_rgb=grey_to_rgb)
+        super().__init__(
+            model, backend=TorchBackend(net, info, device), spec=spec, grey_to_rgb=grey_to_rgb
+        )

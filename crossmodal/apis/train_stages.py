@@ -9,32 +9,46 @@ The recipe config holds only ``stages``, run in order::
              cfg_options=dict(...)),                                # optional per-stage overrides
     ]
 
-Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``load_from`` naming an
-earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the student
-is kept (teachers, connectors and QSD modules dropped, written to ``<work_dir>/<prev>/student_init.pth``
-with the ``student.`` prefix of the next distiller); any other value is a checkpoint path.
-``load_mode='all'`` (default ``'student'``) keeps *every* weight of the earlier stage's checkpoint
-(teachers, MaskNets, gates: MST-Distill's stages); the next stage's model must then have exactly
-the same state-dict keys and shapes, checked before training (``ValueError`` listing differences).
-``--cfg-options``, ``--amp``, ``--auto-scale-lr`` and ``--launcher`` apply to every stage, with
-tools/train.py's meaning. ``--stages`` runs a subset (earlier stages' outputs must exist). Prints a
-JSON summary with each stage's last checkpoint and writes it to ``<work_dir>/stages_summary.json``.
+Each stage trains with ``tools/train.py`` semantics in ``<work_dir>/<name>``. ``load_from`` naming
+an earlier stage loads that stage's last checkpoint: for a DistillSegmentor checkpoint only the
+student is kept (teachers, connectors and QSD modules dropped, written to
+``<work_dir>/<prev>/student_init.pth`` with the ``student.`` prefix of the next distiller); any
+other value is a checkpoint path. ``load_mode='all'`` (default ``'student'``) keeps *every* weight
+of the earlier stage's checkpoint (teachers, MaskNets, gates: MST-Distill's stages); the next
+stage's model must then have exactly the same state-dict keys and shapes, checked before training
+(``ValueError`` listing differences). ``--cfg-options``, ``--amp``, ``--auto-scale-lr`` and
+``--launcher`` apply to every stage, with tools/train.py's meaning. ``--stages`` runs a subset
+(earlier stages' outputs must exist). Prints a JSON summary with each stage's last checkpoint and
+writes it to ``<work_dir>/stages_summary.json``.
 
 Distributed (``--launcher pytorch``, e.g. via tools/dist_train_stages.sh): every rank runs every
 stage; rank 0 alone does the bookkeeping (resolving the previous stage's last checkpoint, writing
 ``student_init.pth`` and the summary) and broadcasts the paths, so all ranks load the same file.
 """
+
 import json
 import os
 import os.path as osp
 
 from crossmodal.utils import checkpoints
-from crossmodal.utils.runner_setup import (apply_train_args, load_run_config, log_batch_summary,
-                                           on_main_process, setup_distributed)
+from crossmodal.utils.runner_setup import (
+    apply_train_args,
+    load_run_config,
+    log_batch_summary,
+    on_main_process,
+    setup_distributed,
+)
 
-__all__ = ['last_checkpoint', 'student_init_checkpoint', 'check_all_weights',
-           'resolve_stage_config', 'stage_config', 'resolve_load_from', 'write_summary',
-           'run_recipe']
+__all__ = [
+    'last_checkpoint',
+    'student_init_checkpoint',
+    'check_all_weights',
+    'resolve_stage_config',
+    'stage_config',
+    'resolve_load_from',
+    'write_summary',
+    'run_recipe',
+]
 
 
 def last_checkpoint(work_dir: str) -> str:
@@ -53,6 +67,7 @@ def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
     import torch
 
     from crossmodal.models.distill.export import STUDENT_PREFIX, extract_student_state_dict
+
     ckpt = checkpoints.load(ckpt_path)
     sd = ckpt.get('state_dict', ckpt)
     if any(k.startswith(STUDENT_PREFIX) for k in sd):
@@ -64,22 +79,27 @@ def student_init_checkpoint(ckpt_path: str, out_path: str) -> str:
 
 
 def check_all_weights(model, ckpt_path: str, stage: str) -> None:
-    """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict keys/shapes."""
+    """Raise ``ValueError`` unless ``ckpt_path`` holds exactly ``model``'s state-dict
+    keys/shapes."""
     sd = checkpoints.state_dict_of(checkpoints.load(ckpt_path), ckpt_path)
     own = (model.module if hasattr(model, 'module') else model).state_dict()
     missing, unexpected, shape = checkpoints.state_dict_differences(own, sd)
     if missing or unexpected or shape:
-        raise ValueError(f'stage {stage}: load_mode="all" needs the checkpoint {ckpt_path} to hold '
-                         f'every weight of the model: missing {missing[:8]}, unexpected '
-                         f'{unexpected[:8]}, shape mismatches {shape[:8]}')
+        raise ValueError(
+            f'stage {stage}: load_mode="all" needs the checkpoint {ckpt_path} to hold '
+            f'every weight of the model: missing {missing[:8]}, unexpected '
+            f'{unexpected[:8]}, shape mismatches {shape[:8]}'
+        )
 
 
 def resolve_stage_config(recipe_path: str, path: str) -> str:
     for cand in (osp.join(osp.dirname(osp.abspath(recipe_path)), path), path):
         if osp.isfile(cand):
             return cand
-    raise FileNotFoundError(f'{recipe_path}: stage config {path} not found (relative to the recipe '
-                            f'file or the current directory)')
+    raise FileNotFoundError(
+        f'{recipe_path}: stage config {path} not found (relative to the recipe '
+        f'file or the current directory)'
+    )
 
 
 def stage_config(args, recipe_path: str, stage: dict, stage_dir: str):
@@ -107,11 +127,15 @@ def resolve_load_from(stage: dict, index: int, names: list, root: str) -> str:
         prev_dir = osp.join(root, src)
         if stage.get('load_mode', 'student') == 'all':
             return osp.abspath(last_checkpoint(prev_dir))
-        return osp.abspath(student_init_checkpoint(last_checkpoint(prev_dir),
-                                                   osp.join(prev_dir, 'student_init.pth')))
+        return osp.abspath(
+            student_init_checkpoint(
+                last_checkpoint(prev_dir), osp.join(prev_dir, 'student_init.pth')
+            )
+        )
     if not osp.isfile(src):
-        raise FileNotFoundError(f'stage {name}: load_from {src} is neither an earlier '
-                                f'stage ({names}) nor a file')
+        raise FileNotFoundError(
+            f'stage {name}: load_from {src} is neither an earlier stage ({names}) nor a file'
+        )
     return src
 
 
@@ -128,6 +152,7 @@ def run_recipe(args) -> dict:
     ``config``, ``work_dir``, ``stages``, ``cfg_options``, ``launcher``, ``amp``,
     ``auto_scale_lr``); returns the summary (see the module docstring)."""
     from mmengine.config import Config
+
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     recipe = Config.fromfile(args.config)
@@ -144,10 +169,12 @@ def run_recipe(args) -> dict:
     for stage in stages:
         load_mode = stage.get('load_mode', 'student')
         if load_mode not in ('student', 'all'):
-            raise ValueError(f"stage {stage['name']}: load_mode must be 'student' or 'all', "
-                             f'got {load_mode!r}')
+            raise ValueError(
+                f"stage {stage['name']}: load_mode must be 'student' or 'all', got {load_mode!r}"
+            )
     root = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
     import crossmodal
+
     crossmodal.register_all_modules(init_default_scope=False)
     from mmengine.dist import is_main_process
     from mmengine.runner import Runner
@@ -171,9 +198,12 @@ def run_recipe(args) -> dict:
             check_all_weights(runner.model, cfg.load_from, name)
         runner.train()
         # rank 0 writes `last_checkpoint`: read it there, after training, and share the path
-        summary[name] = dict(config=resolve_stage_config(args.config, stage['config']),
-                             work_dir=stage_dir, load_from=cfg.load_from,
-                             checkpoint=on_main_process(lambda: last_checkpoint(stage_dir)))
+        summary[name] = dict(
+            config=resolve_stage_config(args.config, stage['config']),
+            work_dir=stage_dir,
+            load_from=cfg.load_from,
+            checkpoint=on_main_process(lambda: last_checkpoint(stage_dir)),
+        )
         del runner
     if is_main_process():
         write_summary(root, summary)

@@ -1,9 +1,11 @@
 """Mixed precision for benchmarks and short runs: one optim wrapper per device.
 
-* CUDA: mmengine's ``AmpOptimWrapper`` (fp16 autocast + ``GradScaler``), as ``tools/train.py --amp``.
+* CUDA: mmengine's ``AmpOptimWrapper`` (fp16 autocast + ``GradScaler``), as
+  ``tools/train.py --amp``.
 * CPU: :class:`AutocastOptimWrapper` (bf16 autocast, no scaler: bf16 has fp32's exponent range).
   mmengine's ``AmpOptimWrapper`` refuses to start without an accelerator, so CPU dry runs use this.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -12,12 +14,19 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-__all__ = ['AutocastOptimWrapper', 'amp_dtype', 'make_optim_wrapper', 'optim_wrapper_cfg', 'autocast']
+__all__ = [
+    'AutocastOptimWrapper',
+    'amp_dtype',
+    'make_optim_wrapper',
+    'optim_wrapper_cfg',
+    'autocast',
+]
 
 
 @OPTIM_WRAPPERS.register_module(force=True)
 class AutocastOptimWrapper(OptimWrapper):
-    """``OptimWrapper`` whose ``optim_context`` runs under ``torch.autocast(device_type, dtype)``."""
+    """``OptimWrapper`` whose ``optim_context`` runs under
+    ``torch.autocast(device_type, dtype)``."""
 
     def __init__(self, *args, device_type: str = 'cpu', dtype: str = 'bfloat16', **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,8 +55,12 @@ def optim_wrapper_cfg(device: str, precision: str, optimizer: dict) -> dict:
     if precision != 'amp':
         return dict(type='OptimWrapper', optimizer=optimizer)
     if str(device).startswith('cuda'):
-        return dict(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic', optimizer=optimizer)
-    return dict(type='AutocastOptimWrapper', device_type='cpu', dtype='bfloat16', optimizer=optimizer)
+        return dict(
+            type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic', optimizer=optimizer
+        )
+    return dict(
+        type='AutocastOptimWrapper', device_type='cpu', dtype='bfloat16', optimizer=optimizer
+    )
 
 
 def make_optim_wrapper(params, device: str, precision: str, lr: float = 1e-5) -> OptimWrapper:
@@ -57,5 +70,6 @@ def make_optim_wrapper(params, device: str, precision: str, lr: float = 1e-5) ->
         return OptimWrapper(opt)
     if str(device).startswith('cuda'):
         from mmengine.optim import AmpOptimWrapper
+
         return AmpOptimWrapper(optimizer=opt, dtype='float16', loss_scale='dynamic')
     return AutocastOptimWrapper(optimizer=opt, device_type='cpu', dtype='bfloat16')

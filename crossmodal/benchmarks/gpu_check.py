@@ -79,6 +79,7 @@ leaves a rerun of single parts (``--parts``) in a 15-minute lease. A cap is enfo
 ``signal.setitimer`` in this process (it fires between Python operations); the Triton parts run
 in subprocesses with timeouts, so a CUDA fault in a kernel cannot poison the other parts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,30 +111,77 @@ SETTINGS: Dict[str, Dict[str, Any]] = {
     'full': dict(
         budgets=dict(environment=15, kernels=270, train_throughput=160, smoke=150, inference=120),
         kernel_tests=dict(files=KERNEL_TEST_FILES, interpret='0', timeout=150),
-        kernel_bench=dict(args=['--impls', 'reference', 'chunked', 'triton', 'triton_tf32'], timeout=120),
-        train=dict(configs={'nyudv2_cwd_b2_to_b0': CWD_CONFIG, 'mfnet_rtfdnet_b2': RTFDNET_CONFIG},
-                   scale=1.0, batch_size=None, iters=6, warmup=2, precisions=['fp32', 'amp']),
+        kernel_bench=dict(
+            args=['--impls', 'reference', 'chunked', 'triton', 'triton_tf32'], timeout=120
+        ),
+        train=dict(
+            configs={'nyudv2_cwd_b2_to_b0': CWD_CONFIG, 'mfnet_rtfdnet_b2': RTFDNET_CONFIG},
+            scale=1.0,
+            batch_size=None,
+            iters=6,
+            warmup=2,
+            precisions=['fp32', 'amp'],
+        ),
         smoke=dict(config=CWD_CONFIG, scale=0.5, batch_size=4, iters=200, window=20, n_train=4),
-        inference=dict(config=STUDENT_CONFIG, size=[480, 640], warmup=10, iters=50, ort_cpu_iters=10,
-                       compile_backend='inductor'),
+        inference=dict(
+            config=STUDENT_CONFIG,
+            size=[480, 640],
+            warmup=10,
+            iters=50,
+            ort_cpu_iters=10,
+            compile_backend='inductor',
+        ),
     ),
     'dry': dict(
         budgets=dict(environment=15, kernels=120, train_throughput=120, smoke=120, inference=90),
         kernel_tests=dict(files=['tests/ops/test_triton_kernels.py'], interpret='1', timeout=90),
-        kernel_bench=dict(args=['--impls', 'reference', 'chunked', 'triton', 'triton_tf32', '--in-process',
-                                '--sizes', '64', '--dims', '8', '--dense-shape', '1', '4', '16', '16',
-                                '--repeats', '1'], timeout=60),
-        train=dict(configs={'nyudv2_cwd_b2_to_b0': CWD_CONFIG, 'mfnet_rtfdnet_b2': RTFDNET_CONFIG},
-                   scale=1 / 16, batch_size=2, iters=1, warmup=1, precisions=['fp32', 'amp']),
+        kernel_bench=dict(
+            args=[
+                '--impls',
+                'reference',
+                'chunked',
+                'triton',
+                'triton_tf32',
+                '--in-process',
+                '--sizes',
+                '64',
+                '--dims',
+                '8',
+                '--dense-shape',
+                '1',
+                '4',
+                '16',
+                '16',
+                '--repeats',
+                '1',
+            ],
+            timeout=60,
+        ),
+        train=dict(
+            configs={'nyudv2_cwd_b2_to_b0': CWD_CONFIG, 'mfnet_rtfdnet_b2': RTFDNET_CONFIG},
+            scale=1 / 16,
+            batch_size=2,
+            iters=1,
+            warmup=1,
+            precisions=['fp32', 'amp'],
+        ),
         smoke=dict(config=CWD_CONFIG, scale=1 / 16, batch_size=2, iters=3, window=1, n_train=2),
-        inference=dict(config=STUDENT_CONFIG, size=[64, 64], warmup=1, iters=3, ort_cpu_iters=3,
-                       compile_backend='eager'),
+        inference=dict(
+            config=STUDENT_CONFIG,
+            size=[64, 64],
+            warmup=1,
+            iters=3,
+            ort_cpu_iters=3,
+            compile_backend='eager',
+        ),
     ),
 }
 
-CACHED_TEACHER_NOTE = ('placeholder: offline teacher caching (precomputed teacher outputs read from '
-                       'disk instead of a teacher forward) does not exist yet; when it does, this is '
-                       'the distillation step without the teacher forward')
+CACHED_TEACHER_NOTE = (
+    'placeholder: offline teacher caching (precomputed teacher outputs read from '
+    'disk instead of a teacher forward) does not exist yet; when it does, this is '
+    'the distillation step without the teacher forward'
+)
 
 
 class PartTimeout(Exception):
@@ -145,8 +193,10 @@ class PartTimeout(Exception):
 def time_limit(seconds: float, what: str):
     """Raise :class:`PartTimeout` in this (main) thread after ``seconds``; nests (an inner limit
     never outlives an outer one)."""
+
     def handler(signum, frame):
         raise PartTimeout(f'{what}: time cap of {seconds:.0f} s exceeded')
+
     outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
     outer_handler = signal.getsignal(signal.SIGALRM)
     if outer_left and outer_left < seconds:  # the outer limit fires first: keep it
@@ -186,12 +236,14 @@ def guarded(fn: Callable[[], Dict], seconds: float, what: str) -> Dict:
 
 def _device(dry_run: bool) -> str:
     import torch
+
     return 'cuda' if torch.cuda.is_available() and not dry_run else 'cpu'
 
 
 def _sync(device: str) -> None:
     if device == 'cuda':
         import torch
+
         torch.cuda.synchronize()
 
 
@@ -201,20 +253,30 @@ def _py_env(**extra) -> Dict[str, str]:
     return env
 
 
-# ------------------------------------------------------------------------------------ 1. environment
+# ----------------------------------------------------------------------------------- 1. environment
 def part_environment(ctx: Dict) -> Dict:
     import torch
-    out: Dict[str, Any] = dict(device_type=ctx['device'], python=platform.python_version(),
-                               torch=torch.__version__, cuda=torch.version.cuda,
-                               cudnn=None, triton=None, onnxruntime=None, onnxruntime_providers=None,
-                               cpu_count=os.cpu_count())
+
+    out: Dict[str, Any] = dict(
+        device_type=ctx['device'],
+        python=platform.python_version(),
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        cudnn=None,
+        triton=None,
+        onnxruntime=None,
+        onnxruntime_providers=None,
+        cpu_count=os.cpu_count(),
+    )
     try:
         import triton
+
         out['triton'] = triton.__version__
     except Exception as exc:
         out['triton'] = f'not importable: {exc}'
     try:
         import onnxruntime
+
         out['onnxruntime'] = onnxruntime.__version__
         out['onnxruntime_providers'] = onnxruntime.get_available_providers()
     except Exception as exc:
@@ -222,11 +284,15 @@ def part_environment(ctx: Dict) -> Dict:
     if ctx['device'] == 'cuda':
         props = torch.cuda.get_device_properties(0)
         free, total = torch.cuda.mem_get_info()
-        out.update(device_name=torch.cuda.get_device_name(0),
-                   compute_capability='%d.%d' % torch.cuda.get_device_capability(0),
-                   device_count=torch.cuda.device_count(), multiprocessors=props.multi_processor_count,
-                   cudnn=torch.backends.cudnn.version(),
-                   free_memory_mib=round(free / 2 ** 20), total_memory_mib=round(total / 2 ** 20))
+        out.update(
+            device_name=torch.cuda.get_device_name(0),
+            compute_capability='%d.%d' % torch.cuda.get_device_capability(0),
+            device_count=torch.cuda.device_count(),
+            multiprocessors=props.multi_processor_count,
+            cudnn=torch.backends.cudnn.version(),
+            free_memory_mib=round(free / 2**20),
+            total_memory_mib=round(total / 2**20),
+        )
     else:
         name = platform.processor() or platform.machine()
         mem = {}
@@ -242,9 +308,14 @@ def part_environment(ctx: Dict) -> Dict:
                     mem[k] = int(v.split()[0]) * 1024
         except OSError:
             pass
-        out.update(device_name=name, compute_capability=None, device_count=0,
-                   multiprocessors=os.cpu_count(), free_memory_mib=round(mem.get('MemAvailable', 0) / 2 ** 20),
-                   total_memory_mib=round(mem.get('MemTotal', 0) / 2 ** 20))
+        out.update(
+            device_name=name,
+            compute_capability=None,
+            device_count=0,
+            multiprocessors=os.cpu_count(),
+            free_memory_mib=round(mem.get('MemAvailable', 0) / 2**20),
+            total_memory_mib=round(mem.get('MemTotal', 0) / 2**20),
+        )
     out['torch_cuda_available'] = torch.cuda.is_available()
     return out
 
@@ -252,9 +323,12 @@ def part_environment(ctx: Dict) -> Dict:
 # ------------------------------------------------------------------------------------ 2. kernels
 def _junit_counts(path: str) -> Dict[str, int]:
     import xml.etree.ElementTree as ET
+
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == 'testsuite' else list(root.iter('testsuite'))
-    c = {k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')}
+    c = {
+        k: sum(int(s.get(k, 0)) for s in suites) for k in ('tests', 'failures', 'errors', 'skipped')
+    }
     c['passed'] = c['tests'] - c['failures'] - c['errors'] - c['skipped']
     return c
 
@@ -263,20 +337,42 @@ def kernel_tests(ctx: Dict) -> Dict:
     s = ctx['settings']['kernel_tests']
     with tempfile.TemporaryDirectory() as tmp:
         xml = osp.join(tmp, 'junit.xml')
-        cmd = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', f'--junitxml={xml}',
-               *s['files']]
+        cmd = [
+            sys.executable,
+            '-m',
+            'pytest',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+            f'--junitxml={xml}',
+            *s['files'],
+        ]
         t0 = time.monotonic()
         try:
-            res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=s['timeout'],
-                                 env=_py_env(TRITON_INTERPRET=s['interpret']))
+            res = subprocess.run(
+                cmd,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=s['timeout'],
+                env=_py_env(TRITON_INTERPRET=s['interpret']),
+            )
         except subprocess.TimeoutExpired as exc:
-            tail = (exc.stdout or b'')
+            tail = exc.stdout or b''
             tail = tail.decode(errors='replace') if isinstance(tail, bytes) else tail
-            return {'error': f'pytest timed out after {s["timeout"]} s', 'traceback_tail': tail[-3000:],
-                    'files': s['files']}
+            return {
+                'error': f'pytest timed out after {s["timeout"]} s',
+                'traceback_tail': tail[-3000:],
+                'files': s['files'],
+            }
         lines = (res.stdout + res.stderr).strip().splitlines()
-        out = dict(files=s['files'], triton_interpret=s['interpret'], returncode=res.returncode,
-                   summary=lines[-1] if lines else '', seconds=round(time.monotonic() - t0, 2))
+        out = dict(
+            files=s['files'],
+            triton_interpret=s['interpret'],
+            returncode=res.returncode,
+            summary=lines[-1] if lines else '',
+            seconds=round(time.monotonic() - t0, 2),
+        )
         out.update(_junit_counts(xml) if osp.isfile(xml) else {})
         if res.returncode not in (0, 5):  # 5: nothing collected (all skipped at module level)
             out['log_tail'] = lines[-40:]
@@ -285,17 +381,28 @@ def kernel_tests(ctx: Dict) -> Dict:
 
 def kernel_benchmark(ctx: Dict) -> Dict:
     s = ctx['settings']['kernel_bench']
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), 'kernels', '--device', ctx['device'],
-           *s['args']]
+    cmd = [
+        sys.executable,
+        osp.join(ROOT, 'tools', 'benchmark.py'),
+        'kernels',
+        '--device',
+        ctx['device'],
+        *s['args'],
+    ]
     try:
-        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=s['timeout'],
-                             env=_py_env())
+        res = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=s['timeout'], env=_py_env()
+        )
     except subprocess.TimeoutExpired:
-        return {'error': f'tools/benchmark.py kernels timed out after {s["timeout"]} s',
-                'traceback_tail': ''}
+        return {
+            'error': f'tools/benchmark.py kernels timed out after {s["timeout"]} s',
+            'traceback_tail': '',
+        }
     if res.returncode != 0:
-        return {'error': f'tools/benchmark.py kernels exited {res.returncode}',
-                'traceback_tail': res.stderr[-3000:]}
+        return {
+            'error': f'tools/benchmark.py kernels exited {res.returncode}',
+            'traceback_tail': res.stderr[-3000:],
+        }
     out = json.loads(res.stdout)
     out['command'] = ' '.join(['tools/benchmark.py'] + cmd[2:])
     return out
@@ -303,29 +410,56 @@ def kernel_benchmark(ctx: Dict) -> Dict:
 
 def part_kernels(ctx: Dict) -> Dict:
     cap = ctx['settings']['budgets']['kernels']
-    return dict(tests=guarded(lambda: kernel_tests(ctx), cap, 'kernel tests'),
-                benchmark=guarded(lambda: kernel_benchmark(ctx), cap, 'kernel benchmark'))
+    return dict(
+        tests=guarded(lambda: kernel_tests(ctx), cap, 'kernel tests'),
+        benchmark=guarded(lambda: kernel_benchmark(ctx), cap, 'kernel benchmark'),
+    )
 
 
 # ------------------------------------------------------------------------------------ 3. training
 def part_train_throughput(ctx: Dict) -> Dict:
     from .train_step import load_cfg, measure
+
     s = ctx['settings']['train']
     out: Dict[str, Any] = {}
     for name, config in s['configs'].items():
+
         def one(config=config):
             cfg = load_cfg(osp.join(ROOT, config))
-            r = measure(cfg, config=config, iters=s['iters'], warmup=s['warmup'], batch_size=s['batch_size'],
-                        synthetic=True, device=ctx['device'], precisions=s['precisions'], scale=s['scale'])
-            keep = ('config', 'model_type', 'device', 'batch_size', 'scale', 'batch_shapes', 'teacher_weights',
-                    'losses', 'iters', 'warmup', 'goal_ratio')
+            r = measure(
+                cfg,
+                config=config,
+                iters=s['iters'],
+                warmup=s['warmup'],
+                batch_size=s['batch_size'],
+                synthetic=True,
+                device=ctx['device'],
+                precisions=s['precisions'],
+                scale=s['scale'],
+            )
+            keep = (
+                'config',
+                'model_type',
+                'device',
+                'batch_size',
+                'scale',
+                'batch_shapes',
+                'teacher_weights',
+                'losses',
+                'iters',
+                'warmup',
+                'goal_ratio',
+            )
             res = {k: r[k] for k in keep}
             for p in s['precisions']:
                 res[p] = r['results'][p]
-            res['distill_over_student_plus_teacher'] = {p: r['results'][p]['ratio'] for p in s['precisions']}
+            res['distill_over_student_plus_teacher'] = {
+                p: r['results'][p]['ratio'] for p in s['precisions']
+            }
             res['cached_teacher_step'] = None
             res['cached_teacher_note'] = CACHED_TEACHER_NOTE
             return res
+
         # each config gets its share of the part's cap, so a slow first one cannot starve the second
         cap = ctx['settings']['budgets']['train_throughput'] / len(s['configs'])
         out[name] = guarded(one, cap, f'train throughput {name}')
@@ -335,9 +469,11 @@ def part_train_throughput(ctx: Dict) -> Dict:
 
 def _free(device: str) -> None:
     import gc
+
     gc.collect()
     if device == 'cuda':
         import torch
+
         torch.cuda.empty_cache()
 
 
@@ -353,9 +489,15 @@ def part_smoke(ctx: Dict) -> Dict:
 
     from crossmodal.compat import load_checkpoint_file
     from crossmodal.models.backbones.pretrained import PRETRAINED_DIR_ENV
-    from crossmodal.testing.config_check import (_env, _fast_config_text, fabricate_pretrained,
-                                                 fabricate_teachers, prepare_config, shrink_resolution,
-                                                 write_standin_dataset)
+    from crossmodal.testing.config_check import (
+        _env,
+        _fast_config_text,
+        fabricate_pretrained,
+        fabricate_teachers,
+        prepare_config,
+        shrink_resolution,
+        write_standin_dataset,
+    )
 
     from . import amp  # noqa: F401  (registers AutocastOptimWrapper)
 
@@ -364,8 +506,13 @@ def part_smoke(ctx: Dict) -> Dict:
     work = osp.join(ctx['work_dir'], 'smoke')
     os.makedirs(work, exist_ok=True)
     t0 = time.monotonic()
-    cfg, kind, hw = prepare_config(osp.join(ROOT, s['config']), work, scale=s['scale'], iters=s['iters'],
-                                   batch_size=s['batch_size'])
+    cfg, kind, hw = prepare_config(
+        osp.join(ROOT, s['config']),
+        work,
+        scale=s['scale'],
+        iters=s['iters'],
+        batch_size=s['batch_size'],
+    )
     root = cfg.train_dataloader.dataset.data_root
     write_standin_dataset(kind, root, hw, n_train=s['n_train'], n_test=2)
     # this check does save a checkpoint (config_check turns saving off): the last iteration's
@@ -409,34 +556,58 @@ def part_smoke(ctx: Dict) -> Dict:
         train_s = time.monotonic() - t1
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     ckpt = osp.join(cfg.work_dir, f'iter_{s["iters"]}.pth')
-    out: Dict[str, Any] = dict(config=s['config'], dataset=kind, frame_hw=list(hw),
-                               crop_size=list(shrink_resolution({'crop_size': tuple(cfg.crop_size)},
-                                                                s['scale'])['crop_size']), scale=s['scale'],
-                               batch_size=s['batch_size'], iters=s['iters'], optim_wrapper=ow['type'],
-                               autocast_dtype=ow['dtype'], fabricated_teachers=[osp.relpath(t, work) for t in teachers],
-                               prepare_s=round(prep_s, 2), train_s=round(train_s, 2))
+    out: Dict[str, Any] = dict(
+        config=s['config'],
+        dataset=kind,
+        frame_hw=list(hw),
+        crop_size=list(
+            shrink_resolution({'crop_size': tuple(cfg.crop_size)}, s['scale'])['crop_size']
+        ),
+        scale=s['scale'],
+        batch_size=s['batch_size'],
+        iters=s['iters'],
+        optim_wrapper=ow['type'],
+        autocast_dtype=ow['dtype'],
+        fabricated_teachers=[osp.relpath(t, work) for t in teachers],
+        prepare_s=round(prep_s, 2),
+        train_s=round(train_s, 2),
+    )
     w = max(1, min(s['window'], len(losses) // 2))
     first, last = (sum(losses[:w]) / w, sum(losses[-w:]) / w) if losses else (math.nan, math.nan)
-    out.update(iterations_run=len(losses), loss_first=losses[0] if losses else None,
-               loss_last=losses[-1] if losses else None, window=w, loss_mean_first=first, loss_mean_last=last,
-               losses_finite=bool(losses) and all(math.isfinite(v) for v in losses),
-               loss_decreasing=bool(last < first),
-               median_iter_s=round(sorted(iter_times)[len(iter_times) // 2], 4) if iter_times else None,
-               losses_every_10=[round(v, 4) for v in losses[::10]])
+    out.update(
+        iterations_run=len(losses),
+        loss_first=losses[0] if losses else None,
+        loss_last=losses[-1] if losses else None,
+        window=w,
+        loss_mean_first=first,
+        loss_mean_last=last,
+        losses_finite=bool(losses) and all(math.isfinite(v) for v in losses),
+        loss_decreasing=bool(last < first),
+        median_iter_s=round(sorted(iter_times)[len(iter_times) // 2], 4) if iter_times else None,
+        losses_every_10=[round(v, 4) for v in losses[::10]],
+    )
     out['checkpoint_written'] = osp.isfile(ckpt)
     if out['checkpoint_written']:
         t2 = time.monotonic()
         loaded = load_checkpoint_file(ckpt)
         sd = loaded['state_dict']
         own = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        out.update(checkpoint=osp.relpath(ckpt, work), checkpoint_mib=round(osp.getsize(ckpt) / 2 ** 20, 1),
-                   checkpoint_tensors=len(sd),
-                   checkpoint_reloaded_equal=set(sd) == set(own) and all(torch.equal(sd[k].cpu(), own[k]) for k in own),
-                   reload_s=round(time.monotonic() - t2, 2))
+        out.update(
+            checkpoint=osp.relpath(ckpt, work),
+            checkpoint_mib=round(osp.getsize(ckpt) / 2**20, 1),
+            checkpoint_tensors=len(sd),
+            checkpoint_reloaded_equal=set(sd) == set(own)
+            and all(torch.equal(sd[k].cpu(), own[k]) for k in own),
+            reload_s=round(time.monotonic() - t2, 2),
+        )
     else:
         out['checkpoint_reloaded_equal'] = False
-    out['passed'] = bool(out['losses_finite'] and out['checkpoint_reloaded_equal']
-                         and len(losses) == s['iters'] and (out['loss_decreasing'] or s['iters'] < 20))
+    out['passed'] = bool(
+        out['losses_finite']
+        and out['checkpoint_reloaded_equal']
+        and len(losses) == s['iters']
+        and (out['loss_decreasing'] or s['iters'] < 20)
+    )
     if s['iters'] < 20:
         out['note'] = f'{s["iters"]} iterations (dry run): loss_decreasing is not required to pass'
     del runner, model
@@ -459,9 +630,16 @@ def part_inference(ctx: Dict) -> Dict:
     model, cfg, _, info = load_student(osp.join(ROOT, s['config']), None)
     graph = StudentGraph(model, info.mean, info.std, info.network_channel_order).eval()
     x_cpu = torch.rand(1, 3, *size) * 255.0
-    out: Dict[str, Any] = dict(config=s['config'], weights='random', input_size=list(size), batch=1,
-                               device=device, warmup=s['warmup'], iters=s['iters'],
-                               params_m=round(sum(p.numel() for p in model.parameters()) / 1e6, 3))
+    out: Dict[str, Any] = dict(
+        config=s['config'],
+        weights='random',
+        input_size=list(size),
+        batch=1,
+        device=device,
+        warmup=s['warmup'],
+        iters=s['iters'],
+        params_m=round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
+    )
     budget = ctx['settings']['budgets']['inference']
     t_part = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -470,7 +648,11 @@ def part_inference(ctx: Dict) -> Dict:
         def do_export():
             t0 = time.monotonic()
             export_onnx(model, info, onnx_path, input_size=size, dynamic=False)
-            return dict(seconds=round(time.monotonic() - t0, 2), onnx_mib=round(osp.getsize(onnx_path) / 2 ** 20, 2))
+            return dict(
+                seconds=round(time.monotonic() - t0, 2),
+                onnx_mib=round(osp.getsize(onnx_path) / 2**20, 2),
+            )
+
         out['export'] = guarded(do_export, budget, 'onnx export')
         with torch.inference_mode():
             ref = graph(x_cpu).numpy()
@@ -481,13 +663,16 @@ def part_inference(ctx: Dict) -> Dict:
             def call():
                 fn()
                 _sync(device)
+
             return call
 
         def eager():
             def f():
                 with torch.inference_mode():
                     g(x)
+
             return time_fn(timed(f), s['warmup'], s['iters'])
+
         out['torch_eager'] = guarded(eager, budget, 'eager')
 
         def ort(provider, iters):
@@ -495,25 +680,40 @@ def part_inference(ctx: Dict) -> Dict:
                 import onnxruntime as ortm
 
                 from crossmodal_runtime import OnnxBackend
+
                 if 'error' in out['export']:
                     raise RuntimeError('no ONNX graph: the export failed')
                 available = ortm.get_available_providers()
                 if provider not in available:
-                    return dict(skipped=f'{provider} not available in onnxruntime {ortm.__version__} '
-                                        f'(providers: {available}; the CUDA provider needs the '
-                                        f'onnxruntime-gpu wheel)', available_providers=available)
-                providers = [provider] + (['CPUExecutionProvider'] if provider != 'CPUExecutionProvider' else [])
+                    return dict(
+                        skipped=f'{provider} not available in onnxruntime {ortm.__version__} '
+                        f'(providers: {available}; the CUDA provider needs the '
+                        f'onnxruntime-gpu wheel)',
+                        available_providers=available,
+                    )
+                providers = [provider] + (
+                    ['CPUExecutionProvider'] if provider != 'CPUExecutionProvider' else []
+                )
                 backend = OnnxBackend(onnx_path, providers=providers)
                 used = backend.session.get_providers()
                 xn = x_cpu.numpy()
                 r = time_fn(lambda: backend(xn), s['warmup'], iters)
-                r.update(providers=used, version=ortm.__version__,
-                         max_abs_diff_vs_eager=float(np.abs(backend(xn) - ref).max()),
-                         note='numpy input and output: host<->device copies included')
+                r.update(
+                    providers=used,
+                    version=ortm.__version__,
+                    max_abs_diff_vs_eager=float(np.abs(backend(xn) - ref).max()),
+                    note='numpy input and output: host<->device copies included',
+                )
                 return r
+
             return f
-        out['onnxruntime_cuda'] = guarded(ort('CUDAExecutionProvider', s['iters']), budget, 'onnxruntime cuda')
-        out['onnxruntime_cpu'] = guarded(ort('CPUExecutionProvider', s['ort_cpu_iters']), budget, 'onnxruntime cpu')
+
+        out['onnxruntime_cuda'] = guarded(
+            ort('CUDAExecutionProvider', s['iters']), budget, 'onnxruntime cuda'
+        )
+        out['onnxruntime_cpu'] = guarded(
+            ort('CPUExecutionProvider', s['ort_cpu_iters']), budget, 'onnxruntime cpu'
+        )
 
         def compiled():
             t0 = time.monotonic()
@@ -526,21 +726,32 @@ def part_inference(ctx: Dict) -> Dict:
             def f():
                 with torch.inference_mode():
                     c(x)
+
             r = time_fn(timed(f), s['warmup'], s['iters'])
-            r.update(backend=s['compile_backend'], compile_and_first_call_s=round(first, 2),
-                     max_abs_diff_vs_eager=float((y.float().cpu() - torch.from_numpy(ref)).abs().max()))
+            r.update(
+                backend=s['compile_backend'],
+                compile_and_first_call_s=round(first, 2),
+                max_abs_diff_vs_eager=float((y.float().cpu() - torch.from_numpy(ref)).abs().max()),
+            )
             return r
+
         # last: inductor compiles for tens of seconds; it gets what is left of the part's cap
-        out['torch_compile'] = guarded(compiled, max(1.0, budget - (time.monotonic() - t_part) - 2),
-                                       'torch.compile')
-    del g, graph, model
+        out['torch_compile'] = guarded(
+            compiled, max(1.0, budget - (time.monotonic() - t_part) - 2), 'torch.compile'
+        )
+    # drop the references (the closures above share g and model) before freeing the device
+    g = graph = model = None
     _free(device)
     return out
 
 
 PART_FUNCTIONS: Dict[str, Callable[[Dict], Dict]] = {
-    'environment': part_environment, 'kernels': part_kernels, 'train_throughput': part_train_throughput,
-    'smoke': part_smoke, 'inference': part_inference}
+    'environment': part_environment,
+    'kernels': part_kernels,
+    'train_throughput': part_train_throughput,
+    'smoke': part_smoke,
+    'inference': part_inference,
+}
 
 
 # ------------------------------------------------------------------------------------ driver
@@ -559,8 +770,12 @@ def find_errors(obj, path: str = '') -> List[str]:
     return found
 
 
-def run_check(dry_run: bool = False, parts=PARTS, work_dir: Optional[str] = None,
-              total_budget: float = TOTAL_BUDGET_S) -> Dict[str, Any]:
+def run_check(
+    dry_run: bool = False,
+    parts=PARTS,
+    work_dir: Optional[str] = None,
+    total_budget: float = TOTAL_BUDGET_S,
+) -> Dict[str, Any]:
     started = time.time()
     t0 = time.monotonic()
     own_tmp = None
@@ -569,26 +784,43 @@ def run_check(dry_run: bool = False, parts=PARTS, work_dir: Optional[str] = None
         work_dir = own_tmp.name
     settings = SETTINGS['dry' if dry_run else 'full']
     ctx = dict(dry_run=dry_run, device=_device(dry_run), settings=settings, work_dir=work_dir)
-    result: Dict[str, Any] = {'gpu_check': dict(
-        version=1, dry_run=dry_run, device=ctx['device'], parts=list(parts),
-        started=time.strftime('%Y-%m-%dT%H:%M:%S%z', time.localtime(started)), total_budget_s=total_budget,
-        budgets_s={p: settings['budgets'][p] for p in parts})}
+    result: Dict[str, Any] = {
+        'gpu_check': dict(
+            version=1,
+            dry_run=dry_run,
+            device=ctx['device'],
+            parts=list(parts),
+            started=time.strftime('%Y-%m-%dT%H:%M:%S%z', time.localtime(started)),
+            total_budget_s=total_budget,
+            budgets_s={p: settings['budgets'][p] for p in parts},
+        )
+    }
     try:
         for name in parts:
             left = total_budget - (time.monotonic() - t0)
             if left < MIN_START_S:
-                result[name] = {'error': f'skipped: total budget spent ({left:.0f} s left of {total_budget} s)',
-                                'traceback_tail': '', 'seconds': 0.0}
+                result[name] = {
+                    'error': f'skipped: total budget spent ({left:.0f} s left of {total_budget} s)',
+                    'traceback_tail': '',
+                    'seconds': 0.0,
+                }
                 continue
             cap = min(settings['budgets'][name], left)
             result[name] = guarded(lambda name=name: PART_FUNCTIONS[name](ctx), cap, name)
-            print(f'gpu_check: {name} done in {result[name]["seconds"]} s', file=sys.stderr, flush=True)
+            print(
+                f'gpu_check: {name} done in {result[name]["seconds"]} s',
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         if own_tmp is not None:
             own_tmp.cleanup()
     errors = find_errors({k: v for k, v in result.items() if k != 'gpu_check'})
-    result['gpu_check'].update(total_seconds=round(time.monotonic() - t0, 2),
-                               parts_failed=sorted({e.split('.')[0] for e in errors}), errors=errors)
+    result['gpu_check'].update(
+        total_seconds=round(time.monotonic() - t0, 2),
+        parts_failed=sorted({e.split('.')[0] for e in errors}),
+        errors=errors,
+    )
     return result
 
 
@@ -612,7 +844,9 @@ def main(argv=None) -> int:
     p.add_argument('--dry-run', action='store_true', help='every part at tiny size on the CPU')
     p.add_argument('--out', default=None, help='also write the JSON to this file')
     p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS)
-    p.add_argument('--work-dir', default=None, help='keep the smoke run\'s files here (default: a temp dir)')
+    p.add_argument(
+        '--work-dir', default=None, help='keep the smoke run\'s files here (default: a temp dir)'
+    )
     p.add_argument('--total-budget', type=float, default=TOTAL_BUDGET_S)
     args = p.parse_args(argv)
     if ROOT not in sys.path:

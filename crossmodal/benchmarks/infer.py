@@ -17,6 +17,7 @@ Without ``--ckpt`` the student keeps its random initialisation (latency does not
 weights). Resolution: ``--input-size``, else the config's ``data_preprocessor.size``, else 480x640
 (NYUDv2 frames).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,13 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'), default=None)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--iters', type=int, default=20)
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch and onnxruntime intra-op threads (default: library defaults)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch and onnxruntime intra-op threads (default: library defaults)',
+    )
     parser.add_argument('--teacher-config', default=None, help='optional RGB-X teacher config')
     parser.add_argument('--teacher-ckpt', default=None)
-    parser.add_argument('--teacher-modalities', nargs='+', default=None, metavar='NAME:C',
-                        help='teacher inputs, e.g. rgb:3 depth:1 (default: from its '
-                             'data_preprocessor, else rgb:3 depth:1)')
+    parser.add_argument(
+        '--teacher-modalities',
+        nargs='+',
+        default=None,
+        metavar='NAME:C',
+        help='teacher inputs, e.g. rgb:3 depth:1 (default: from its '
+        'data_preprocessor, else rgb:3 depth:1)',
+    )
 
 
 def time_fn(fn: Callable[[], Any], warmup: int, iters: int) -> Dict[str, float]:
@@ -55,8 +65,13 @@ def time_fn(fn: Callable[[], Any], warmup: int, iters: int) -> Dict[str, float]:
         fn()
         times.append((time.perf_counter() - t) * 1000.0)
     med = statistics.median(times)
-    return {'median_ms': round(med, 3), 'mean_ms': round(statistics.fmean(times), 3),
-            'min_ms': round(min(times), 3), 'fps': round(1000.0 / med, 2), 'iters': len(times)}
+    return {
+        'median_ms': round(med, 3),
+        'mean_ms': round(statistics.fmean(times), 3),
+        'min_ms': round(min(times), 3),
+        'fps': round(1000.0 / med, 2),
+        'iters': len(times),
+    }
 
 
 def _teacher_modalities(cfg: Any, given: List[str] | None) -> Dict[str, int]:
@@ -73,6 +88,7 @@ def _teacher_modalities(cfg: Any, given: List[str] | None) -> Dict[str, int]:
     mean = dp.get('mean') if isinstance(dp.get('mean'), dict) else {}
     names = list(model_cfg.get('modalities') or mean or ('rgb', 'depth'))
     from crossmodal.modalities import MODALITY_CHANNELS as default
+
     return {n: len(mean[n]) if n in mean else default.get(n, 1) for n in names}
 
 
@@ -92,8 +108,10 @@ def _bench_teacher(args, size) -> Dict[str, Any]:
         sd, _ = extract_state_dict(load_checkpoint_file(args.teacher_ckpt), args.teacher_ckpt)
         missing, unexpected = model.load_state_dict(sd, strict=False)
         if missing or unexpected:
-            raise ValueError(f'{args.teacher_ckpt}: weights do not match {args.teacher_config}: '
-                             f'{len(missing)} missing, {len(unexpected)} unexpected keys')
+            raise ValueError(
+                f'{args.teacher_ckpt}: weights do not match {args.teacher_config}: '
+                f'{len(missing)} missing, {len(unexpected)} unexpected keys'
+            )
     model.eval()
     mods = _teacher_modalities(cfg, args.teacher_modalities)
     inputs = {k: torch.randn(1, c, *size) for k, c in mods.items()}
@@ -101,8 +119,9 @@ def _bench_teacher(args, size) -> Dict[str, Any]:
 
     def fwd():  # logits at input resolution, like the student's graph
         with torch.inference_mode():
-            F.interpolate(model(inputs, None, mode='tensor'), size=size, mode='bilinear',
-                          align_corners=align)
+            F.interpolate(
+                model(inputs, None, mode='tensor'), size=size, mode='bilinear', align_corners=align
+            )
 
     res = time_fn(fwd, args.warmup, args.iters)
     res['modalities'] = mods
@@ -129,10 +148,17 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             graph(x)
 
     result: Dict[str, Any] = {
-        'benchmark': 'infer', 'input_size': list(size), 'batch': 1, 'device': 'cpu',
-        'torch_threads': torch.get_num_threads(), 'cpu_count': os.cpu_count(),
-        'student': {'config': args.config, 'ckpt': args.ckpt,
-                    'params_m': round(sum(p.numel() for p in model.parameters()) / 1e6, 3)},
+        'benchmark': 'infer',
+        'input_size': list(size),
+        'batch': 1,
+        'device': 'cpu',
+        'torch_threads': torch.get_num_threads(),
+        'cpu_count': os.cpu_count(),
+        'student': {
+            'config': args.config,
+            'ckpt': args.ckpt,
+            'params_m': round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
+        },
     }
     result['torch_eager'] = time_fn(eager, args.warmup, args.iters)
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,16 +168,20 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         xn = x.numpy()
         result['onnxruntime'] = time_fn(lambda: backend(xn), args.warmup, args.iters)
         import onnxruntime
+
         result['onnxruntime']['version'] = onnxruntime.__version__
         with torch.inference_mode():
             ref = graph(x).numpy()
         result['onnxruntime']['max_abs_diff_vs_eager'] = float(np.abs(backend(xn) - ref).max())
     result['ort_over_eager_latency'] = round(
-        result['onnxruntime']['median_ms'] / result['torch_eager']['median_ms'], 3)
+        result['onnxruntime']['median_ms'] / result['torch_eager']['median_ms'], 3
+    )
     if args.teacher_config:
         result['teacher_eager'] = _bench_teacher(args, size)
         result['teacher_over_student_eager_latency'] = round(
-            result['teacher_eager']['median_ms'] / result['torch_eager']['median_ms'], 2)
+            result['teacher_eager']['median_ms'] / result['torch_eager']['median_ms'], 2
+        )
         result['teacher_eager_over_student_ort_latency'] = round(
-            result['teacher_eager']['median_ms'] / result['onnxruntime']['median_ms'], 2)
+            result['teacher_eager']['median_ms'] / result['onnxruntime']['median_ms'], 2
+        )
     return result

@@ -23,6 +23,7 @@ cases in this process (quicker, less exact peak).
 Sizes whose estimated reference memory exceeds ``--mem-budget-gib`` are skipped and reported
 with the estimate. Triton runs only on CUDA (the CPU interpreter is a test tool, not a speed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,31 +42,53 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--quick', action='store_true',
-                        help='CPU-sized run: N in {1024, 4096}, dense KD at 2 x 40 x 240 x 320')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='CPU-sized run: N in {1024, 4096}, dense KD at 2 x 40 x 240 x 320',
+    )
     parser.add_argument('--sizes', type=int, nargs='+', default=None, help='token counts N')
     parser.add_argument('--dims', type=int, nargs='+', default=[32, 64], help='head widths d')
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--heads', type=int, default=2)
-    parser.add_argument('--dense-shape', type=int, nargs=4, default=None, metavar=('B', 'K', 'H', 'W'))
+    parser.add_argument(
+        '--dense-shape', type=int, nargs=4, default=None, metavar=('B', 'K', 'H', 'W')
+    )
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--impls', nargs='+', default=['reference', 'chunked', 'triton'],
-                        help='of reference, chunked, triton, triton_tf32 (attention KL with tf32 '
-                             'tl.dot, a column of its own; dense KD has no tf32 variant)')
+    parser.add_argument(
+        '--impls',
+        nargs='+',
+        default=['reference', 'chunked', 'triton'],
+        help='of reference, chunked, triton, triton_tf32 (attention KL with tf32 '
+        'tl.dot, a column of its own; dense KD has no tf32 variant)',
+    )
     parser.add_argument('--device', default='auto', choices=['auto', 'cpu', 'cuda'])
-    parser.add_argument('--mem-budget-gib', type=float, default=None,
-                        help='skip cases whose estimated peak exceeds this (default: CPU 4 GiB or '
-                             '40%% of available RAM if less; CUDA 80%% of free memory)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch intra-op threads (default: torch default). On a shared, loaded CPU '
-                             'use 1: OpenMP barriers stall when a core is taken, which penalises the '
-                             'many small ops of the chunked paths more than the few big reference ops')
+    parser.add_argument(
+        '--mem-budget-gib',
+        type=float,
+        default=None,
+        help='skip cases whose estimated peak exceeds this (default: CPU 4 GiB or '
+        '40%% of available RAM if less; CUDA 80%% of free memory)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch intra-op threads (default: torch default). On a shared, loaded CPU '
+        'use 1: OpenMP barriers stall when a core is taken, which penalises the '
+        'many small ops of the chunked paths more than the few big reference ops',
+    )
     parser.add_argument('--tf32', action='store_true', help='Triton attention-KL with tf32 tl.dot')
-    parser.add_argument('--in-process', action='store_true',
-                        help='CPU: run every case in this process instead of a fresh one each (faster '
-                             'start-up; the RSS peak is then less exact: library allocations of earlier '
-                             'cases are already resident)')
-    parser.add_argument('--case', default=None, help=argparse.SUPPRESS)  # internal: subprocess worker
+    parser.add_argument(
+        '--in-process',
+        action='store_true',
+        help='CPU: run every case in this process instead of a fresh one each (faster '
+        'start-up; the RSS peak is then less exact: library allocations of earlier '
+        'cases are already resident)',
+    )
+    parser.add_argument(
+        '--case', default=None, help=argparse.SUPPRESS
+    )  # internal: subprocess worker
 
 
 # ----------------------------------------------------------------------------------------- worker
@@ -113,14 +136,19 @@ def run_case(case: Dict) -> Dict:
 
     if case['op'] == 'attention_kl':
         B, h, N, d = case['B'], case['h'], case['N'], case['d']
-        inputs = [make(B, h, N, d, scale=d ** -0.25, grad=True), make(B, h, N, d, scale=d ** -0.25, grad=True),
-                  make(B, h, N, d, scale=d ** -0.25), make(B, h, N, d, scale=d ** -0.25)]
+        inputs = [
+            make(B, h, N, d, scale=d**-0.25, grad=True),
+            make(B, h, N, d, scale=d**-0.25, grad=True),
+            make(B, h, N, d, scale=d**-0.25),
+            make(B, h, N, d, scale=d**-0.25),
+        ]
         kwargs = dict(precision='tf32') if case.get('tf32') and case['impl'] == 'triton' else {}
 
         def step():
             loss = attention_kl(*inputs, tau=1.0, impl=case['impl'], **kwargs)
             loss.backward()
             return loss
+
         params = inputs[:2]
     else:
         B, K, H, W = case['shape']
@@ -130,6 +158,7 @@ def run_case(case: Dict) -> Dict:
             loss = dense_kd(*inputs, tau=2.0, impl=case['impl'])
             loss.backward()
             return loss
+
         params = inputs[:1]
 
     def clear():
@@ -166,8 +195,12 @@ def run_case(case: Dict) -> Dict:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         clear()
-    return dict(median_s=round(statistics.median(times), 5), times_s=[round(t, 5) for t in times],
-                peak_mib=round(peak / 2 ** 20, 1), loss=value)
+    return dict(
+        median_s=round(statistics.median(times), 5),
+        times_s=[round(t, 5) for t in times],
+        peak_mib=round(peak / 2**20, 1),
+        loss=value,
+    )
 
 
 def _run_isolated(case: Dict) -> Dict:
@@ -187,7 +220,7 @@ def _estimate_bytes(case: Dict) -> int:
         per_map = rows * case['N'] * 4
         if case['impl'] == 'reference':
             return 10 * per_map  # scores, log-softmaxes, probabilities, products and their grads
-        return rows * case['d'] * 4 * 8 + 16 * 2 ** 20
+        return rows * case['d'] * 4 * 8 + 16 * 2**20
     B, K, H, W = case['shape']
     per = B * K * H * W * 4
     return (9 if case['impl'] == 'reference' else 4) * per
@@ -198,6 +231,7 @@ def _budget(args, cuda: bool) -> float:
         return args.mem_budget_gib * GIB
     if cuda:
         import torch
+
         free, _ = torch.cuda.mem_get_info()
         return 0.8 * free
     avail = 4 * GIB
@@ -215,9 +249,12 @@ def run(args) -> Dict:
     if args.case is not None:  # worker mode
         return run_case(json.loads(args.case))
     import torch
+
     cuda = args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available())
     if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('crossmodal/benchmarks/kernels.py: --device cuda but CUDA is not available')
+        raise SystemExit(
+            'crossmodal/benchmarks/kernels.py: --device cuda but CUDA is not available'
+        )
     device = 'cuda' if cuda else 'cpu'
     sizes = args.sizes or ([1024, 4096] if args.quick else [1024, 4096, 16384])
     dense_shape = args.dense_shape or ([2, 40, 240, 320] if args.quick else [8, 40, 480, 640])
@@ -228,11 +265,15 @@ def run(args) -> Dict:
         if case['impl'] == 'triton_tf32' and case['op'] != 'attention_kl':
             return dict(skipped='tf32 applies to the attention-KL kernel only')
         if case['impl'].startswith('triton') and not cuda:
-            return dict(skipped='no CUDA device (the Triton interpreter on CPU is a test tool, not timed)')
+            return dict(
+                skipped='no CUDA device (the Triton interpreter on CPU is a test tool, not timed)'
+            )
         est = _estimate_bytes(case)
         if est > budget:
-            return dict(skipped=f'estimated {est / GIB:.1f} GiB exceeds the {budget / GIB:.1f} GiB budget',
-                        estimated_gib=round(est / GIB, 2))
+            return dict(
+                skipped=f'estimated {est / GIB:.1f} GiB exceeds the {budget / GIB:.1f} GiB budget',
+                estimated_gib=round(est / GIB, 2),
+            )
         return run_case(case) if cuda or args.in_process else _run_isolated(case)
 
     attention: List[Dict] = []
@@ -240,24 +281,52 @@ def run(args) -> Dict:
         for d in args.dims:
             row = dict(N=N, d=d, B=args.batch, heads=args.heads)
             for impl in impls:
-                row[impl] = do(dict(op='attention_kl', impl=impl, device=device, B=args.batch, h=args.heads,
-                                    N=N, d=d, repeats=args.repeats, tf32=args.tf32,
-                                    threads=args.threads))
+                row[impl] = do(
+                    dict(
+                        op='attention_kl',
+                        impl=impl,
+                        device=device,
+                        B=args.batch,
+                        h=args.heads,
+                        N=N,
+                        d=d,
+                        repeats=args.repeats,
+                        tf32=args.tf32,
+                        threads=args.threads,
+                    )
+                )
             _ratios(row)
             attention.append(row)
     dense = dict(shape=dense_shape)
     for impl in impls:
-        dense[impl] = do(dict(op='dense_kd', impl=impl, device=device, shape=dense_shape, repeats=args.repeats,
-                                 threads=args.threads))
+        dense[impl] = do(
+            dict(
+                op='dense_kd',
+                impl=impl,
+                device=device,
+                shape=dense_shape,
+                repeats=args.repeats,
+                threads=args.threads,
+            )
+        )
     _ratios(dense)
-    result = dict(device=torch.cuda.get_device_name() if cuda else f'cpu ({platform.processor() or "x86_64"}, '
-                  f'{os.cpu_count()} cores, {args.threads or torch.get_num_threads()} torch threads, '
-                  f'load average {os.getloadavg()[0]:.1f} at start)',
-                  torch=torch.__version__, memory_method='cuda max_memory_allocated' if cuda else
-                  ('in-process' if args.in_process else 'per-case subprocess') +
-                  ': VmHWM (reset after warm-up) minus VmRSS before the step',
-                  quick=bool(args.quick), repeats=args.repeats, impls=impls, attention_kl=attention,
-                  dense_kd=dense)
+    result = dict(
+        device=torch.cuda.get_device_name()
+        if cuda
+        else f'cpu ({platform.processor() or "x86_64"}, '
+        f'{os.cpu_count()} cores, {args.threads or torch.get_num_threads()} torch threads, '
+        f'load average {os.getloadavg()[0]:.1f} at start)',
+        torch=torch.__version__,
+        memory_method='cuda max_memory_allocated'
+        if cuda
+        else ('in-process' if args.in_process else 'per-case subprocess')
+        + ': VmHWM (reset after warm-up) minus VmRSS before the step',
+        quick=bool(args.quick),
+        repeats=args.repeats,
+        impls=impls,
+        attention_kl=attention,
+        dense_kd=dense,
+    )
     result['goals'] = _goals(attention, dense, cuda)
     return result
 
@@ -280,25 +349,34 @@ def _goals(attention: List[Dict], dense: Dict, cuda: bool) -> Dict:
             c = r.get('chunked', {})
             if 'time_vs_reference' in c:
                 goals[f'cpu_chunked_N4096_d{r["d"]}'] = dict(
-                    memory_ratio=c['memory_vs_reference'], time_ratio=c['time_vs_reference'],
+                    memory_ratio=c['memory_vs_reference'],
+                    time_ratio=c['time_vs_reference'],
                     met=c['memory_vs_reference'] <= 0.10 and c['time_vs_reference'] <= 1.5,
-                    target='memory <= 0.10 x reference and time <= 1.5 x reference')
+                    target='memory <= 0.10 x reference and time <= 1.5 x reference',
+                )
     else:
         for r in at4096:
             t = r.get('triton', {})
             if 'time_vs_reference' in t:
                 goals[f'gpu_triton_N4096_d{r["d"]}'] = dict(
-                    speedup=round(1 / t['time_vs_reference'], 2), memory_ratio=t['memory_vs_reference'],
+                    speedup=round(1 / t['time_vs_reference'], 2),
+                    memory_ratio=t['memory_vs_reference'],
                     met=t['time_vs_reference'] <= 1 / 3 and t['memory_vs_reference'] <= 0.05,
-                    target='>= 3x faster and <= 0.05 x memory of reference')
+                    target='>= 3x faster and <= 0.05 x memory of reference',
+                )
         t = dense.get('triton', {})
         if 'time_vs_reference' in t:
-            goals['gpu_triton_dense_kd'] = dict(speedup=round(1 / t['time_vs_reference'], 2),
-                                                met=t['time_vs_reference'] <= 0.5, target='>= 2x faster')
+            goals['gpu_triton_dense_kd'] = dict(
+                speedup=round(1 / t['time_vs_reference'], 2),
+                met=t['time_vs_reference'] <= 0.5,
+                target='>= 2x faster',
+            )
     return goals
 
 
-if __name__ == '__main__':  # subprocess worker: python -m crossmodal.benchmarks.kernels --case '{...}'
+if (
+    __name__ == '__main__'
+):  # subprocess worker: python -m crossmodal.benchmarks.kernels --case '{...}'
     sys.path.insert(0, ROOT)
     p = argparse.ArgumentParser()
     add_arguments(p)

@@ -32,6 +32,7 @@ timing does not depend on them).
 ``results[<precision>]`` and the first precision's numbers are repeated at the top level.
 ``--scale`` shrinks the crop and every size in the model config (as ``tools/check_config.py``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,15 +49,31 @@ def add_arguments(parser) -> None:
     parser.add_argument('--config', required=True, help='a DistillSegmentor or RTFDNet config')
     parser.add_argument('--iters', type=int, default=10, help='timed repetitions (median)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed repetitions first')
-    parser.add_argument('--batch-size', type=int, default=None,
-                        help='batch size (default: the config train dataloader\'s)')
-    parser.add_argument('--synthetic', action='store_true',
-                        help='random batch of the crop size instead of the train dataloader')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='batch size (default: the config train dataloader\'s)',
+    )
+    parser.add_argument(
+        '--synthetic',
+        action='store_true',
+        help='random batch of the crop size instead of the train dataloader',
+    )
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
-    parser.add_argument('--precision', nargs='+', default=['fp32'], choices=['fp32', 'amp'],
-                        help='fp32 and/or amp (CUDA fp16 + GradScaler, CPU bf16 autocast)')
-    parser.add_argument('--scale', type=float, default=1.0,
-                        help='shrink crop and model sizes by this factor (implies --synthetic)')
+    parser.add_argument(
+        '--precision',
+        nargs='+',
+        default=['fp32'],
+        choices=['fp32', 'amp'],
+        help='fp32 and/or amp (CUDA fp16 + GradScaler, CPU bf16 autocast)',
+    )
+    parser.add_argument(
+        '--scale',
+        type=float,
+        default=1.0,
+        help='shrink crop and model sizes by this factor (implies --synthetic)',
+    )
     parser.add_argument('--cfg-options', nargs='+', default=None, help='k=v config overrides')
 
 
@@ -81,36 +98,40 @@ def peak_mib(fn: Callable[[], object], device) -> float:
     """Peak memory (MiB) of one call of ``fn``: CUDA ``max_memory_allocated`` after a reset
     (everything allocated, weights included); CPU the RSS high-water mark after a reset."""
     import torch
+
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         fn()
         torch.cuda.synchronize()
-        return round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
     from .kernels import _peak_rss_bytes, _reset_peak_rss
+
     ok = _reset_peak_rss()
     fn()
-    return round(_peak_rss_bytes(ok) / 2 ** 20, 1)
+    return round(_peak_rss_bytes(ok) / 2**20, 1)
 
 
 def _random_batch(crop, batch_size: int, modalities, num_classes: int):
     import torch
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
     crop = tuple(int(v) for v in crop)
     from crossmodal.modalities import MODALITY_CHANNELS as channels
+
     inputs, samples = [], []
     g = torch.Generator().manual_seed(0)
     for _ in range(batch_size):
         item = {}
         for m in modalities:
             if m == 'rgb':
-                item[m] = torch.randint(0, 256, (3, ) + crop, generator=g, dtype=torch.uint8)
+                item[m] = torch.randint(0, 256, (3,) + crop, generator=g, dtype=torch.uint8)
             else:
-                item[m] = torch.rand((channels.get(m, 1), ) + crop, generator=g) * 255
+                item[m] = torch.rand((channels.get(m, 1),) + crop, generator=g) * 255
         inputs.append(item)
         s = SegDataSample()
-        s.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, ) + crop, generator=g))
+        s.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1,) + crop, generator=g))
         s.set_metainfo(dict(img_shape=crop, ori_shape=crop, pad_shape=crop))
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
@@ -118,6 +139,7 @@ def _random_batch(crop, batch_size: int, modalities, num_classes: int):
 
 def load_cfg(config: str, cfg_options: Optional[Sequence[str]] = None):
     from mmengine.config import Config
+
     cfg = Config.fromfile(config)
     if cfg_options:
         opts = {}
@@ -134,14 +156,23 @@ def load_cfg(config: str, cfg_options: Optional[Sequence[str]] = None):
 
 def run(args) -> dict:
     cfg = load_cfg(args.config, args.cfg_options)
-    return measure(cfg, config=args.config, iters=args.iters, warmup=args.warmup,
-                   batch_size=args.batch_size, synthetic=args.synthetic or args.scale != 1,
-                   device=args.device, precisions=args.precision, scale=args.scale)
+    return measure(
+        cfg,
+        config=args.config,
+        iters=args.iters,
+        warmup=args.warmup,
+        batch_size=args.batch_size,
+        synthetic=args.synthetic or args.scale != 1,
+        device=args.device,
+        precisions=args.precision,
+        scale=args.scale,
+    )
 
 
 def _loader_batch(cfg, bs: int):
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
+
     dl_cfg = copy.deepcopy(cfg.train_dataloader)
     dl_cfg.batch_size = bs
     dl_cfg.num_workers = 0
@@ -149,6 +180,7 @@ def _loader_batch(cfg, bs: int):
     import logging
 
     from mmengine.logging import MMLogger
+
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.ERROR)  # mmengine logs to stdout: keep stdout pure JSON
@@ -166,9 +198,18 @@ def _split_items(batch):
     return items
 
 
-def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
-            batch_size: Optional[int] = None, synthetic: bool = True, device: str = 'cpu',
-            precisions: Sequence[str] = ('fp32', ), scale: float = 1.0) -> dict:
+def measure(
+    cfg,
+    *,
+    config: str = '<config>',
+    iters: int = 10,
+    warmup: int = 3,
+    batch_size: Optional[int] = None,
+    synthetic: bool = True,
+    device: str = 'cpu',
+    precisions: Sequence[str] = ('fp32',),
+    scale: float = 1.0,
+) -> dict:
     """Build the config's models once and time the three steps for every precision."""
     import warnings
 
@@ -185,7 +226,9 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
 
     crossmodal.register_all_modules(init_default_scope=False)
     cfg = copy.deepcopy(cfg)
-    mcfg = inline_model_configs(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model))
+    mcfg = inline_model_configs(
+        cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    )
     crop = list(cfg.get('crop_size', (128, 160)))
     if scale != 1:
         shrink_resolution(mcfg, scale)
@@ -211,6 +254,7 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
             from mmengine.config import Config
 
             from crossmodal.models.methods.rtfdnet.export import stock_config
+
             s_cfg = stock_config(Config(dict(model=mcfg)), 'rgb').model
             s_cfg.data_preprocessor['size'] = tuple(crop)  # training pads to the crop (test: none)
             student = MODELS.build(s_cfg).to(dev)
@@ -221,10 +265,14 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
     bs = batch_size or cfg.train_dataloader.get('batch_size', 2)
     if kind == 'DistillSegmentor':
         s_mods = tuple(distiller.student_modalities)
-        all_mods = tuple(dict.fromkeys(
-            list(s_mods) + [m for spec in distiller.teacher_specs.values() for m in spec['modalities']]))
+        all_mods = tuple(
+            dict.fromkeys(
+                list(s_mods)
+                + [m for spec in distiller.teacher_specs.values() for m in spec['modalities']]
+            )
+        )
     else:
-        s_mods = (distiller.modalities[0], )
+        s_mods = (distiller.modalities[0],)
         all_mods = tuple(distiller.modalities)
     source = 'train_dataloader'
     root = cfg.train_dataloader.dataset.get('data_root', '')
@@ -236,9 +284,12 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
     # the student-only batch: its modalities concatenated, as PackMultiModalInputs(stack=True)
     items = _split_items(batch)
     student_batch = dict(
-        inputs=[torch.cat([item[m].float() if len(s_mods) > 1 else item[m] for m in s_mods], 0)
-                for item in items],
-        data_samples=batch['data_samples'])
+        inputs=[
+            torch.cat([item[m].float() if len(s_mods) > 1 else item[m] for m in s_mods], 0)
+            for item in items
+        ],
+        data_samples=batch['data_samples'],
+    )
 
     def sync():
         if dev.type == 'cuda':
@@ -253,37 +304,55 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
                 for n, t in distiller.teachers.items():
                     t._forward(t_inputs[n])
     else:
+
         def teacher_forward_fp32():
             with torch.no_grad():
                 distiller._forward(data['inputs'])
 
     results: Dict[str, dict] = {}
     for precision in precisions:
-        s_ow = make_optim_wrapper([p for p in student.parameters() if p.requires_grad], device, precision)
-        d_ow = make_optim_wrapper([p for p in distiller.parameters() if p.requires_grad], device, precision)
+        s_ow = make_optim_wrapper(
+            [p for p in student.parameters() if p.requires_grad], device, precision
+        )
+        d_ow = make_optim_wrapper(
+            [p for p in distiller.parameters() if p.requires_grad], device, precision
+        )
 
         def teacher_forward(precision=precision):
             with autocast(device, precision):
                 teacher_forward_fp32()
 
-        fns = [lambda: student.train_step(student_batch, s_ow), teacher_forward,
-               lambda: distiller.train_step(batch, d_ow)]
+        fns = [
+            lambda: student.train_step(student_batch, s_ow),
+            teacher_forward,
+            lambda: distiller.train_step(batch, d_ow),
+        ]
         peaks = [peak_mib(fn, dev) for fn in fns]  # also a first (warm-up) run of each
-        student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(fns, iters, max(0, warmup - 1), sync)
-        res = dict(student_step_ms=round(student_ms, 3), teacher_forward_ms=round(teacher_ms, 3),
-                   distill_step_ms=round(distill_ms, 3),
-                   ratio=round(distill_ms / (student_ms + teacher_ms), 4))
-        for key, ms, peak in zip(('student_step', 'teacher_forward', 'distill_step'),
-                                 (student_ms, teacher_ms, distill_ms), peaks):
+        student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(
+            fns, iters, max(0, warmup - 1), sync
+        )
+        res = dict(
+            student_step_ms=round(student_ms, 3),
+            teacher_forward_ms=round(teacher_ms, 3),
+            distill_step_ms=round(distill_ms, 3),
+            ratio=round(distill_ms / (student_ms + teacher_ms), 4),
+        )
+        for key, ms, peak in zip(
+            ('student_step', 'teacher_forward', 'distill_step'),
+            (student_ms, teacher_ms, distill_ms),
+            peaks,
+        ):
             res[f'{key}_images_per_s'] = round(bs * 1000.0 / ms, 2)
             res[f'{key}_peak_mib'] = peak
         if precision == 'amp':
             from .amp import amp_dtype
+
             res['autocast_dtype'] = amp_dtype(device)
             scaler = getattr(d_ow, 'loss_scaler', None)
             res['grad_scaler'] = scaler is not None
         results[precision] = res
-        del s_ow, d_ow
+        # drop the wrappers (the lambdas in fns share them) before emptying the cache
+        s_ow = d_ow = None
         if dev.type == 'cuda':
             torch.cuda.empty_cache()
     shape = {m: list(data['inputs'][m].shape) for m in data['inputs']}
@@ -299,7 +368,8 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
         scale=scale,
         batch_shapes=shape,
         teacher_weights=weights,
-        losses=[s['name'] for s in distiller.loss_specs] if kind == 'DistillSegmentor'
+        losses=[s['name'] for s in distiller.loss_specs]
+        if kind == 'DistillSegmentor'
         else sorted(k for k in ('loss_cmdr_feat', 'loss_cmdr_logit', 'loss_rdr')),
         iters=iters,
         warmup=warmup,
@@ -308,5 +378,7 @@ def measure(cfg, *, config: str = '<config>', iters: int = 10, warmup: int = 3,
         goal_ratio=1.10,
     )
     first = results[list(precisions)[0]]
-    out.update({k: first[k] for k in ('student_step_ms', 'teacher_forward_ms', 'distill_step_ms', 'ratio')})
+    out.update(
+        {k: first[k] for k in ('student_step_ms', 'teacher_forward_ms', 'distill_step_ms', 'ratio')}
+    )
     return out

@@ -13,7 +13,8 @@
   write through it.
 
 The rules for the files themselves (dtype, channels, finite values, sizes, label values) are in
-:mod:`crossmodal.datasets.validation`, shared by the loader, the dataset, the checker and the converters.
+:mod:`crossmodal.datasets.validation`, shared by the loader, the dataset, the checker and the
+converters.
 
 Example meta.json (fields marked * are required)::
 
@@ -22,12 +23,14 @@ Example meta.json (fields marked * are required)::
       "classes"*: ["wall", ...],            # index = train id
       "palette"*: [[r, g, b], ...],         # one per class
       "ignore_index"*: 255,                 # train id meaning void
-      "label_offset"*: -1,                  # train_id = stored + offset; < 0 or stored == 255 -> void
+      "label_offset"*: -1,                  # train_id = stored + offset;
+                                            # < 0 or stored == 255 -> void
       "label"*: {"folder": "Label", "ext": ".png"},
       "modalities"*: {"rgb": {"folder": "RGB", "ext": ".jpg", "dtype": "uint8", "channels": 3},
                       "depth": {"folder": "Depth", "ext": ".png", "dtype": "uint16", "channels": 1,
                                 "unit": "mm", "scale": 0.001}, ...},
-      "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"}, ...},   # regression, optional
+      "targets": {"chm": {"folder": "CHM", "ext": ".npy", "unit": "m"},   # regression, optional
+                  ...},
       "task": "regression",                 # optional: then "classes" may be [] and "label" null
       "splits": {"train": "train.txt", "test": "test.txt", "unlabelled": "unlabelled.txt"},
       "unlabelled_splits": ["unlabelled"]  # optional: splits whose frames have no label file
@@ -36,6 +39,7 @@ Example meta.json (fields marked * are required)::
 ``splits`` is optional: when present only its names are splits; when absent a split ``<name>`` is
 ``<name>.txt`` (the conventional ones, :data:`CONVENTIONAL_SPLITS`). Converters always write it.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,9 +57,12 @@ from ..modalities import MODALITY_CHANNELS  # noqa: F401
 
 # ----------------------------------------------------------------------------- schema
 
+
 @dataclass(frozen=True)
 class Field:
-    """One meta.json field: required or not, the default a writer uses, what it means (and its unit)."""
+    """One meta.json field: required or not, the default a writer uses, what it means (and its
+    unit)."""
+
     required: bool
     default: Any
     meaning: str
@@ -67,11 +74,16 @@ META_FIELDS: Dict[str, Field] = {
     'palette': Field(True, None, 'one [r, g, b] (0..255) per class'),
     'ignore_index': Field(True, 255, 'train id meaning void'),
     'label_offset': Field(True, 0, 'train_id = stored + label_offset; < 0 or stored 255 -> void'),
-    'label': Field(True, {'folder': 'Label', 'ext': '.png'},
-                   'label files (uint8 stored ids or palette PNG); null for "task": "regression"'),
+    'label': Field(
+        True,
+        {'folder': 'Label', 'ext': '.png'},
+        'label files (uint8 stored ids or palette PNG); null for "task": "regression"',
+    ),
     'modalities': Field(True, None, 'modality name -> file spec (FILE_FIELDS); must include "rgb"'),
     'task': Field(False, 'segmentation', '"regression": "classes" may be [] and "label" null'),
-    'targets': Field(False, None, 'regression target name -> file spec; required for "task": "regression"'),
+    'targets': Field(
+        False, None, 'regression target name -> file spec; required for "task": "regression"'
+    ),
     'splits': Field(False, None, 'split name -> split file of bare stems; absent: <name>.txt'),
     'unlabelled_splits': Field(False, [], 'splits whose frames have no label file'),
     'pair_split_files': Field(False, None, 'stems file -> SA-Gate/DFormer-style pairs file'),
@@ -79,7 +91,9 @@ META_FIELDS: Dict[str, Field] = {
 FILE_FIELDS: Dict[str, Field] = {
     'folder': Field(True, None, 'folder under the root; a file is <folder>/<stem><ext>'),
     'ext': Field(True, None, 'file extension with the dot (.png, .jpg, .npy, ...)'),
-    'dtype': Field(False, None, 'stored dtype (uint8 | uint16 | float32); label: uint8; target default float32'),
+    'dtype': Field(
+        False, None, 'stored dtype (uint8 | uint16 | float32); label: uint8; target default float32'
+    ),
     'channels': Field(False, None, 'stored channel count; "rgb" default 3 (4 = R,G,B,NIR)'),
     'unit': Field(False, None, 'unit of the stored values (mm, m, raw, ...; see LENGTH_UNITS)'),
     'scale': Field(False, None, 'in-memory value = stored * scale (depth mm -> m: 0.001)'),
@@ -105,16 +119,19 @@ class DatasetWriteError(RuntimeError):
 
 # ----------------------------------------------------------------------------- validation
 
+
 def _file_spec_ok(spec) -> bool:
     return isinstance(spec, dict) and all(f in spec for f in REQUIRED_MODALITY_FIELDS)
 
 
 def validate_meta(meta: Any, path: str = 'meta.json') -> None:
     """Raise :class:`DatasetMetaError` (message starts with ``path``) if ``meta`` breaks the schema:
-    a missing required field, classes/palette inconsistent, a file spec without folder/ext, no 'rgb',
-    malformed splits / unlabelled_splits."""
+    a missing required field, classes/palette inconsistent, a file spec without folder/ext, no
+    'rgb', malformed splits / unlabelled_splits."""
     if not isinstance(meta, dict):
-        raise DatasetMetaError(f'{path}: meta.json must hold a JSON object, got {type(meta).__name__}')
+        raise DatasetMetaError(
+            f'{path}: meta.json must hold a JSON object, got {type(meta).__name__}'
+        )
     missing = [k for k in REQUIRED_FIELDS if k not in meta]
     if missing:
         raise DatasetMetaError(f'{path}: meta.json lacks required field(s) {missing}')
@@ -128,13 +145,16 @@ def validate_meta(meta: Any, path: str = 'meta.json') -> None:
             raise DatasetMetaError(f'{path}: a "task": "regression" dataset must declare "targets"')
         for name, spec in targets.items():
             if not _file_spec_ok(spec):
-                raise DatasetMetaError(f'{path}: target "{name}" must be an object with "folder" and "ext"')
+                raise DatasetMetaError(
+                    f'{path}: target "{name}" must be an object with "folder" and "ext"'
+                )
     if not isinstance(classes, list) or (not classes and not regression_only):
         raise DatasetMetaError(f'{path}: "classes" must be a non-empty list')
     if not isinstance(palette, list) or len(palette) != len(classes):
         raise DatasetMetaError(
             f'{path}: "palette" must have one [r, g, b] per class ({len(classes)} classes, '
-            f'{len(palette) if isinstance(palette, list) else "no"} colours)')
+            f'{len(palette) if isinstance(palette, list) else "no"} colours)'
+        )
     if not isinstance(meta['ignore_index'], int) or not isinstance(meta['label_offset'], int):
         raise DatasetMetaError(f'{path}: "ignore_index" and "label_offset" must be integers')
     if not (meta['label'] is None and regression_only) and not _file_spec_ok(meta['label']):
@@ -145,10 +165,12 @@ def validate_meta(meta: Any, path: str = 'meta.json') -> None:
     for name, spec in mods.items():
         if not _file_spec_ok(spec):
             raise DatasetMetaError(
-                f'{path}: modality "{name}" must be an object with "folder" and "ext"')
+                f'{path}: modality "{name}" must be an object with "folder" and "ext"'
+            )
     splits = meta.get('splits')
-    if splits is not None and (not isinstance(splits, dict)
-                               or not all(isinstance(v, str) for v in splits.values())):
+    if splits is not None and (
+        not isinstance(splits, dict) or not all(isinstance(v, str) for v in splits.values())
+    ):
         raise DatasetMetaError(f'{path}: "splits" must map split names to split file names')
     unl = meta.get('unlabelled_splits')
     if unl is not None:
@@ -156,8 +178,10 @@ def validate_meta(meta: Any, path: str = 'meta.json') -> None:
             raise DatasetMetaError(f'{path}: "unlabelled_splits" must be a list of split names')
         unknown = [u for u in unl if splits is not None and u not in splits]
         if unknown:
-            raise DatasetMetaError(f'{path}: "unlabelled_splits" names {unknown}, which "splits" '
-                                   f'does not list ({sorted(splits)})')
+            raise DatasetMetaError(
+                f'{path}: "unlabelled_splits" names {unknown}, which "splits" '
+                f'does not list ({sorted(splits)})'
+            )
 
 
 def load_meta(data_root: str, meta_file: str = 'meta.json') -> Dict[str, Any]:
@@ -171,7 +195,8 @@ def load_meta(data_root: str, meta_file: str = 'meta.json') -> Dict[str, Any]:
     if not os.path.isfile(path):
         raise DatasetMetaError(
             f'{path}: meta.json is missing. Every crossmodal dataset root needs one (classes, '
-            f'palette, ignore_index, label_offset, label, modalities); data_prep/ writes it.')
+            f'palette, ignore_index, label_offset, label, modalities); data_prep/ writes it.'
+        )
     try:
         with open(path) as f:
             meta = json.load(f)
@@ -186,7 +211,9 @@ def split_files(meta: Mapping, root: str) -> Dict[str, str]:
     """Split name -> file name of every split of a dataset (see the module docstring)."""
     if meta.get('splits'):
         return dict(meta['splits'])
-    return {s: f'{s}.txt' for s in CONVENTIONAL_SPLITS if os.path.isfile(os.path.join(root, f'{s}.txt'))}
+    return {
+        s: f'{s}.txt' for s in CONVENTIONAL_SPLITS if os.path.isfile(os.path.join(root, f'{s}.txt'))
+    }
 
 
 def unlabelled_splits(meta: Mapping) -> Tuple[str, ...]:
@@ -194,19 +221,23 @@ def unlabelled_splits(meta: Mapping) -> Tuple[str, ...]:
     return tuple(meta.get('unlabelled_splits') or ())
 
 
-def file_specs(meta: Mapping, modalities: Optional[Iterable[str]] = None, with_label: bool = True,
-               targets: Optional[Iterable[str]] = None) -> Dict[str, Tuple[str, Dict]]:
+def file_specs(
+    meta: Mapping,
+    modalities: Optional[Iterable[str]] = None,
+    with_label: bool = True,
+    targets: Optional[Iterable[str]] = None,
+) -> Dict[str, Tuple[str, Dict]]:
     """``{name: (role, spec)}`` of the files of one stem; role is 'modality', 'label' or 'target'.
 
     ``modalities``/``targets`` default to all declared ones; the label is included when
     ``with_label`` and meta.json declares one.
     """
     out: Dict[str, Tuple[str, Dict]] = {}
-    for m in (meta['modalities'] if modalities is None else modalities):
+    for m in meta['modalities'] if modalities is None else modalities:
         out[m] = ('modality', dict(meta['modalities'][m]))
     if with_label and meta.get('label'):
         out['label'] = ('label', dict(meta['label']))
-    for t in ((meta.get('targets') or {}) if targets is None else targets):
+    for t in (meta.get('targets') or {}) if targets is None else targets:
         out[f'target:{t}'] = ('target', dict(meta['targets'][t]))
     return out
 
@@ -225,8 +256,14 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95,
-                error: type = DatasetWriteError) -> None:
+def write_image(
+    path: str,
+    array: np.ndarray,
+    *,
+    rgb_order: bool = True,
+    jpeg_quality: int = 95,
+    error: type = DatasetWriteError,
+) -> None:
     """Write ``array`` atomically, keeping its dtype (uint8, or uint16 for lossless formats).
 
     Args:
@@ -243,6 +280,7 @@ def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_qu
         os.replace(tmp, path)
         return
     import cv2
+
     if array.dtype == np.uint16 and ext not in _LOSSLESS_16BIT:
         raise error(f'{path}: uint16 data needs a lossless 16-bit format (.png), not {ext}')
     if array.dtype not in (np.uint8, np.uint16):
@@ -262,22 +300,34 @@ def write_image(path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_qu
 
 
 def split_file_names(split: str) -> Dict[str, str]:
-    """File names of one split in both styles: ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
+    """File names of one split in both styles:
+    ``{'stems': 'train.txt', 'pairs': 'train_pairs.txt'}``."""
     return {'stems': f'{split}.txt', 'pairs': f'{split}_pairs.txt'}
 
 
-def write_split_files(root: str, split: str, stems: Sequence[str], rgb_spec: Optional[Mapping[str, str]] = None,
-                      label_spec: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def write_split_files(
+    root: str,
+    split: str,
+    stems: Sequence[str],
+    rgb_spec: Optional[Mapping[str, str]] = None,
+    label_spec: Optional[Mapping[str, str]] = None,
+) -> Dict[str, str]:
     """Write ``<split>.txt`` (bare stems, one a line) and, when ``rgb_spec`` is given,
     ``<split>_pairs.txt`` (``RGB/<s>.jpg\\tLabel/<s>.png``; only ``RGB/<s>.jpg`` when ``label_spec``
-    is None: an unlabelled split). Returns the names written (``'pairs'`` only with ``rgb_spec``)."""
+    is None: an unlabelled split). Returns the names written (``'pairs'`` only with
+    ``rgb_spec``)."""
     names = split_file_names(split)
-    atomic_write_bytes(os.path.join(root, names['stems']), ''.join(f'{s}\n' for s in stems).encode())
+    atomic_write_bytes(
+        os.path.join(root, names['stems']), ''.join(f'{s}\n' for s in stems).encode()
+    )
     if rgb_spec is None:
         return {'stems': names['stems']}
-    pairs_txt = ''.join(f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}"
-                        + (f"\t{label_spec['folder']}/{s}{label_spec['ext']}" if label_spec else '') + '\n'
-                        for s in stems)
+    pairs_txt = ''.join(
+        f"{rgb_spec['folder']}/{s}{rgb_spec['ext']}"
+        + (f"\t{label_spec['folder']}/{s}{label_spec['ext']}" if label_spec else '')
+        + '\n'
+        for s in stems
+    )
     atomic_write_bytes(os.path.join(root, names['pairs']), pairs_txt.encode())
     return names
 
@@ -295,16 +345,20 @@ def _json_default(obj):
 def dump_json(obj) -> str:
     """json.dumps with indent 2, but lists of numbers (palette colours) kept on one line."""
     text = json.dumps(obj, indent=2, default=_json_default)
-    return re.sub(r'\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]',
-                  lambda m: '[' + ', '.join(x.strip() for x in m.group(1).split(',')) + ']', text)
+    return re.sub(
+        r'\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]',
+        lambda m: '[' + ', '.join(x.strip() for x in m.group(1).split(',')) + ']',
+        text,
+    )
 
 
 class DatasetFiles:
-    """The files of one dataset root: ``<folder>/<stem><ext>`` per named file spec, split files, meta.json.
+    """The files of one dataset root: ``<folder>/<stem><ext>`` per named file spec, split files,
+    meta.json.
 
     Every file is written atomically (temporary name, then rename). No output guard here: the
-    callers decide what may be replaced (``data_prep/common.py`` ``DatasetWriter``: refuse / resume /
-    ``--force``; the LiDAR tiler and the synthetic generators: their own rules).
+    callers decide what may be replaced (``data_prep/common.py`` ``DatasetWriter``: refuse / resume
+    / ``--force``; the LiDAR tiler and the synthetic generators: their own rules).
 
     Args:
         root: dataset root.
@@ -325,28 +379,41 @@ class DatasetFiles:
         spec = self.specs[name]
         return os.path.join(self.root, spec['folder'], f"{stem}{spec['ext']}")
 
-    def write(self, name: str, stem: str, array: np.ndarray, copy_from: Optional[str] = None) -> None:
-        """Write one file; ``copy_from``: a byte copy of that source file instead of encoding ``array``."""
+    def write(
+        self, name: str, stem: str, array: np.ndarray, copy_from: Optional[str] = None
+    ) -> None:
+        """Write one file; ``copy_from``: a byte copy of that source file instead of encoding
+        ``array``."""
         if copy_from is not None:
             with open(copy_from, 'rb') as f:
                 atomic_write_bytes(self.path(name, stem), f.read())
         else:
             write_image(self.path(name, stem), array, error=self.error)
 
-    def write_splits(self, splits: Mapping[str, Sequence[str]], unlabelled: Sequence[str] = (),
-                     pairs: bool = True) -> Dict[str, str]:
-        """Write every split (``{split: stems}``); ``pairs``: also the pairs files (unlabelled splits:
-        RGB only). Returns ``{stems file: pairs file}`` (empty without ``pairs``)."""
+    def write_splits(
+        self,
+        splits: Mapping[str, Sequence[str]],
+        unlabelled: Sequence[str] = (),
+        pairs: bool = True,
+    ) -> Dict[str, str]:
+        """Write every split (``{split: stems}``); ``pairs``: also the pairs files (unlabelled
+        splits: RGB only). Returns ``{stems file: pairs file}`` (empty without ``pairs``)."""
         out = {}
         for split, stems in splits.items():
-            names = write_split_files(self.root, split, stems, self.specs['rgb'] if pairs else None,
-                                      None if split in unlabelled else self.specs.get('label'))
+            names = write_split_files(
+                self.root,
+                split,
+                stems,
+                self.specs['rgb'] if pairs else None,
+                None if split in unlabelled else self.specs.get('label'),
+            )
             if pairs:
                 out[names['stems']] = names['pairs']
         return out
 
     def write_meta(self, meta: Mapping, *, style: str = 'compact', validate: bool = True) -> None:
-        """Validate (:func:`validate_meta`) and write meta.json, last (its presence marks a complete dataset).
+        """Validate (:func:`validate_meta`) and write meta.json, last (its presence marks a complete
+        dataset).
 
         ``style``: 'compact' (number lists on one line, trailing newline: the converters) or 'plain'
         (``json.dump(indent=2)``, no trailing newline: the synthetic generators and the LiDAR tiler,

@@ -20,19 +20,21 @@ the file concerned. Problem kinds:
 - ``nonfinite``          NaN or +-inf in a float input modality (any), or +-inf in a regression
                          target (NaN there means "no data", DESIGN.md §3)
 - ``size_mismatch``      the files of one stem differ in height x width
-- ``label_out_of_range`` stored label values that are neither a class (``0 <= v + label_offset < C``)
-                         nor void (stored 255, ``v + label_offset < 0`` or ``== ignore_index``)
+- ``label_out_of_range`` stored label values that are neither a class
+                         (``0 <= v + label_offset < C``) nor void (stored 255,
+                         ``v + label_offset < 0`` or ``== ignore_index``)
 - ``missing_split_file`` / ``empty_split`` / ``duplicate_stem``  split file problems
 
 Decisions recorded here once:
 
-- ``splits`` in meta.json is optional (:func:`crossmodal.datasets.contract.split_files`): when absent
-  the checker checks the conventional split files that exist.
+- ``splits`` in meta.json is optional (:func:`crossmodal.datasets.contract.split_files`): when
+  absent the checker checks the conventional split files that exist.
 - ``unlabelled_splits`` (optional) names splits whose frames have no label file (inference,
   label-free distillation); their stems need every modality but no label.
 - A label is an 8-bit single-channel map of stored class ids, or a palette ("P") PNG whose pixel
   indices are the ids (VOC style). A 3-channel label is refused even if its channels are equal.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,9 +45,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import cv2
 import numpy as np
 
-# meta.json helpers and the label rule belong to the contract; imported here for the rules and old imports
-from .contract import (CONVENTIONAL_SPLITS, file_specs, label_void_and_class, split_files,  # noqa: F401
-                       unlabelled_splits)
+# meta.json helpers and the label rule belong to the contract; imported here for the rules and
+# old imports
+from .contract import (
+    label_void_and_class,
+    split_files,  # noqa: F401
+)
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -67,7 +72,8 @@ class DataFileError(DatasetLayoutError, SampleLoadError):
 
 
 class Problems:
-    """Where rules report problems: collected in :attr:`items`, or raised at once as ``raise_as``."""
+    """Where rules report problems: collected in :attr:`items`, or raised at once as
+    ``raise_as``."""
 
     def __init__(self, raise_as: Optional[type] = None):
         self.raise_as = raise_as
@@ -87,28 +93,45 @@ class Problems:
 
 # ----------------------------------------------------------------------------- split files
 
+
 def read_split(path: str, problems: Problems, split: str) -> Optional[List[str]]:
-    """Stems of a split file (bare stems, one a line); missing, empty or duplicate stems reported."""
+    """Stems of a split file (bare stems, one a line); missing, empty or duplicate stems
+    reported."""
     if not os.path.isfile(path):
-        problems.add('missing_split_file', f'{path}: split file for split "{split}" is missing',
-                     split=split, path=path)
+        problems.add(
+            'missing_split_file',
+            f'{path}: split file for split "{split}" is missing',
+            split=split,
+            path=path,
+        )
         return None
     with open(path) as f:
         stems = [ln.strip() for ln in f if ln.strip()]
     if not stems:
-        problems.add('empty_split', f'{path}: split file for split "{split}" is empty', split=split, path=path)
+        problems.add(
+            'empty_split',
+            f'{path}: split file for split "{split}" is empty',
+            split=split,
+            path=path,
+        )
     seen, dup = set(), []
     for s in stems:
         if s in seen and s not in dup:
             dup.append(s)
         seen.add(s)
     for s in dup:
-        problems.add('duplicate_stem', f'{path}: stem {s!r} listed more than once', split=split, stem=s,
-                     path=path)
+        problems.add(
+            'duplicate_stem',
+            f'{path}: stem {s!r} listed more than once',
+            split=split,
+            stem=s,
+            path=path,
+        )
     return stems
 
 
 # ----------------------------------------------------------------------------- headers
+
 
 @dataclass
 class FileHeader:
@@ -117,6 +140,7 @@ class FileHeader:
     ``dtype``/``shape[2:]`` are None where the header alone cannot tell (then not checked before
     the full decode). ``palette``: a palette PNG (read as indices for a label).
     """
+
     shape: Tuple[int, ...]
     dtype: Optional[str]
     palette: bool = False
@@ -168,14 +192,24 @@ def _npy_header(path: str) -> FileHeader:
 
 
 # PIL mode -> (channels, dtype) as cv2 IMREAD_UNCHANGED decodes the file
-_PIL_MODES = {'1': (1, 'uint8'), 'L': (1, 'uint8'), 'RGB': (3, 'uint8'), 'YCbCr': (3, 'uint8'),
-              'CMYK': (3, 'uint8'), 'RGBA': (4, 'uint8'), 'I;16': (1, 'uint16'), 'I;16B': (1, 'uint16'),
-              'I;16L': (1, 'uint16'), 'F': (1, 'float32')}
+_PIL_MODES = {
+    '1': (1, 'uint8'),
+    'L': (1, 'uint8'),
+    'RGB': (3, 'uint8'),
+    'YCbCr': (3, 'uint8'),
+    'CMYK': (3, 'uint8'),
+    'RGBA': (4, 'uint8'),
+    'I;16': (1, 'uint16'),
+    'I;16B': (1, 'uint16'),
+    'I;16L': (1, 'uint16'),
+    'F': (1, 'float32'),
+}
 
 
 def _pil_header(path: str) -> Optional[FileHeader]:
     """Header via PIL (reads only the header); None where PIL cannot tell what cv2 would decode."""
     from PIL import Image
+
     with Image.open(path) as im:
         w, h = im.size
         mode = im.mode
@@ -188,7 +222,9 @@ def _pil_header(path: str) -> Optional[FileHeader]:
     return FileHeader((h, w) if c == 1 else (h, w, c), dtype)
 
 
-def read_header(path: str, problems: Problems, name: str = '', stem: str = '') -> Optional[FileHeader]:
+def read_header(
+    path: str, problems: Problems, name: str = '', stem: str = ''
+) -> Optional[FileHeader]:
     """Read only a file's header (size, channels, dtype): PNG IHDR, .npy header, else PIL.
 
     Files PIL cannot identify are decoded fully (with cv2, as the loader does) instead of being
@@ -196,7 +232,9 @@ def read_header(path: str, problems: Problems, name: str = '', stem: str = '') -
     """
     ctx = dict(stem=stem, modality=name, path=path)
     if not os.path.isfile(path):
-        problems.add('missing_file', f'{name or "a"} file for stem "{stem}" is missing: {path}', **ctx)
+        problems.add(
+            'missing_file', f'{name or "a"} file for stem "{stem}" is missing: {path}', **ctx
+        )
         return None
     low = path.lower()
     try:
@@ -219,13 +257,15 @@ def read_header(path: str, problems: Problems, name: str = '', stem: str = '') -
 
 # ----------------------------------------------------------------------------- full decode
 
+
 def _decode(path: str) -> Optional[np.ndarray]:
     buf = np.fromfile(path, dtype=np.uint8)
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
 
 
-def read_array(path: str, problems: Problems, role: str = 'modality', name: str = '',
-               stem: str = '') -> Optional[np.ndarray]:
+def read_array(
+    path: str, problems: Problems, role: str = 'modality', name: str = '', stem: str = ''
+) -> Optional[np.ndarray]:
     """Decode a file unchanged (bit depth and channels kept) as every reader of the project does.
 
     - ``.npy``: ``np.load(allow_pickle=False)``;
@@ -236,7 +276,9 @@ def read_array(path: str, problems: Problems, role: str = 'modality', name: str 
     """
     ctx = dict(stem=stem, modality=name, path=path)
     if not os.path.isfile(path):
-        problems.add('missing_file', f'{name or "a"} file for stem "{stem}" is missing: {path}', **ctx)
+        problems.add(
+            'missing_file', f'{name or "a"} file for stem "{stem}" is missing: {path}', **ctx
+        )
         return None
     if path.lower().endswith('.npy'):
         try:
@@ -253,11 +295,14 @@ def read_array(path: str, problems: Problems, role: str = 'modality', name: str 
         if palette:
             try:
                 from PIL import Image
+
                 with Image.open(path) as im:
                     im.load()
                     return np.array(im, dtype=np.uint8)  # mode 'P': the indices, not the colours
             except Exception as e:  # noqa: BLE001
-                problems.add('unreadable', f'{path}: unreadable or corrupt palette PNG ({e})', **ctx)
+                problems.add(
+                    'unreadable', f'{path}: unreadable or corrupt palette PNG ({e})', **ctx
+                )
                 return None
     arr = _decode(path)
     if arr is None:
@@ -266,6 +311,7 @@ def read_array(path: str, problems: Problems, role: str = 'modality', name: str 
 
 
 # ----------------------------------------------------------------------------- per-file rules
+
 
 def expected_format(role: str, name: str, spec: Mapping) -> Tuple[Optional[str], Optional[int]]:
     """(dtype, channels) a file must have; None = not constrained."""
@@ -279,8 +325,17 @@ def expected_format(role: str, name: str, spec: Mapping) -> Tuple[Optional[str],
     return spec.get('dtype'), (int(channels) if channels is not None else None)
 
 
-def check_format(shape: Tuple[int, ...], dtype: Optional[str], spec: Mapping, path: str, problems: Problems,
-                 role: str = 'modality', name: str = '', stem: str = '', channels_known: bool = True) -> bool:
+def check_format(
+    shape: Tuple[int, ...],
+    dtype: Optional[str],
+    spec: Mapping,
+    path: str,
+    problems: Problems,
+    role: str = 'modality',
+    name: str = '',
+    stem: str = '',
+    channels_known: bool = True,
+) -> bool:
     """Dtype and channel count of one file (from its header or its decoded array) against meta.json.
 
     Returns True when nothing was reported.
@@ -294,24 +349,40 @@ def check_format(shape: Tuple[int, ...], dtype: Optional[str], spec: Mapping, pa
         if np.dtype(dtype).kind in 'ui' and np.dtype(want_dtype).kind in 'ui':
             hint = ' (wrong bit depth; was a 16-bit image saved as 8-bit?)'
         what = 'label' if role == 'label' else name
-        problems.add('wrong_dtype', f'{path}: {what} stored as {dtype} but meta.json declares {want_dtype}'
-                     + (' (labels are 8-bit maps of class ids)' if role == 'label' else hint),
-                     found=dtype, expected=want_dtype, **ctx)
+        problems.add(
+            'wrong_dtype',
+            f'{path}: {what} stored as {dtype} but meta.json declares {want_dtype}'
+            + (' (labels are 8-bit maps of class ids)' if role == 'label' else hint),
+            found=dtype,
+            expected=want_dtype,
+            **ctx,
+        )
     got = 1 if len(shape) == 2 else int(shape[2])
     if role == 'target' and len(shape) != 2:
         ok = False
-        problems.add('wrong_channels', f'{path}: regression target must be HxW, got shape {tuple(shape)}',
-                     found=got, expected=1, **ctx)
-    elif want_ch is not None and ((channels_known and got != want_ch)
-                                  or (name == 'rgb' and role == 'modality' and want_ch not in (3, 4))):
+        problems.add(
+            'wrong_channels',
+            f'{path}: regression target must be HxW, got shape {tuple(shape)}',
+            found=got,
+            expected=1,
+            **ctx,
+        )
+    elif want_ch is not None and (
+        (channels_known and got != want_ch)
+        or (name == 'rgb' and role == 'modality' and want_ch not in (3, 4))
+    ):
         ok = False
         if role == 'label':
-            msg = (f'{path}: label has {got} channels (a colour or RGB-saved image); expected a '
-                   f'single-channel map of class ids (or a palette PNG)')
+            msg = (
+                f'{path}: label has {got} channels (a colour or RGB-saved image); expected a '
+                f'single-channel map of class ids (or a palette PNG)'
+            )
         elif name == 'rgb':
-            msg = (f'{path}: the "rgb" image must have 3 channels (or 4 = R,G,B,NIR when meta.json '
-                   f'declares "channels": 4): expected {want_ch} channels, got {got}'
-                   + ('' if want_ch in (3, 4) else f' (meta.json declares "channels": {want_ch})'))
+            msg = (
+                f'{path}: the "rgb" image must have 3 channels (or 4 = R,G,B,NIR when meta.json '
+                f'declares "channels": 4): expected {want_ch} channels, got {got}'
+                + ('' if want_ch in (3, 4) else f' (meta.json declares "channels": {want_ch})')
+            )
         elif want_ch == 1:
             msg = f'{path}: expected a single-channel image, got {got} channels ({name})'
         else:
@@ -320,8 +391,14 @@ def check_format(shape: Tuple[int, ...], dtype: Optional[str], spec: Mapping, pa
     return ok
 
 
-def check_finite(arr: np.ndarray, path: str, problems: Problems, role: str = 'modality', name: str = '',
-                 stem: str = '') -> bool:
+def check_finite(
+    arr: np.ndarray,
+    path: str,
+    problems: Problems,
+    role: str = 'modality',
+    name: str = '',
+    stem: str = '',
+) -> bool:
     """Float inputs must be finite; float targets may hold NaN (no data) but not +-inf."""
     if arr.dtype.kind != 'f':
         return True
@@ -333,37 +410,64 @@ def check_finite(arr: np.ndarray, path: str, problems: Problems, role: str = 'mo
         return True
     n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
     if role == 'target':
-        msg = (f'{path}: {n} pixel(s) of regression target {name!r} are +-inf; no data must be NaN')
+        msg = f'{path}: {n} pixel(s) of regression target {name!r} are +-inf; no data must be NaN'
     else:
-        msg = (f'{path}: {n} non-finite pixel(s) in {name or "a"} input (NaN values {n_nan}, inf values '
-               f'{n_inf}); inputs must be finite: fill no-data with a value and declare it in meta.json')
-    problems.add('nonfinite', msg, count=n, nan=n_nan, inf=n_inf, stem=stem, modality=name, path=path)
+        msg = (
+            f'{path}: {n} non-finite pixel(s) in {name or "a"} input (NaN values {n_nan}, '
+            f'inf values {n_inf}); inputs must be finite: fill no-data with a value and declare it '
+            'in meta.json'
+        )
+    problems.add(
+        'nonfinite', msg, count=n, nan=n_nan, inf=n_inf, stem=stem, modality=name, path=path
+    )
     return False
 
 
-def check_array(arr: np.ndarray, spec: Mapping, path: str, problems: Problems, role: str = 'modality',
-                name: str = '', stem: str = '') -> bool:
+def check_array(
+    arr: np.ndarray,
+    spec: Mapping,
+    path: str,
+    problems: Problems,
+    role: str = 'modality',
+    name: str = '',
+    stem: str = '',
+) -> bool:
     """Every per-file rule on a decoded array: dtype, channels, finite values."""
     ok = check_format(arr.shape, str(arr.dtype), spec, path, problems, role, name, stem)
     return check_finite(arr, path, problems, role, name, stem) and ok
 
 
-def check_label_values(lab: np.ndarray, path: str, problems: Problems, label_offset: int, num_classes: int,
-                       ignore_index: int = 255, stem: str = '') -> np.ndarray:
+def check_label_values(
+    lab: np.ndarray,
+    path: str,
+    problems: Problems,
+    label_offset: int,
+    num_classes: int,
+    ignore_index: int = 255,
+    stem: str = '',
+) -> np.ndarray:
     """Histogram (256 bins) of stored values of a uint8 HxW label; out-of-range values reported."""
     counts = np.bincount(lab.ravel(), minlength=256)
     _, void, is_class = label_void_and_class(label_offset, num_classes, ignore_index)
     bad = np.nonzero((counts > 0) & ~void & ~is_class)[0]
     if bad.size:
-        problems.add('label_out_of_range',
-                     f'{path}: label values {bad.tolist()[:10]} are outside the {num_classes} classes '
-                     f'(label_offset {label_offset}) and are not the ignore index',
-                     values=bad.tolist(), stem=stem, modality='label', path=path)
+        problems.add(
+            'label_out_of_range',
+            f'{path}: label values {bad.tolist()[:10]} are outside the {num_classes} classes '
+            f'(label_offset {label_offset}) and are not the ignore index',
+            values=bad.tolist(),
+            stem=stem,
+            modality='label',
+            path=path,
+        )
     return counts
 
 
-def check_sizes(shapes: Mapping[str, Tuple[str, Tuple[int, int]]], problems: Problems, stem: str = '') -> bool:
-    """The files of one stem (``{name: (path, (h, w))}``) must agree in size; reference: label, else rgb."""
+def check_sizes(
+    shapes: Mapping[str, Tuple[str, Tuple[int, int]]], problems: Problems, stem: str = ''
+) -> bool:
+    """The files of one stem (``{name: (path, (h, w))}``) must agree in size; reference: label, else
+    rgb."""
     if len({tuple(hw) for _, hw in shapes.values()}) <= 1:
         return True
     ref = 'label' if 'label' in shapes else ('rgb' if 'rgb' in shapes else next(iter(shapes)))
@@ -371,15 +475,24 @@ def check_sizes(shapes: Mapping[str, Tuple[str, Tuple[int, int]]], problems: Pro
     listing = ', '.join(f'{k} {tuple(hw)} ({p})' for k, (p, hw) in shapes.items())
     for name, (path, hw) in shapes.items():
         if tuple(hw) != (rh, rw):
-            problems.add('size_mismatch',
-                         f'{path}: {name} is {hw[0]}x{hw[1]} but {ref} is {rh}x{rw} (stem "{stem}": modalities '
-                         f'of different sizes in one sample: {listing})',
-                         stem=stem, modality=name, path=path, found=list(hw), expected=[rh, rw])
+            problems.add(
+                'size_mismatch',
+                f'{path}: {name} is {hw[0]}x{hw[1]} but {ref} is {rh}x{rw} (stem "{stem}": '
+                f'modalities of different sizes in one sample: {listing})',
+                stem=stem,
+                modality=name,
+                path=path,
+                found=list(hw),
+                expected=[rh, rw],
+            )
     return False
 
 
-def check_stem_headers(paths: Mapping[str, Tuple[str, str, Mapping]], problems: Problems, stem: str = '') -> None:
-    """Header rules for one stem: ``paths`` = ``{name: (role, path, spec)}``. Used at dataset construction."""
+def check_stem_headers(
+    paths: Mapping[str, Tuple[str, str, Mapping]], problems: Problems, stem: str = ''
+) -> None:
+    """Header rules for one stem: ``paths`` = ``{name: (role, path, spec)}``. Used at dataset
+    construction."""
     shapes = {}
     for name, (role, path, spec) in paths.items():
         head = read_header(path, problems, name, stem)
@@ -387,6 +500,8 @@ def check_stem_headers(paths: Mapping[str, Tuple[str, str, Mapping]], problems: 
             continue
         if role == 'label' and head.palette:
             head = FileHeader(head.hw, 'uint8')  # indices
-        check_format(head.shape, head.dtype, spec, path, problems, role, name, stem, head.channels_known)
+        check_format(
+            head.shape, head.dtype, spec, path, problems, role, name, stem, head.channels_known
+        )
         shapes[name] = (path, head.hw)
     check_sizes(shapes, problems, stem)

@@ -12,8 +12,10 @@ are imported; this module imports no method)::
 An :class:`ExportPart` says which stock model config the part is (as trained) and how its weights
 are named in the checkpoint (``rename``: checkpoint key prefix -> stock key prefix). Extraction
 (:func:`part_state_dict`) keeps those weights, renames them and drops everything else; building
-(:func:`build_part`) loads them strictly (:func:`crossmodal.utils.checkpoint_kind.check_checkpoint_matches`).
+(:func:`build_part`) loads them strictly
+(:func:`crossmodal.utils.checkpoint_kind.check_checkpoint_matches`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +24,17 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ['ExportError', 'ExportPart', 'register_parts', 'model_parts', 'select_part',
-           'part_state_dict', 'build_part', 'dataset_input_scale', 'PART_PROVIDERS']
+__all__ = [
+    'ExportError',
+    'ExportPart',
+    'register_parts',
+    'model_parts',
+    'select_part',
+    'part_state_dict',
+    'build_part',
+    'dataset_input_scale',
+    'PART_PROVIDERS',
+]
 
 
 class ExportError(ValueError):
@@ -45,6 +56,7 @@ class ExportPart:
         file_stem: default output file stem.
         expects: what the checkpoint should be, for error messages.
     """
+
     name: str
     model_cfg: Dict[str, Any]
     rename: Dict[str, str]
@@ -67,10 +79,12 @@ PART_PROVIDERS: Dict[str, Provider] = {}
 def register_parts(*model_types: str) -> Callable[[Provider], Provider]:
     """Register ``fn(cfg) -> {part name: ExportPart}`` for configs whose ``model.type`` is one of
     ``model_types`` (or a registered subclass of one). The first part is the default."""
+
     def wrap(fn: Provider) -> Provider:
         for t in model_types:
             PART_PROVIDERS[t] = fn
         return fn
+
     return wrap
 
 
@@ -81,10 +95,12 @@ def _type_name(model_cfg: Any) -> str:
 
 def _provider(tname: str) -> Optional[Provider]:
     import crossmodal  # noqa: F401  (registries; the method packages register their parts)
+
     short = tname.split('.')[-1]
     if short in PART_PROVIDERS:
         return PART_PROVIDERS[short]
     from mmseg.registry import MODELS
+
     cls = MODELS.get(tname) if tname else None
     for klass in getattr(cls, '__mro__', ()):
         if klass.__name__ in PART_PROVIDERS:
@@ -97,8 +113,9 @@ def plain_student_part(cfg: Any) -> ExportPart:
     model = copy.deepcopy(cfg.get('model'))
     if 'data_preprocessor' not in model and cfg.get('data_preprocessor') is not None:
         model['data_preprocessor'] = copy.deepcopy(cfg.get('data_preprocessor'))
-    return ExportPart('student', model, {'': ''}, _type_name(model),
-                      expects='a checkpoint of this student config')
+    return ExportPart(
+        'student', model, {'': ''}, _type_name(model), expects='a checkpoint of this student config'
+    )
 
 
 def model_parts(cfg: Any) -> Dict[str, ExportPart]:
@@ -110,8 +127,9 @@ def model_parts(cfg: Any) -> Dict[str, ExportPart]:
     return provider(cfg) if provider else {'student': plain_student_part(cfg)}
 
 
-def select_part(cfg: Any, part: Optional[str] = None,
-                student_prefix: Optional[str] = None) -> ExportPart:
+def select_part(
+    cfg: Any, part: Optional[str] = None, student_prefix: Optional[str] = None
+) -> ExportPart:
     """The part ``part`` (default: the model's default part) of ``cfg``.
 
     ``student_prefix`` (``tools/export.py --student-prefix``): the student part with its weights
@@ -121,24 +139,35 @@ def select_part(cfg: Any, part: Optional[str] = None,
     parts = model_parts(cfg)
     if student_prefix:
         base = parts.get('student') or plain_student_part(cfg)
-        return ExportPart(base.name, base.model_cfg, {student_prefix: ''}, base.method,
-                          base.modality, base.file_stem, 'a distillation checkpoint', base.extra)
+        return ExportPart(
+            base.name,
+            base.model_cfg,
+            {student_prefix: ''},
+            base.method,
+            base.modality,
+            base.file_stem,
+            'a distillation checkpoint',
+            base.extra,
+        )
     if part is None:
         return next(iter(parts.values()))
     if part not in parts:
-        raise ExportError(f'{_type_name(cfg.model)} has no part {part!r}: --part (--branch) must '
-                          f'be one of {list(parts)}')
+        raise ExportError(
+            f'{_type_name(cfg.model)} has no part {part!r}: --part (--branch) must '
+            f'be one of {list(parts)}'
+        )
     return parts[part]
 
 
 def _strip_module(sd: Dict[str, Any]) -> Dict[str, Any]:
     if sd and all(k.startswith('module.') for k in sd):
-        return {k[len('module.'):]: v for k, v in sd.items()}
+        return {k[len('module.') :]: v for k, v in sd.items()}
     return dict(sd)
 
 
-def part_state_dict(state_dict: Dict[str, Any], part: ExportPart,
-                    where: str) -> Tuple[Dict[str, Any], List[str]]:
+def part_state_dict(
+    state_dict: Dict[str, Any], part: ExportPart, where: str
+) -> Tuple[Dict[str, Any], List[str]]:
     """The part's weights, renamed to the stock model's keys, and the dropped top-level key groups.
 
     Raises:
@@ -146,30 +175,39 @@ def part_state_dict(state_dict: Dict[str, Any], part: ExportPart,
             checkpoint looks like).
     """
     from crossmodal.utils.checkpoint_kind import describe_checkpoint
+
     sd = _strip_module(state_dict)
     out, used = {}, set()
     for src, dst in part.rename.items():
         keys = [k for k in sd if k.startswith(src)]
         if not keys:
             groups = sorted({k.split('.')[0] for k in sd})
-            raise ExportError(f'{where}: no key starts with {src!r} (top-level names: {groups}): '
-                              f'the checkpoint is {describe_checkpoint(sd)}, not '
-                              f'{part.expects}')
+            raise ExportError(
+                f'{where}: no key starts with {src!r} (top-level names: {groups}): '
+                f'the checkpoint is {describe_checkpoint(sd)}, not '
+                f'{part.expects}'
+            )
         for k in keys:
-            out[dst + k[len(src):]] = sd[k]
+            out[dst + k[len(src) :]] = sd[k]
         used.update(keys)
     dropped = sorted({k.split('.')[0] for k in sd if k not in used})
     return out, dropped
 
 
-def build_part(part: ExportPart, state_dict: Optional[Dict[str, Any]], checkpoint: Optional[str],
-               config: Optional[str], device: str = 'cpu'):
+def build_part(
+    part: ExportPart,
+    state_dict: Optional[Dict[str, Any]],
+    checkpoint: Optional[str],
+    config: Optional[str],
+    device: str = 'cpu',
+):
     """Build the part's stock model (eval mode) and load ``state_dict`` strictly (keys and shapes
     must match: :class:`~crossmodal.utils.checkpoint_kind.CheckpointMismatchError` otherwise)."""
     import crossmodal  # noqa: F401  (compat layer, registries)
     from mmengine.config import ConfigDict
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
+
     register_all_modules(init_default_scope=True)
     build_cfg = ConfigDict(copy.deepcopy(part.model_cfg))  # segmentors read test_cfg.mode
     build_cfg.pop('pretrained', None)
@@ -178,6 +216,7 @@ def build_part(part: ExportPart, state_dict: Optional[Dict[str, Any]], checkpoin
     model = MODELS.build(build_cfg)
     if state_dict is not None:
         from crossmodal.utils.checkpoint_kind import check_checkpoint_matches
+
         check_checkpoint_matches(model, state_dict, checkpoint, config, tool='export')
         model.load_state_dict(state_dict, strict=True)
     return model.to(device).eval()

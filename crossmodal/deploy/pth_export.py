@@ -1,9 +1,10 @@
-"""The one plain-mmseg writer: a stock model's config + weights that ``mmseg.apis.init_model`` loads.
+"""The one plain-mmseg writer: a stock model's config + weights that ``mmseg.apis.init_model``
+loads.
 
 Writes ``<name>.pth`` = ``{'state_dict', 'meta': {'dataset_meta', 'exported_from', 'mmseg_config',
-'input'}}`` (tensors and builtins only: ``torch.load(weights_only=True)`` reads it) and ``<name>.py``:
-``default_scope='mmseg'``, the stock model (no crossmodal types, no pretrained ``init_cfg``) and a
-test pipeline ``LoadImageFromFile -> [Resize] -> PackSegInputs``. Load it with
+'input'}}`` (tensors and builtins only: ``torch.load(weights_only=True)`` reads it) and
+``<name>.py``: ``default_scope='mmseg'``, the stock model (no crossmodal types, no pretrained
+``init_cfg``) and a test pipeline ``LoadImageFromFile -> [Resize] -> PackSegInputs``. Load it with
 ``mmseg.apis.init_model('<name>.py', '<name>.pth')`` (on mmcv-lite + torch >= 2.6
 ``import crossmodal`` first, for the compat layer only).
 
@@ -22,6 +23,7 @@ The input rules live here and only here:
   ``size_divisor`` when it declares one (the deploy convention: ``crossmodal.apis.Segmenter`` and
   dynamic ONNX graphs pad to it).
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,8 +34,14 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 
-__all__ = ['network_channel_order', 'plain_mmseg_config', 'write_plain_model', 'export_part_pth',
-           'write_loaded_part', 'export_pth']
+__all__ = [
+    'network_channel_order',
+    'plain_mmseg_config',
+    'write_plain_model',
+    'export_part_pth',
+    'write_loaded_part',
+    'export_pth',
+]
 
 MMCV_LOADERS = ('LoadImageFromFile', 'LoadImageFromNDArray')
 
@@ -62,12 +70,16 @@ def network_channel_order(cfg: Any, dp: Any) -> str:
     return loaded
 
 
-def plain_mmseg_config(model_cfg: Any, channel_order: str = 'RGB',
-                       input_scale: Optional[float] = None,
-                       input_size: Optional[Tuple[int, int]] = None) -> Dict[str, Any]:
+def plain_mmseg_config(
+    model_cfg: Any,
+    channel_order: str = 'RGB',
+    input_scale: Optional[float] = None,
+    input_size: Optional[Tuple[int, int]] = None,
+) -> Dict[str, Any]:
     """The stand-alone mmseg config (``default_scope``, ``model``, ``test_pipeline``) of a stock
     model trained in crossmodal (rules: module docstring)."""
     from .parts import ExportError
+
     model = _plain(model_cfg)
     model.pop('pretrained', None)
     if isinstance(model.get('backbone'), dict):
@@ -75,8 +87,9 @@ def plain_mmseg_config(model_cfg: Any, channel_order: str = 'RGB',
     model.setdefault('test_cfg', dict(mode='whole'))
     dp = dict(model.get('data_preprocessor') or {})
     if dp.get('type', 'SegDataPreProcessor') != 'SegDataPreProcessor':
-        raise ExportError(f'the model uses {dp.get("type")}; export needs a stock '
-                          f'SegDataPreProcessor')
+        raise ExportError(
+            f'the model uses {dp.get("type")}; export needs a stock SegDataPreProcessor'
+        )
     bb = model.get('backbone') or {}
     channels = int(bb.get('in_channels', 3))
     if channels == 3:
@@ -92,30 +105,45 @@ def plain_mmseg_config(model_cfg: Any, channel_order: str = 'RGB',
             if dp.get('mean') is not None:
                 dp['mean'] = [float(v) / input_scale for v in dp['mean']]
                 dp['std'] = [float(v) / input_scale for v in dp['std']]
-        load = dict(type='LoadImageFromFile', color_type='unchanged', imdecode_backend='cv2',
-                    to_float32=True)
+        load = dict(
+            type='LoadImageFromFile',
+            color_type='unchanged',
+            imdecode_backend='cv2',
+            to_float32=True,
+        )
     else:
-        raise ExportError(f'the model takes {channels} input channels; plain mmseg image loading '
-                          f'gives 1 or 3')
+        raise ExportError(
+            f'the model takes {channels} input channels; plain mmseg image loading gives 1 or 3'
+        )
     if not dp.get('test_cfg') and dp.get('size_divisor'):
         dp['test_cfg'] = dict(size_divisor=int(dp['size_divisor']))
     model['data_preprocessor'] = dp
     pipeline = [load]
     if input_size is not None:
-        pipeline.append(dict(type='Resize', scale=(int(input_size[1]), int(input_size[0])),
-                             keep_ratio=False))
+        pipeline.append(
+            dict(type='Resize', scale=(int(input_size[1]), int(input_size[0])), keep_ratio=False)
+        )
     pipeline.append(dict(type='PackSegInputs'))
     return dict(default_scope='mmseg', model=model, test_pipeline=pipeline)
 
 
-def write_plain_model(model_cfg: dict, state: dict, out_ckpt: str, out_config: str,
-                      dataset_meta: Optional[dict] = None, exported_from: Optional[dict] = None,
-                      input_scale: Optional[float] = None, *, channel_order: Optional[str] = None,
-                      input_size: Optional[Tuple[int, int]] = None) -> dict:
+def write_plain_model(
+    model_cfg: dict,
+    state: dict,
+    out_ckpt: str,
+    out_config: str,
+    dataset_meta: Optional[dict] = None,
+    exported_from: Optional[dict] = None,
+    input_scale: Optional[float] = None,
+    *,
+    channel_order: Optional[str] = None,
+    input_size: Optional[Tuple[int, int]] = None,
+) -> dict:
     """Write a stock mmseg model (config + weights); the weights must fit it exactly.
 
     Args:
-        model_cfg: the stock model's config as trained (``EncoderDecoder`` + ``SegDataPreProcessor``).
+        model_cfg: the stock model's config as trained (``EncoderDecoder`` +
+            ``SegDataPreProcessor``).
         state: its state dict (stock keys), checked by building the model (strict).
         out_ckpt, out_config: output ``.pth`` / ``.py`` paths.
         dataset_meta: classes/palette, stored in the checkpoint as given (``init_model`` returns it
@@ -127,57 +155,87 @@ def write_plain_model(model_cfg: dict, state: dict, out_ckpt: str, out_config: s
         input_size: (H, W): the test pipeline resizes to it.
 
     Returns:
-        ``dict(checkpoint, config, state_dict_numel)`` (elements of all saved tensors, parameters and
-        BN running statistics).
+        ``dict(checkpoint, config, state_dict_numel)`` (elements of all saved tensors, parameters
+        and BN running statistics).
     """
     from mmengine.config import Config
 
     from .parts import ExportPart, build_part
-    dp = (model_cfg.get('data_preprocessor') or {})
+
+    dp = model_cfg.get('data_preprocessor') or {}
     order = channel_order or network_channel_order(None, dp)
     plain = plain_mmseg_config(model_cfg, order, input_scale, input_size)
-    build_part(ExportPart('model', plain['model'], {'': ''}, 'EncoderDecoder'), state,
-               (exported_from or {}).get('checkpoint') or out_ckpt, out_config)
+    build_part(
+        ExportPart('model', plain['model'], {'': ''}, 'EncoderDecoder'),
+        state,
+        (exported_from or {}).get('checkpoint') or out_ckpt,
+        out_config,
+    )
     plain['exported_from'] = dict(exported_from or {})
     if input_scale is not None:
         plain['exported_from']['input_scale'] = float(input_scale)
     if dataset_meta:
-        plain['dataset_meta'] = dict(classes=list(dataset_meta.get('classes', [])),
-                                     palette=[list(p) for p in dataset_meta.get('palette', [])])
+        plain['dataset_meta'] = dict(
+            classes=list(dataset_meta.get('classes', [])),
+            palette=[list(p) for p in dataset_meta.get('palette', [])],
+        )
     for path in (out_ckpt, out_config):
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     Config(copy.deepcopy(plain)).dump(out_config)
     dp = plain['model']['data_preprocessor']
-    meta = {'exported_from': plain['exported_from'], 'mmseg_config': osp.basename(out_config),
-            'input': {'channels': int(plain['model']['backbone'].get('in_channels', 3)),
-                      'network_channel_order': order, 'mean': dp.get('mean'),
-                      'std': dp.get('std')}}
+    meta = {
+        'exported_from': plain['exported_from'],
+        'mmseg_config': osp.basename(out_config),
+        'input': {
+            'channels': int(plain['model']['backbone'].get('in_channels', 3)),
+            'network_channel_order': order,
+            'mean': dp.get('mean'),
+            'std': dp.get('std'),
+        },
+    }
     if dataset_meta:
         meta['dataset_meta'] = dataset_meta
     state = {k: v.detach().cpu().clone() if torch.is_tensor(v) else v for k, v in state.items()}
     torch.save({'state_dict': state, 'meta': meta}, out_ckpt)
-    return dict(checkpoint=out_ckpt, config=out_config,
-                state_dict_numel=int(sum(v.numel() for k, v in state.items()
-                                         if torch.is_tensor(v) and 'num_batches_tracked' not in k)))
+    return dict(
+        checkpoint=out_ckpt,
+        config=out_config,
+        state_dict_numel=int(
+            sum(
+                v.numel()
+                for k, v in state.items()
+                if torch.is_tensor(v) and 'num_batches_tracked' not in k
+            )
+        ),
+    )
 
 
 def _input_scale(cfg: Any, part, input_scale: Union[str, float, None]) -> Optional[float]:
     if part.in_channels != 1 or input_scale != 'auto':
         return None if part.in_channels != 1 else input_scale
     from .parts import dataset_input_scale
+
     found, scale = dataset_input_scale(cfg, part.modality)
     if not found:
-        warnings.warn(f'export of {part.name!r}: no stored-unit scale found (dataset meta.json not '
-                      f'reachable); the exported model expects the training unit (pass a float '
-                      f'array to inference_model) or use input_scale=... / --input-scale')
+        warnings.warn(
+            f'export of {part.name!r}: no stored-unit scale found (dataset meta.json not '
+            f'reachable); the exported model expects the training unit (pass a float '
+            f'array to inference_model) or use input_scale=... / --input-scale'
+        )
     return scale
 
 
-def export_part_pth(config: Any, checkpoint: str, part: Optional[str], out_ckpt: str,
-                    out_config: str, student_prefix: Optional[str] = None,
-                    input_scale: Union[str, float, None] = 'auto',
-                    input_size: Optional[Tuple[int, int]] = None,
-                    dataset_meta: Union[dict, str, None] = None) -> dict:
+def export_part_pth(
+    config: Any,
+    checkpoint: str,
+    part: Optional[str],
+    out_ckpt: str,
+    out_config: str,
+    student_prefix: Optional[str] = None,
+    input_scale: Union[str, float, None] = 'auto',
+    input_size: Optional[Tuple[int, int]] = None,
+    dataset_meta: Union[dict, str, None] = None,
+) -> dict:
     """Extract part ``part`` of ``config``'s model from ``checkpoint`` (strictly:
     :func:`crossmodal.deploy.student.load_part`) and write it with :func:`write_plain_model`.
 
@@ -189,32 +247,60 @@ def export_part_pth(config: Any, checkpoint: str, part: Optional[str], out_ckpt:
     Returns: :func:`write_plain_model`'s dict plus ``part``, ``classes``, ``dropped_key_groups``.
     """
     from .student import load_part
+
     model, cfg, p, info = load_part(config, checkpoint, part, student_prefix)
-    return write_loaded_part(model, cfg, p, info, out_ckpt, out_config, input_scale, input_size,
-                             dataset_meta)
+    return write_loaded_part(
+        model, cfg, p, info, out_ckpt, out_config, input_scale, input_size, dataset_meta
+    )
 
 
-def write_loaded_part(model: torch.nn.Module, cfg: Any, part, info, out_ckpt: str,
-                      out_config: str, input_scale: Union[str, float, None] = 'auto',
-                      input_size: Optional[Tuple[int, int]] = None,
-                      dataset_meta: Union[dict, str, None] = None) -> dict:
-    """:func:`write_plain_model` for a part loaded by :func:`crossmodal.deploy.student.load_part`."""
+def write_loaded_part(
+    model: torch.nn.Module,
+    cfg: Any,
+    part,
+    info,
+    out_ckpt: str,
+    out_config: str,
+    input_scale: Union[str, float, None] = 'auto',
+    input_size: Optional[Tuple[int, int]] = None,
+    dataset_meta: Union[dict, str, None] = None,
+) -> dict:
+    """:func:`write_plain_model` for a part loaded
+    by :func:`crossmodal.deploy.student.load_part`."""
     if dataset_meta == 'as_stored':  # the checkpoint's own dataset_meta, types unchanged
         dataset_meta = info.dataset_meta
-    dmeta = dataset_meta or {'classes': list(info.classes),
-                             'palette': [list(map(int, c)) for c in info.palette]}
+    dmeta = dataset_meta or {
+        'classes': list(info.classes),
+        'palette': [list(map(int, c)) for c in info.palette],
+    }
     src = {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, list))}
     src.update(method=part.method, part=part.name, modality=part.modality, **part.extra)
-    out = write_plain_model(part.model_cfg, model.state_dict(), out_ckpt, out_config, dmeta, src,
-                            _input_scale(cfg, part, input_scale),
-                            channel_order=info.network_channel_order, input_size=input_size)
-    out.update(part=part.name, classes=len(info.classes),
-               dropped_key_groups=info.meta.get('dropped_key_groups', []))
+    out = write_plain_model(
+        part.model_cfg,
+        model.state_dict(),
+        out_ckpt,
+        out_config,
+        dmeta,
+        src,
+        _input_scale(cfg, part, input_scale),
+        channel_order=info.network_channel_order,
+        input_size=input_size,
+    )
+    out.update(
+        part=part.name,
+        classes=len(info.classes),
+        dropped_key_groups=info.meta.get('dropped_key_groups', []),
+    )
     return out
 
 
-def export_pth(model: torch.nn.Module, model_cfg: Any, info, out: str,
-               input_size: Optional[Tuple[int, int]] = None) -> Tuple[str, str]:
+def export_pth(
+    model: torch.nn.Module,
+    model_cfg: Any,
+    info,
+    out: str,
+    input_size: Optional[Tuple[int, int]] = None,
+) -> Tuple[str, str]:
     """A loaded student (:func:`crossmodal.deploy.load_student`) -> ``out`` (.pth) and the config
     beside it (same stem, .py); returns both paths."""
     if not out.endswith('.pth'):
@@ -222,6 +308,14 @@ def export_pth(model: torch.nn.Module, model_cfg: Any, info, out: str,
     cfg_path = os.path.splitext(out)[0] + '.py'
     dmeta = {'classes': list(info.classes), 'palette': [list(map(int, c)) for c in info.palette]}
     src = {k: v for k, v in info.meta.items() if isinstance(v, (str, int, float, list))}
-    write_plain_model(model_cfg, model.state_dict(), out, cfg_path, dmeta, src,
-                      channel_order=info.network_channel_order, input_size=input_size)
+    write_plain_model(
+        model_cfg,
+        model.state_dict(),
+        out,
+        cfg_path,
+        dmeta,
+        src,
+        channel_order=info.network_channel_order,
+        input_size=input_size,
+    )
     return out, cfg_path

@@ -4,6 +4,7 @@ mmengine's ``AmpOptimWrapper`` refuses to run without a GPU/NPU/MLU. On CPU, mix
 bfloat16 autocast (no loss scaling: bf16 has fp32's exponent range), which this wrapper adds
 around the forward pass exactly where ``AmpOptimWrapper`` puts its fp16 autocast.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

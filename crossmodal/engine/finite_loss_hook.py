@@ -30,6 +30,7 @@ override ``custom_hooks``, :func:`crossmodal.utils.runner_setup.install_reliabil
   parameters are checked; non-finite ones (e.g. from non-finite gradients of a finite loss) raise
   instead of being saved.
 """
+
 from __future__ import annotations
 
 import logging
@@ -97,12 +98,18 @@ class FiniteLossHook(Hook):
 
     priority = 'HIGHEST'
 
-    def __init__(self, action: str = 'raise', max_consecutive_skips: int = 5,
-                 check_params_on_save: bool = True):
+    def __init__(
+        self,
+        action: str = 'raise',
+        max_consecutive_skips: int = 5,
+        check_params_on_save: bool = True,
+    ):
         if action not in ('raise', 'skip'):
             raise ValueError(f"FiniteLossHook: action must be 'raise' or 'skip', got {action!r}")
         if int(max_consecutive_skips) < 1:
-            raise ValueError(f'FiniteLossHook: max_consecutive_skips must be >= 1, got {max_consecutive_skips}')
+            raise ValueError(
+                f'FiniteLossHook: max_consecutive_skips must be >= 1, got {max_consecutive_skips}'
+            )
         self.action = action
         self.max_consecutive_skips = int(max_consecutive_skips)
         self.check_params_on_save = check_params_on_save
@@ -136,6 +143,7 @@ class FiniteLossHook(Hook):
 
     def before_train(self, runner) -> None:
         from mmengine.optim import OptimWrapperDict
+
         ow = runner.optim_wrapper
         wrappers = list(ow.values()) if isinstance(ow, OptimWrapperDict) else [ow]
         for w in wrappers:
@@ -144,7 +152,9 @@ class FiniteLossHook(Hook):
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._intercepted = None
         if self.action == 'skip':
-            self._buffers = {n: b.detach().clone() for n, b in _unwrap(runner.model).named_buffers()}
+            self._buffers = {
+                n: b.detach().clone() for n, b in _unwrap(runner.model).named_buffers()
+            }
 
     # -- the check ------------------------------------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -164,7 +174,8 @@ class FiniteLossHook(Hook):
                 f'non-finite loss at {where}: {terms}; samples: {samples}. The optimizer step was '
                 f'NOT intercepted (the model does not update through the guarded optim wrapper), '
                 f'so the weights may be corrupted; training stops and no checkpoint of this state '
-                f'is saved.')
+                f'is saved.'
+            )
         if self.action == 'raise':
             last = runner.message_hub.get_info('last_ckpt', None)
             raise NonFiniteLossError(
@@ -172,7 +183,8 @@ class FiniteLossHook(Hook):
                 f'this iteration was not applied and no checkpoint of it is saved; the last '
                 f'checkpoint is {last or "none (none was saved yet)"}. Check these samples '
                 f'(e.g. NaN in a float modality), or set dict(type=\'FiniteLossHook\', '
-                f'action=\'skip\') in custom_hooks to skip such steps.')
+                f'action=\'skip\') in custom_hooks to skip such steps.'
+            )
         # skip: undo what the forward pass changed (BatchNorm statistics, counters)
         if self._buffers is not None:
             for n, b in _unwrap(runner.model).named_buffers():
@@ -183,34 +195,49 @@ class FiniteLossHook(Hook):
         self.skipped += 1
         self.consecutive += 1
         self.skipped_iters.append(it)
-        print_log(f'FiniteLossHook: skipped the optimizer step of {where} (non-finite {terms}; '
-                  f'samples: {samples}); skipped steps: {self.skipped} so far, {self.consecutive} '
-                  f'in a row (stops at {self.max_consecutive_skips} in a row)',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'FiniteLossHook: skipped the optimizer step of {where} (non-finite {terms}; '
+            f'samples: {samples}); skipped steps: {self.skipped} so far, {self.consecutive} '
+            f'in a row (stops at {self.max_consecutive_skips} in a row)',
+            logger='current',
+            level=logging.WARNING,
+        )
         if self.consecutive >= self.max_consecutive_skips:
             raise NonFiniteLossError(
                 f'{self.consecutive} consecutive iterations (up to {where}) had a non-finite loss '
                 f'and were skipped: training diverged or the data is broken; last samples: '
-                f'{samples}. No checkpoint of this iteration is saved.')
+                f'{samples}. No checkpoint of this iteration is saved.'
+            )
 
     def after_train(self, runner) -> None:
         if self.skipped:
             shown = self.skipped_iters[:20]
-            more = f' ... {len(self.skipped_iters) - 20} more' if len(self.skipped_iters) > 20 else ''
-            print_log(f'FiniteLossHook: skipped steps: {self.skipped} of {runner.iter} iterations '
-                      f'had a non-finite loss and were not applied (iterations {shown}{more})',
-                      logger='current', level=logging.WARNING)
+            more = (
+                f' ... {len(self.skipped_iters) - 20} more' if len(self.skipped_iters) > 20 else ''
+            )
+            print_log(
+                f'FiniteLossHook: skipped steps: {self.skipped} of {runner.iter} iterations '
+                f'had a non-finite loss and were not applied (iterations {shown}{more})',
+                logger='current',
+                level=logging.WARNING,
+            )
 
     # -- checkpoints ----------------------------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.check_params_on_save:
-            bad = [n for n, p in _unwrap(runner.model).named_parameters()
-                   if p.is_floating_point() and not bool(torch.isfinite(p.detach()).all())]
+            bad = [
+                n
+                for n, p in _unwrap(runner.model).named_parameters()
+                if p.is_floating_point() and not bool(torch.isfinite(p.detach()).all())
+            ]
             if bad:
                 raise NonFiniteLossError(
                     f'refusing to save a checkpoint at iteration {runner.iter + 1}: {len(bad)} '
-                    f'parameters are not finite ({bad[:8]}); the previous checkpoints are kept')
-        checkpoint['finite_loss'] = dict(skipped=self.skipped, skipped_iters=list(self.skipped_iters))
+                    f'parameters are not finite ({bad[:8]}); the previous checkpoints are kept'
+                )
+        checkpoint['finite_loss'] = dict(
+            skipped=self.skipped, skipped_iters=list(self.skipped_iters)
+        )
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('finite_loss')

@@ -8,6 +8,7 @@ mmengine has fast-forwarded the dataloader, whose own randomness is replayed det
 from the seed). With ``randomness=dict(seed=..., deterministic=True)`` a resumed run then ends with
 the same weights as an uninterrupted one (tests/e2e).
 """
+
 from __future__ import annotations
 
 import torch

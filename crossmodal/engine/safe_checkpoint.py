@@ -25,6 +25,7 @@ pickle, not the tensor bytes) and otherwise falls back, with a warning, to the n
 :func:`finished_run_message` lets ``tools/train.py`` stop a ``--resume`` of a finished run with a
 clear message instead of replaying the whole dataloader and exiting.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,14 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
-__all__ = ['SafeCheckpointHook', 'atomic_write_text', 'find_resume_checkpoint', 'checkpoint_meta',
-           'finished_run_message', 'TMP_SUFFIX']
+__all__ = [
+    'SafeCheckpointHook',
+    'atomic_write_text',
+    'find_resume_checkpoint',
+    'checkpoint_meta',
+    'finished_run_message',
+    'TMP_SUFFIX',
+]
 
 TMP_SUFFIX = '.tmp'
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
@@ -103,8 +110,10 @@ class SafeCheckpointHook(CheckpointHook):
             for name in sorted(os.listdir(self.out_dir)):
                 if name.endswith('.pth' + TMP_SUFFIX):
                     os.remove(osp.join(self.out_dir, name))
-                    runner.logger.warning(f'removed {name}: the incomplete checkpoint write of an '
-                                          f'interrupted run (the complete checkpoints are kept)')
+                    runner.logger.warning(
+                        f'removed {name}: the incomplete checkpoint write of an '
+                        f'interrupted run (the complete checkpoints are kept)'
+                    )
 
     def _atomic_save(self, runner, out_dir: str, filename: str, **kwargs) -> None:
         """``Runner.save_checkpoint`` to ``<filename>.tmp``, then fsync and rename."""
@@ -123,17 +132,25 @@ class SafeCheckpointHook(CheckpointHook):
         outdated: List[int] = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             ids = list(self.keep_ckpt_ids) + [step]
-            outdated = ids[:-self.max_keep_ckpts]
-            self.keep_ckpt_ids = deque(ids[-self.max_keep_ckpts:], self.max_keep_ckpts)
+            outdated = ids[: -self.max_keep_ckpts]
+            self.keep_ckpt_ids = deque(ids[-self.max_keep_ckpts :], self.max_keep_ckpts)
             # in the message hub before saving, so the new checkpoint knows what is kept
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        self._atomic_save(runner, self.out_dir, filename, file_client_args=self.file_client_args,
-                          save_optimizer=self.save_optimizer,
-                          save_param_scheduler=self.save_param_scheduler, meta=meta,
-                          by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        self._atomic_save(
+            runner,
+            self.out_dir,
+            filename,
+            file_client_args=self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
         if not is_main_process():
             return
         atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
@@ -150,19 +167,26 @@ class SafeCheckpointHook(CheckpointHook):
 
         def save(out_dir, filename, *args, **kwargs):
             if args:
-                raise TypeError('SafeCheckpointHook: unexpected positional arguments to save_checkpoint')
+                raise TypeError(
+                    'SafeCheckpointHook: unexpected positional arguments to save_checkpoint'
+                )
             self._atomic_save(runner, out_dir, filename, **kwargs)
 
-        runner.save_checkpoint = save       # instance attributes shadow the methods for this call
+        runner.save_checkpoint = save  # instance attributes shadow the methods for this call
         backend.remove = deferred.append
         try:
             super()._save_best_checkpoint(runner, metrics)
         finally:
             del runner.save_checkpoint
             del backend.remove
-        current = {osp.abspath(str(p)) for p in
-                   [getattr(self, 'best_ckpt_path', None),
-                    *(getattr(self, 'best_ckpt_path_dict', None) or {}).values()] if p}
+        current = {
+            osp.abspath(str(p))
+            for p in [
+                getattr(self, 'best_ckpt_path', None),
+                *(getattr(self, 'best_ckpt_path_dict', None) or {}).values(),
+            ]
+            if p
+        }
         if is_main_process():
             for path in deferred:
                 if osp.abspath(str(path)) not in current and _remove(str(path)):
@@ -174,8 +198,13 @@ def checkpoint_meta(path: str) -> dict:
     """The ``meta`` of a complete runner checkpoint; ``RuntimeError`` if it is truncated, corrupt,
     refused by the allow-list or not a runner checkpoint (tensors are mapped, not read)."""
     from crossmodal.compat import load_checkpoint_file
+
     ckpt = load_checkpoint_file(path, map_location='cpu', mmap=True)
-    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt or not isinstance(ckpt.get('meta'), dict):
+    if (
+        not isinstance(ckpt, dict)
+        or 'state_dict' not in ckpt
+        or not isinstance(ckpt.get('meta'), dict)
+    ):
         raise RuntimeError(f'{path} is not a training checkpoint (no state_dict / meta)')
     return ckpt['meta']
 
@@ -228,16 +257,24 @@ def find_resume_checkpoint(work_dir: str, logger: Any = 'current') -> Optional[s
             rejected.append(f'{path}: {e}')
             continue
         reason = f'{marker} names {problem}' if problem else f'there is no {marker}'
-        print_log(f'{reason}; resuming from the newest complete checkpoint {path} instead'
-                  + (f' (also skipped: {rejected})' if rejected else ''),
-                  logger=logger, level=logging.WARNING)
+        print_log(
+            f'{reason}; resuming from the newest complete checkpoint {path} instead'
+            + (f' (also skipped: {rejected})' if rejected else ''),
+            logger=logger,
+            level=logging.WARNING,
+        )
         return path
     if problem is None and not rejected:
-        print_log(f'--resume: no checkpoint in {work_dir}; training starts from scratch',
-                  logger=logger, level=logging.WARNING)
+        print_log(
+            f'--resume: no checkpoint in {work_dir}; training starts from scratch',
+            logger=logger,
+            level=logging.WARNING,
+        )
         return None
-    raise RuntimeError(f'--resume: no complete checkpoint to resume from in {work_dir}: '
-                       + '; '.join(([problem] if problem else []) + rejected))
+    raise RuntimeError(
+        f'--resume: no complete checkpoint to resume from in {work_dir}: '
+        + '; '.join(([problem] if problem else []) + rejected)
+    )
 
 
 def finished_run_message(path: str, train_cfg: Any) -> Optional[str]:
@@ -245,14 +282,26 @@ def finished_run_message(path: str, train_cfg: Any) -> Optional[str]:
     meta = checkpoint_meta(path)
     train_cfg = train_cfg or {}
     if 'max_iters' in train_cfg and 'iter' in meta:
-        done, total, key, unit = int(meta['iter']), int(train_cfg['max_iters']), 'max_iters', 'iteration'
+        done, total, key, unit = (
+            int(meta['iter']),
+            int(train_cfg['max_iters']),
+            'max_iters',
+            'iteration',
+        )
     elif 'max_epochs' in train_cfg and 'epoch' in meta:
-        done, total, key, unit = int(meta['epoch']), int(train_cfg['max_epochs']), 'max_epochs', 'epoch'
+        done, total, key, unit = (
+            int(meta['epoch']),
+            int(train_cfg['max_epochs']),
+            'max_epochs',
+            'epoch',
+        )
     else:
         return None
     if done < total:
         return None
-    return (f'the run is finished: {path} is at {unit} {done} and train_cfg.{key} is {total}, so '
-            f'there is nothing left to train (nothing was replayed or changed). To train longer, '
-            f'resume with --cfg-options train_cfg.{key}=<more than {done}> (and extend the '
-            f'param_scheduler if it should not stay at its final value).')
+    return (
+        f'the run is finished: {path} is at {unit} {done} and train_cfg.{key} is {total}, so '
+        f'there is nothing left to train (nothing was replayed or changed). To train longer, '
+        f'resume with --cfg-options train_cfg.{key}=<more than {done}> (and extend the '
+        f'param_scheduler if it should not stay at its final value).'
+    )

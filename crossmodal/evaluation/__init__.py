@@ -4,5 +4,10 @@ from .multi_head_iou import MultiHeadIoUMetric
 from .regression_metric import RegressionMetric
 from .visualization import StemSegVisualizationHook
 
-__all__ = ['MultiScaleFlipAugModel', 'MultiHeadIoUMetric', 'PerClassIoUMetric', 'RegressionMetric',
-           'StemSegVisualizationHook']
+__all__ = [
+    'MultiScaleFlipAugModel',
+    'MultiHeadIoUMetric',
+    'PerClassIoUMetric',
+    'RegressionMetric',
+    'StemSegVisualizationHook',
+]

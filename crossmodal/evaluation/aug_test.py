@@ -18,12 +18,13 @@ students (tensor inputs):
 
 Output per sample: ``seg_logits`` = the averaged probabilities (K, H, W), ``pred_sem_seg`` = their
 argmax (1, H, W); models with several heads (``inference_all``, RTFDNet) also get
-``pred_sem_seg_<head>`` for each. With ``scales=(1.0,)`` and ``flip=False`` the prediction equals the
-model's single-scale ``predict``.
+``pred_sem_seg_<head>`` for each. With ``scales=(1.0,)`` and ``flip=False`` the prediction equals
+the model's single-scale ``predict``.
 
 Checkpoints load into the wrapped model unchanged (mmengine treats :class:`BaseTTAModel` as a
 wrapper when loading).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -50,21 +51,28 @@ def _first(inputs: Inputs) -> torch.Tensor:
     return next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
 
 
-def scale_inputs(inputs: Inputs, size: Tuple[int, int], nearest: Sequence[str] = ('depth', ),
-                 align_corners: bool = False) -> Inputs:
-    """Resize (B, C, H, W) inputs (a tensor or ``{modality: tensor}``) to ``size`` = (h, w) jointly."""
+def scale_inputs(
+    inputs: Inputs,
+    size: Tuple[int, int],
+    nearest: Sequence[str] = ('depth',),
+    align_corners: bool = False,
+) -> Inputs:
+    """Resize (B, C, H, W) inputs (a tensor or ``{modality: tensor}``) to ``size`` = (h, w)
+    jointly."""
+
     def one(name, x):
         if tuple(x.shape[2:]) == tuple(size):
             return x
         if name in nearest:
             return F.interpolate(x, size=size, mode='nearest')
         return F.interpolate(x, size=size, mode='bilinear', align_corners=align_corners)
+
     return _map_inputs(inputs, one)
 
 
 def flip_inputs(inputs: Inputs) -> Inputs:
     """Horizontal flip of (B, C, H, W) inputs (tensor or dict)."""
-    return _map_inputs(inputs, lambda _, x: x.flip(dims=(3, )))
+    return _map_inputs(inputs, lambda _, x: x.flip(dims=(3,)))
 
 
 @MODELS.register_module()
@@ -73,8 +81,8 @@ class MultiScaleFlipAugModel(BaseTTAModel):
 
     Args:
         module: the segmentor (config dict or module): anything with ``inference(inputs,
-            batch_img_metas)`` (mmseg ``EncoderDecoder`` and ours), ``inference_all`` (RTFDNet), or a
-            distiller with ``student`` + ``student_inputs`` (predicts with its student).
+            batch_img_metas)`` (mmseg ``EncoderDecoder`` and ours), ``inference_all`` (RTFDNet), or
+            a distiller with ``student`` + ``student_inputs`` (predicts with its student).
         scales: resize ratios of the input (1.0 = as loaded by the test pipeline).
         flip: also run each scale horizontally flipped.
         nearest_modalities: modalities resized nearest-neighbour (depth: no blending across holes).
@@ -84,15 +92,22 @@ class MultiScaleFlipAugModel(BaseTTAModel):
             modalities unnormalised.)
     """
 
-    def __init__(self, module: Union[dict, torch.nn.Module], scales: Sequence[float] = DEFAULT_SCALES,
-                 flip: bool = True, nearest_modalities: Sequence[str] = ('depth', ),
-                 data_preprocessor: Optional[dict] = None):
+    def __init__(
+        self,
+        module: Union[dict, torch.nn.Module],
+        scales: Sequence[float] = DEFAULT_SCALES,
+        flip: bool = True,
+        nearest_modalities: Sequence[str] = ('depth',),
+        data_preprocessor: Optional[dict] = None,
+    ):
         if isinstance(module, dict):
             module = MODELS.build(module)
         super().__init__(module=module)
         scales = tuple(float(s) for s in scales)
         if not scales or min(scales) <= 0:
-            raise ValueError(f'MultiScaleFlipAugModel: scales must be positive ratios, got {scales}')
+            raise ValueError(
+                f'MultiScaleFlipAugModel: scales must be positive ratios, got {scales}'
+            )
         self.scales = scales
         self.flip = bool(flip)
         self.nearest_modalities = tuple(nearest_modalities)
@@ -106,11 +121,15 @@ class MultiScaleFlipAugModel(BaseTTAModel):
             return m.student_inputs, m.student
         if hasattr(m, 'inference') or hasattr(m, 'inference_all'):
             return (lambda x: x), m
-        raise TypeError(f'MultiScaleFlipAugModel: {type(m).__name__} has no inference(inputs, metas) '
-                        f'(nor inference_all, nor a student); aug-test supports mmseg EncoderDecoder-style '
-                        f'segmentors, RTFDNet and DistillSegmentor')
+        raise TypeError(
+            f'MultiScaleFlipAugModel: {type(m).__name__} has no inference(inputs, metas) '
+            f'(nor inference_all, nor a student); aug-test supports mmseg EncoderDecoder-style '
+            f'segmentors, RTFDNet and DistillSegmentor'
+        )
 
-    def _logits(self, seg: torch.nn.Module, inputs: Inputs, metas: List[dict]) -> Dict[str, torch.Tensor]:
+    def _logits(
+        self, seg: torch.nn.Module, inputs: Inputs, metas: List[dict]
+    ) -> Dict[str, torch.Tensor]:
         """{output field: (B, K, h, w) logits at the size of ``inputs``}."""
         if hasattr(seg, 'inference_all'):
             heads = seg.inference_all(inputs, metas)
@@ -127,8 +146,10 @@ class MultiScaleFlipAugModel(BaseTTAModel):
     val_step = test_step
 
     def merge_preds(self, data_samples_list):  # pragma: no cover - augmentation is done in predict
-        raise NotImplementedError('MultiScaleFlipAugModel augments in predict(); it takes one '
-                                  'un-augmented batch, not TestTimeAug copies')
+        raise NotImplementedError(
+            'MultiScaleFlipAugModel augments in predict(); it takes one '
+            'un-augmented batch, not TestTimeAug copies'
+        )
 
     def forward(self, inputs, data_samples=None, mode: str = 'predict'):
         if mode != 'predict':
@@ -137,25 +158,39 @@ class MultiScaleFlipAugModel(BaseTTAModel):
 
     # ------------------------------------------------------------------ prediction
     def _to_ori(self, logits: torch.Tensor, meta: dict, align_corners: bool) -> torch.Tensor:
-        """(1, K, Hp, Wp) at input size -> (K, H, W) at ``ori_shape`` (as ``postprocess_result``)."""
+        """(1, K, Hp, Wp) at input size -> (K, H, W) at ``ori_shape`` (as
+        ``postprocess_result``)."""
         _, _, H, W = logits.shape
         pad = meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0]))
         left, right, top, bottom = pad
-        logits = logits[:, :, top:H - bottom, left:W - right]
+        logits = logits[:, :, top : H - bottom, left : W - right]
         if meta.get('flip', False):  # flipped by the test pipeline itself
-            logits = logits.flip(dims=(3, ) if meta.get('flip_direction') == 'horizontal' else (2, ))
-        return resize(logits, size=meta['ori_shape'], mode='bilinear', align_corners=align_corners,
-                      warning=False).squeeze(0)
+            logits = logits.flip(dims=(3,) if meta.get('flip_direction') == 'horizontal' else (2,))
+        return resize(
+            logits,
+            size=meta['ori_shape'],
+            mode='bilinear',
+            align_corners=align_corners,
+            warning=False,
+        ).squeeze(0)
 
-    def predict(self, inputs: Inputs, data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
+    def predict(
+        self, inputs: Inputs, data_samples: Optional[List[SegDataSample]] = None
+    ) -> List[SegDataSample]:
         """Averaged prediction of a normalised batch (see module docstring)."""
         route, seg = self._segmentor()
         x = route(inputs)
         first = _first(x)
         B, in_hw = first.shape[0], tuple(first.shape[2:])
         if data_samples is None:
-            data_samples = [SegDataSample(metainfo=dict(ori_shape=in_hw, img_shape=in_hw, pad_shape=in_hw,
-                                                        padding_size=[0, 0, 0, 0])) for _ in range(B)]
+            data_samples = [
+                SegDataSample(
+                    metainfo=dict(
+                        ori_shape=in_hw, img_shape=in_hw, pad_shape=in_hw, padding_size=[0, 0, 0, 0]
+                    )
+                )
+                for _ in range(B)
+            ]
         metas = [s.metainfo for s in data_samples]
         align = bool(getattr(seg, 'align_corners', False))
         probs: Dict[str, List[Optional[torch.Tensor]]] = {}
@@ -163,20 +198,24 @@ class MultiScaleFlipAugModel(BaseTTAModel):
         for s in self.scales:
             size = (int(round(in_hw[0] * s)), int(round(in_hw[1] * s)))
             xs = scale_inputs(x, size, self.nearest_modalities, align_corners=align)
-            for flipped in ((False, True) if self.flip else (False, )):
+            for flipped in (False, True) if self.flip else (False,):
                 xi = flip_inputs(xs) if flipped else xs
                 # the copy is a whole new image of `size`: no padding, no pipeline flip inside
-                m_s = [dict(m, img_shape=size, pad_shape=size, padding_size=[0, 0, 0, 0],
-                            flip=False) for m in metas]
+                m_s = [
+                    dict(m, img_shape=size, pad_shape=size, padding_size=[0, 0, 0, 0], flip=False)
+                    for m in metas
+                ]
                 m_s = [{k: v for k, v in m.items() if k != 'img_padding_size'} for m in m_s]
                 for field, lg in self._logits(seg, xi, m_s).items():
                     if flipped:
-                        lg = lg.flip(dims=(3, ))
+                        lg = lg.flip(dims=(3,))
                     if tuple(lg.shape[2:]) != in_hw:
-                        lg = resize(lg, size=in_hw, mode='bilinear', align_corners=align, warning=False)
+                        lg = resize(
+                            lg, size=in_hw, mode='bilinear', align_corners=align, warning=False
+                        )
                     acc = probs.setdefault(field, [None] * B)
                     for i in range(B):
-                        p = self._to_ori(lg[i:i + 1], metas[i], align)
+                        p = self._to_ori(lg[i : i + 1], metas[i], align)
                         p = p.softmax(dim=0) if p.shape[0] > 1 else p.sigmoid()
                         acc[i] = p if acc[i] is None else acc[i] + p
                 n += 1
@@ -191,7 +230,9 @@ class MultiScaleFlipAugModel(BaseTTAModel):
         return data_samples
 
 
-def wrap_config(model_cfg: dict, scales: Sequence[float] = DEFAULT_SCALES, flip: bool = True) -> dict:
+def wrap_config(
+    model_cfg: dict, scales: Sequence[float] = DEFAULT_SCALES, flip: bool = True
+) -> dict:
     """``cfg.model`` -> the config of :class:`MultiScaleFlipAugModel` around it."""
     return dict(type='MultiScaleFlipAugModel', module=model_cfg, scales=list(scales), flip=flip)
 

@@ -5,6 +5,7 @@ as numpy scalars. This subclass also returns ``IoU.<class>`` / ``Acc.<class>`` a
 value to a Python float, so ``tools/test.py`` can write them to JSON and checkpoints hold no
 numpy objects.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -23,9 +24,15 @@ class PerClassIoUMetric(IoUMetric):
         if self.format_only or not results:
             return summary
         cols = tuple(zip(*results))
-        per_class = self.total_area_to_metrics(sum(cols[0]), sum(cols[1]), sum(cols[2]),
-                                               sum(cols[3]), self.metrics, self.nan_to_num,
-                                               self.beta)
+        per_class = self.total_area_to_metrics(
+            sum(cols[0]),
+            sum(cols[1]),
+            sum(cols[2]),
+            sum(cols[3]),
+            self.metrics,
+            self.nan_to_num,
+            self.beta,
+        )
         out = {k: float(v) for k, v in summary.items()}
         classes = self.dataset_meta['classes']
         for key in ('IoU', 'Acc'):

@@ -1,10 +1,12 @@
-"""``MultiHeadIoUMetric``: IoU of several prediction fields of one data sample (e.g. RTFDNet's heads).
+"""``MultiHeadIoUMetric``: IoU of several prediction fields of one data sample (e.g. RTFDNet's
+heads).
 
 RTFDNet's ``predict`` stores ``pred_sem_seg_rgb``, ``pred_sem_seg_x`` and ``pred_sem_seg_fused``;
 this metric scores each against ``gt_sem_seg`` and returns ``{metric}_{head}`` (e.g. ``mIoU_rgb``,
 ``mIoU_x``, ``mIoU_fused``, also ``aAcc_*`` / ``mAcc_*``) plus the unsuffixed values of the
 ``main`` head so ``save_best='mIoU'`` keeps working. Values are Python floats in percent.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -32,9 +34,15 @@ class MultiHeadIoUMetric(IoUMetric):
         ignore_index, iou_metrics, nan_to_num, beta, collect_device, prefix: as in ``IoUMetric``.
     """
 
-    def __init__(self, heads: Optional[Dict[str, str]] = None, main: str = 'fused',
-                 per_class: bool = False, ignore_index: int = 255,
-                 iou_metrics: Sequence[str] = ('mIoU', ), **kwargs):
+    def __init__(
+        self,
+        heads: Optional[Dict[str, str]] = None,
+        main: str = 'fused',
+        per_class: bool = False,
+        ignore_index: int = 255,
+        iou_metrics: Sequence[str] = ('mIoU',),
+        **kwargs,
+    ):
         super().__init__(ignore_index=ignore_index, iou_metrics=list(iou_metrics), **kwargs)
         self.heads = OrderedDict(heads or DEFAULT_HEADS)
         if main not in self.heads:
@@ -50,11 +58,14 @@ class MultiHeadIoUMetric(IoUMetric):
             for head, field in self.heads.items():
                 if field not in sample:
                     have = sorted(k for k in sample if k.startswith('pred_sem_seg'))
-                    raise KeyError(f'MultiHeadIoUMetric: head {head!r} needs the field {field!r}, but the '
-                                   f'model only wrote {have}; use PerClassIoUMetric for single-head models')
+                    raise KeyError(
+                        f'MultiHeadIoUMetric: head {head!r} needs the field {field!r}, but the '
+                        f'model only wrote {have}; use PerClassIoUMetric for single-head models'
+                    )
                 pred = sample[field]['data'].squeeze()
-                entry[head] = self.intersect_and_union(pred, label.to(pred.device), num_classes,
-                                                       self.ignore_index)
+                entry[head] = self.intersect_and_union(
+                    pred, label.to(pred.device), num_classes, self.ignore_index
+                )
             self.results.append(entry)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
@@ -62,11 +73,14 @@ class MultiHeadIoUMetric(IoUMetric):
         classes = self.dataset_meta['classes']
         for head in self.heads:
             cols = list(zip(*[r[head] for r in results]))
-            areas = [torch.stack(list(c), 0).sum(0) if isinstance(c[0], torch.Tensor) else sum(c)
-                     for c in cols]
+            areas = [
+                torch.stack(list(c), 0).sum(0) if isinstance(c[0], torch.Tensor) else sum(c)
+                for c in cols
+            ]
             total_i, total_u, total_p, total_l = areas
-            metrics = self.total_area_to_metrics(total_i, total_u, total_p, total_l, self.metrics,
-                                                 self.nan_to_num, self.beta)
+            metrics = self.total_area_to_metrics(
+                total_i, total_u, total_p, total_l, self.metrics, self.nan_to_num, self.beta
+            )
             summary = {}
             for key, val in metrics.items():
                 val = val.numpy() if hasattr(val, 'numpy') else np.asarray(val)
@@ -82,6 +96,5 @@ class MultiHeadIoUMetric(IoUMetric):
                 if head == self.main:
                     out[k] = v
         heads = ', '.join(f'{k}={v:.2f}' for k, v in out.items() if '_' in k and '.' not in k)
-        print_log('per-head: ' + heads,
-                  logger='current')
+        print_log('per-head: ' + heads, logger='current')
         return out

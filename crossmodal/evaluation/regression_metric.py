@@ -1,4 +1,5 @@
-"""Dense regression metrics for canopy structure (CHM / PAI / FHD), FSKD evaluation (docs/methods/fskd.md (b)).
+"""Dense regression metrics for canopy structure (CHM / PAI / FHD), FSKD evaluation
+(docs/methods/fskd.md (b)).
 
 Data-sample contract (what :meth:`RegressionMetric.process` reads from each data sample, given as a
 dict — mmengine's loops pass ``data_sample.to_dict()`` — or as an object with attributes):
@@ -21,6 +22,7 @@ With ``out_dir`` set, ``compute_metrics`` saves ``scatter_<target>.png`` (predic
 at most ``max_scatter_points`` random pixels) and ``process`` saves up to ``max_error_maps`` maps
 ``errors/<name>_<target>.png`` of pred - ref (matplotlib, Agg backend).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +38,11 @@ def _to_numpy(value, key: str) -> np.ndarray:
         if 'data' not in value:
             raise KeyError(f'RegressionMetric: {key} dict has no "data" entry')
         value = value['data']
-    elif hasattr(value, 'data') and not isinstance(value, np.ndarray) and not hasattr(value, 'detach'):
+    elif (
+        hasattr(value, 'data')
+        and not isinstance(value, np.ndarray)
+        and not hasattr(value, 'detach')
+    ):
         value = value.data
     if hasattr(value, 'detach'):
         value = value.detach().cpu().float().numpy()
@@ -62,10 +68,19 @@ def regression_scores(pred: np.ndarray, ref: np.ndarray) -> dict:
     ss_res = float(np.sum(d * d))
     ss_tot = float(np.sum((ref - ref.mean()) ** 2))
     sp, sr = pred.std(), ref.std()
-    r = float(np.mean((pred - pred.mean()) * (ref - ref.mean())) / (sp * sr)) if sp > 0 and sr > 0 else float('nan')
-    return {'MAE': float(np.mean(np.abs(d))), 'MedAE': float(np.median(np.abs(d))),
-            'RMSE': float(np.sqrt(np.mean(d * d))), 'bias': float(np.mean(d)),
-            'R2': 1.0 - ss_res / ss_tot if ss_tot > 0 else float('nan'), 'r': r}
+    r = (
+        float(np.mean((pred - pred.mean()) * (ref - ref.mean())) / (sp * sr))
+        if sp > 0 and sr > 0
+        else float('nan')
+    )
+    return {
+        'MAE': float(np.mean(np.abs(d))),
+        'MedAE': float(np.median(np.abs(d))),
+        'RMSE': float(np.sqrt(np.mean(d * d))),
+        'bias': float(np.mean(d)),
+        'R2': 1.0 - ss_res / ss_tot if ss_tot > 0 else float('nan'),
+        'r': r,
+    }
 
 
 def canopy_iou(pred: np.ndarray, ref: np.ndarray, threshold: float) -> tuple:
@@ -86,12 +101,21 @@ class RegressionMetric(BaseMetric):
         max_error_maps: how many samples get an error-map PNG.
         max_scatter_points: pixels per target drawn in the scatter plot (random, seed 0).
     """
+
     default_prefix: Optional[str] = None
 
-    def __init__(self, target_names: Sequence[str] = ('chm', 'pai', 'fhd'), canopy_target: Optional[str] = 'chm',
-                 canopy_threshold: float = 2.0, out_dir: Optional[str] = None, max_error_maps: int = 8,
-                 max_scatter_points: int = 20000, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 **kwargs):
+    def __init__(
+        self,
+        target_names: Sequence[str] = ('chm', 'pai', 'fhd'),
+        canopy_target: Optional[str] = 'chm',
+        canopy_threshold: float = 2.0,
+        out_dir: Optional[str] = None,
+        max_error_maps: int = 8,
+        max_scatter_points: int = 20000,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+        **kwargs,
+    ):
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         self.target_names = list(target_names)
         if canopy_target is not None and canopy_target not in self.target_names:
@@ -110,11 +134,15 @@ class RegressionMetric(BaseMetric):
             if pred.ndim == 2:
                 pred, ref = pred[None], ref[None] if ref.ndim == 2 else ref
             if pred.shape != ref.shape:
-                raise ValueError(f'RegressionMetric: pred_regression {pred.shape} and gt_regression '
-                                 f'{ref.shape} differ')
+                raise ValueError(
+                    f'RegressionMetric: pred_regression {pred.shape} and gt_regression '
+                    f'{ref.shape} differ'
+                )
             if pred.shape[0] != len(self.target_names):
-                raise ValueError(f'RegressionMetric: {pred.shape[0]} channels but target_names = '
-                                 f'{self.target_names}')
+                raise ValueError(
+                    f'RegressionMetric: {pred.shape[0]} channels but target_names = '
+                    f'{self.target_names}'
+                )
             result = {}
             for k, name in enumerate(self.target_names):
                 valid = np.isfinite(pred[k]) & np.isfinite(ref[k])
@@ -122,15 +150,27 @@ class RegressionMetric(BaseMetric):
             self.results.append(result)
             if self.out_dir and self._maps_written < self.max_error_maps:
                 path = _get(sample, 'img_path') if _has(sample, 'img_path') else None
-                stem = os.path.splitext(os.path.basename(path))[0] if path else f'sample{self._maps_written:04d}'
+                stem = (
+                    os.path.splitext(os.path.basename(path))[0]
+                    if path
+                    else f'sample{self._maps_written:04d}'
+                )
                 self._save_error_maps(stem, pred, ref)
                 self._maps_written += 1
 
     def compute_metrics(self, results: list) -> dict:
         out = {}
         for name in self.target_names:
-            pred = np.concatenate([r[name][0] for r in results]).astype(np.float64) if results else np.zeros(0)
-            ref = np.concatenate([r[name][1] for r in results]).astype(np.float64) if results else np.zeros(0)
+            pred = (
+                np.concatenate([r[name][0] for r in results]).astype(np.float64)
+                if results
+                else np.zeros(0)
+            )
+            ref = (
+                np.concatenate([r[name][1] for r in results]).astype(np.float64)
+                if results
+                else np.zeros(0)
+            )
             for key, val in regression_scores(pred, ref).items():
                 out[f'{name}_{key}'] = val
             out[f'n_pixels_{name}'] = int(pred.size)
@@ -144,8 +184,10 @@ class RegressionMetric(BaseMetric):
     # plotting -------------------------------------------------------------------------------------
     def _save_scatter(self, name, pred, ref):
         import matplotlib
+
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+
         os.makedirs(self.out_dir, exist_ok=True)
         if pred.size > self.max_scatter_points:
             idx = np.random.default_rng(0).choice(pred.size, self.max_scatter_points, replace=False)
@@ -163,8 +205,10 @@ class RegressionMetric(BaseMetric):
 
     def _save_error_maps(self, stem, pred, ref):
         import matplotlib
+
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+
         d = os.path.join(self.out_dir, 'errors')
         os.makedirs(d, exist_ok=True)
         for k, name in enumerate(self.target_names):

@@ -16,6 +16,7 @@ Fill policies (values in stored units, i.e. what the loader yields, before norma
 
 Used by ``tools/test.py --modalities/--drop/--fill/--robustness``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,12 +50,16 @@ def model_modalities(cfg: Config) -> tuple:
     for t in ds.get('pipeline', None) or ():
         if t.get('type') == 'PackMultiModalInputs' and t.get('modalities'):
             return tuple(t['modalities'])
-    return ('rgb', )
+    return ('rgb',)
 
 
 def _preprocessor_means(cfg: Config) -> Dict[str, List[float]]:
     """{modality: per-channel mean in loader order} from the model's data preprocessor."""
-    dp = unwrap_config(cfg.model).get('data_preprocessor', None) or cfg.get('data_preprocessor', None) or {}
+    dp = (
+        unwrap_config(cfg.model).get('data_preprocessor', None)
+        or cfg.get('data_preprocessor', None)
+        or {}
+    )
     mean = dp.get('mean', None)
     if mean is None:
         return {}
@@ -67,7 +72,8 @@ def _preprocessor_means(cfg: Config) -> Dict[str, List[float]]:
 
 
 def parse_fill_values(items: Optional[Sequence[str]]) -> Dict[str, List[float]]:
-    """``['thermal=100', 'rgb=120,115,100']`` -> ``{'thermal': [100.0], 'rgb': [120., 115., 100.]}``."""
+    """``['thermal=100', 'rgb=120,115,100']`` ->
+    ``{'thermal': [100.0], 'rgb': [120., 115., 100.]}``."""
     out = {}
     for item in items or ():
         if '=' not in item:
@@ -80,15 +86,18 @@ def parse_fill_values(items: Optional[Sequence[str]]) -> Dict[str, List[float]]:
     return out
 
 
-def resolve_drop(cfg: Config, modalities: Optional[Sequence[str]] = None,
-                 drop: Optional[Sequence[str]] = None) -> List[str]:
+def resolve_drop(
+    cfg: Config, modalities: Optional[Sequence[str]] = None, drop: Optional[Sequence[str]] = None
+) -> List[str]:
     """Modalities to blank, from ``modalities`` (those given) and/or ``drop`` (those missing)."""
     consumed = model_modalities(cfg)
     out: List[str] = []
     if modalities is not None:
         unknown = [m for m in modalities if m not in consumed]
         if unknown:
-            raise RobustnessConfigError(f'--modalities names {unknown}, but the model takes {list(consumed)}')
+            raise RobustnessConfigError(
+                f'--modalities names {unknown}, but the model takes {list(consumed)}'
+            )
         out += [m for m in consumed if m not in modalities]
     for m in drop or ():
         if m not in consumed:
@@ -98,8 +107,12 @@ def resolve_drop(cfg: Config, modalities: Optional[Sequence[str]] = None,
     return out
 
 
-def blanking_transform(cfg: Config, drop: Sequence[str], fill: str = 'zero',
-                       fill_value: Optional[Dict[str, Sequence[float]]] = None) -> dict:
+def blanking_transform(
+    cfg: Config,
+    drop: Sequence[str],
+    fill: str = 'zero',
+    fill_value: Optional[Dict[str, Sequence[float]]] = None,
+) -> dict:
     """The ModalityDropout config that blanks ``drop`` deterministically."""
     if fill not in FILLS:
         raise RobustnessConfigError(f'fill must be one of {FILLS}, got {fill!r}')
@@ -122,14 +135,19 @@ def blanking_transform(cfg: Config, drop: Sequence[str], fill: str = 'zero',
             else:
                 raise RobustnessConfigError(
                     f'--fill mean: the data preprocessor has no mean for "{m}"; give one with '
-                    f'--fill-value {m}=V[,V...]')
+                    f'--fill-value {m}=V[,V...]'
+                )
         t['fill'] = 'value'
         t['fill_value'] = {m: (v[0] if len(v) == 1 else v) for m, v in values.items()}
     return t
 
 
-def insert_blanking(cfg: Config, drop: Sequence[str], fill: str = 'zero',
-                    fill_value: Optional[Dict[str, Sequence[float]]] = None) -> Optional[dict]:
+def insert_blanking(
+    cfg: Config,
+    drop: Sequence[str],
+    fill: str = 'zero',
+    fill_value: Optional[Dict[str, Sequence[float]]] = None,
+) -> Optional[dict]:
     """Insert the blanking transform into ``cfg.test_dataloader``'s pipeline (in place).
 
     It goes right before the packing transform (``Pack*``), i.e. after loading and any resizing.
@@ -142,10 +160,13 @@ def insert_blanking(cfg: Config, drop: Sequence[str], fill: str = 'zero',
     if 'pipeline' not in ds:
         raise RobustnessConfigError(
             f'test_dataloader.dataset ({ds.get("type")}) has no pipeline to insert the blanking '
-            f'transform into (dataset wrappers are not supported)')
+            f'transform into (dataset wrappers are not supported)'
+        )
     pipeline = list(ds.pipeline)
-    idx = next((i for i, p in enumerate(pipeline) if str(p.get('type', '')).startswith('Pack')),
-               len(pipeline))
+    idx = next(
+        (i for i, p in enumerate(pipeline) if str(p.get('type', '')).startswith('Pack')),
+        len(pipeline),
+    )
     pipeline.insert(idx, ConfigDict(t))
     ds.pipeline = pipeline
     return t
@@ -155,6 +176,7 @@ def evaluate(cfg: Config) -> Dict[str, float]:
     """Build a Runner from ``cfg`` and run its test loop; ``load_from`` (the checkpoint) is loaded
     strictly (:func:`crossmodal.utils.checkpoint_kind.build_runner_and_load`)."""
     from crossmodal.utils.checkpoint_kind import build_runner_and_load
+
     runner, _ = build_runner_and_load(cfg)
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}
@@ -190,9 +212,14 @@ def format_table(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
-def run_robustness(cfg: Config, fill: str = 'zero', fill_value: Optional[Dict[str, Sequence[float]]] = None,
-                   scenarios: Optional[List[tuple]] = None, out_prefix: Optional[str] = None,
-                   write: bool = True) -> dict:
+def run_robustness(
+    cfg: Config,
+    fill: str = 'zero',
+    fill_value: Optional[Dict[str, Sequence[float]]] = None,
+    scenarios: Optional[List[tuple]] = None,
+    out_prefix: Optional[str] = None,
+    write: bool = True,
+) -> dict:
     """Evaluate ``cfg`` (with ``load_from`` set) with full input and each modality missing.
 
     Writes ``<out_prefix>.md`` and ``<out_prefix>.json`` (default ``<work_dir>/robustness``) when
@@ -212,8 +239,12 @@ def run_robustness(cfg: Config, fill: str = 'zero', fill_value: Optional[Dict[st
             vis['out_dir'] = osp.join(vis['out_dir'], tag)
         metrics = evaluate(c)
         rows.append(dict(scenario=name, dropped=list(drop), transform=t, metrics=metrics))
-    result = dict(fill=fill, fill_value={k: list(v) for k, v in (fill_value or {}).items()},
-                  rows=rows, table=format_table(rows))
+    result = dict(
+        fill=fill,
+        fill_value={k: list(v) for k, v in (fill_value or {}).items()},
+        rows=rows,
+        table=format_table(rows),
+    )
     if write:
         out_prefix = out_prefix or osp.join(cfg.work_dir, 'robustness')
         os.makedirs(osp.dirname(osp.abspath(out_prefix)), exist_ok=True)

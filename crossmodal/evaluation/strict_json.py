@@ -6,6 +6,7 @@ Python's ``json`` writes ``NaN`` / ``Infinity`` by default, which is not JSON (R
 (Python or numpy scalar) to ``None`` (written ``null``); :func:`dump_strict_json` writes with
 ``allow_nan=False`` so a missed value is an error, never invalid output.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ mmseg's ``BaseSegmentor`` dispatches ``forward(mode=...)`` but also demands a si
 ``CroDiNoKD``, ``FSKDDistiller``) hold several segmentors instead, so they take the dispatch from
 :class:`ModeDispatchModel`.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -14,7 +15,8 @@ from mmengine.model import BaseModel
 
 
 class ModeDispatchModel(BaseModel):
-    """``forward(inputs, data_samples, mode)`` -> ``loss`` / ``predict`` / ``_forward`` (mmseg's modes).
+    """``forward(inputs, data_samples, mode)`` -> ``loss`` / ``predict`` / ``_forward`` (mmseg's
+    modes).
 
     Subclasses implement ``loss(inputs, data_samples)``, ``predict(inputs, data_samples)`` and
     ``_forward(inputs, data_samples)`` (raw logits, tensor mode).
@@ -31,7 +33,8 @@ class ModeDispatchModel(BaseModel):
 
 
 def stack_labels(data_samples: Optional[Sequence]) -> Optional[torch.Tensor]:
-    """(B, H, W) ground-truth train ids of a batch, or None when any sample has no ``gt_sem_seg``."""
+    """(B, H, W) ground-truth train ids of a batch, or None when any sample has no
+    ``gt_sem_seg``."""
     if not data_samples or not all(hasattr(s, 'gt_sem_seg') for s in data_samples):
         return None
     return torch.stack([s.gt_sem_seg.data for s in data_samples])[:, 0]

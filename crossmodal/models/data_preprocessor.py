@@ -1,4 +1,5 @@
 """``MultiModalDataPreprocessor``: per-modality normalisation, padding and batching."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Sequence
@@ -29,18 +30,22 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         test_cfg: ``dict(size_divisor=32)`` or ``dict(size=(h, w))`` to pad at test time.
     """
 
-    def __init__(self,
-                 mean: Optional[Dict[str, Sequence[float]]] = None,
-                 std: Optional[Dict[str, Sequence[float]]] = None,
-                 size: Optional[Sequence[int]] = None,
-                 size_divisor: Optional[int] = None,
-                 pad_val: Optional[Dict[str, float]] = None,
-                 seg_pad_val: int = 255,
-                 test_cfg: Optional[dict] = None):
+    def __init__(
+        self,
+        mean: Optional[Dict[str, Sequence[float]]] = None,
+        std: Optional[Dict[str, Sequence[float]]] = None,
+        size: Optional[Sequence[int]] = None,
+        size_divisor: Optional[int] = None,
+        pad_val: Optional[Dict[str, float]] = None,
+        seg_pad_val: int = 255,
+        test_cfg: Optional[dict] = None,
+    ):
         super().__init__()
         mean, std = dict(mean or {}), dict(std or {})
         if set(mean) != set(std):
-            raise ValueError(f'mean and std must name the same modalities: {sorted(mean)} vs {sorted(std)}')
+            raise ValueError(
+                f'mean and std must name the same modalities: {sorted(mean)} vs {sorted(std)}'
+            )
         for name in mean:
             m = torch.tensor(mean[name], dtype=torch.float32).view(-1, 1, 1)
             s = torch.tensor(std[name], dtype=torch.float32).view(-1, 1, 1)
@@ -65,7 +70,8 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         if m.shape[0] != c:
             raise ValueError(
                 f'modality "{name}" has {c} channel(s) but the data preprocessor has '
-                f'{m.shape[0]} mean/std value(s) for it')
+                f'{m.shape[0]} mean/std value(s) for it'
+            )
         return (x - m) / s
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
@@ -76,8 +82,9 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         # directly may pass {name: (B, C, H, W)} or a list of per-sample dicts.
         if isinstance(batch, dict):
             if all(isinstance(v, torch.Tensor) and v.dim() == 4 for v in batch.values()):
-                return dict(inputs={k: self.normalize(k, v) for k, v in batch.items()},
-                            data_samples=samples)
+                return dict(
+                    inputs={k: self.normalize(k, v) for k, v in batch.items()}, data_samples=samples
+                )
             per_mod = {k: list(v) for k, v in batch.items()}
         elif isinstance(batch, (list, tuple)) and batch and isinstance(batch[0], dict):
             per_mod = {k: [item[k] for item in batch] for k in batch[0]}
@@ -85,7 +92,8 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
             raise TypeError(
                 'MultiModalDataPreprocessor expects dict inputs {modality: tensor}; got '
                 f'{type(batch).__name__}. Pack samples with PackMultiModalInputs(stack=False), or '
-                'use SegDataPreProcessor for single-tensor (student) inputs.')
+                'use SegDataPreProcessor for single-tensor (student) inputs.'
+            )
         out: Dict[str, torch.Tensor] = {}
         for i, (name, items) in enumerate(per_mod.items()):
             xs = [self.normalize(name, x) for x in items]
@@ -93,17 +101,26 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
             if training:
                 if samples is None:
                     raise ValueError('data_samples are required in training')
-                stacked, padded = stack_batch(xs, samples if i == 0 else None, size=self.size,
-                                              size_divisor=self.size_divisor, pad_val=pad,
-                                              seg_pad_val=self.seg_pad_val)
+                stacked, padded = stack_batch(
+                    xs,
+                    samples if i == 0 else None,
+                    size=self.size,
+                    size_divisor=self.size_divisor,
+                    pad_val=pad,
+                    seg_pad_val=self.seg_pad_val,
+                )
                 if i == 0:
                     samples = padded
                 out[name] = stacked
             else:
                 if self.test_cfg:
-                    stacked, pad_info = stack_batch(xs, size=self.test_cfg.get('size'),
-                                                    size_divisor=self.test_cfg.get('size_divisor'),
-                                                    pad_val=pad, seg_pad_val=self.seg_pad_val)
+                    stacked, pad_info = stack_batch(
+                        xs,
+                        size=self.test_cfg.get('size'),
+                        size_divisor=self.test_cfg.get('size_divisor'),
+                        pad_val=pad,
+                        seg_pad_val=self.seg_pad_val,
+                    )
                     if i == 0 and samples is not None:
                         for s, info in zip(samples, pad_info):
                             s.set_metainfo({**info})
@@ -113,6 +130,7 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
                     if len(shapes) > 1:
                         raise ValueError(
                             f'images of one test batch differ in size {sorted(shapes)}: use '
-                            f'batch_size=1 or test_cfg=dict(size_divisor=...)')
+                            f'batch_size=1 or test_cfg=dict(size_divisor=...)'
+                        )
                     out[name] = torch.stack(xs, 0)
         return dict(inputs=out, data_samples=samples)

@@ -28,6 +28,7 @@ Shapes (which dimensions must match):
     feature widths d_s and d_t may differ; N != M is allowed (e.g. SegFormer's spatially
     reduced keys).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -37,14 +38,25 @@ import torch.nn.functional as F
 
 # reference / chunked paths live in attention_kl_torch (imported by the Triton module too); their
 # names stay importable from here
-from .attention_kl_torch import (AttentionKLChunked, attention_kl_chunked,  # noqa: F401
-                                 attention_kl_reference, check_attention_inputs, reduce_rows)
+from .attention_kl_torch import (
+    attention_kl_chunked,  # noqa: F401
+    attention_kl_reference,
+)
 from .common import IMPLS, resolve_impl  # noqa: F401
 
 
-def attention_kl(q_s, k_s, q_t, k_t, tau: float = 1.0, mask: Optional[torch.Tensor] = None,
-                 impl: str = 'auto', reduction: str = 'mean', teacher_grad: bool = False,
-                 **block_sizes) -> torch.Tensor:
+def attention_kl(
+    q_s,
+    k_s,
+    q_t,
+    k_t,
+    tau: float = 1.0,
+    mask: Optional[torch.Tensor] = None,
+    impl: str = 'auto',
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+    **block_sizes,
+) -> torch.Tensor:
     """Mean over heads and valid query rows of KL(teacher attention || student attention).
 
     Args:
@@ -67,26 +79,41 @@ def attention_kl(q_s, k_s, q_t, k_t, tau: float = 1.0, mask: Optional[torch.Tens
         raise ValueError(f'{where}: tau must be > 0, got {tau}')
     if impl == 'reference':
         if block_sizes:
-            raise ValueError(f'{where}: block sizes {sorted(block_sizes)} do not apply to impl=reference')
+            raise ValueError(
+                f'{where}: block sizes {sorted(block_sizes)} do not apply to impl=reference'
+            )
         return attention_kl_reference(q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad)
     if impl == 'chunked':
-        return attention_kl_chunked(q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad, **block_sizes)
+        return attention_kl_chunked(
+            q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad, **block_sizes
+        )
     from .triton_attention_kl import attention_kl_triton
-    return attention_kl_triton(q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad, **block_sizes)
+
+    return attention_kl_triton(
+        q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad, **block_sizes
+    )
 
 
 def features_to_tokens(f: torch.Tensor, name: str) -> torch.Tensor:
     """(B, C, H, W) features -> (B, 1, H*W, C) L2-normalised tokens (one 'head')."""
     if not isinstance(f, torch.Tensor) or f.dim() != 4 or not f.is_floating_point():
         got = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
-        raise ValueError(f'crossmodal/ops/attention_kl.py: {name} must be floating (B, C, H, W), got {got}')
+        raise ValueError(
+            f'crossmodal/ops/attention_kl.py: {name} must be floating (B, C, H, W), got {got}'
+        )
     tokens = f.flatten(2).transpose(1, 2)
     return F.normalize(tokens, dim=-1, eps=1e-12)[:, None]
 
 
-def affinity_kl(f_s: torch.Tensor, f_t: torch.Tensor, tau: float = 1.0,
-                mask: Optional[torch.Tensor] = None, impl: str = 'auto', reduction: str = 'mean',
-                **block_sizes) -> torch.Tensor:
+def affinity_kl(
+    f_s: torch.Tensor,
+    f_t: torch.Tensor,
+    tau: float = 1.0,
+    mask: Optional[torch.Tensor] = None,
+    impl: str = 'auto',
+    reduction: str = 'mean',
+    **block_sizes,
+) -> torch.Tensor:
     """Pixel-affinity KD: KL between row-softmaxed cosine-similarity maps of teacher and student.
 
     f_s (B, C_s, H, W) student features, f_t (B, C_t, H, W) teacher features (same B, H, W;
@@ -99,9 +126,12 @@ def affinity_kl(f_s: torch.Tensor, f_t: torch.Tensor, tau: float = 1.0,
     z_s = features_to_tokens(f_s, 'f_s')
     z_t = features_to_tokens(f_t, 'f_t').detach()
     if f_s.shape[0] != f_t.shape[0] or f_s.shape[2:] != f_t.shape[2:]:
-        raise ValueError(f'{where}: affinity_kl needs the same batch and spatial size, got student '
-                         f'{tuple(f_s.shape)} and teacher {tuple(f_t.shape)}; resize one of them first')
+        raise ValueError(
+            f'{where}: affinity_kl needs the same batch and spatial size, got student '
+            f'{tuple(f_s.shape)} and teacher {tuple(f_t.shape)}; resize one of them first'
+        )
     if mask is not None and isinstance(mask, torch.Tensor) and mask.dim() == 3:
         mask = mask.flatten(1)
-    return attention_kl(z_s, z_s, z_t, z_t, tau=tau, mask=mask, impl=impl, reduction=reduction,
-                        **block_sizes)
+    return attention_kl(
+        z_s, z_s, z_t, z_t, tau=tau, mask=mask, impl=impl, reduction=reduction, **block_sizes
+    )

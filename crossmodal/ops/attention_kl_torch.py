@@ -5,6 +5,7 @@ The spec (formula, shapes, the three implementations) is the docstring of
 both the dispatcher and the Triton path (:mod:`crossmodal.ops.triton_attention_kl`, which falls
 back to the chunked path) need, so neither imports the other.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -21,7 +22,9 @@ def check_attention_inputs(q_s, k_s, q_t, k_t, mask=None) -> Tuple[int, int, int
     for name, t in (('q_s', q_s), ('k_s', k_s), ('q_t', q_t), ('k_t', k_t)):
         if not isinstance(t, torch.Tensor) or t.dim() != 4 or not t.is_floating_point():
             got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f'{where}: {name} must be a floating (B, h, tokens, d) tensor, got {got}')
+            raise ValueError(
+                f'{where}: {name} must be a floating (B, h, tokens, d) tensor, got {got}'
+            )
     B, h, N, d_s = q_s.shape
     M = k_s.shape[2]
     d_t = q_t.shape[3]
@@ -31,28 +34,42 @@ def check_attention_inputs(q_s, k_s, q_t, k_t, mask=None) -> Tuple[int, int, int
             raise ValueError(
                 f'{where}: {name} has shape {tuple(t.shape)}, expected {expected[name]} '
                 f'(q_s is {tuple(q_s.shape)}, k_s is {tuple(k_s.shape)}: B, heads, query count N '
-                'and key count M must match between student and teacher; only d may differ)')
+                'and key count M must match between student and teacher; only d may differ)'
+            )
     devices = {t.device for t in (q_s, k_s, q_t, k_t)}
     if len(devices) != 1:
-        raise ValueError(f'{where}: q/k tensors are on different devices {sorted(map(str, devices))}')
+        raise ValueError(
+            f'{where}: q/k tensors are on different devices {sorted(map(str, devices))}'
+        )
     if mask is not None:
-        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (B, N):
+        if (
+            not isinstance(mask, torch.Tensor)
+            or mask.dtype != torch.bool
+            or tuple(mask.shape) != (B, N)
+        ):
             got = (tuple(mask.shape), mask.dtype) if isinstance(mask, torch.Tensor) else type(mask)
-            raise ValueError(f'{where}: mask must be a bool (B, N) = ({B}, {N}) tensor of valid query '
-                             f'rows, got {got}')
+            raise ValueError(
+                f'{where}: mask must be a bool (B, N) = ({B}, {N}) tensor of valid query '
+                f'rows, got {got}'
+            )
     if N == 0 or M == 0:
         raise ValueError(f'{where}: empty token axis (N={N}, M={M})')
     return B, h, N, M
 
 
-def reduce_rows(kl_rows: torch.Tensor, mask: Optional[torch.Tensor], reduction: str) -> torch.Tensor:
+def reduce_rows(
+    kl_rows: torch.Tensor, mask: Optional[torch.Tensor], reduction: str
+) -> torch.Tensor:
     """Reduce per-row KL (B, h, N) with an optional valid-row mask (B, N).
 
     'mean': sum over valid rows and heads / (valid rows x heads); 0 when no row is valid.
     'sum': plain sum over valid rows and heads. 'none': the (B, h, N) rows, invalid rows set to 0.
     """
     if reduction not in ('mean', 'sum', 'none'):
-        raise ValueError(f'crossmodal/ops/attention_kl_torch.py: reduction must be mean|sum|none, got {reduction!r}')
+        raise ValueError(
+            'crossmodal/ops/attention_kl_torch.py: reduction must be mean|sum|none, '
+            f'got {reduction!r}'
+        )
     if mask is not None:
         kl_rows = torch.where(mask[:, None, :], kl_rows, kl_rows.new_zeros(()))
     if reduction == 'none':
@@ -66,8 +83,16 @@ def reduce_rows(kl_rows: torch.Tensor, mask: Optional[torch.Tensor], reduction: 
     return total / count.clamp(min=1).to(total.dtype)
 
 
-def attention_kl_reference(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None,
-                           reduction: str = 'mean', teacher_grad: bool = False) -> torch.Tensor:
+def attention_kl_reference(
+    q_s,
+    k_s,
+    q_t,
+    k_t,
+    tau: float = 1.0,
+    mask=None,
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+) -> torch.Tensor:
     """The spec: materialises both (B, h, N, M) score maps. See the module docstring."""
     check_attention_inputs(q_s, k_s, q_t, k_t, mask)
     if not teacher_grad:
@@ -112,14 +137,14 @@ class AttentionKLChunked(torch.autograd.Function):
                 j1 = min(j0 + block_k, M)
                 ss = torch.matmul(qs, ks_all[:, :, j0:j1].transpose(-1, -2))
                 st = torch.matmul(qt, kt_all[:, :, j0:j1].transpose(-1, -2))
-                diff = st - ss                                      # S_t - S_s
+                diff = st - ss  # S_t - S_s
                 new_m_s = torch.maximum(m_s, ss.amax(-1))
                 l_s = l_s * torch.exp(m_s - new_m_s) + ss.sub_(new_m_s[..., None]).exp_().sum(-1)
                 m_s = new_m_s
                 del ss
                 new_m_t = torch.maximum(m_t, st.amax(-1))
                 alpha = torch.exp(m_t - new_m_t)
-                e_t = st.sub_(new_m_t[..., None]).exp_()            # in place: at most 3 tiles live
+                e_t = st.sub_(new_m_t[..., None]).exp_()  # in place: at most 3 tiles live
                 l_t = l_t * alpha + e_t.sum(-1)
                 a_t = a_t * alpha + e_t.mul_(diff).sum(-1)
                 m_t = new_m_t
@@ -153,7 +178,7 @@ class AttentionKLChunked(torch.autograd.Function):
         for i0 in range(0, N, block_q):
             i1 = min(i0 + block_q, N)
             qs, qt = qs_all[:, :, i0:i1], qt_all[:, :, i0:i1]
-            g = (grad_kl[:, :, i0:i1] * scale)[..., None]          # d/dX = d/dS * scale
+            g = (grad_kl[:, :, i0:i1] * scale)[..., None]  # d/dX = d/dS * scale
             ls = lse_s[:, :, i0:i1, None]
             lt = lse_t[:, :, i0:i1, None]
             kl_i = kl[:, :, i0:i1, None]
@@ -187,12 +212,29 @@ class AttentionKLChunked(torch.autograd.Function):
         def cast(grad, like):
             return None if grad is None else grad.to(like.dtype)
 
-        return (cast(dq_s, q_s), cast(dk_s, k_s), cast(dq_t, q_t), cast(dk_t, k_t), None, None, None)
+        return (
+            cast(dq_s, q_s),
+            cast(dk_s, k_s),
+            cast(dq_t, q_t),
+            cast(dk_t, k_t),
+            None,
+            None,
+            None,
+        )
 
 
-def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduction: str = 'mean',
-                         teacher_grad: bool = False, block_q: Optional[int] = None,
-                         block_k: Optional[int] = None) -> torch.Tensor:
+def attention_kl_chunked(
+    q_s,
+    k_s,
+    q_t,
+    k_t,
+    tau: float = 1.0,
+    mask=None,
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+    block_q: Optional[int] = None,
+    block_k: Optional[int] = None,
+) -> torch.Tensor:
     """Memory-bounded path: peak extra memory O(B h block_q block_k) instead of O(B h N M).
 
     Default tiles: block_k = min(M, 4096) keys and block_q such that one (B, h, block_q, block_k)
@@ -207,9 +249,13 @@ def attention_kl_chunked(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduct
     if block_q is None:
         block_q = min(2048, max(16, (1 << 21) // (B * h * block_k)))
     if block_q < 1 or block_k < 1:
-        raise ValueError(f'crossmodal/ops/attention_kl_torch.py: block sizes must be >= 1, got {block_q}, {block_k}')
+        raise ValueError(
+            'crossmodal/ops/attention_kl_torch.py: block sizes must be >= 1, '
+            f'got {block_q}, {block_k}'
+        )
     if not teacher_grad:
         q_t, k_t = q_t.detach(), k_t.detach()
-    kl_rows = AttentionKLChunked.apply(q_s, k_s, q_t, k_t, 1.0 / float(tau), int(block_q), int(block_k))
+    kl_rows = AttentionKLChunked.apply(
+        q_s, k_s, q_t, k_t, 1.0 / float(tau), int(block_q), int(block_k)
+    )
     return reduce_rows(kl_rows, mask, reduction)
-

@@ -21,6 +21,7 @@ Implementations (one spec):
   chunk by chunk straight into the gradient tensor. Used on CPU.
 * ``triton``: fused Triton kernels (:mod:`crossmodal.ops.triton_dense_kd`), used on CUDA.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -28,17 +29,27 @@ from typing import Optional
 import torch
 
 from .common import resolve_impl
+
 # reference / chunked paths live in dense_kd_torch (imported by the Triton module too); their names
 # stay importable from here
-from .dense_kd_torch import (DenseKDChunked, check_dense_inputs, dense_kd_chunked,  # noqa: F401
-                             dense_kd_reference, reduce_pixels)
+from .dense_kd_torch import (
+    dense_kd_chunked,  # noqa: F401
+    dense_kd_reference,
+)
 
 WHERE = 'crossmodal/ops/dense_kd.py'
 
 
-def dense_kd(z_s: torch.Tensor, z_t: torch.Tensor, tau: float = 1.0,
-             ignore_mask: Optional[torch.Tensor] = None, impl: str = 'auto',
-             reduction: str = 'mean', teacher_grad: bool = False, **kwargs) -> torch.Tensor:
+def dense_kd(
+    z_s: torch.Tensor,
+    z_t: torch.Tensor,
+    tau: float = 1.0,
+    ignore_mask: Optional[torch.Tensor] = None,
+    impl: str = 'auto',
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+    **kwargs,
+) -> torch.Tensor:
     """tau^2 * mean over non-ignored pixels of KL(softmax(z_t/tau) || softmax(z_s/tau)).
 
     Args:
@@ -64,4 +75,5 @@ def dense_kd(z_s: torch.Tensor, z_t: torch.Tensor, tau: float = 1.0,
     if impl == 'chunked':
         return dense_kd_chunked(z_s, z_t, tau, ignore_mask, reduction, teacher_grad, **kwargs)
     from .triton_dense_kd import dense_kd_triton
+
     return dense_kd_triton(z_s, z_t, tau, ignore_mask, reduction, teacher_grad, **kwargs)

@@ -4,6 +4,7 @@ The spec is the docstring of :mod:`crossmodal.ops.dense_kd`, the dispatcher. The
 pieces are shared by the dispatcher and the Triton path (:mod:`crossmodal.ops.triton_dense_kd`,
 which falls back to the chunked path), so neither imports the other.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -23,22 +24,33 @@ def check_dense_inputs(z_s, z_t, ignore_mask=None):
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f'{WHERE}: {name} must be floating (B, K, H, W) logits, got {got}')
     if z_s.shape != z_t.shape:
-        raise ValueError(f'{WHERE}: student logits {tuple(z_s.shape)} and teacher logits '
-                         f'{tuple(z_t.shape)} differ; resize the teacher logits to the student size first')
+        raise ValueError(
+            f'{WHERE}: student logits {tuple(z_s.shape)} and teacher logits '
+            f'{tuple(z_t.shape)} differ; resize the teacher logits to the student size first'
+        )
     if z_s.device != z_t.device:
         raise ValueError(f'{WHERE}: z_s on {z_s.device} but z_t on {z_t.device}')
     B, K, H, W = z_s.shape
     if ignore_mask is not None:
-        if (not isinstance(ignore_mask, torch.Tensor) or ignore_mask.dtype != torch.bool
-                or tuple(ignore_mask.shape) != (B, H, W)):
-            got = ((tuple(ignore_mask.shape), ignore_mask.dtype) if isinstance(ignore_mask, torch.Tensor)
-                   else type(ignore_mask))
-            raise ValueError(f'{WHERE}: ignore_mask must be a bool (B, H, W) = ({B}, {H}, {W}) tensor '
-                             f'(True = ignored pixel), got {got}')
+        if (
+            not isinstance(ignore_mask, torch.Tensor)
+            or ignore_mask.dtype != torch.bool
+            or tuple(ignore_mask.shape) != (B, H, W)
+        ):
+            got = (
+                (tuple(ignore_mask.shape), ignore_mask.dtype)
+                if isinstance(ignore_mask, torch.Tensor)
+                else type(ignore_mask)
+            )
+            raise ValueError(
+                f'{WHERE}: ignore_mask must be a bool (B, H, W) = ({B}, {H}, {W}) tensor '
+                f'(True = ignored pixel), got {got}'
+            )
 
 
-def reduce_pixels(kl: torch.Tensor, ignore_mask: Optional[torch.Tensor], tau: float,
-                  reduction: str) -> torch.Tensor:
+def reduce_pixels(
+    kl: torch.Tensor, ignore_mask: Optional[torch.Tensor], tau: float, reduction: str
+) -> torch.Tensor:
     """kl (B, H, W) -> tau^2 * mean over valid pixels ('mean'; 0 if none), 'sum', or 'none'."""
     if reduction not in ('mean', 'sum', 'none'):
         raise ValueError(f'{WHERE}: reduction must be mean|sum|none, got {reduction!r}')
@@ -55,8 +67,14 @@ def reduce_pixels(kl: torch.Tensor, ignore_mask: Optional[torch.Tensor], tau: fl
     return total / (~ignore_mask).sum().clamp(min=1).to(total.dtype)
 
 
-def dense_kd_reference(z_s, z_t, tau: float = 1.0, ignore_mask=None, reduction: str = 'mean',
-                       teacher_grad: bool = False) -> torch.Tensor:
+def dense_kd_reference(
+    z_s,
+    z_t,
+    tau: float = 1.0,
+    ignore_mask=None,
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+) -> torch.Tensor:
     """The spec (composed PyTorch). See the module docstring."""
     check_dense_inputs(z_s, z_t, ignore_mask)
     if not teacher_grad:
@@ -119,8 +137,15 @@ class DenseKDChunked(torch.autograd.Function):
         return dz_s, dz_t, None, None
 
 
-def dense_kd_chunked(z_s, z_t, tau: float = 1.0, ignore_mask=None, reduction: str = 'mean',
-                     teacher_grad: bool = False, chunk: Optional[int] = None) -> torch.Tensor:
+def dense_kd_chunked(
+    z_s,
+    z_t,
+    tau: float = 1.0,
+    ignore_mask=None,
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+    chunk: Optional[int] = None,
+) -> torch.Tensor:
     """Memory-bounded path. chunk: pixels per step (default: ~2^20 elements per B x K x chunk)."""
     check_dense_inputs(z_s, z_t, ignore_mask)
     if not teacher_grad:
@@ -130,6 +155,7 @@ def dense_kd_chunked(z_s, z_t, tau: float = 1.0, ignore_mask=None, reduction: st
         chunk = max(1, (1 << 20) // max(1, B * K))
     if chunk < 1:
         raise ValueError(f'{WHERE}: chunk must be >= 1, got {chunk}')
-    kl = DenseKDChunked.apply(z_s.reshape(B, K, H * W), z_t.reshape(B, K, H * W), 1.0 / float(tau),
-                              int(chunk))
+    kl = DenseKDChunked.apply(
+        z_s.reshape(B, K, H * W), z_t.reshape(B, K, H * W), 1.0 / float(tau), int(chunk)
+    )
     return reduce_pixels(kl.view(B, H, W), ignore_mask, tau, reduction)

@@ -15,6 +15,7 @@ imported lazily, the first time a kernel is needed, so this module imports witho
 ``TRITON_INTERPRET=1`` (read by ``triton.jit`` when the kernels are defined) can be set by the
 caller beforehand to run the kernels on CPU.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,12 @@ from typing import Dict, Optional
 import torch
 
 from . import triton_launch
-from .attention_kl_torch import AttentionKLChunked, attention_kl_chunked, check_attention_inputs, reduce_rows
+from .attention_kl_torch import (
+    AttentionKLChunked,
+    attention_kl_chunked,
+    check_attention_inputs,
+    reduce_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,25 +62,49 @@ def define_kernels():
         import triton as _triton
         import triton.language as _tl
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('crossmodal/ops/triton_attention_kl.py: impl="triton" needs the `triton` '
-                          'package (pip install "triton==3.7.*"); use impl="chunked" on machines '
-                          'without it') from exc
+        raise ImportError(
+            'crossmodal/ops/triton_attention_kl.py: impl="triton" needs the `triton` '
+            'package (pip install "triton==3.7.*"); use impl="chunked" on machines '
+            'without it'
+        ) from exc
     triton, tl = _triton, _tl
 
     @triton.jit
-    def attn_kl_fwd(QS, KS, QT, KT, KL, LSES, LSET, N, M, DS, DT, scale,
-                    BLOCK_Q: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_DS: tl.constexpr,
-                    BLOCK_DT: tl.constexpr, PREC: tl.constexpr):
+    def attn_kl_fwd(
+        QS,
+        KS,
+        QT,
+        KT,
+        KL,
+        LSES,
+        LSET,
+        N,
+        M,
+        DS,
+        DT,
+        scale,
+        BLOCK_Q: tl.constexpr,
+        BLOCK_K: tl.constexpr,
+        BLOCK_DS: tl.constexpr,
+        BLOCK_DT: tl.constexpr,
+        PREC: tl.constexpr,
+    ):
         pid_q = tl.program_id(0)
         bh = tl.program_id(1).to(tl.int64)
         offs_q = pid_q * BLOCK_Q + tl.arange(0, BLOCK_Q)
         offs_ds = tl.arange(0, BLOCK_DS)
         offs_dt = tl.arange(0, BLOCK_DT)
         qmask = offs_q < N
-        qs = tl.load(QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :],
-                     mask=qmask[:, None] & (offs_ds[None, :] < DS), other=0.)
-        qt = tl.load(QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :],
-                     mask=qmask[:, None] & (offs_dt[None, :] < DT), other=0.)
+        qs = tl.load(
+            QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :],
+            mask=qmask[:, None] & (offs_ds[None, :] < DS),
+            other=0.0,
+        )
+        qt = tl.load(
+            QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :],
+            mask=qmask[:, None] & (offs_dt[None, :] < DT),
+            other=0.0,
+        )
         m_s = tl.full([BLOCK_Q], float('-inf'), tl.float32)
         m_t = tl.full([BLOCK_Q], float('-inf'), tl.float32)
         l_s = tl.zeros([BLOCK_Q], tl.float32)
@@ -83,13 +113,19 @@ def define_kernels():
         for j0 in range(0, M, BLOCK_K):
             offs_k = j0 + tl.arange(0, BLOCK_K)
             kmask = offs_k < M
-            ks = tl.load(KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :],
-                         mask=kmask[:, None] & (offs_ds[None, :] < DS), other=0.)
-            kt = tl.load(KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :],
-                         mask=kmask[:, None] & (offs_dt[None, :] < DT), other=0.)
+            ks = tl.load(
+                KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :],
+                mask=kmask[:, None] & (offs_ds[None, :] < DS),
+                other=0.0,
+            )
+            kt = tl.load(
+                KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :],
+                mask=kmask[:, None] & (offs_dt[None, :] < DT),
+                other=0.0,
+            )
             ss = tl.dot(qs, tl.trans(ks), input_precision=PREC) * scale
             st = tl.dot(qt, tl.trans(kt), input_precision=PREC) * scale
-            diff = tl.where(kmask[None, :], st - ss, 0.)
+            diff = tl.where(kmask[None, :], st - ss, 0.0)
             ss = tl.where(kmask[None, :], ss, float('-inf'))
             st = tl.where(kmask[None, :], st, float('-inf'))
             new_m_s = tl.maximum(m_s, tl.max(ss, 1))
@@ -113,21 +149,41 @@ def define_kernels():
         """Recompute (dS_s, dS_t) of one tile, already multiplied by g and scale."""
         log_ps = ss - lse_s[:, None]
         log_pt = st - lse_t[:, None]
-        p_s = tl.where(valid, tl.exp(log_ps), 0.)
-        p_t = tl.where(valid, tl.exp(log_pt), 0.)
+        p_s = tl.where(valid, tl.exp(log_ps), 0.0)
+        p_t = tl.where(valid, tl.exp(log_pt), 0.0)
         gs = (g * scale)[:, None]
         ds = gs * (p_s - p_t)
         if NEED_T:
-            dt = gs * p_t * tl.where(valid, log_pt - log_ps - kl[:, None], 0.)
+            dt = gs * p_t * tl.where(valid, log_pt - log_ps - kl[:, None], 0.0)
         else:
             dt = ds
         return ds, dt
 
     @triton.jit
-    def attn_kl_bwd_dq(QS, KS, QT, KT, LSES, LSET, KLR, G, DQS, DQT, N, M, DS, DT, scale,
-                       BLOCK_Q: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_DS: tl.constexpr,
-                       BLOCK_DT: tl.constexpr, PREC: tl.constexpr, NEED_S: tl.constexpr,
-                       NEED_T: tl.constexpr):
+    def attn_kl_bwd_dq(
+        QS,
+        KS,
+        QT,
+        KT,
+        LSES,
+        LSET,
+        KLR,
+        G,
+        DQS,
+        DQT,
+        N,
+        M,
+        DS,
+        DT,
+        scale,
+        BLOCK_Q: tl.constexpr,
+        BLOCK_K: tl.constexpr,
+        BLOCK_DS: tl.constexpr,
+        BLOCK_DT: tl.constexpr,
+        PREC: tl.constexpr,
+        NEED_S: tl.constexpr,
+        NEED_T: tl.constexpr,
+    ):
         pid_q = tl.program_id(0)
         bh = tl.program_id(1).to(tl.int64)
         offs_q = pid_q * BLOCK_Q + tl.arange(0, BLOCK_Q)
@@ -136,21 +192,31 @@ def define_kernels():
         qmask = offs_q < N
         qs_mask = qmask[:, None] & (offs_ds[None, :] < DS)
         qt_mask = qmask[:, None] & (offs_dt[None, :] < DT)
-        qs = tl.load(QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :], mask=qs_mask, other=0.)
-        qt = tl.load(QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :], mask=qt_mask, other=0.)
-        lse_s = tl.load(LSES + bh * N + offs_q, mask=qmask, other=0.)
-        lse_t = tl.load(LSET + bh * N + offs_q, mask=qmask, other=0.)
-        kl = tl.load(KLR + bh * N + offs_q, mask=qmask, other=0.)
-        g = tl.load(G + bh * N + offs_q, mask=qmask, other=0.)
+        qs = tl.load(
+            QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :], mask=qs_mask, other=0.0
+        )
+        qt = tl.load(
+            QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :], mask=qt_mask, other=0.0
+        )
+        lse_s = tl.load(LSES + bh * N + offs_q, mask=qmask, other=0.0)
+        lse_t = tl.load(LSET + bh * N + offs_q, mask=qmask, other=0.0)
+        kl = tl.load(KLR + bh * N + offs_q, mask=qmask, other=0.0)
+        g = tl.load(G + bh * N + offs_q, mask=qmask, other=0.0)
         dqs = tl.zeros([BLOCK_Q, BLOCK_DS], tl.float32)
         dqt = tl.zeros([BLOCK_Q, BLOCK_DT], tl.float32)
         for j0 in range(0, M, BLOCK_K):
             offs_k = j0 + tl.arange(0, BLOCK_K)
             kmask = offs_k < M
-            ks = tl.load(KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :],
-                         mask=kmask[:, None] & (offs_ds[None, :] < DS), other=0.)
-            kt = tl.load(KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :],
-                         mask=kmask[:, None] & (offs_dt[None, :] < DT), other=0.)
+            ks = tl.load(
+                KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :],
+                mask=kmask[:, None] & (offs_ds[None, :] < DS),
+                other=0.0,
+            )
+            kt = tl.load(
+                KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :],
+                mask=kmask[:, None] & (offs_dt[None, :] < DT),
+                other=0.0,
+            )
             ss = tl.dot(qs, tl.trans(ks), input_precision=PREC) * scale
             st = tl.dot(qt, tl.trans(kt), input_precision=PREC) * scale
             valid = qmask[:, None] & kmask[None, :]
@@ -165,10 +231,30 @@ def define_kernels():
             tl.store(DQT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :], dqt, mask=qt_mask)
 
     @triton.jit
-    def attn_kl_bwd_dk(QS, KS, QT, KT, LSES, LSET, KLR, G, DKS, DKT, N, M, DS, DT, scale,
-                       BLOCK_Q: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_DS: tl.constexpr,
-                       BLOCK_DT: tl.constexpr, PREC: tl.constexpr, NEED_S: tl.constexpr,
-                       NEED_T: tl.constexpr):
+    def attn_kl_bwd_dk(
+        QS,
+        KS,
+        QT,
+        KT,
+        LSES,
+        LSET,
+        KLR,
+        G,
+        DKS,
+        DKT,
+        N,
+        M,
+        DS,
+        DT,
+        scale,
+        BLOCK_Q: tl.constexpr,
+        BLOCK_K: tl.constexpr,
+        BLOCK_DS: tl.constexpr,
+        BLOCK_DT: tl.constexpr,
+        PREC: tl.constexpr,
+        NEED_S: tl.constexpr,
+        NEED_T: tl.constexpr,
+    ):
         pid_k = tl.program_id(0)
         bh = tl.program_id(1).to(tl.int64)
         offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
@@ -177,21 +263,31 @@ def define_kernels():
         kmask = offs_k < M
         ks_mask = kmask[:, None] & (offs_ds[None, :] < DS)
         kt_mask = kmask[:, None] & (offs_dt[None, :] < DT)
-        ks = tl.load(KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :], mask=ks_mask, other=0.)
-        kt = tl.load(KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :], mask=kt_mask, other=0.)
+        ks = tl.load(
+            KS + bh * M * DS + offs_k[:, None] * DS + offs_ds[None, :], mask=ks_mask, other=0.0
+        )
+        kt = tl.load(
+            KT + bh * M * DT + offs_k[:, None] * DT + offs_dt[None, :], mask=kt_mask, other=0.0
+        )
         dks = tl.zeros([BLOCK_K, BLOCK_DS], tl.float32)
         dkt = tl.zeros([BLOCK_K, BLOCK_DT], tl.float32)
         for i0 in range(0, N, BLOCK_Q):
             offs_q = i0 + tl.arange(0, BLOCK_Q)
             qmask = offs_q < N
-            qs = tl.load(QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :],
-                         mask=qmask[:, None] & (offs_ds[None, :] < DS), other=0.)
-            qt = tl.load(QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :],
-                         mask=qmask[:, None] & (offs_dt[None, :] < DT), other=0.)
-            lse_s = tl.load(LSES + bh * N + offs_q, mask=qmask, other=0.)
-            lse_t = tl.load(LSET + bh * N + offs_q, mask=qmask, other=0.)
-            kl = tl.load(KLR + bh * N + offs_q, mask=qmask, other=0.)
-            g = tl.load(G + bh * N + offs_q, mask=qmask, other=0.)
+            qs = tl.load(
+                QS + bh * N * DS + offs_q[:, None] * DS + offs_ds[None, :],
+                mask=qmask[:, None] & (offs_ds[None, :] < DS),
+                other=0.0,
+            )
+            qt = tl.load(
+                QT + bh * N * DT + offs_q[:, None] * DT + offs_dt[None, :],
+                mask=qmask[:, None] & (offs_dt[None, :] < DT),
+                other=0.0,
+            )
+            lse_s = tl.load(LSES + bh * N + offs_q, mask=qmask, other=0.0)
+            lse_t = tl.load(LSET + bh * N + offs_q, mask=qmask, other=0.0)
+            kl = tl.load(KLR + bh * N + offs_q, mask=qmask, other=0.0)
+            g = tl.load(G + bh * N + offs_q, mask=qmask, other=0.0)
             ss = tl.dot(qs, tl.trans(ks), input_precision=PREC) * scale
             st = tl.dot(qt, tl.trans(kt), input_precision=PREC) * scale
             valid = qmask[:, None] & kmask[None, :]
@@ -220,18 +316,29 @@ def log_fallback(reason: str) -> None:
 def _out_of_resources():
     """Triton's OutOfResources class (raised at launch when a kernel exceeds the device limits)."""
     from triton.runtime.errors import OutOfResources
+
     return OutOfResources
 
 
-def launch_configs(d_s: int, d_t: int, device: torch.device, block_q=None, block_k=None,
-                   precision: str = 'ieee'):
+def launch_configs(
+    d_s: int, d_t: int, device: torch.device, block_q=None, block_k=None, precision: str = 'ieee'
+):
     """{'fwd', 'bwd_dq', 'bwd_dk'} -> :class:`~crossmodal.ops.triton_launch.LaunchConfig` sized to
     ``device``'s shared-memory limit (no limit off CUDA, i.e. in the interpreter), and the limit
     in bytes (None off CUDA). A kernel without a fitting configuration maps to None."""
     limit = triton_launch.device_smem_limit(device) if device.type == 'cuda' else None
-    cfgs = {k: triton_launch.attention_kl_config(k, d_s, d_t, limit if limit is not None else 1 << 62,
-                                                 block_q, block_k, precision=precision)
-            for k in triton_launch.ATTENTION_KERNELS}
+    cfgs = {
+        k: triton_launch.attention_kl_config(
+            k,
+            d_s,
+            d_t,
+            limit if limit is not None else 1 << 62,
+            block_q,
+            block_k,
+            precision=precision,
+        )
+        for k in triton_launch.ATTENTION_KERNELS
+    }
     return cfgs, limit
 
 
@@ -239,8 +346,16 @@ class AttentionKLTriton(torch.autograd.Function):
     """Per-row KL (B, h, N), float32, computed by the Triton kernels above."""
 
     @staticmethod
-    def forward(ctx, q_s, k_s, q_t, k_t, scale: float, cfgs: Dict[str, 'triton_launch.LaunchConfig'],
-                precision: str):
+    def forward(
+        ctx,
+        q_s,
+        k_s,
+        q_t,
+        k_t,
+        scale: float,
+        cfgs: Dict[str, 'triton_launch.LaunchConfig'],
+        precision: str,
+    ):
         fwd, _, _ = kernels()
         B, h, N, d_s = q_s.shape
         M, d_t = k_s.shape[2], q_t.shape[3]
@@ -249,9 +364,26 @@ class AttentionKLTriton(torch.autograd.Function):
         lse_s, lse_t = torch.empty_like(kl), torch.empty_like(kl)
         c = cfgs['fwd']
         grid = (triton.cdiv(N, c.block_q), B * h)
-        fwd[grid](qs, ks, qt, kt, kl, lse_s, lse_t, N, M, d_s, d_t, float(scale),
-                  BLOCK_Q=c.block_q, BLOCK_K=c.block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
-                  PREC=precision, **c.launch_kwargs())
+        fwd[grid](
+            qs,
+            ks,
+            qt,
+            kt,
+            kl,
+            lse_s,
+            lse_t,
+            N,
+            M,
+            d_s,
+            d_t,
+            float(scale),
+            BLOCK_Q=c.block_q,
+            BLOCK_K=c.block_k,
+            BLOCK_DS=_block_d(d_s),
+            BLOCK_DT=_block_d(d_t),
+            PREC=precision,
+            **c.launch_kwargs(),
+        )
         ctx.save_for_backward(qs, ks, qt, kt, lse_s, lse_t, kl)
         ctx.cfg = (scale, cfgs, precision, [t.dtype for t in (q_s, k_s, q_t, k_t)])
         return kl
@@ -269,35 +401,76 @@ class AttentionKLTriton(torch.autograd.Function):
         dqs, dks = torch.zeros_like(qs), torch.zeros_like(ks)
         dqt, dkt = torch.zeros_like(qt), torch.zeros_like(kt)
         try:
-            for name, kernel, flag, outs in (('bwd_dq', bwd_dq, need[0] or need[2], (dqs, dqt)),
-                                             ('bwd_dk', bwd_dk, need[1] or need[3], (dks, dkt))):
+            for name, kernel, flag, outs in (
+                ('bwd_dq', bwd_dq, need[0] or need[2], (dqs, dqt)),
+                ('bwd_dk', bwd_dk, need[1] or need[3], (dks, dkt)),
+            ):
                 if not flag:
                     continue
                 c = cfgs[name]
                 rows = N if name == 'bwd_dq' else M
                 block = c.block_q if name == 'bwd_dq' else c.block_k
                 kernel[(triton.cdiv(rows, block), B * h)](
-                    qs, ks, qt, kt, lse_s, lse_t, kl, g, *outs, N, M, d_s, d_t, float(scale),
-                    BLOCK_Q=c.block_q, BLOCK_K=c.block_k, BLOCK_DS=_block_d(d_s), BLOCK_DT=_block_d(d_t),
-                    PREC=precision, NEED_S=need_s, NEED_T=need_t, **c.launch_kwargs())
+                    qs,
+                    ks,
+                    qt,
+                    kt,
+                    lse_s,
+                    lse_t,
+                    kl,
+                    g,
+                    *outs,
+                    N,
+                    M,
+                    d_s,
+                    d_t,
+                    float(scale),
+                    BLOCK_Q=c.block_q,
+                    BLOCK_K=c.block_k,
+                    BLOCK_DS=_block_d(d_s),
+                    BLOCK_DT=_block_d(d_t),
+                    PREC=precision,
+                    NEED_S=need_s,
+                    NEED_T=need_t,
+                    **c.launch_kwargs(),
+                )
         except _out_of_resources() as exc:
             # the size model under-estimated this device: redo the backward with the chunked path
-            log_fallback(f'crossmodal/ops/triton_attention_kl.py: Triton backward does not fit this '
-                         f'device ({exc}); using the chunked PyTorch backward for d_s={d_s}, d_t={d_t}')
-            fake = types.SimpleNamespace(saved_tensors=ctx.saved_tensors, needs_input_grad=need,
-                                         cfg=(scale, min(N, 1024), min(M, 4096)))
+            log_fallback(
+                f'crossmodal/ops/triton_attention_kl.py: Triton backward does not fit this '
+                f'device ({exc}); using the chunked PyTorch backward for d_s={d_s}, d_t={d_t}'
+            )
+            fake = types.SimpleNamespace(
+                saved_tensors=ctx.saved_tensors,
+                needs_input_grad=need,
+                cfg=(scale, min(N, 1024), min(M, 4096)),
+            )
             grads = AttentionKLChunked.backward(fake, g)[:4]
-            return (*(None if gr is None else gr.to(dt) for gr, dt in zip(grads, dtypes)),
-                    None, None, None)
+            return (
+                *(None if gr is None else gr.to(dt) for gr, dt in zip(grads, dtypes)),
+                None,
+                None,
+                None,
+            )
         out = []
         for grad, flag, dtype in zip((dqs, dks, dqt, dkt), need, dtypes):
             out.append(grad.to(dtype) if flag else None)
         return (*out, None, None, None)
 
 
-def attention_kl_triton(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reduction: str = 'mean',
-                        teacher_grad: bool = False, block_q: Optional[int] = None,
-                        block_k: Optional[int] = None, precision: str = 'ieee') -> torch.Tensor:
+def attention_kl_triton(
+    q_s,
+    k_s,
+    q_t,
+    k_t,
+    tau: float = 1.0,
+    mask=None,
+    reduction: str = 'mean',
+    teacher_grad: bool = False,
+    block_q: Optional[int] = None,
+    block_k: Optional[int] = None,
+    precision: str = 'ieee',
+) -> torch.Tensor:
     """Triton path of :func:`crossmodal.ops.attention_kl.attention_kl` (same arguments).
 
     block_q / block_k: tile sizes (powers of two >= 16); default: on CUDA the largest of 64/32/16
@@ -324,9 +497,11 @@ def attention_kl_triton(q_s, k_s, q_t, k_t, tau: float = 1.0, mask=None, reducti
         return attention_kl_chunked(q_s, k_s, q_t, k_t, tau, mask, reduction, teacher_grad)
 
     if missing:
-        return chunked(f'no launch configuration of {missing} fits the {limit} bytes of shared memory '
-                       f'per block of {q_s.device} (d_s={d_s}, d_t={d_t}, block_q={block_q}, '
-                       f'block_k={block_k}; smallest tiles are 16 x 16)')
+        return chunked(
+            f'no launch configuration of {missing} fits the {limit} bytes of shared memory '
+            f'per block of {q_s.device} (d_s={d_s}, d_t={d_t}, block_q={block_q}, '
+            f'block_k={block_k}; smallest tiles are 16 x 16)'
+        )
     if not teacher_grad:
         q_t, k_t = q_t.detach(), k_t.detach()
     try:

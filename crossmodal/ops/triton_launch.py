@@ -17,6 +17,7 @@ Ahead-of-time compiles (measuring ``compiled.metadata.shared`` without a GPU) ar
 :mod:`crossmodal.ops.triton_aot`, which imports the kernel modules; this module imports none of
 them (the kernel modules import it). Pure Python apart from :func:`device_smem_limit` (torch).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,6 +50,7 @@ class LaunchConfig:
     """One kernel launch: tile sizes (elements), ``num_warps``, ``num_stages`` and the estimated
     shared memory (bytes). ``block_q``/``block_k`` are used by the attention-KL kernels,
     ``block_p`` by the dense-KD kernels (the others are 0)."""
+
     block_q: int = 0
     block_k: int = 0
     block_p: int = 0
@@ -74,6 +76,7 @@ def device_smem_limit(device) -> int:
     per-block figure (``shared_memory_per_block_optin`` of torch's device properties) when torch
     exposes it, else :data:`SMEM_OPTIN_BYTES` by compute capability."""
     import torch
+
     props = torch.cuda.get_device_properties(device)
     optin = getattr(props, 'shared_memory_per_block_optin', None)
     if optin:
@@ -94,8 +97,15 @@ ATTENTION_KERNELS = ('fwd', 'bwd_dq', 'bwd_dk')
 DENSE_KERNELS = ('fwd', 'bwd')
 
 
-def attention_smem_estimate(kernel: str, block_q: int, block_k: int, d_s: int, d_t: int,
-                            num_stages: int, precision: str = 'ieee') -> int:
+def attention_smem_estimate(
+    kernel: str,
+    block_q: int,
+    block_k: int,
+    d_s: int,
+    d_t: int,
+    num_stages: int,
+    precision: str = 'ieee',
+) -> int:
     """Upper bound (bytes) of the shared memory one attention-KL program needs.
 
     Model fitted to Triton 3.7 ahead-of-time compiles (identical for sm_80, sm_86 and sm_90 with
@@ -112,8 +122,10 @@ def attention_smem_estimate(kernel: str, block_q: int, block_k: int, d_s: int, d
     96 KB with 'ieee'); the bound then adds both (block_q x BLOCK_D) q tiles.
     """
     if kernel not in ATTENTION_KERNELS:
-        raise ValueError(f'crossmodal/ops/triton_launch.py: unknown attention kernel {kernel!r}, '
-                         f'expected one of {ATTENTION_KERNELS}')
+        raise ValueError(
+            f'crossmodal/ops/triton_launch.py: unknown attention kernel {kernel!r}, '
+            f'expected one of {ATTENTION_KERNELS}'
+        )
     stages = max(1, int(num_stages))
     rows = block_q if kernel == 'bwd_dk' else block_k
     tiles = rows * (block_d(d_s) + block_d(d_t)) * FP32 * max(2, stages)
@@ -134,8 +146,10 @@ def dense_smem_estimate(kernel: str, K: int, block_p: int, num_stages: int = 1) 
     (max and sum of both models: 4 x block_p floats; measured 0.25-0.5 KB at K = 150 and 1024),
     plus a 1 KB margin."""
     if kernel not in DENSE_KERNELS:
-        raise ValueError(f'crossmodal/ops/triton_launch.py: unknown dense-KD kernel {kernel!r}, '
-                         f'expected one of {DENSE_KERNELS}')
+        raise ValueError(
+            f'crossmodal/ops/triton_launch.py: unknown dense-KD kernel {kernel!r}, '
+            f'expected one of {DENSE_KERNELS}'
+        )
     return 4 * block_p * FP32 + 1024
 
 
@@ -145,9 +159,16 @@ def _default_attention_blocks(d_max: int) -> Sequence[int]:
     return [b for b in (64, 32, 16) if b <= first]
 
 
-def attention_kl_config(kernel: str, d_s: int, d_t: int, smem_limit: int,
-                        block_q: Optional[int] = None, block_k: Optional[int] = None,
-                        num_warps: int = 4, precision: str = 'ieee') -> Optional[LaunchConfig]:
+def attention_kl_config(
+    kernel: str,
+    d_s: int,
+    d_t: int,
+    smem_limit: int,
+    block_q: Optional[int] = None,
+    block_k: Optional[int] = None,
+    num_warps: int = 4,
+    precision: str = 'ieee',
+) -> Optional[LaunchConfig]:
     """Largest attention-KL configuration of ``kernel`` that fits ``smem_limit`` bytes, or None.
 
     Tiles: the given block_q/block_k, or square tiles 64/32/16 (starting at 64 for d <= 64, 32 for
@@ -164,8 +185,9 @@ def attention_kl_config(kernel: str, d_s: int, d_t: int, smem_limit: int,
         for stages in (3, 2, 1):
             need = attention_smem_estimate(kernel, bq, bk, d_s, d_t, stages, precision)
             if need <= smem_limit:
-                return LaunchConfig(block_q=bq, block_k=bk, num_warps=num_warps, num_stages=stages,
-                                    smem=need)
+                return LaunchConfig(
+                    block_q=bq, block_k=bk, num_warps=num_warps, num_stages=stages, smem=need
+                )
     return None
 
 
@@ -174,8 +196,9 @@ def default_block_p(K: int) -> int:
     return max(16, min(1024, 8192 // _next_pow2(K)))
 
 
-def dense_kd_config(kernel: str, K: int, smem_limit: int, block_p: Optional[int] = None,
-                    num_warps: int = 4) -> Optional[LaunchConfig]:
+def dense_kd_config(
+    kernel: str, K: int, smem_limit: int, block_p: Optional[int] = None, num_warps: int = 4
+) -> Optional[LaunchConfig]:
     """Dense-KD configuration of ``kernel`` for K classes within ``smem_limit`` bytes, or None.
 
     block_p: the given one, else :func:`default_block_p` halved (down to 16) until it fits."""

@@ -14,6 +14,7 @@ and pad sizes (the test suite runs every real config at 1/8 resolution).
 
 Needs the repository checkout (``data_prep`` is not part of the installed package).
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,13 @@ import torch
 #: Frame size (H, W) of each benchmark as its converter writes it (SUN RGB-D: the Kinect v1 frames;
 #: the stand-in's other sensors are scaled alike, up to 27/24 of it, as the real 427x561-531x681).
 REAL_FRAME_HW: Dict[str, Tuple[int, int]] = {
-    'nyudv2': (480, 640), 'sunrgbd': (427, 561), 'mfnet': (480, 640), 'pst900': (720, 1280),
-    'fmb': (600, 800), 'forest': (512, 512)}
+    'nyudv2': (480, 640),
+    'sunrgbd': (427, 561),
+    'mfnet': (480, 640),
+    'pst900': (720, 1280),
+    'fmb': (600, 800),
+    'forest': (512, 512),
+}
 
 #: Model keys whose value may be another config (path or dict) that builds a sub-model.
 _NESTED_MODEL_KEYS = ('student', 'teacher')
@@ -61,14 +67,18 @@ def dataset_kind(cfg) -> str:
     for kind in ('nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb', 'forest'):
         if kind in root.replace('-', '').replace('_', ''):
             return kind
-    raise ValueError(f'cannot tell the benchmark of data_root={root!r} (one of {sorted(REAL_FRAME_HW)})')
+    raise ValueError(
+        f'cannot tell the benchmark of data_root={root!r} (one of {sorted(REAL_FRAME_HW)})'
+    )
 
 
 # ---------------------------------------------------------------------------------- nested models
 def inline_model_configs(model: dict) -> dict:
-    """``model`` with every sub-model given by path (``student``, ``teacher``, ``teachers.*.config``,
-    ``models.*``) replaced by its model dict, so it can be inspected and changed."""
+    """``model`` with every sub-model given by path (``student``, ``teacher``,
+    ``teachers.*.config``, ``models.*``) replaced by its model dict, so it can be inspected and
+    changed."""
     from crossmodal.models.distill.distill_segmentor import model_config
+
     model = copy.deepcopy(dict(model))
     for key in _NESTED_MODEL_KEYS:
         v = model.get(key)
@@ -76,11 +86,14 @@ def inline_model_configs(model: dict) -> dict:
             model[key] = inline_model_configs(_plain(model_config(v, key)))
     for name, spec in dict(model.get('teachers') or {}).items():
         spec = dict(spec)
-        spec['config'] = inline_model_configs(_plain(model_config(spec['config'], f'teacher {name}')))
+        spec['config'] = inline_model_configs(
+            _plain(model_config(spec['config'], f'teacher {name}'))
+        )
         model['teachers'][name] = spec
     if isinstance(model.get('models'), dict) and model.get('type') == 'CroDiNoKD':
-        model['models'] = {n: inline_model_configs(_plain(model_config(v, n)))
-                           for n, v in model['models'].items()}
+        model['models'] = {
+            n: inline_model_configs(_plain(model_config(v, n))) for n, v in model['models'].items()
+        }
     return model
 
 
@@ -89,7 +102,8 @@ def _plain(cfg) -> dict:
 
 
 def teacher_checkpoint_slots(model: dict) -> List[Tuple[str, dict, str]]:
-    """``(cfg_key, teacher model dict, checkpoint path)`` of every trained teacher the model loads."""
+    """``(cfg_key, teacher model dict, checkpoint path)`` of every trained teacher the model
+    loads."""
     slots = []
     for name, spec in dict(model.get('teachers') or {}).items():
         if spec.get('checkpoint'):
@@ -110,11 +124,16 @@ def _walk(obj) -> Iterator[dict]:
 
 
 def pretrained_sources(model: dict) -> Dict[str, dict]:
-    """``{checkpoint: backbone dict}`` of every ``PretrainedMiT`` init (or MiT ``pretrained_path``)."""
+    """``{checkpoint: backbone dict}`` of every ``PretrainedMiT`` init (or MiT
+    ``pretrained_path``)."""
     out = {}
     for d in _walk(model):
         init = d.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') in ('PretrainedMiT', 'Pretrained') and init.get('checkpoint'):
+        if (
+            isinstance(init, dict)
+            and init.get('type') in ('PretrainedMiT', 'Pretrained')
+            and init.get('checkpoint')
+        ):
             out.setdefault(init['checkpoint'], d)
         if d.get('pretrained_path'):
             out.setdefault(d['pretrained_path'], d)
@@ -124,8 +143,10 @@ def pretrained_sources(model: dict) -> Dict[str, dict]:
 # ---------------------------------------------------------------------------------- fabrication
 def fabricate_pretrained(model: dict, out_dir: str, fmt: str = 'mmseg') -> Dict[str, str]:
     """Write a random RGB MiT checkpoint (``fmt``: 'mmseg' or 'nvlabs' keys) for every pretrained
-    source of ``model`` into ``out_dir`` under the URL's file name. Returns ``{checkpoint: file}``."""
+    source of ``model`` into ``out_dir`` under the URL's file name. Returns
+    ``{checkpoint: file}``."""
     from .fake_weights import rgb_mit_state, write_fake_mit_checkpoint
+
     files = {}
     for i, (ckpt, backbone) in enumerate(sorted(pretrained_sources(model).items())):
         path = osp.join(out_dir, osp.basename(ckpt.split('?')[0]))
@@ -144,25 +165,33 @@ def fabricate_teachers(model: dict, under: str, seed: int = 0) -> List[str]:
     import json
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
+
     used = []
     for key, teacher, _ in teacher_checkpoint_slots(model):
-        digest = hashlib.sha1(json.dumps(teacher, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(
+            json.dumps(teacher, sort_keys=True, default=str).encode()
+        ).hexdigest()[:12]
         work = osp.join(under, digest)
         target = osp.join(work, 'best_mIoU_iter_1.pth')
-        _set_key(model, key[len('model.'):], work)
+        _set_key(model, key[len('model.') :], work)
         used.append(target)
         if osp.isfile(target):
             continue
         t = copy.deepcopy(teacher)
         for d in _walk(t):  # a random teacher: no ImageNet download for it
-            if isinstance(d.get('init_cfg'), dict) and d['init_cfg'].get('type') in ('PretrainedMiT', 'Pretrained'):
+            if isinstance(d.get('init_cfg'), dict) and d['init_cfg'].get('type') in (
+                'PretrainedMiT',
+                'Pretrained',
+            ):
                 d['init_cfg'] = None
             d.pop('pretrained_path', None)
         with torch.random.fork_rng(devices=[]), DefaultScope.overwrite_default_scope('mmseg'):
             torch.manual_seed(seed)
             net = MODELS.build(t)
         os.makedirs(work, exist_ok=True)
-        torch.save({'state_dict': net.state_dict(), 'meta': {'fabricated': True}}, target + '.partial')
+        torch.save(
+            {'state_dict': net.state_dict(), 'meta': {'fabricated': True}}, target + '.partial'
+        )
         os.replace(target + '.partial', target)
     return used
 
@@ -175,19 +204,32 @@ def _set_key(model: dict, dotted: str, value) -> None:
     d[parts[-1]] = value
 
 
-def write_standin_dataset(kind: str, root: str, hw: Tuple[int, int], n_train: int = 2,
-                          n_test: int = 2) -> str:
+def write_standin_dataset(
+    kind: str, root: str, hw: Tuple[int, int], n_train: int = 2, n_test: int = 2
+) -> str:
     """A tiny dataset of benchmark ``kind`` at frame size ``hw`` in its converter's layout."""
     if osp.isfile(osp.join(root, 'meta.json')):
         return root
     if kind == 'forest':
         from crossmodal.datasets.lidar.rasterize import RasterParams
-        from crossmodal.datasets.lidar.synthetic import SyntheticForestConfig, write_synthetic_forest
+        from crossmodal.datasets.lidar.synthetic import (
+            SyntheticForestConfig,
+            write_synthetic_forest,
+        )
+
         tile = max(32, int(hw[0]) // 2 * 2)
-        write_synthetic_forest(root, SyntheticForestConfig(size_px=2 * tile, pulse_density=2.0), tile_size=tile,
-                               cell_multiple=2, params=RasterParams(), progress=False, test_fraction=0.25)
+        write_synthetic_forest(
+            root,
+            SyntheticForestConfig(size_px=2 * tile, pulse_density=2.0),
+            tile_size=tile,
+            cell_multiple=2,
+            params=RasterParams(),
+            progress=False,
+            test_fraction=0.25,
+        )
         return root
     from data_prep.fixtures import convert_fixture
+
     kw = dict(hw=tuple(int(v) for v in hw))
     if kind == 'nyudv2':
         kw['n'] = n_train + n_test
@@ -231,14 +273,26 @@ def pretrained_table(model: torch.nn.Module) -> List[dict]:
     """
     from crossmodal.compat import load_checkpoint_file
     from crossmodal.models.backbones.adapt import adapt_input_conv
-    from crossmodal.models.backbones.pretrained import PATCH_EMBED_KEY, mit_state_dict, pretrained_reports
+    from crossmodal.models.backbones.pretrained import (
+        PATCH_EMBED_KEY,
+        mit_state_dict,
+        pretrained_reports,
+    )
+
     rows, cache = [], {}
     for name, report in pretrained_reports(model).items():
         module = model.get_submodule(name)
         own = module.state_dict()
-        row = dict(module=name, total=len(own), equal=0, checkpoint=None, file=None, format=None,
-                   in_channels=int(own[PATCH_EMBED_KEY].shape[1]) if PATCH_EMBED_KEY in own else None,
-                   adapted=False)
+        row = dict(
+            module=name,
+            total=len(own),
+            equal=0,
+            checkpoint=None,
+            file=None,
+            format=None,
+            in_channels=int(own[PATCH_EMBED_KEY].shape[1]) if PATCH_EMBED_KEY in own else None,
+            adapted=False,
+        )
         if report is None:
             row['source'] = 'teacher checkpoint' if name.startswith(_TEACHER_PREFIXES) else 'random'
             rows.append(row)
@@ -247,11 +301,21 @@ def pretrained_table(model: torch.nn.Module) -> List[dict]:
             cache[report['file']] = mit_state_dict(load_checkpoint_file(report['file']))
         ref = dict(cache[report['file']])
         if PATCH_EMBED_KEY in ref and PATCH_EMBED_KEY in own:
-            ref[PATCH_EMBED_KEY] = adapt_input_conv(ref[PATCH_EMBED_KEY], own[PATCH_EMBED_KEY].shape[1])
-        row.update(source='pretrained', checkpoint=report['checkpoint'], file=report['file'],
-                   format=report['format'], adapted=report['adapted'],
-                   equal=sum(1 for k, v in own.items() if k in ref and ref[k].shape == v.shape
-                             and torch.equal(ref[k].to(v.dtype), v)))
+            ref[PATCH_EMBED_KEY] = adapt_input_conv(
+                ref[PATCH_EMBED_KEY], own[PATCH_EMBED_KEY].shape[1]
+            )
+        row.update(
+            source='pretrained',
+            checkpoint=report['checkpoint'],
+            file=report['file'],
+            format=report['format'],
+            adapted=report['adapted'],
+            equal=sum(
+                1
+                for k, v in own.items()
+                if k in ref and ref[k].shape == v.shape and torch.equal(ref[k].to(v.dtype), v)
+            ),
+        )
         rows.append(row)
     return rows
 
@@ -276,6 +340,7 @@ def _fast_config_text():
     configs inlined that costs more than a short run itself, so a check uses a plain repr."""
     from pprint import pformat
     from mmengine.config import Config
+
     old = Config.pretty_text
     Config.pretty_text = property(lambda self: pformat(self.to_dict(), width=100))
     try:
@@ -285,11 +350,20 @@ def _fast_config_text():
 
 
 # ---------------------------------------------------------------------------------- the check
-def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 2,
-                   data_root: Optional[str] = None, batch_size: int = 2, cfg_options: Optional[dict] = None):
+def prepare_config(
+    config: str,
+    work_dir: str,
+    scale: float = 1.0,
+    iters: int = 2,
+    data_root: Optional[str] = None,
+    batch_size: int = 2,
+    cfg_options: Optional[dict] = None,
+):
     # batch_size 2: BatchNorm in the heads needs more than one value per channel in training
-    """The config as a short Runner job on a stand-in dataset (returns ``(cfg, kind, frame_hw)``)."""
+    """The config as a short Runner job on a stand-in dataset (returns
+    ``(cfg, kind, frame_hw)``)."""
     from mmengine.config import Config
+
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -321,15 +395,26 @@ def prepare_config(config: str, work_dir: str, scale: float = 1.0, iters: int = 
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     from crossmodal.utils.runner_setup import resolve_work_dir_paths
+
     resolve_work_dir_paths(cfg)
     return cfg, kind, hw
 
 
-def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int = 2,
-                 fake_weights: bool = False, fake_teachers: bool = False, weight_format: str = 'mmseg',
-                 cfg_options: Optional[dict] = None, train: bool = True,
-                 log_level: str = 'WARNING', shared_dir: Optional[str] = None,
-                 cross_check_format: Optional[str] = None) -> dict:
+def check_config(
+    config: str,
+    work_dir: str,
+    *,
+    scale: float = 1.0,
+    iters: int = 2,
+    fake_weights: bool = False,
+    fake_teachers: bool = False,
+    weight_format: str = 'mmseg',
+    cfg_options: Optional[dict] = None,
+    train: bool = True,
+    log_level: str = 'WARNING',
+    shared_dir: Optional[str] = None,
+    cross_check_format: Optional[str] = None,
+) -> dict:
     """Build ``config``, load its pretrained weights through ``model.init_weights()``, train
     ``iters`` iterations and validate on a stand-in dataset. Returns a JSON-able report::
 
@@ -348,13 +433,16 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
     import crossmodal  # noqa: F401  (registries, compat)
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
+
     config = osp.abspath(config)
     work_dir = osp.abspath(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     t0 = time.time()
     shared_dir = osp.abspath(shared_dir or work_dir)
     cfg, kind, hw = prepare_config(config, work_dir, scale, iters, cfg_options=cfg_options)
-    cfg.train_dataloader.dataset.data_root = root = osp.join(shared_dir, f'standin_{kind}_{hw[0]}x{hw[1]}')
+    cfg.train_dataloader.dataset.data_root = root = osp.join(
+        shared_dir, f'standin_{kind}_{hw[0]}x{hw[1]}'
+    )
     for key in ('val_dataloader', 'test_dataloader'):
         if cfg.get(key) is not None:
             cfg[key].dataset.data_root = root
@@ -365,6 +453,7 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
         fake_dir = osp.join(shared_dir, f'fake_pretrained_{weight_format}')
         fabricate_pretrained(cfg.model, fake_dir, weight_format)
         from crossmodal.models.backbones.pretrained import PRETRAINED_DIR_ENV
+
         env[PRETRAINED_DIR_ENV] = fake_dir
     report = dict(config=config, dataset=kind, frame_hw=list(hw), scale=scale)
     captured = {}
@@ -376,18 +465,27 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             captured['backbones'] = pretrained_table(model)
             if cross_check_format:
-                captured['cross_format_equal'] = _cross_check(model, cfg.model, cross_check_format, shared_dir)
+                captured['cross_format_equal'] = _cross_check(
+                    model, cfg.model, cross_check_format, shared_dir
+                )
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            captured['losses'] = {k: float(v) for k, v in (outputs or {}).items()
-                                  if torch.is_tensor(v) and v.numel() == 1}
+            captured['losses'] = {
+                k: float(v)
+                for k, v in (outputs or {}).items()
+                if torch.is_tensor(v) and v.numel() == 1
+            }
 
         def after_val_epoch(self, runner, metrics=None):
-            captured['metrics'] = {k: (float(v) if isinstance(v, (int, float)) else v)
-                                   for k, v in (metrics or {}).items()}
+            captured['metrics'] = {
+                k: (float(v) if isinstance(v, (int, float)) else v)
+                for k, v in (metrics or {}).items()
+            }
 
     if fake_teachers:
-        report['fabricated_teachers'] = fabricate_teachers(cfg.model, osp.join(shared_dir, 'fake_teachers'))
+        report['fabricated_teachers'] = fabricate_teachers(
+            cfg.model, osp.join(shared_dir, 'fake_teachers')
+        )
     with _env(**env), _fast_config_text():
         runner = Runner.from_cfg(cfg)
         runner.register_hook(_Inspect())
@@ -397,13 +495,16 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
             runner._init_model_weights()
             captured['backbones'] = pretrained_table(runner.model)
             if cross_check_format:
-                captured['cross_format_equal'] = _cross_check(runner.model, cfg.model, cross_check_format,
-                                                              shared_dir)
+                captured['cross_format_equal'] = _cross_check(
+                    runner.model, cfg.model, cross_check_format, shared_dir
+                )
     rows = captured.get('backbones', [])
     report['backbones'] = rows
     report['all_pretrained'] = bool(rows) and all(
-        r['source'] == 'teacher checkpoint' or (r['source'] == 'pretrained' and r['equal'] == r['total'])
-        for r in rows)
+        r['source'] == 'teacher checkpoint'
+        or (r['source'] == 'pretrained' and r['equal'] == r['total'])
+        for r in rows
+    )
     if cross_check_format:
         report['cross_format_equal'] = captured.get('cross_format_equal', False)
     losses = captured.get('losses', {})
@@ -417,6 +518,7 @@ def check_config(config: str, work_dir: str, *, scale: float = 1.0, iters: int =
 def _cross_check(model, model_cfg: dict, fmt: str, shared_dir: str) -> bool:
     """Reload every pretrained backbone from the ``fmt`` copy of its fake file; unchanged?"""
     from crossmodal.models.backbones.pretrained import PretrainedMiTInit, pretrained_reports
+
     files = fabricate_pretrained(model_cfg, osp.join(shared_dir, f'fake_pretrained_{fmt}'), fmt)
     ok = True
     for name, report in pretrained_reports(model).items():
@@ -426,23 +528,33 @@ def _cross_check(model, model_cfg: dict, fmt: str, shared_dir: str) -> bool:
         before = {k: v.clone() for k, v in module.state_dict().items()}
         PretrainedMiTInit(files[report['checkpoint']])(module)
         after = module.state_dict()
-        ok &= all(torch.equal(before[k], after[k]) for k in before) and module.pretrained_report['format'] == fmt
+        ok &= (
+            all(torch.equal(before[k], after[k]) for k in before)
+            and module.pretrained_report['format'] == fmt
+        )
         module.pretrained_report = report
     return ok
 
 
 def format_report(report: dict) -> str:
     """Human-readable summary of :func:`check_config`'s report."""
-    lines = [f'{report["config"]}  ({report["dataset"]}, frames {report["frame_hw"][0]}x{report["frame_hw"][1]})',
-             'backbone                               source              tensors  in_ch  checkpoint']
+    lines = [
+        f'{report["config"]}  ({report["dataset"]}, '
+        f'frames {report["frame_hw"][0]}x{report["frame_hw"][1]})',
+        'backbone                               source              tensors  in_ch  checkpoint',
+    ]
     for r in report['backbones']:
         ck = osp.basename(r['file']) + f' [{r["format"]}]' if r['file'] else '-'
-        lines.append(f'  {r["module"]:<36} {r["source"]:<18} {r["equal"]:>4}/{r["total"]:<4} '
-                     f'{str(r["in_channels"]):>4}   {ck}')
+        lines.append(
+            f'  {r["module"]:<36} {r["source"]:<18} {r["equal"]:>4}/{r["total"]:<4} '
+            f'{str(r["in_channels"]):>4}   {ck}'
+        )
     lines.append(f'every trainable backbone pretrained: {report["all_pretrained"]}')
     if report['losses']:
-        lines.append('last iteration: ' + ', '.join(f'{k}={v:.4g}' for k, v in report['losses'].items()
-                                                      if 'loss' in k))
+        lines.append(
+            'last iteration: '
+            + ', '.join(f'{k}={v:.4g}' for k, v in report['losses'].items() if 'loss' in k)
+        )
     if report['metrics']:
         shown = {k: v for k, v in report['metrics'].items() if isinstance(v, float)}
         lines.append('validation: ' + ', '.join(f'{k}={v:.4g}' for k, v in list(shown.items())[:8]))

@@ -6,6 +6,7 @@ inverse of :func:`crossmodal.models.backbones.pretrained.nvlabs_to_mmseg` (NVlab
 ``patch_embed{i}.proj``, ``block{i}.{j}.attn.q`` / ``.kv``, ``mlp.fc1`` / ``dwconv.dwconv`` /
 ``fc2`` as linears, ``norm{i}``, plus a 1000-class ``head``).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,12 @@ import torch
 _MM_BLOCK = re.compile(r'^layers\.(\d+)\.1\.(\d+)\.(.+)$')
 _MM_PATCH = re.compile(r'^layers\.(\d+)\.0\.(projection|norm)\.(weight|bias)$')
 _MM_NORM = re.compile(r'^layers\.(\d+)\.2\.(weight|bias)$')
-_RENAMES = {'attn.attn.out_proj.': 'attn.proj.', 'ffn.layers.0.': 'mlp.fc1.',
-            'ffn.layers.1.': 'mlp.dwconv.dwconv.', 'ffn.layers.4.': 'mlp.fc2.'}
+_RENAMES = {
+    'attn.attn.out_proj.': 'attn.proj.',
+    'ffn.layers.0.': 'mlp.fc1.',
+    'ffn.layers.1.': 'mlp.dwconv.dwconv.',
+    'ffn.layers.4.': 'mlp.fc2.',
+}
 
 
 def mmseg_to_nvlabs(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -43,14 +48,14 @@ def mmseg_to_nvlabs(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
         prefix = f'block{int(m.group(1)) + 1}.{m.group(2)}.'
         rest = m.group(3)
         if rest.startswith('attn.attn.in_proj_'):
-            kind = rest[len('attn.attn.in_proj_'):]
+            kind = rest[len('attn.attn.in_proj_') :]
             c = v.shape[0] // 3
             out[f'{prefix}attn.q.{kind}'] = v[:c].clone()
             out[f'{prefix}attn.kv.{kind}'] = v[c:].clone()
             continue
         for old, new in _RENAMES.items():
             if rest.startswith(old):
-                rest = new + rest[len(old):]
+                rest = new + rest[len(old) :]
                 if new in ('mlp.fc1.', 'mlp.fc2.') and rest.endswith('weight'):
                     v = v.reshape(v.shape[0], v.shape[1])
                 break
@@ -61,7 +66,9 @@ def mmseg_to_nvlabs(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
     return out
 
 
-def write_fake_mit_checkpoint(path, rgb_state: Mapping[str, torch.Tensor], fmt: str = 'mmseg') -> str:
+def write_fake_mit_checkpoint(
+    path, rgb_state: Mapping[str, torch.Tensor], fmt: str = 'mmseg'
+) -> str:
     """Write ``rgb_state`` (an RGB MixVisionTransformer state dict) as a checkpoint file.
 
     Args:
@@ -77,8 +84,12 @@ def write_fake_mit_checkpoint(path, rgb_state: Mapping[str, torch.Tensor], fmt: 
     elif fmt == 'nvlabs':
         obj = mmseg_to_nvlabs(state)
     elif fmt == 'segformer':
-        obj = {'state_dict': {**{f'backbone.{k}': v for k, v in state.items()},
-                              'decode_head.conv_seg.weight': torch.zeros(150, 256, 1, 1)}}
+        obj = {
+            'state_dict': {
+                **{f'backbone.{k}': v for k, v in state.items()},
+                'decode_head.conv_seg.weight': torch.zeros(150, 256, 1, 1),
+            }
+        }
     else:
         raise ValueError(f"fmt must be 'mmseg', 'nvlabs' or 'segformer', got {fmt!r}")
     tmp = path + '.partial'
@@ -90,8 +101,12 @@ def write_fake_mit_checkpoint(path, rgb_state: Mapping[str, torch.Tensor], fmt: 
 def rgb_mit_state(backbone_cfg: Mapping, seed: int = 0) -> Dict[str, torch.Tensor]:
     """State dict of an RGB (3-channel) stock MixVisionTransformer of ``backbone_cfg``'s size."""
     from mmseg.registry import MODELS
-    cfg = {k: v for k, v in dict(backbone_cfg).items()
-           if k not in ('type', 'init_cfg', 'pretrained_path', 'pretrained', 'attn_impl')}
+
+    cfg = {
+        k: v
+        for k, v in dict(backbone_cfg).items()
+        if k not in ('type', 'init_cfg', 'pretrained_path', 'pretrained', 'attn_impl')
+    }
     cfg.update(type='MixVisionTransformer', in_channels=3)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -5,16 +5,17 @@ mmengine's ``CheckpointHook`` writes ``iter_<N>.pth``, ``best_<metric>_iter_<N>.
 ``work_dirs/<teacher>/best_mIoU.pth`` never exists. Configs therefore name the teacher's work dir
 and :func:`resolve_trained_checkpoint` picks the checkpoint in it.
 """
+
 from __future__ import annotations
 
 import glob
-import os
 import os.path as osp
 from typing import Optional
 
 
-def resolve_trained_checkpoint(path: str, what: str = 'checkpoint', cfg_key: Optional[str] = None,
-                               prefer: str = 'best') -> str:
+def resolve_trained_checkpoint(
+    path: str, what: str = 'checkpoint', cfg_key: Optional[str] = None, prefer: str = 'best'
+) -> str:
     """The checkpoint file that ``path`` names.
 
     Args:
@@ -27,16 +28,21 @@ def resolve_trained_checkpoint(path: str, what: str = 'checkpoint', cfg_key: Opt
     Raises:
         FileNotFoundError: nothing usable at ``path``; says which key to set.
     """
-    hint = (f'; train it first or set --cfg-options {cfg_key}=<checkpoint .pth or work dir>'
-            if cfg_key else '')
+    hint = (
+        f'; train it first or set --cfg-options {cfg_key}=<checkpoint .pth or work dir>'
+        if cfg_key
+        else ''
+    )
     if osp.isfile(path):
         return path
     if osp.isdir(path):
         found = _pick_in_work_dir(path, prefer)
         if found:
             return found
-        raise FileNotFoundError(f'{what}: the work dir {path} holds no checkpoint (no best_*.pth, '
-                                f'last_checkpoint or iter_*.pth){hint}')
+        raise FileNotFoundError(
+            f'{what}: the work dir {path} holds no checkpoint (no best_*.pth, '
+            f'last_checkpoint or iter_*.pth){hint}'
+        )
     raise FileNotFoundError(f'{what}: checkpoint {path} does not exist{hint}')
 
 
@@ -57,8 +63,10 @@ def _pick_in_work_dir(work_dir: str, prefer: str) -> Optional[str]:
                 last = cand
                 break
     if last is None:
-        last = _newest(glob.glob(osp.join(work_dir, 'iter_*.pth')) +
-                       glob.glob(osp.join(work_dir, 'epoch_*.pth')))
+        last = _newest(
+            glob.glob(osp.join(work_dir, 'iter_*.pth'))
+            + glob.glob(osp.join(work_dir, 'epoch_*.pth'))
+        )
     if prefer == 'best':
         return best or last
     if prefer == 'last':

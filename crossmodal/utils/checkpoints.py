@@ -16,13 +16,25 @@ prefix, ``student.`` of a distiller, ``models.<name>.`` of CroDiNo-KD, ...):
 What a checkpoint *is* (distiller, student, ...) is :mod:`crossmodal.utils.checkpoint_kind`; which
 file a work dir names is :mod:`crossmodal.utils.checkpoint_paths`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-__all__ = ['DDP_PREFIX', 'load', 'state_dict_of', 'state_dict_and_meta', 'strip_module_prefix',
-           'select_prefix', 'split_prefix', 'add_prefix', 'top_level_groups',
-           'state_dict_differences', 'format_differences', 'matches']
+__all__ = [
+    'DDP_PREFIX',
+    'load',
+    'state_dict_of',
+    'state_dict_and_meta',
+    'strip_module_prefix',
+    'select_prefix',
+    'split_prefix',
+    'add_prefix',
+    'top_level_groups',
+    'state_dict_differences',
+    'format_differences',
+    'matches',
+]
 
 DDP_PREFIX = 'module.'
 
@@ -31,6 +43,7 @@ def load(ckpt: Union[str, Mapping]) -> Any:
     """A loaded checkpoint: ``ckpt`` itself, or the file it names (read with ``weights_only``)."""
     if isinstance(ckpt, str):
         from crossmodal.compat import load_checkpoint_file
+
         return load_checkpoint_file(ckpt)
     return ckpt
 
@@ -38,12 +51,13 @@ def load(ckpt: Union[str, Mapping]) -> Any:
 def strip_module_prefix(state_dict: Mapping[str, Any]) -> Dict[str, Any]:
     """``state_dict`` without the DDP ``module.`` prefix (removed only when *every* key has it)."""
     if state_dict and all(k.startswith(DDP_PREFIX) for k in state_dict):
-        return {k[len(DDP_PREFIX):]: v for k, v in state_dict.items()}
+        return {k[len(DDP_PREFIX) :]: v for k, v in state_dict.items()}
     return dict(state_dict)
 
 
-def state_dict_of(ckpt: Any, where: str = 'the checkpoint',
-                  error: type = ValueError) -> Dict[str, Any]:
+def state_dict_of(
+    ckpt: Any, where: str = 'the checkpoint', error: type = ValueError
+) -> Dict[str, Any]:
     """The state dict of an mmengine checkpoint (``{'state_dict': ...}``) or of a bare one, without
     a DDP ``module.`` prefix (``ckpt`` is loaded: see :func:`load`). Raises ``error`` when it holds
     none."""
@@ -67,7 +81,7 @@ def state_dict_and_meta(ckpt: Any, where: str) -> Tuple[Dict[str, Any], Dict[str
 
 def select_prefix(state_dict: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
     """``{key without prefix: value}`` for the keys starting with ``prefix`` (may be empty)."""
-    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
 
 
 def top_level_groups(keys) -> List[str]:
@@ -77,8 +91,10 @@ def top_level_groups(keys) -> List[str]:
 
 def split_prefix(state_dict: Mapping[str, Any], prefix: str) -> Tuple[Dict[str, Any], List[str]]:
     """(:func:`select_prefix`, the top-level groups of the keys dropped because they lack it)."""
-    return (select_prefix(state_dict, prefix),
-            top_level_groups(k for k in state_dict if not k.startswith(prefix)))
+    return (
+        select_prefix(state_dict, prefix),
+        top_level_groups(k for k in state_dict if not k.startswith(prefix)),
+    )
 
 
 def add_prefix(state_dict: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
@@ -86,24 +102,35 @@ def add_prefix(state_dict: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
     return {prefix + k: v for k, v in state_dict.items()}
 
 
-def state_dict_differences(own: Mapping[str, Any], loaded: Mapping[str, Any]
-                           ) -> Tuple[List[str], List[str], List[str]]:
+def state_dict_differences(
+    own: Mapping[str, Any], loaded: Mapping[str, Any]
+) -> Tuple[List[str], List[str], List[str]]:
     """Sorted key lists (missing from ``loaded``, unexpected in it, shape mismatches) vs ``own``
     (a model's ``state_dict()``). Values without a ``shape`` are never a shape mismatch."""
     missing = sorted(k for k in own if k not in loaded)
     unexpected = sorted(k for k in loaded if k not in own)
-    shape = sorted(k for k in own if k in loaded and hasattr(loaded[k], 'shape')
-                   and tuple(loaded[k].shape) != tuple(own[k].shape))
+    shape = sorted(
+        k
+        for k in own
+        if k in loaded
+        and hasattr(loaded[k], 'shape')
+        and tuple(loaded[k].shape) != tuple(own[k].shape)
+    )
     return missing, unexpected, shape
 
 
-def format_differences(missing: List[str], unexpected: List[str], shape: List[str],
-                       n: int = 8) -> str:
+def format_differences(
+    missing: List[str], unexpected: List[str], shape: List[str], n: int = 8
+) -> str:
     """``'missing keys 2 [...]; unexpected keys 0 []; shape mismatches 1 [...]'``."""
+
     def show(keys: List[str]) -> str:
         return f'{len(keys)} {keys[:n]}{" ..." if len(keys) > n else ""}'
-    return (f'missing keys {show(missing)}; unexpected keys {show(unexpected)}; '
-            f'shape mismatches {show(shape)}')
+
+    return (
+        f'missing keys {show(missing)}; unexpected keys {show(unexpected)}; '
+        f'shape mismatches {show(shape)}'
+    )
 
 
 def matches(own: Mapping[str, Any], loaded: Mapping[str, Any]) -> Optional[str]:

@@ -2,6 +2,7 @@
 loading, CLI overrides, the reliability hooks every config gets (:func:`install_reliability_hooks`),
 distributed launch on CPU (gloo) or GPU (mmengine's NCCL path), mixed precision, learning-rate
 scaling by the global batch."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,12 @@ from mmengine.logging import print_log
 
 def add_runner_args(parser) -> None:
     """The options tools/train.py and tools/test.py share (mmseg's names)."""
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_iters=100')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_iters=100',
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -25,10 +30,15 @@ def add_runner_args(parser) -> None:
 def add_train_args(parser) -> None:
     """The options of the training tools (tools/train.py, tools/train_stages.py): ``--amp``,
     ``--auto-scale-lr`` and :func:`add_runner_args`."""
-    parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate by global batch / auto_scale_lr.base_batch_size '
-                        '(global batch = train_dataloader.batch_size x number of processes)')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)'
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by global batch / auto_scale_lr.base_batch_size '
+        '(global batch = train_dataloader.batch_size x number of processes)',
+    )
     add_runner_args(parser)
 
 
@@ -48,9 +58,14 @@ def parse_runner_args(parser, argv=None):
     return args
 
 
-def load_run_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
-                launcher: str = 'none') -> Config:
-    """Load the config of a tool run (train / test / train_stages / demo) and prepare it for the run.
+def load_run_config(
+    path: str,
+    cfg_options: Optional[dict] = None,
+    work_dir: Optional[str] = None,
+    launcher: str = 'none',
+) -> Config:
+    """Load the config of a tool run (train / test / train_stages / demo) and prepare it for the
+    run.
 
     Applies ``--cfg-options``, the launcher, the work dir (default ``work_dirs/<name>``), replaces
     ``{work_dir}`` in evaluator output paths and installs the reliability hooks. (Not to be confused
@@ -97,17 +112,27 @@ def install_reliability_hooks(cfg: Config) -> None:
 
 
 def resolve_work_dir_paths(cfg: Config) -> None:
-    """Replace ``{work_dir}`` in the evaluators' ``out_dir`` (e.g. ``RegressionMetric`` plots) by the
-    run's work dir, so configs can put outputs under it without knowing it."""
+    """Replace ``{work_dir}`` in the evaluators' ``out_dir`` (e.g. ``RegressionMetric`` plots) by
+    the run's work dir, so configs can put outputs under it without knowing it."""
     for key in ('val_evaluator', 'test_evaluator'):
         ev = cfg.get(key, None)
         if ev is None:
             continue
-        items = ev if isinstance(ev, (list, tuple)) else ev.get('metrics', [ev]) if isinstance(ev, dict) else []
+        items = (
+            ev
+            if isinstance(ev, (list, tuple))
+            else ev.get('metrics', [ev])
+            if isinstance(ev, dict)
+            else []
+        )
         if isinstance(items, dict):
             items = [items]
         for item in items:
-            if isinstance(item, dict) and isinstance(item.get('out_dir'), str) and '{work_dir}' in item['out_dir']:
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get('out_dir'), str)
+                and '{work_dir}' in item['out_dir']
+            ):
                 item['out_dir'] = item['out_dir'].replace('{work_dir}', str(cfg.work_dir))
 
 
@@ -125,21 +150,26 @@ def setup_distributed(cfg: Config, init_now: bool = False) -> None:
     if cfg.launcher == 'none':
         return
     import torch.distributed as dist
+
     if torch.cuda.is_available():
         if init_now and not dist.is_initialized():
             from mmengine.dist import init_dist
+
             init_dist(cfg.launcher, **dict(cfg.get('env_cfg', {}).get('dist_cfg', {})))
         return
     if not dist.is_initialized():
         for var in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
             if var not in os.environ:
-                raise RuntimeError(f'--launcher {cfg.launcher} needs torchrun\'s environment '
-                                   f'({var} is not set); start with tools/dist_train.sh')
+                raise RuntimeError(
+                    f'--launcher {cfg.launcher} needs torchrun\'s environment '
+                    f'({var} is not set); start with tools/dist_train.sh'
+                )
         dist.init_process_group(backend='gloo')
     cfg.env_cfg = cfg.get('env_cfg', {})
     cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
-                                 broadcast_buffers=False)
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False
+    )
 
 
 def enable_amp(cfg: Config) -> None:
@@ -162,9 +192,11 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     learning rate by (``train_dataloader.batch_size`` x world size) / ``base_batch_size``."""
     asl = cfg.get('auto_scale_lr', None) or {}
     if 'base_batch_size' not in asl:
-        raise ValueError('--auto-scale-lr: the config sets no auto_scale_lr.base_batch_size (the global '
-                         'batch its learning rate was tuned for); add `auto_scale_lr = dict(enable=False, '
-                         'base_batch_size=N)` to it or pass --cfg-options auto_scale_lr.base_batch_size=N')
+        raise ValueError(
+            '--auto-scale-lr: the config sets no auto_scale_lr.base_batch_size (the global '
+            'batch its learning rate was tuned for); add `auto_scale_lr = dict(enable=False, '
+            'base_batch_size=N)` to it or pass --cfg-options auto_scale_lr.base_batch_size=N'
+        )
     asl = dict(asl)
     asl['enable'] = True
     cfg.auto_scale_lr = asl
@@ -186,14 +218,21 @@ def batch_summary(cfg: Config, world_size: int) -> Tuple[str, bool]:
     if enabled:
         msg += f'LR scaled by {gb}/{base} = {gb / base:g} (auto_scale_lr on)'
     else:
-        recipe = f'recipe written for {base}' if base is not None else 'no auto_scale_lr.base_batch_size'
+        recipe = (
+            f'recipe written for {base}' if base is not None else 'no auto_scale_lr.base_batch_size'
+        )
         msg += f'LR not scaled (auto_scale_lr off; {recipe})'
     warn = world_size > 1 and not enabled and gb != base
     if warn:
-        recipe = (f'the recipe was written for {base}' if base is not None
-                  else 'the config sets no auto_scale_lr.base_batch_size')
-        msg += (f'. WARNING: global batch {gb} = {world_size} x {bs}; {recipe}; pass --auto-scale-lr '
-                f'or lower train_dataloader.batch_size')
+        recipe = (
+            f'the recipe was written for {base}'
+            if base is not None
+            else 'the config sets no auto_scale_lr.base_batch_size'
+        )
+        msg += (
+            f'. WARNING: global batch {gb} = {world_size} x {bs}; {recipe}; pass --auto-scale-lr '
+            f'or lower train_dataloader.batch_size'
+        )
     return msg, warn
 
 
@@ -210,6 +249,7 @@ def on_main_process(fn: Callable[[], Any]) -> Any:
     writes happen once and all ranks agree on the result. An exception on rank 0 is raised on
     every rank. Without a process group ``fn`` simply runs."""
     from mmengine.dist import broadcast_object_list, get_rank, is_distributed
+
     if not is_distributed():
         return fn()
     box: list = [None]

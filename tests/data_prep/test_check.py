@@ -1,4 +1,5 @@
 """tools/check_dataset.py: passes clean output; each planted defect is reported (one test per kind)."""
+
 import json
 import os
 import subprocess
@@ -33,7 +34,11 @@ def test_missing_file_per_modality(nyu_dataset):
     report, kinds = _kinds(nyu_dataset)
     assert kinds == ['missing_file']
     (p,) = report['problems']
-    assert p['modality'] == 'depth' and p['stem'] == '1' and p['path'].endswith(os.path.join('Depth', '1.png'))
+    assert (
+        p['modality'] == 'depth'
+        and p['stem'] == '1'
+        and p['path'].endswith(os.path.join('Depth', '1.png'))
+    )
 
 
 def test_stem_in_split_without_files(nyu_dataset):
@@ -48,10 +53,16 @@ def test_stem_in_split_without_files(nyu_dataset):
 
 def test_size_mismatch(nyu_dataset):
     p = os.path.join(nyu_dataset, 'Depth', '2.png')
-    cv2.imwrite(p, cv2.resize(cv2.imread(p, cv2.IMREAD_UNCHANGED), (30, 20), interpolation=cv2.INTER_NEAREST))
+    cv2.imwrite(
+        p,
+        cv2.resize(cv2.imread(p, cv2.IMREAD_UNCHANGED), (30, 20), interpolation=cv2.INTER_NEAREST),
+    )
     report, kinds = _kinds(nyu_dataset)
     assert kinds == ['size_mismatch']
-    assert report['problems'][0]['found'] == [20, 30] and report['problems'][0]['expected'] == [24, 32]
+    assert report['problems'][0]['found'] == [20, 30] and report['problems'][0]['expected'] == [
+        24,
+        32,
+    ]
 
 
 def test_label_out_of_range(nyu_dataset):
@@ -70,7 +81,9 @@ def test_wrong_bit_depth(nyu_dataset):
     cv2.imwrite(p, (d // 256).astype(np.uint8))  # 8-bit depth where meta says uint16
     report, kinds = _kinds(nyu_dataset)
     assert kinds == ['wrong_dtype']
-    assert report['problems'][0]['found'] == 'uint8' and report['problems'][0]['expected'] == 'uint16'
+    assert (
+        report['problems'][0]['found'] == 'uint8' and report['problems'][0]['expected'] == 'uint16'
+    )
 
 
 def test_wrong_channels(nyu_dataset):
@@ -120,7 +133,9 @@ def test_every_problem_in_one_pass(nyu_dataset):
     cv2.imwrite(os.path.join(nyu_dataset, 'Label', '2.png'), np.full((10, 10), 77, np.uint8))
     report, kinds = _kinds(nyu_dataset)
     assert kinds == ['empty_depth', 'label_out_of_range', 'missing_file', 'size_mismatch']
-    assert len([p for p in report['problems'] if p['kind'] == 'size_mismatch']) == 2  # rgb and depth of stem 2
+    assert (
+        len([p for p in report['problems'] if p['kind'] == 'size_mismatch']) == 2
+    )  # rgb and depth of stem 2
 
 
 def test_cli_exit_codes_and_json(nyu_dataset, capsys):
@@ -130,9 +145,14 @@ def test_cli_exit_codes_and_json(nyu_dataset, capsys):
     assert main([nyu_dataset, '--json']) == 1
     report = json.loads(capsys.readouterr().out)
     assert report['ok'] is False and report['problems'][0]['kind'] == 'missing_file'
-    r = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'check_dataset.py'), nyu_dataset],
-                       capture_output=True, text=True)
-    assert r.returncode == 1 and '[missing_file]' in r.stdout and 'class histogram [train]' in r.stdout
+    r = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'check_dataset.py'), nyu_dataset],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        r.returncode == 1 and '[missing_file]' in r.stdout and 'class histogram [train]' in r.stdout
+    )
 
 
 def test_regression_targets_are_checked(nyu_dataset):

@@ -1,4 +1,5 @@
 """Writer utilities: image I/O dtypes, palettes, split files, output guard, --force and resume."""
+
 import json
 import os
 
@@ -42,8 +43,13 @@ def test_colorize_uses_offset_and_void():
 
 
 def test_split_files_both_styles(tmp_path):
-    names = common.write_split_files(str(tmp_path), 'train', ['0', '5'], {'folder': 'RGB', 'ext': '.jpg'},
-                                     {'folder': 'Label', 'ext': '.png'})
+    names = common.write_split_files(
+        str(tmp_path),
+        'train',
+        ['0', '5'],
+        {'folder': 'RGB', 'ext': '.jpg'},
+        {'folder': 'Label', 'ext': '.png'},
+    )
     assert names == {'stems': 'train.txt', 'pairs': 'train_pairs.txt'}
     assert (tmp_path / 'train.txt').read_text() == '0\n5\n'
     lines = (tmp_path / 'train_pairs.txt').read_text().splitlines()
@@ -108,7 +114,9 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
 def test_resume_with_other_options_is_refused(tmp_path, monkeypatch):
     fx = fixtures.write_mfnet_raw(tmp_path / 'raw')
     out = tmp_path / 'out'
-    monkeypatch.setattr(common.DatasetWriter, 'finalize', lambda self, **k: None)  # "interrupted" at the end
+    monkeypatch.setattr(
+        common.DatasetWriter, 'finalize', lambda self, **k: None
+    )  # "interrupted" at the end
     mfnet.convert(out=str(out), quiet=True, **fx['args'])
     monkeypatch.undo()
     with pytest.raises(PrepError, match='unfinished run'):
@@ -119,12 +127,19 @@ def test_resume_with_other_options_is_refused(tmp_path, monkeypatch):
 
 
 def test_writer_rejects_wrong_dtype(tmp_path):
-    w = common.DatasetWriter(str(tmp_path / 'o'), converter='t', options={},
-                             modalities={'rgb': {'folder': 'RGB', 'ext': '.png', 'dtype': 'uint8', 'channels': 3},
-                                         'depth': {'folder': 'Depth', 'ext': '.png', 'dtype': 'uint16',
-                                                   'channels': 1}})
+    w = common.DatasetWriter(
+        str(tmp_path / 'o'),
+        converter='t',
+        options={},
+        modalities={
+            'rgb': {'folder': 'RGB', 'ext': '.png', 'dtype': 'uint8', 'channels': 3},
+            'depth': {'folder': 'Depth', 'ext': '.png', 'dtype': 'uint16', 'channels': 1},
+        },
+    )
     lab = np.zeros((4, 5), np.uint8)
     with pytest.raises(PrepError, match='depth is uint8'):
         w.write('a', label=lab, rgb=np.zeros((4, 5, 3), np.uint8), depth=np.zeros((4, 5), np.uint8))
     with pytest.raises(PrepError, match='depth is \\(4, 6\\)'):
-        w.write('a', label=lab, rgb=np.zeros((4, 5, 3), np.uint8), depth=np.zeros((4, 6), np.uint16))
+        w.write(
+            'a', label=lab, rgb=np.zeros((4, 5, 3), np.uint8), depth=np.zeros((4, 6), np.uint16)
+        )

@@ -1,4 +1,5 @@
 """Each converter's default --out, its docstring usage and data_prep/README.md name the config's data_root."""
+
 import importlib
 import os.path as osp
 import re
@@ -7,8 +8,13 @@ import pytest
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-PAIRS = [('nyudv2', 'nyudv2_rgbd'), ('sunrgbd', 'sunrgbd_rgbd'), ('mfnet', 'mfnet_rgbt'),
-         ('pst900', 'pst900_rgbt'), ('fmb', 'fmb_rgbt')]
+PAIRS = [
+    ('nyudv2', 'nyudv2_rgbd'),
+    ('sunrgbd', 'sunrgbd_rgbd'),
+    ('mfnet', 'mfnet_rgbt'),
+    ('pst900', 'pst900_rgbt'),
+    ('fmb', 'fmb_rgbt'),
+]
 
 
 @pytest.mark.parametrize('converter,config', PAIRS)
@@ -20,7 +26,9 @@ def test_converter_root_matches_config(converter, config):
     parser_out = re.search(r'--out (\S+)', mod.__doc__).group(1)
     assert parser_out == data_root, f'data_prep/{converter}.py usage writes {parser_out}'
     readme = open(osp.join(ROOT, 'data_prep/README.md')).read()
-    row = next(ln for ln in readme.splitlines() if f'data_prep/{converter}.py' in ln and ln.startswith('|'))
+    row = next(
+        ln for ln in readme.splitlines() if f'data_prep/{converter}.py' in ln and ln.startswith('|')
+    )
     assert f'--out {data_root}' in row
     # no other spelling of the root anywhere in the docs
     name = data_root.split('/', 1)[1]
@@ -35,6 +43,7 @@ def test_converter_root_matches_config(converter, config):
 def test_cli_default_out(monkeypatch, tmp_path):
     """Without --out the converter writes to DEFAULT_OUT (relative to the working directory)."""
     from data_prep import fixtures, mfnet
+
     fx = fixtures.write_mfnet_raw(tmp_path / 'raw')
     monkeypatch.chdir(tmp_path)
     assert mfnet.main(['--root', fx['args']['root'], '--quiet']) == 0

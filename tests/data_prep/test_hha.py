@@ -1,4 +1,5 @@
 """HHA encoder: a hand-built synthetic scene, and the MATLAB reference HHA of NYU frame 0 (shared data)."""
+
 import os
 
 import cv2
@@ -38,8 +39,8 @@ def test_synthetic_room_hand_computed():
     wall_px, floor_px = wall & inner & far, floor & inner & far
     assert wall_px.sum() > 100 and floor_px.sum() > 100
     assert np.all(hha[..., 2][wall_px] == 128)  # angle 90 deg + 38
-    assert np.all(hha[..., 2][floor_px] == 38)   # angle 0 deg + 38
-    assert np.all(hha[..., 1][floor_px] == 0)    # floor = lowest point
+    assert np.all(hha[..., 2][floor_px] == 38)  # angle 0 deg + 38
+    assert np.all(hha[..., 1][floor_px] == 0)  # floor = lowest point
     y_wall = (np.arange(wall.shape[0])[:, None] + 1 - CY) * WALL_CM / K[1, 1]  # cm, down
     expected_h = np.floor(CAM_H_CM - np.broadcast_to(y_wall, wall.shape) + 0.5)  # above the floor
     assert np.abs(hha[..., 1][wall_px] - expected_h[wall_px]).max() <= 1
@@ -62,7 +63,9 @@ def test_matches_matlab_reference(shared_real):
     d = os.path.join(shared_real, 'nyuv2', 'depth2hha')
     depth = cv2.imread(os.path.join(d, '0.png'), cv2.IMREAD_UNCHANGED).astype(np.float64) / 10000
     raw = cv2.imread(os.path.join(d, '0_raw.png'), cv2.IMREAD_UNCHANGED).astype(np.float64) / 10000
-    ref = cv2.imread(os.path.join(d, 'matlab_hha.png'), cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(int)
+    ref = cv2.imread(os.path.join(d, 'matlab_hha.png'), cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(
+        int
+    )
     out = depth_to_hha(depth).astype(int)
     diff = np.abs(out - ref).reshape(-1, 3)
     assert np.all(diff.mean(axis=0) <= 0.01), diff.mean(axis=0)

@@ -1,4 +1,5 @@
 """SUN RGB-D converter: bit-rotated depth decode, label numbering, official split lists."""
+
 import json
 import os
 
@@ -33,10 +34,17 @@ def test_convert_fixture(tmp_path):
         label = cv2.imread(str(out / 'Label' / f'{stem}.png'), cv2.IMREAD_UNCHANGED)
         assert np.array_equal(label, t['label'])
         rgb = cv2.imread(str(out / 'RGB' / f'{stem}.jpg'))[:, :, ::-1].astype(int)
-        assert rgb.shape == t['rgb'].shape and np.abs(rgb - t['rgb']).mean() < 8  # jpg -> decode -> jpg
+        assert (
+            rgb.shape == t['rgb'].shape and np.abs(rgb - t['rgb']).mean() < 8
+        )  # jpg -> decode -> jpg
     meta = json.loads((out / 'meta.json').read_text())
-    assert len(meta['classes']) == 37 and meta['classes'][-1] == 'bag' and meta['label_offset'] == -1
-    assert meta['modalities']['depth']['dtype'] == 'uint16' and meta['modalities']['depth']['scale'] == 0.001
+    assert (
+        len(meta['classes']) == 37 and meta['classes'][-1] == 'bag' and meta['label_offset'] == -1
+    )
+    assert (
+        meta['modalities']['depth']['dtype'] == 'uint16'
+        and meta['modalities']['depth']['scale'] == 0.001
+    )
     index = dict(ln.split('\t') for ln in (out / 'frame_index.txt').read_text().splitlines())
     assert index['img-000001'].startswith('SUNRGBD/kv1/NYUdata/')
     report = check_dataset(str(out))
@@ -54,7 +62,9 @@ def test_raw_depth_option(tmp_path):
 
 def test_label_out_of_range_is_an_error(tmp_path):
     fx = fixtures.write_sunrgbd_raw(tmp_path / 'raw', n_train=1, n_test=1)
-    cv2.imwrite(os.path.join(fx['args']['labels'], 'img-000002.png'), np.full((24, 32), 40, np.uint8))
+    cv2.imwrite(
+        os.path.join(fx['args']['labels'], 'img-000002.png'), np.full((24, 32), 40, np.uint8)
+    )
     with pytest.raises(PrepError, match=r'img-000002.png.*\[40\]'):
         sunrgbd.convert(out=str(tmp_path / 'SUN'), quiet=True, **fx['args'])
 

@@ -1,4 +1,5 @@
 """DepthPhotometricAug: decoupled depth augmentation (scale jitter, noise, holes)."""
+
 import numpy as np
 import pytest
 
@@ -24,7 +25,9 @@ def test_scale_only_scales_valid_pixels_and_leaves_rgb():
 
 def test_holes_are_invalid_and_noise_is_relative():
     np.random.seed(0)
-    aug = DepthPhotometricAug(scale_p=0.0, noise_p=0.0, hole_p=1.0, max_holes=2, hole_size=(0.2, 0.2))
+    aug = DepthPhotometricAug(
+        scale_p=0.0, noise_p=0.0, hole_p=1.0, max_holes=2, hole_size=(0.2, 0.2)
+    )
     d = aug(_results())['modalities']['depth']
     n_holes = int((d[5:, 5:] == 0).sum())
     assert 0 < n_holes <= 2 * 8 * 10

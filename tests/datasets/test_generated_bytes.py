@@ -6,6 +6,7 @@ The converters record their input folder in meta.json, so the temporary folder i
 ``<TMP>`` before meta.json is hashed. The hashes depend on the pinned numpy / OpenCV (PNG encoder);
 to re-record them after a deliberate format change: ``python tests/datasets/test_generated_bytes.py``.
 """
+
 import hashlib
 import json
 import os
@@ -32,14 +33,26 @@ def generate_all(tmp: str) -> dict:
     from crossmodal.datasets.lidar.synthetic import SyntheticForestConfig, write_synthetic_forest
     from data_prep.fixtures import convert_fixture
     from data_prep.synthetic import generate
+
     generate(os.path.join(tmp, 'rgbt'), 'rgbt', num=4, seed=3, height=32, width=40, progress=False)
     generate(os.path.join(tmp, 'rgbd'), 'rgbd', num=4, seed=5, height=32, width=40, progress=False)
-    write_synthetic_forest(os.path.join(tmp, 'forest'), SyntheticForestConfig(seed=1, size_px=64, pulse_density=2.0),
-                           tile_size=32, cell_multiple=2, progress=False)
+    write_synthetic_forest(
+        os.path.join(tmp, 'forest'),
+        SyntheticForestConfig(seed=1, size_px=64, pulse_density=2.0),
+        tile_size=32,
+        cell_multiple=2,
+        progress=False,
+    )
     for kind in ('mfnet', 'pst900'):
-        convert_fixture(kind, os.path.join(tmp, f'{kind}_raw'), os.path.join(tmp, kind),
-                        fixture_kwargs={'hw': (24, 32)})
-    return {k: _hashes(os.path.join(tmp, k), tmp) for k in ('rgbt', 'rgbd', 'forest', 'mfnet', 'pst900')}
+        convert_fixture(
+            kind,
+            os.path.join(tmp, f'{kind}_raw'),
+            os.path.join(tmp, kind),
+            fixture_kwargs={'hw': (24, 32)},
+        )
+    return {
+        k: _hashes(os.path.join(tmp, k), tmp) for k in ('rgbt', 'rgbd', 'forest', 'mfnet', 'pst900')
+    }
 
 
 def test_generated_datasets_byte_identical(tmp_path):
@@ -54,6 +67,7 @@ def test_generated_datasets_byte_identical(tmp_path):
 
 if __name__ == '__main__':
     import tempfile
+
     sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
     with tempfile.TemporaryDirectory() as tmp:
         res = generate_all(os.path.realpath(tmp))

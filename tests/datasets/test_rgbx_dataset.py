@@ -1,4 +1,5 @@
 """RGBXSegDataset + LoadMultiModalFromFile: correct loading and a clear error for each bad input."""
+
 import json
 import os
 
@@ -89,7 +90,7 @@ def test_depth_saved_as_8bit_is_caught(rgbd_root):
 def test_meta_json_missing(rgbd_root):
     os.remove(rgbd_root / 'meta.json')
     with pytest.raises(DatasetMetaError, match=r'meta\.json is missing'):
-        RGBXSegDataset(str(rgbd_root), modalities=('rgb', ))
+        RGBXSegDataset(str(rgbd_root), modalities=('rgb',))
 
 
 @pytest.mark.parametrize('field', ['classes', 'palette', 'label_offset', 'modalities'])
@@ -98,15 +99,17 @@ def test_meta_json_lacks_field(rgbd_root, field):
     del meta[field]
     (rgbd_root / 'meta.json').write_text(json.dumps(meta))
     with pytest.raises(DatasetMetaError, match=rf"lacks required field\(s\) \['{field}'\]"):
-        RGBXSegDataset(str(rgbd_root), modalities=('rgb', ))
+        RGBXSegDataset(str(rgbd_root), modalities=('rgb',))
 
 
 def test_config_asks_for_modality_dataset_lacks(rgbd_root):
-    with pytest.raises(DatasetLayoutError, match=r'asks for modality "thermal".*\[\'depth\', \'rgb\'\]'):
+    with pytest.raises(
+        DatasetLayoutError, match=r'asks for modality "thermal".*\[\'depth\', \'rgb\'\]'
+    ):
         RGBXSegDataset(str(rgbd_root), modalities=('rgb', 'thermal'))
 
 
 def test_unlabelled_split(rgbd_root):
-    ds = RGBXSegDataset(str(rgbd_root), split='test', modalities=('rgb', ), with_label=False)
+    ds = RGBXSegDataset(str(rgbd_root), split='test', modalities=('rgb',), with_label=False)
     r = LoadMultiModalFromFile()(ds.get_data_info(0))
     assert 'gt_seg_map' not in r and r['img'].shape == (32, 40, 3)

@@ -1,4 +1,5 @@
 """Which split each real-dataset config trains, validates and tests on (frameworks.md B.9.1)."""
+
 import glob
 import os.path as osp
 
@@ -32,7 +33,9 @@ def test_mfnet_configs_validate_on_val_and_test_on_test(path):
     assert cfg.test_dataloader.dataset.modalities == cfg.val_dataloader.dataset.modalities
 
 
-@pytest.mark.parametrize('path', _configs('nyudv2') + _configs('fmb') + _configs('pst900'), ids=osp.basename)
+@pytest.mark.parametrize(
+    'path', _configs('nyudv2') + _configs('fmb') + _configs('pst900'), ids=osp.basename
+)
 def test_no_val_datasets_validate_on_test(path):
     cfg = Config.fromfile(path)
     assert _split(cfg.val_dataloader) == 'test' and _split(cfg.test_dataloader) == 'test'
@@ -45,6 +48,7 @@ def test_mfnet_base_documents_trainval():
 
 def test_mfnet_trainval_conversion_has_no_val_split(tmp_path):
     from data_prep.fixtures import convert_fixture
+
     plain = convert_fixture('mfnet', tmp_path / 'raw', tmp_path / 'plain')
     assert len(RGBXSegDataset(data_root=plain, split='val', modalities=('rgb', 'thermal'))) == 2
     with pytest.raises(DatasetLayoutError, match=r'meta.json: split "trainval" is not one of'):

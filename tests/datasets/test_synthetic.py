@@ -1,4 +1,5 @@
 """The embedded dataset generator: layout, determinism, and that the extra modality matters."""
+
 import json
 import os
 
@@ -80,7 +81,10 @@ def test_camouflage_hides_objects_in_rgb_but_not_in_depth():
         if obj.sum() < 20:
             continue
         # local colour edge at object boundaries vs depth edge there
-        edges = cv2.morphologyEx(obj.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        edges = (
+            cv2.morphologyEx(obj.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+            > 0
+        )
         grey = f.rgb.astype(np.float32).mean(-1)
         gy, gx = np.gradient(grey)
         dy, dx = np.gradient(f.depth)

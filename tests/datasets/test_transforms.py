@@ -1,12 +1,17 @@
 """Multimodal transforms: joint geometry, per-modality photometry, dropout, packing."""
+
 import numpy as np
 import pytest
 import torch
 
 import crossmodal  # noqa: F401
-from crossmodal.datasets.transforms import (JointGeometricAug, ModalityDropout,
-                                            ModalityPhotometricAug, MultiModalRandomCrop,
-                                            PackMultiModalInputs)
+from crossmodal.datasets.transforms import (
+    JointGeometricAug,
+    ModalityDropout,
+    ModalityPhotometricAug,
+    MultiModalRandomCrop,
+    PackMultiModalInputs,
+)
 
 
 def _sample(h=24, w=32):
@@ -17,14 +22,24 @@ def _sample(h=24, w=32):
     img = np.stack([lab * 100, lab * 50, 255 - lab * 100], -1).astype(np.uint8)
     depth = (1.0 + lab).astype(np.float32)  # metres
     thermal = (20.0 + 30.0 * lab).astype(np.float32)
-    return dict(img=img, modalities={'depth': depth, 'thermal': thermal}, gt_seg_map=lab,
-                img_shape=(h, w), ori_shape=(h, w), seg_fields=['gt_seg_map'])
+    return dict(
+        img=img,
+        modalities={'depth': depth, 'thermal': thermal},
+        gt_seg_map=lab,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        seg_fields=['gt_seg_map'],
+    )
 
 
 def test_joint_geometric_keeps_modalities_aligned():
-    aug = JointGeometricAug([dict(type='RandomScale', scale_limit=(0.3, 0.6), p=1.0),
-                             dict(type='HorizontalFlip', p=1.0),
-                             dict(type='Rotate', limit=(15, 15), p=1.0)])
+    aug = JointGeometricAug(
+        [
+            dict(type='RandomScale', scale_limit=(0.3, 0.6), p=1.0),
+            dict(type='HorizontalFlip', p=1.0),
+            dict(type='Rotate', limit=(15, 15), p=1.0),
+        ]
+    )
     np.random.seed(0)
     r = aug(_sample())
     lab, depth = r['gt_seg_map'], r['modalities']['depth']
@@ -57,14 +72,33 @@ def test_photometric_touches_only_its_modality():
     s = _sample()
     before = {k: v.copy() for k, v in s['modalities'].items()}
     img0 = s['img'].copy()
-    aug = ModalityPhotometricAug('rgb', [dict(type='RandomBrightnessContrast', brightness_limit=(0.3, 0.3),
-                                              contrast_limit=(0, 0), p=1.0)])
+    aug = ModalityPhotometricAug(
+        'rgb',
+        [
+            dict(
+                type='RandomBrightnessContrast',
+                brightness_limit=(0.3, 0.3),
+                contrast_limit=(0, 0),
+                p=1.0,
+            )
+        ],
+    )
     r = aug(s)
     assert not np.array_equal(r['img'], img0)
     for k in before:
         assert np.array_equal(r['modalities'][k], before[k])
-    th = ModalityPhotometricAug('thermal', [dict(type='RandomBrightnessContrast', brightness_limit=(0.2, 0.2),
-                                                 contrast_limit=(0, 0), p=1.0)], value_range=(0, 255))
+    th = ModalityPhotometricAug(
+        'thermal',
+        [
+            dict(
+                type='RandomBrightnessContrast',
+                brightness_limit=(0.2, 0.2),
+                contrast_limit=(0, 0),
+                p=1.0,
+            )
+        ],
+        value_range=(0, 255),
+    )
     r2 = th(_sample())
     assert r2['modalities']['thermal'].dtype == np.float32
     assert r2['modalities']['thermal'].mean() > before['thermal'].mean()
@@ -74,13 +108,15 @@ def test_photometric_touches_only_its_modality():
 
 def test_modality_dropout_fill_and_keep_one():
     np.random.seed(0)
-    r = ModalityDropout(p=1.0, modalities=('thermal', ), fill='zero')(_sample())
+    r = ModalityDropout(p=1.0, modalities=('thermal',), fill='zero')(_sample())
     assert r['dropped_modalities'] == ['thermal'] and (r['modalities']['thermal'] == 0).all()
-    r = ModalityDropout(p=1.0, modalities=('thermal', ), fill='mean')(_sample())
+    r = ModalityDropout(p=1.0, modalities=('thermal',), fill='mean')(_sample())
     assert np.allclose(r['modalities']['thermal'], _sample()['modalities']['thermal'].mean())
     r = ModalityDropout(p=1.0, modalities=('rgb', 'depth'), keep_at_least_one=True)(_sample())
     assert r['dropped_modalities'] == ['rgb', 'depth']  # thermal is left
-    r = ModalityDropout(p=1.0, modalities=('rgb', 'depth', 'thermal'), keep_at_least_one=True)(_sample())
+    r = ModalityDropout(p=1.0, modalities=('rgb', 'depth', 'thermal'), keep_at_least_one=True)(
+        _sample()
+    )
     assert len(r['dropped_modalities']) == 2
 
 
@@ -90,7 +126,7 @@ def test_pack_dict_and_stacked():
     assert out['inputs']['rgb'].shape == (3, 24, 32) and out['inputs']['rgb'].dtype == torch.uint8
     assert out['inputs']['depth'].shape == (1, 24, 32)
     assert out['data_samples'].gt_sem_seg.data.shape == (1, 24, 32)
-    st = PackMultiModalInputs(modalities=('rgb', ), stack=True)(_sample())
+    st = PackMultiModalInputs(modalities=('rgb',), stack=True)(_sample())
     assert isinstance(st['inputs'], torch.Tensor) and st['inputs'].shape == (3, 24, 32)
     with pytest.raises(KeyError, match='"hha" requested'):
         PackMultiModalInputs(modalities=('rgb', 'hha'))(_sample())

@@ -1,5 +1,6 @@
 """Fixtures for the deploy tests: a tiny SegFormer student trained a few steps on synthetic data,
 saved as an mmengine-style checkpoint + config, and its ONNX exports (fixed and dynamic)."""
+
 import os
 
 import pytest
@@ -40,8 +41,10 @@ def tiny_student(tmp_path_factory):
         s.gt_sem_seg = PixelData(data=torch.from_numpy(lab)[None].long())
         s.set_metainfo(dict(img_shape=lab.shape, ori_shape=lab.shape))
         samples.append(s)
-    data = dict(inputs=[torch.from_numpy(i).permute(2, 0, 1).contiguous() for i in imgs],
-                data_samples=samples)
+    data = dict(
+        inputs=[torch.from_numpy(i).permute(2, 0, 1).contiguous() for i in imgs],
+        data_samples=samples,
+    )
     model.train()
     for _ in range(10):
         model.train_step(data, optim)
@@ -49,15 +52,24 @@ def tiny_student(tmp_path_factory):
     d = tmp_path_factory.mktemp('student')
     cfg_path, ckpt_path = str(d / 'tiny_student.py'), str(d / 'tiny_student.pth')
     Config(dict(model=model_cfg, metainfo=dict(classes=CLASSES, palette=PALETTE))).dump(cfg_path)
-    torch.save({'meta': {'dataset_meta': {'classes': CLASSES, 'palette': PALETTE},
-                         'epoch': 0, 'iter': 10},
-                'state_dict': model.state_dict()}, ckpt_path)
+    torch.save(
+        {
+            'meta': {
+                'dataset_meta': {'classes': CLASSES, 'palette': PALETTE},
+                'epoch': 0,
+                'iter': 10,
+            },
+            'state_dict': model.state_dict(),
+        },
+        ckpt_path,
+    )
     return cfg_path, ckpt_path, model_cfg
 
 
 @pytest.fixture(scope='session')
 def loaded_student(tiny_student):
     from crossmodal.deploy import load_student
+
     cfg_path, ckpt_path, _ = tiny_student
     return load_student(cfg_path, ckpt_path)
 
@@ -66,6 +78,7 @@ def loaded_student(tiny_student):
 def onnx_models(tiny_student, loaded_student, tmp_path_factory):
     """{'fixed': path (64x96 graph), 'dynamic': path}, each with its sidecar."""
     from crossmodal.deploy import export_onnx
+
     model, _, _, info = loaded_student
     d = tmp_path_factory.mktemp('onnx')
     fixed, dynamic = str(d / 'fixed.onnx'), str(d / 'dynamic.onnx')

@@ -1,5 +1,6 @@
 """Helpers of the deploy tests: a tiny stock mmseg SegFormer student config (tests/fixtures.py)
 and synthetic data."""
+
 import numpy as np
 
 import fixtures
@@ -12,9 +13,19 @@ PALETTE = [[70, 130, 180], [128, 64, 128], [107, 142, 35], [0, 0, 142]]
 def tiny_student_model_cfg(num_classes=len(CLASSES), embed_dims=8):
     """A stock mmseg SegFormer (MiT + SegformerHead) small enough for CPU tests."""
     return fixtures.student_cfg(
-        num_classes, size=None, size_divisor=32, embed=embed_dims, num_heads=HEADS_4,
-        head=fixtures.seg_head(num_classes, embed_dims, HEADS_4, dropout_ratio=0.1,
-                               loss_decode=fixtures.ce_loss(avg_non_ignore=False)))
+        num_classes,
+        size=None,
+        size_divisor=32,
+        embed=embed_dims,
+        num_heads=HEADS_4,
+        head=fixtures.seg_head(
+            num_classes,
+            embed_dims,
+            HEADS_4,
+            dropout_ratio=0.1,
+            loss_decode=fixtures.ce_loss(avg_non_ignore=False),
+        ),
+    )
 
 
 def synthetic_batch(n=4, h=64, w=64, seed=0):

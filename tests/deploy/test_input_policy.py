@@ -1,6 +1,7 @@
 """One input policy for tools/infer.py and the Python API (docs/deploy.md): grey refused unless
 grey_to_rgb / --grey-to-rgb, 16-bit refused; a corrupt .onnx and a sidecar whose class count differs
 from the model's output channels are clear errors; tools/infer.py runs without tqdm."""
+
 import importlib.util
 import json
 import os
@@ -30,13 +31,14 @@ def _grey(h=40, w=56, seed=4):
 
 def test_python_api_grey_and_16_bit(onnx_models, tiny_student):
     from crossmodal.apis import Segmenter as ApiSegmenter
+
     grey = _grey()
     rgb = np.repeat(grey[..., None], 3, axis=2)
     cfg, ckpt, _ = tiny_student
-    for strict, lenient in ((Segmenter(onnx_models['dynamic']),
-                             Segmenter(onnx_models['dynamic'], grey_to_rgb=True)),
-                            (ApiSegmenter(ckpt, config=cfg),
-                             ApiSegmenter(ckpt, config=cfg, grey_to_rgb=True))):
+    for strict, lenient in (
+        (Segmenter(onnx_models['dynamic']), Segmenter(onnx_models['dynamic'], grey_to_rgb=True)),
+        (ApiSegmenter(ckpt, config=cfg), ApiSegmenter(ckpt, config=cfg, grey_to_rgb=True)),
+    ):
         for frame in (grey, grey[..., None]):
             with pytest.raises(FrameError, match=r'grey image.*grey_to_rgb=True.*--grey-to-rgb'):
                 strict(frame)
@@ -60,13 +62,19 @@ def test_infer_tool_applies_the_same_policy(onnx_models, repo_root, tmp_path, ca
     assert 'g8.png' in err and 'grey image' in err and '--grey-to-rgb' in err
     assert tool.main([onnx_models['fixed'], g8, '--out', str(tmp_path / 'b'), '--grey-to-rgb']) == 0
     ref = Segmenter(onnx_models['fixed'])(np.repeat(grey[..., None], 3, axis=2)).labels
-    assert (cv2.imread(str(tmp_path / 'b' / 'labels' / 'g8.png'), cv2.IMREAD_UNCHANGED) == ref).all()
+    assert (
+        cv2.imread(str(tmp_path / 'b' / 'labels' / 'g8.png'), cv2.IMREAD_UNCHANGED) == ref
+    ).all()
     capsys.readouterr()
     g16 = _write(tmp_path / 'g16.png', grey.astype(np.uint16) * 257)
-    c16 = _write(tmp_path / 'c16.png', np.repeat(grey[..., None], 3, axis=2).astype(np.uint16) * 257)
+    c16 = _write(
+        tmp_path / 'c16.png', np.repeat(grey[..., None], 3, axis=2).astype(np.uint16) * 257
+    )
     for path, what in ((g16, '16-bit grey image'), (c16, '16-bit image')):
-        assert tool.main([onnx_models['fixed'], path, '--out', str(tmp_path / 'c'),
-                          '--grey-to-rgb']) == 2
+        assert (
+            tool.main([onnx_models['fixed'], path, '--out', str(tmp_path / 'c'), '--grey-to-rgb'])
+            == 2
+        )
         err = capsys.readouterr().err
         assert os.path.basename(path) in err and what in err and 'refused' in err
 
@@ -76,7 +84,7 @@ def test_corrupt_onnx_is_a_clear_error(onnx_models, repo_root, tmp_path, capsys)
     with open(onnx_models['fixed'], 'rb') as f:
         data = f.read()
     with open(bad, 'wb') as f:
-        f.write(data[:len(data) // 3])  # a truncated copy
+        f.write(data[: len(data) // 3])  # a truncated copy
     shutil.copy(onnx_models['fixed'] + '.json', bad + '.json')
     with pytest.raises(ModelFileError, match=r'bad\.onnx: onnxruntime cannot load this file'):
         Segmenter(bad)
@@ -97,7 +105,9 @@ def test_sidecar_class_count_must_match_the_model(onnx_models, tmp_path):
         spec['num_classes'] = 5
         with open(model + '.json', 'w') as f:
             json.dump(spec, f)
-        with pytest.raises(SidecarError, match=r'lists 5 classes but the model .* outputs 4 channels'):
+        with pytest.raises(
+            SidecarError, match=r'lists 5 classes but the model .* outputs 4 channels'
+        ):
             Segmenter(model)
         spec['num_classes'] = 4
         with open(model + '.json', 'w') as f:
@@ -107,8 +117,9 @@ def test_sidecar_class_count_must_match_the_model(onnx_models, tmp_path):
     # a backend that states no class count is checked on its first output
     with open(onnx_models['dynamic'] + '.json') as f:
         spec = json.load(f)
-    seg = Segmenter('custom', backend=lambda x: np.zeros((1, 3) + x.shape[2:], np.float32),
-                    spec=spec)
+    seg = Segmenter(
+        'custom', backend=lambda x: np.zeros((1, 3) + x.shape[2:], np.float32), spec=spec
+    )
     with pytest.raises(SidecarError, match='lists 4 classes but the model custom outputs 3'):
         seg(np.zeros((32, 32, 3), np.uint8))
 

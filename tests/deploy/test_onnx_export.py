@@ -1,4 +1,5 @@
 """ONNX export: parity with mmseg's own forward, sidecar contents, refusal of teachers."""
+
 import json
 
 import numpy as np
@@ -15,8 +16,9 @@ def mmseg_logits(model, x_raw):
     std = torch.tensor(STD).view(1, 3, 1, 1)
     h, w = x_raw.shape[2:]
     with torch.no_grad():
-        return model.encode_decode((x_raw - mean) / std,
-                                   [dict(img_shape=(h, w), pad_shape=(h, w))]).numpy()
+        return model.encode_decode(
+            (x_raw - mean) / std, [dict(img_shape=(h, w), pad_shape=(h, w))]
+        ).numpy()
 
 
 def ort_logits(path, x_raw):
@@ -47,6 +49,7 @@ def test_fixed_onnx_matches_pytorch(loaded_student, onnx_models):
 def test_trained_student_is_not_degenerate(loaded_student):
     """The fixture's student learnt something: parity is not tested on constant outputs."""
     from deploy_helpers import synthetic_batch
+
     imgs, labels = synthetic_batch(n=2, seed=5)
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
     pred = mmseg_logits(loaded_student[0], x).argmax(1)
@@ -58,6 +61,7 @@ def test_trained_student_is_not_degenerate(loaded_student):
 def test_segmenter_onnx_equals_torch_checkpoint(tiny_student, onnx_models):
     """Same pre/post-processing on both paths, on a frame that needs padding / resizing."""
     from crossmodal.apis import Segmenter
+
     cfg, ckpt, _ = tiny_student
     frame = (np.random.default_rng(3).random((50, 70, 3)) * 255).astype(np.uint8)
     onnx_dyn = Segmenter(onnx_models['dynamic'])(frame)
@@ -93,16 +97,23 @@ def _save(path, state_dict, meta=None):
 
 def test_teacher_checkpoint_is_refused(tiny_student, tmp_path, repo_root, capsys):
     import importlib.util
+
     cfg, _, _ = tiny_student
     teacher = str(tmp_path / 'teacher.pth')
-    _save(teacher, {'backbones.rgb.patch_embed.weight': torch.zeros(1),
-                    'backbones.depth.patch_embed.weight': torch.zeros(1),
-                    'decode_head.conv_seg.weight': torch.zeros(1)})
+    _save(
+        teacher,
+        {
+            'backbones.rgb.patch_embed.weight': torch.zeros(1),
+            'backbones.depth.patch_embed.weight': torch.zeros(1),
+            'decode_head.conv_seg.weight': torch.zeros(1),
+        },
+    )
     spec = importlib.util.spec_from_file_location('export_tool', f'{repo_root}/tools/export.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    rc = tool.main([cfg, teacher, '--format', 'onnx', '--out', str(tmp_path / 's.onnx'),
-                    '--dynamic'])
+    rc = tool.main(
+        [cfg, teacher, '--format', 'onnx', '--out', str(tmp_path / 's.onnx'), '--dynamic']
+    )
     err = capsys.readouterr().err
     assert rc == 2
     assert 'multimodal teacher' in err and 'Only single-modality students export' in err
@@ -112,6 +123,7 @@ def test_teacher_checkpoint_is_refused(tiny_student, tmp_path, repo_root, capsys
 
 def test_teacher_config_is_refused(tmp_path):
     from crossmodal.deploy import NotAStudentError, load_student
+
     cfg = dict(model=dict(type='MultiModalEncoderDecoder', backbones=dict(rgb={}, depth={})))
     with pytest.raises(NotAStudentError, match='multimodal teacher.*Only single-modality'):
         load_student(cfg)
@@ -123,10 +135,12 @@ def test_teacher_config_is_refused(tmp_path):
         load_student(four)
 
 
-def test_distillation_checkpoint_needs_and_uses_student_prefix(tiny_student, loaded_student,
-                                                               tmp_path):
+def test_distillation_checkpoint_needs_and_uses_student_prefix(
+    tiny_student, loaded_student, tmp_path
+):
     from crossmodal.compat import load_checkpoint_file
     from crossmodal.deploy import NotAStudentError, export_onnx, load_student
+
     cfg, ckpt, model_cfg = tiny_student
     sd = load_checkpoint_file(ckpt)['state_dict']
     distill = {f'student.{k}': v for k, v in sd.items()}
@@ -137,8 +151,10 @@ def test_distillation_checkpoint_needs_and_uses_student_prefix(tiny_student, loa
     _save(path, distill)
     with pytest.raises(NotAStudentError, match='--student-prefix student.'):
         load_student(cfg, path)
-    dcfg = dict(model=dict(type='DistillSegmentor', student=model_cfg, teacher=dict(type='X')),
-                metainfo=dict(classes=CLASSES, palette=PALETTE))
+    dcfg = dict(
+        model=dict(type='DistillSegmentor', student=model_cfg, teacher=dict(type='X')),
+        metainfo=dict(classes=CLASSES, palette=PALETTE),
+    )
     with pytest.raises(NotAStudentError, match='distiller'):
         load_student(dcfg, path)
     model, _, _, info = load_student(dcfg, path, student_prefix='student.')
@@ -153,12 +169,14 @@ def test_network_trained_on_bgr_gets_the_flip_in_the_graph(tiny_student, tmp_pat
     """A plain-mmseg config (LoadImageFromFile = BGR, bgr_to_rgb=False) trained the network on BGR:
     the exported graph still takes RGB and flips it; the sidecar lists mean/std in RGB order."""
     from crossmodal.deploy import export_onnx, load_student
+
     cfg, ckpt, model_cfg = tiny_student
     bgr_mean, bgr_std = MEAN[::-1], STD[::-1]
     mc = dict(model_cfg)
     mc['data_preprocessor'] = dict(mc['data_preprocessor'], mean=bgr_mean, std=bgr_std)
-    bgr_cfg = dict(model=mc, test_pipeline=[dict(type='LoadImageFromFile'),
-                                            dict(type='PackSegInputs')])
+    bgr_cfg = dict(
+        model=mc, test_pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
+    )
     model, _, _, info = load_student(bgr_cfg, ckpt)
     assert info.network_channel_order == 'BGR'
     out = str(tmp_path / 'bgr.onnx')
@@ -167,7 +185,9 @@ def test_network_trained_on_bgr_gets_the_flip_in_the_graph(tiny_student, tmp_pat
     rgb = torch.rand(1, 3, 64, 64) * 255
     bgr = rgb.flip(1)
     with torch.no_grad():
-        ref = model.encode_decode((bgr - torch.tensor(bgr_mean).view(1, 3, 1, 1)) /
-                                  torch.tensor(bgr_std).view(1, 3, 1, 1),
-                                  [dict(img_shape=(64, 64), pad_shape=(64, 64))]).numpy()
+        ref = model.encode_decode(
+            (bgr - torch.tensor(bgr_mean).view(1, 3, 1, 1))
+            / torch.tensor(bgr_std).view(1, 3, 1, 1),
+            [dict(img_shape=(64, 64), pad_shape=(64, 64))],
+        ).numpy()
     assert_parity(ref, ort_logits(out, rgb))

@@ -1,4 +1,5 @@
 """crossmodal_runtime: torch-free ONNX path, pre/post-processing, bad input."""
+
 import json
 import os
 import shutil
@@ -8,8 +9,16 @@ import sys
 import numpy as np
 import pytest
 
-from crossmodal_runtime import (FrameError, Segmenter, SidecarError, colorize, postprocess,
-                                preprocess, side_by_side, softmax_max)
+from crossmodal_runtime import (
+    FrameError,
+    Segmenter,
+    SidecarError,
+    colorize,
+    postprocess,
+    preprocess,
+    side_by_side,
+    softmax_max,
+)
 
 
 def test_onnx_path_imports_no_torch(onnx_models, repo_root):
@@ -24,22 +33,30 @@ heavy = sorted(m for m in sys.modules
                if m.split('.')[0] in ('torch', 'mmseg', 'mmcv', 'mmengine', 'crossmodal'))
 print(json.dumps({{'shape': list(out.labels.shape), 'heavy': heavy}}))
 '''
-    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120,
-                         cwd=str(os.path.dirname(onnx_models['dynamic'])))
+    res = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(os.path.dirname(onnx_models['dynamic'])),
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout.strip().splitlines()[-1])
     assert report['shape'] == [40, 50]
     assert report['heavy'] == []
 
 
-@pytest.mark.parametrize('frame, match', [
-    (np.zeros((32, 32, 4), np.uint8), 'got 4 channels'),
-    (np.zeros((32, 32), np.uint8), '2 dims'),
-    (np.zeros((32, 32, 1), np.uint8), 'got 1 channels'),
-    (np.zeros((32, 32, 3), np.float32), 'got dtype float32'),
-    (np.zeros((32, 32, 3), np.uint16), 'got dtype uint16'),
-    ([[0, 0, 0]], 'got list'),
-])
+@pytest.mark.parametrize(
+    'frame, match',
+    [
+        (np.zeros((32, 32, 4), np.uint8), 'got 4 channels'),
+        (np.zeros((32, 32), np.uint8), '2 dims'),
+        (np.zeros((32, 32, 1), np.uint8), 'got 1 channels'),
+        (np.zeros((32, 32, 3), np.float32), 'got dtype float32'),
+        (np.zeros((32, 32, 3), np.uint16), 'got dtype uint16'),
+        ([[0, 0, 0]], 'got list'),
+    ],
+)
 def test_bad_frames_are_rejected(onnx_models, frame, match):
     seg = Segmenter(onnx_models['dynamic'])
     with pytest.raises(FrameError, match=match) as err:

@@ -1,5 +1,6 @@
 """tools/infer.py on a folder, a video and a checkpoint; tools/export.py --format pth loads in
 plain mmseg; the infer benchmark returns its JSON (not timed)."""
+
 import argparse
 import importlib.util
 import json
@@ -22,14 +23,19 @@ def _load_tool(repo_root, name):
 
 
 def _run_infer(repo_root, *args):
-    res = subprocess.run([sys.executable, f'{repo_root}/tools/infer.py', *args],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, f'{repo_root}/tools/infer.py', *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1]), res.stderr
 
 
 def test_infer_folder_with_ground_truth(onnx_models, repo_root, tmp_path):
     from crossmodal_runtime import Segmenter
+
     imgs, labels = synthetic_batch(n=3, h=48, w=64, seed=7)
     src, gt = tmp_path / 'rgb', tmp_path / 'gt'
     src.mkdir()
@@ -38,8 +44,16 @@ def test_infer_folder_with_ground_truth(onnx_models, repo_root, tmp_path):
         cv2.imwrite(str(src / f'f{i}.png'), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(gt / f'f{i}.png'), lab)
     out = tmp_path / 'out'
-    report, stderr = _run_infer(repo_root, onnx_models['dynamic'], str(src), '--out', str(out),
-                                '--gt-dir', str(gt), '--show')
+    report, stderr = _run_infer(
+        repo_root,
+        onnx_models['dynamic'],
+        str(src),
+        '--out',
+        str(out),
+        '--gt-dir',
+        str(gt),
+        '--show',
+    )
     assert report['frames'] == 3 and report['fps'] > 0
     assert 'no display' in stderr or 'DISPLAY' in os.environ
     seg = Segmenter(onnx_models['dynamic'])
@@ -84,6 +98,7 @@ def test_infer_checkpoint_and_errors(tiny_student, repo_root, tmp_path, capsys):
 def test_pth_export_loads_in_plain_mmseg(tiny_student, repo_root, tmp_path):
     from crossmodal.apis import Segmenter
     from mmseg.apis import inference_model, init_model
+
     cfg, ckpt, _ = tiny_student
     out = str(tmp_path / 'export' / 'student.pth')
     tool = _load_tool(repo_root, 'export')
@@ -126,15 +141,33 @@ def test_infer_benchmark_json(tiny_student, tmp_path):
     from mmengine.config import Config
 
     from crossmodal.benchmarks import infer as bench
+
     cfg, ckpt, model_cfg = tiny_student
     _register_toy_teacher()
     teacher_cfg = str(tmp_path / 'toy_teacher.py')
     Config(dict(model=dict(model_cfg, type='DeployToyDictTeacher'))).dump(teacher_cfg)
     parser = argparse.ArgumentParser()
     bench.add_arguments(parser)
-    args = parser.parse_args(['--config', cfg, '--ckpt', ckpt, '--input-size', '64', '64',
-                              '--warmup', '0', '--iters', '2', '--teacher-config', teacher_cfg,
-                              '--teacher-modalities', 'rgb:3', 'depth:1'])
+    args = parser.parse_args(
+        [
+            '--config',
+            cfg,
+            '--ckpt',
+            ckpt,
+            '--input-size',
+            '64',
+            '64',
+            '--warmup',
+            '0',
+            '--iters',
+            '2',
+            '--teacher-config',
+            teacher_cfg,
+            '--teacher-modalities',
+            'rgb:3',
+            'depth:1',
+        ]
+    )
     res = bench.run(args)
     json.dumps(res)
     assert res['input_size'] == [64, 64]

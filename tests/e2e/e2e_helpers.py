@@ -1,12 +1,16 @@
 """Helpers for end-to-end tests that run the tools as a user would."""
+
 import os
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TEACHER_CFG = os.path.join(ROOT, 'configs', 'teachers',
-                           'rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py')
-STUDENT_CFG = os.path.join(ROOT, 'configs', 'students', 'segformer_mit-t_600it_synthetic-rgbt-128x160.py')
+TEACHER_CFG = os.path.join(
+    ROOT, 'configs', 'teachers', 'rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py'
+)
+STUDENT_CFG = os.path.join(
+    ROOT, 'configs', 'students', 'segformer_mit-t_600it_synthetic-rgbt-128x160.py'
+)
 
 
 def tool_env():
@@ -17,17 +21,28 @@ def tool_env():
 
 
 def run_tool(*args, timeout=300, check=True):
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=tool_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+        raise AssertionError(
+            f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
+        )
     return proc
 
 
 def write_tiny_config(path, base, data_root, max_iters=4, ckpt_interval=2, student=False):
     """A config that runs `base` on a tiny 64x80 dataset in a few iterations, deterministically."""
-    pack = "dict(type='PackMultiModalInputs', modalities=('rgb', ), stack=True)" if student \
+    pack = (
+        "dict(type='PackMultiModalInputs', modalities=('rgb', ), stack=True)"
+        if student
         else "dict(type='PackMultiModalInputs')"
+    )
     mods = "('rgb', )" if student else "('rgb', 'thermal')"
     text = f'''
 _base_ = [{base!r}]

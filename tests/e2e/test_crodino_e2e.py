@@ -1,6 +1,7 @@
 """End-to-end CroDiNo-KD: tools/train.py co-trains the RGB and depth models of the embedded config on
 a tiny generated RGB-D set (3 iterations), validation reports both mIoUs, tools/test.py runs, and
 tools/export_branch.py exports each model to plain mmseg, which predicts like the model in the run."""
+
 import glob
 import json
 import os.path as osp
@@ -11,12 +12,15 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
-CFG = osp.join(ROOT, 'configs', 'distill', 'crodino', 'crodino_segformer_mit-t_600it_synthetic-rgbd-128x160.py')
+CFG = osp.join(
+    ROOT, 'configs', 'distill', 'crodino', 'crodino_segformer_mit-t_600it_synthetic-rgbd-128x160.py'
+)
 
 
 @pytest.fixture(scope='module')
 def tiny_rgbd(tmp_path_factory):
     from data_prep.synthetic import generate
+
     root = tmp_path_factory.mktemp('data') / 'synthetic_rgbd'
     generate(str(root), 'rgbd', num=16, height=64, width=80, progress=False)
     return str(root)
@@ -63,8 +67,17 @@ def test_crodino_train_test_export(tmp_path, tiny_rgbd):
     work = str(tmp_path / 'work')
     runner = train_tool.main([cfg, '--work-dir', work])
     log = open(sorted(glob.glob(osp.join(work, '*', '*.log')))[-1]).read()
-    for key in ('rgb.decode.loss_ce', 'depth.decode.loss_ce', 'aux_rgb.loss_ce', 'aux_depth.loss_ce',
-                'loss_con', 'loss_orth_rgb', 'loss_orth_depth', 'mIoU_rgb', 'mIoU_depth'):
+    for key in (
+        'rgb.decode.loss_ce',
+        'depth.decode.loss_ce',
+        'aux_rgb.loss_ce',
+        'aux_depth.loss_ce',
+        'loss_con',
+        'loss_orth_rgb',
+        'loss_orth_depth',
+        'mIoU_rgb',
+        'mIoU_depth',
+    ):
         assert key in log, key
     ckpt = osp.join(work, 'iter_3.pth')
     assert osp.isfile(ckpt)
@@ -80,12 +93,15 @@ def test_crodino_train_test_export(tmp_path, tiny_rgbd):
         ours = model.val_step(pseudo_collate([item]))[0]
     sample = item['data_samples']
     for branch, path in (('rgb', sample.img_path), ('depth', sample.modality_paths['depth'])):
-        out_cfg, out_ckpt = export_branch.main([cfg, ckpt, '--out-dir', str(tmp_path / 'export'),
-                                                '--branch', branch])
+        out_cfg, out_ckpt = export_branch.main(
+            [cfg, ckpt, '--out-dir', str(tmp_path / 'export'), '--branch', branch]
+        )
         plain = init_model(out_cfg, out_ckpt, device='cpu')
         assert type(plain).__name__ == 'EncoderDecoder'
         assert list(plain.dataset_meta['classes'][:2]) == ['background', 'person']
         theirs = inference_model(plain, path)  # the dataset's own file, read by plain mmseg
-        assert torch.equal(theirs.pred_sem_seg.data, ours.get(f'pred_sem_seg_{branch}').data), branch
+        assert torch.equal(theirs.pred_sem_seg.data, ours.get(f'pred_sem_seg_{branch}').data), (
+            branch
+        )
         if branch == 'rgb':
             torch.testing.assert_close(theirs.seg_logits.data, ours.seg_logits.data, rtol=0, atol=0)

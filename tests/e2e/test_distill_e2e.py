@@ -3,6 +3,7 @@
 Tiny everything: 16 synthetic RGB-T frames of 64x80, tiny MiTs, 3-4 iterations, a random-init
 teacher checkpoint written by the test.
 """
+
 import glob
 import os
 import os.path as osp
@@ -27,23 +28,51 @@ def _head():
     return seg_head(num_classes=4)
 
 
-STUDENT = dict(type='EncoderDecoder',
-               data_preprocessor=dict(type='SegDataPreProcessor', mean=MEAN, std=STD,
-                                      bgr_to_rgb=False, pad_val=0, seg_pad_val=255, size=(64, 80)),
-               backbone=_mit('MixVisionTransformer'), decode_head=_head(), train_cfg=dict(),
-               test_cfg=dict(mode='whole'))
-TEACHER = dict(type='MultiModalEncoderDecoder', modalities=('rgb', 'thermal'),
-               data_preprocessor=dict(type='MultiModalDataPreprocessor',
-                                      mean=dict(rgb=MEAN, thermal=[100.0]),
-                                      std=dict(rgb=STD, thermal=[40.0])),
-               backbone=_mit('MiT'), fusion=dict(type='SFF', reduction=4, spatial_attn=True),
-               decode_head=_head(), train_cfg=dict(), test_cfg=dict(mode='whole'))
+STUDENT = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=MEAN,
+        std=STD,
+        bgr_to_rgb=False,
+        pad_val=0,
+        seg_pad_val=255,
+        size=(64, 80),
+    ),
+    backbone=_mit('MixVisionTransformer'),
+    decode_head=_head(),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'),
+)
+TEACHER = dict(
+    type='MultiModalEncoderDecoder',
+    modalities=('rgb', 'thermal'),
+    data_preprocessor=dict(
+        type='MultiModalDataPreprocessor',
+        mean=dict(rgb=MEAN, thermal=[100.0]),
+        std=dict(rgb=STD, thermal=[40.0]),
+    ),
+    backbone=_mit('MiT'),
+    fusion=dict(type='SFF', reduction=4, spatial_attn=True),
+    decode_head=_head(),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'),
+)
 
 
-def _write_cfg(path, data_root, model, iters, train_with_label=True, modalities=('rgb', 'thermal'),
-               hooks=("dict(type='TeacherEvalHook')", )):
-    base = [osp.join(ROOT, 'configs/_base_', p) for p in
-            ('datasets/synthetic_rgbt.py', 'default_runtime.py', 'schedules/schedule_tiny.py')]
+def _write_cfg(
+    path,
+    data_root,
+    model,
+    iters,
+    train_with_label=True,
+    modalities=('rgb', 'thermal'),
+    hooks=("dict(type='TeacherEvalHook')",),
+):
+    base = [
+        osp.join(ROOT, 'configs/_base_', p)
+        for p in ('datasets/synthetic_rgbt.py', 'default_runtime.py', 'schedules/schedule_tiny.py')
+    ]
     text = f"""
 _base_ = {base!r}
 data_root = {data_root!r}
@@ -72,6 +101,7 @@ custom_hooks = [dict(type='RNGStateHook'), {', '.join(hooks)}]
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory):
     from data_prep.synthetic import generate
+
     root = tmp_path_factory.mktemp('data') / 'synthetic_rgbt'
     generate(str(root), 'rgbt', num=16, height=64, width=80, progress=False)
     return str(root)
@@ -81,6 +111,7 @@ def tiny_data(tmp_path_factory):
 def teacher_ckpt(tmp_path_factory):
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mmseg'):
         teacher = MODELS.build(TEACHER)
     path = tmp_path_factory.mktemp('teacher') / 'iter_0.pth'
@@ -98,12 +129,24 @@ def test_train_distill_then_export_to_plain_mmseg(tmp_path, tiny_data, teacher_c
     import train as train_tool
 
     from crossmodal.models.distill.export import export_student
-    model = dict(type='DistillSegmentor', student=STUDENT, student_modalities=('rgb', ),
-                 teachers=dict(rgbt=dict(config=TEACHER, checkpoint=teacher_ckpt,
-                                         modalities=('rgb', 'thermal'))),
-                 distill_losses=[dict(type='KDLoss', tau=2.0, student='logits',
-                                      teacher='rgbt.logits',
-                                      schedule=dict(kind='linear_warmup', warmup_iters=2))])
+
+    model = dict(
+        type='DistillSegmentor',
+        student=STUDENT,
+        student_modalities=('rgb',),
+        teachers=dict(
+            rgbt=dict(config=TEACHER, checkpoint=teacher_ckpt, modalities=('rgb', 'thermal'))
+        ),
+        distill_losses=[
+            dict(
+                type='KDLoss',
+                tau=2.0,
+                student='logits',
+                teacher='rgbt.logits',
+                schedule=dict(kind='linear_warmup', warmup_iters=2),
+            )
+        ],
+    )
     cfg = _write_cfg(tmp_path / 'kd.py', tiny_data, model, iters=3)
     work = str(tmp_path / 'work')
     runner = train_tool.main([cfg, '--work-dir', work])
@@ -114,12 +157,18 @@ def test_train_distill_then_export_to_plain_mmseg(tmp_path, tiny_data, teacher_c
     assert osp.isfile(ckpt)
 
     # export and reload with plain mmseg
-    out = export_student(cfg, ckpt, str(tmp_path / 'export' / 'student.pth'),
-                         str(tmp_path / 'export' / 'student_config.py'))
+    out = export_student(
+        cfg,
+        ckpt,
+        str(tmp_path / 'export' / 'student.pth'),
+        str(tmp_path / 'export' / 'student_config.py'),
+    )
     sd = torch.load(out['checkpoint'], weights_only=True)['state_dict']
-    assert sd and not any(k.startswith(('student.', 'teachers.', 'distill_losses.', 'connectors.'))
-                          for k in sd)
+    assert sd and not any(
+        k.startswith(('student.', 'teachers.', 'distill_losses.', 'connectors.')) for k in sd
+    )
     from mmseg.apis import inference_model, init_model
+
     plain = init_model(out['config'], out['checkpoint'], device='cpu')
     assert type(plain).__name__ == 'EncoderDecoder'
     assert plain.dataset_meta['classes'][:2] == ['background', 'person']
@@ -129,6 +178,7 @@ def test_train_distill_then_export_to_plain_mmseg(tmp_path, tiny_data, teacher_c
     distiller.eval()
     dataset = runner.val_dataloader.dataset
     from mmengine.dataset import pseudo_collate
+
     item = dataset[0]
     ours = distiller.val_step(pseudo_collate([item]))[0]
     img_path = item['data_samples'].img_path
@@ -141,25 +191,51 @@ def test_export_cli_and_train_stages_gkd(tmp_path, tiny_data, teacher_ckpt):
     import export_student as export_tool
     import train_stages
 
-    stage1 = dict(type='DistillSegmentor', student=STUDENT, student_modalities=('rgb', ),
-                  with_label=False,
-                  teachers=dict(rgbt=dict(config=TEACHER, checkpoint=teacher_ckpt,
-                                          modalities=('rgb', 'thermal'), taps=dict(s4='fusions.3'))),
-                  student_taps=dict(s4='backbone[3]'),
-                  distill_losses=[dict(type='GKDFeatureLoss', student_dims=64, teacher_dims=64,
-                                       student='s4', teacher='rgbt.s4', name='loss_gkd',
-                                       masker=dict(patch_size=32))])
-    stage2 = dict(type='DistillSegmentor', student=STUDENT, student_modalities=('rgb', ),
-                  teachers={}, freeze=['backbone'])
+    stage1 = dict(
+        type='DistillSegmentor',
+        student=STUDENT,
+        student_modalities=('rgb',),
+        with_label=False,
+        teachers=dict(
+            rgbt=dict(
+                config=TEACHER,
+                checkpoint=teacher_ckpt,
+                modalities=('rgb', 'thermal'),
+                taps=dict(s4='fusions.3'),
+            )
+        ),
+        student_taps=dict(s4='backbone[3]'),
+        distill_losses=[
+            dict(
+                type='GKDFeatureLoss',
+                student_dims=64,
+                teacher_dims=64,
+                student='s4',
+                teacher='rgbt.s4',
+                name='loss_gkd',
+                masker=dict(patch_size=32),
+            )
+        ],
+    )
+    stage2 = dict(
+        type='DistillSegmentor',
+        student=STUDENT,
+        student_modalities=('rgb',),
+        teachers={},
+        freeze=['backbone'],
+    )
     _write_cfg(tmp_path / 's1.py', tiny_data, stage1, iters=2, train_with_label=False)
-    _write_cfg(tmp_path / 's2.py', tiny_data, stage2, iters=2, modalities=('rgb', ), hooks=())
+    _write_cfg(tmp_path / 's2.py', tiny_data, stage2, iters=2, modalities=('rgb',), hooks=())
     recipe = tmp_path / 'gkd.py'
-    recipe.write_text("stages = [dict(name='stage1', config='s1.py'),\n"
-                      "          dict(name='stage2', config='s2.py', load_from='stage1')]\n")
+    recipe.write_text(
+        "stages = [dict(name='stage1', config='s1.py'),\n"
+        "          dict(name='stage2', config='s2.py', load_from='stage1')]\n"
+    )
     root = str(tmp_path / 'gkd')
     summary = train_stages.main([str(recipe), '--work-dir', root])
     assert 'distill.loss_gkd.loss_mask' in _log_text(osp.join(root, 'stage1'))
     from crossmodal.compat import load_checkpoint_file
+
     s1 = load_checkpoint_file(summary['stage1']['checkpoint'])['state_dict']
     s2 = load_checkpoint_file(summary['stage2']['checkpoint'])['state_dict']
     assert not any(k.startswith('teachers.') for k in s2)
@@ -169,12 +245,19 @@ def test_export_cli_and_train_stages_gkd(tmp_path, tiny_data, teacher_ckpt):
     head = 'student.decode_head.conv_seg.weight'
     assert not torch.equal(s1[head], s2[head])
 
-    info = export_tool.main([str(tmp_path / 's2.py'), summary['stage2']['checkpoint'],
-                             '--out', str(tmp_path / 'exported')])
+    info = export_tool.main(
+        [
+            str(tmp_path / 's2.py'),
+            summary['stage2']['checkpoint'],
+            '--out',
+            str(tmp_path / 'exported'),
+        ]
+    )
     assert os.path.isfile(info['checkpoint']) and os.path.isfile(info['config'])
     exported = torch.load(info['checkpoint'], weights_only=True)['state_dict']
-    assert info['state_dict_numel'] == sum(v.numel() for k, v in exported.items()
-                                           if 'num_batches_tracked' not in k)
+    assert info['state_dict_numel'] == sum(
+        v.numel() for k, v in exported.items() if 'num_batches_tracked' not in k
+    )
     assert all(torch.equal(v, s2['student.' + k]) for k, v in exported.items())
 
 
@@ -185,8 +268,10 @@ def test_run_distill_demo_row(tmp_path, tiny_data):
     from mmseg.registry import MODELS
 
     from crossmodal.apis.demo import DEMO_CONFIG, run_distill_demo
-    teacher_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt'))
-                                  .model.teachers.rgbt.config)
+
+    teacher_cfg = Config.fromfile(
+        Config.fromfile(DEMO_CONFIG.format(variant='rgbt')).model.teachers.rgbt.config
+    )
     student_cfg = Config.fromfile(Config.fromfile(DEMO_CONFIG.format(variant='rgbt')).model.student)
     with DefaultScope.overwrite_default_scope('mmseg'):
         teacher = MODELS.build(teacher_cfg.model)

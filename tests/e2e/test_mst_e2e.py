@@ -1,6 +1,6 @@
 """End-to-end MST-Distill: the three stages with tools/train_stages.py on tiny RGB-D data (2 it each),
 what each stage starts from / changes, student export loaded by plain mmseg."""
-import copy
+
 import glob
 import os.path as osp
 import sys
@@ -20,6 +20,7 @@ SIZE = (64, 80)
 @pytest.fixture(scope='module')
 def tiny_rgbd(tmp_path_factory):
     from data_prep.synthetic import generate
+
     root = tmp_path_factory.mktemp('data') / 'synthetic_rgbd'
     generate(str(root), 'rgbd', num=16, height=SIZE[0], width=SIZE[1], progress=False)
     return str(root)
@@ -38,8 +39,10 @@ def teacher_ckpts(tmp_path_factory):
 
 
 def write_stage(path, data_root, model, iters=2):
-    base = [osp.join(ROOT, 'configs/_base_', p) for p in
-            ('datasets/synthetic_rgbd.py', 'default_runtime.py', 'schedules/schedule_tiny.py')]
+    base = [
+        osp.join(ROOT, 'configs/_base_', p)
+        for p in ('datasets/synthetic_rgbd.py', 'default_runtime.py', 'schedules/schedule_tiny.py')
+    ]
     text = f"""
 _base_ = {base!r}
 data_root = {data_root!r}
@@ -80,17 +83,21 @@ def test_three_stages_then_export(tmp_path, tiny_rgbd, teacher_ckpts):
     from mmseg.apis import inference_model, init_model
 
     from crossmodal.compat import load_checkpoint_file
+
     for i, stage in enumerate(('warmup', 'mask', 'route'), 1):
         write_stage(tmp_path / f's{i}.py', tiny_rgbd, model_dict(stage, teacher_ckpts))
     recipe = tmp_path / 'mst.py'
     recipe.write_text(
         "stages = [dict(name='stage1', config='s1.py'),\n"
         "          dict(name='stage2', config='s2.py', load_from='stage1', load_mode='all'),\n"
-        "          dict(name='stage3', config='s3.py', load_from='stage2', load_mode='all')]\n")
+        "          dict(name='stage3', config='s3.py', load_from='stage2', load_mode='all')]\n"
+    )
     root = str(tmp_path / 'mst')
     summary = train_stages.main([str(recipe), '--work-dir', root])
-    sd = {k: load_checkpoint_file(summary[k]['checkpoint'])['state_dict']
-          for k in ('stage1', 'stage2', 'stage3')}
+    sd = {
+        k: load_checkpoint_file(summary[k]['checkpoint'])['state_dict']
+        for k in ('stage1', 'stage2', 'stage3')
+    }
 
     def same(a, b, prefix):
         pa, pb = split(a, prefix), split(b, prefix)
@@ -117,8 +124,14 @@ def test_three_stages_then_export(tmp_path, tiny_rgbd, teacher_ckpts):
     assert 'mst.loss_mask.depth_head' in log2
 
     # export the student: a stock mmseg SegFormer that plain mmseg loads
-    info = export_tool.main([str(tmp_path / 's3.py'), summary['stage3']['checkpoint'],
-                             '--out', str(tmp_path / 'export')])
+    info = export_tool.main(
+        [
+            str(tmp_path / 's3.py'),
+            summary['stage3']['checkpoint'],
+            '--out',
+            str(tmp_path / 'export'),
+        ]
+    )
     exported = torch.load(info['checkpoint'], weights_only=True)['state_dict']
     assert all(torch.equal(v, sd['stage3']['student.' + k]) for k, v in exported.items())
     assert not any(k.startswith(('teachers.', 'masknets.', 'gate.')) for k in exported)
@@ -128,8 +141,14 @@ def test_three_stages_then_export(tmp_path, tiny_rgbd, teacher_ckpts):
     assert inference_model(plain, img).pred_sem_seg.data.shape[-2:] == SIZE
 
     # load_mode='all' refuses a next stage whose model does not match every weight
-    write_stage(tmp_path / 'bad.py', tiny_rgbd, model_dict('mask', teacher_ckpts, hidden_dim_factor=1))
-    recipe.write_text(recipe.read_text().replace(
-        "]\n", ",\n          dict(name='bad', config='bad.py', load_from='stage1', load_mode='all')]\n"))
+    write_stage(
+        tmp_path / 'bad.py', tiny_rgbd, model_dict('mask', teacher_ckpts, hidden_dim_factor=1)
+    )
+    recipe.write_text(
+        recipe.read_text().replace(
+            "]\n",
+            ",\n          dict(name='bad', config='bad.py', load_from='stage1', load_mode='all')]\n",
+        )
+    )
     with pytest.raises(ValueError, match='load_mode="all"'):
         train_stages.main([str(recipe), '--work-dir', root, '--stages', 'bad'])

@@ -5,6 +5,7 @@ generated RGB-T dataset (10 frames of 64x80, padded to the configs' 128x160 crop
 random-init teacher checkpoint built from the configs' own teacher config. Checks: every
 ``distill.*`` loss is logged, finite and > 0 on both iterations, and the student's weights change.
 """
+
 import glob
 import os.path as osp
 
@@ -13,9 +14,14 @@ import torch
 from mmengine.hooks import Hook
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'distill', 'relational', '*_synthetic-rgbt-*.py')))
-EXPECTED_KEY = {'dense-kd': 'distill.loss_dense_kd', 'affinity-kd': 'distill.loss_affinity_kd',
-                'attn-kd': 'distill.loss_attn_kd'}
+CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'distill', 'relational', '*_synthetic-rgbt-*.py'))
+)
+EXPECTED_KEY = {
+    'dense-kd': 'distill.loss_dense_kd',
+    'affinity-kd': 'distill.loss_affinity_kd',
+    'attn-kd': 'distill.loss_attn_kd',
+}
 
 
 class _Record(Hook):
@@ -38,6 +44,7 @@ def teacher_ckpt(tmp_path_factory):
     from mmseg.registry import MODELS
 
     import crossmodal  # noqa: F401
+
     teacher_cfgs = {Config.fromfile(p).model.teachers.rgbt.config for p in CONFIGS}
     assert len(teacher_cfgs) == 1, teacher_cfgs
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -57,6 +64,7 @@ def test_relational_config_trains_student(config, tmp_path, tiny_rgbt, teacher_c
 
     import crossmodal
     from crossmodal.utils.runner_setup import load_run_config
+
     wrapper = tmp_path / 'cfg.py'
     wrapper.write_text(f"""
 _base_ = [{config!r}]
@@ -88,8 +96,11 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2),
         assert torch.isfinite(torch.tensor(value)) and value > 0, (key, value)
         assert 'student.decode.loss_ce' in out
     final = runner.model.student.state_dict()
-    changed = [k for k, v in record.initial.items()
-               if v.is_floating_point() and not torch.equal(v, final[k])]
+    changed = [
+        k
+        for k, v in record.initial.items()
+        if v.is_floating_point() and not torch.equal(v, final[k])
+    ]
     assert any(k.startswith('backbone.') for k in changed)
     assert any(k.startswith('decode_head.') for k in changed)
     assert osp.isfile(osp.join(str(tmp_path / 'work'), 'iter_2.pth'))

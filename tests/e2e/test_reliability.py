@@ -1,5 +1,6 @@
 """Nothing lost, nothing silently wrong: real tools/train.py runs on tiny data with a NaN sample,
 a SIGKILL in the middle of a checkpoint write, and a --resume of a finished run."""
+
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ def _nan_dataset(src, dst, nan_stem):
     th = meta['modalities']['thermal']
     folder = os.path.join(dst, th['folder'])
     import cv2
+
     for name in sorted(os.listdir(folder)):
         stem = os.path.splitext(name)[0]
         arr = cv2.imread(os.path.join(folder, name), cv2.IMREAD_UNCHANGED).astype(np.float32)
@@ -50,11 +52,14 @@ def _nan_dataset(src, dst, nan_stem):
 
 
 def _nan_config(tmp_path, data_root, max_iters, extra=''):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, data_root, max_iters=max_iters,
-                            ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, data_root, max_iters=max_iters, ckpt_interval=2
+    )
     # no shuffling: batch 2 over stems 00000..00007, so iteration 4 is stems 00006 and 00007
     with open(cfg, 'a') as f:
-        f.write("train_dataloader.update(sampler=dict(type='InfiniteSampler', shuffle=False))\n" + extra)
+        f.write(
+            "train_dataloader.update(sampler=dict(type='InfiniteSampler', shuffle=False))\n" + extra
+        )
     return cfg
 
 
@@ -66,7 +71,9 @@ def test_nan_input_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, t
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log[-3000:]
     assert 'NonFiniteLossError' in log and 'non-finite loss at iteration 4 of 6' in log, log[-3000:]
-    assert ('loss=nan' in log or 'loss=inf' in log) and '00006' in log and 'Thermal/00006.npy' in log
+    assert (
+        ('loss=nan' in log or 'loss=inf' in log) and '00006' in log and 'Thermal/00006.npy' in log
+    )
     # the iteration-4 checkpoint (due at the same after_train_iter) was not written; iter_2 stays
     assert not (wd / 'iter_4.pth').exists() and not list(wd.glob('*.tmp'))
     assert (wd / 'last_checkpoint').read_text().strip().endswith('iter_2.pth')
@@ -75,8 +82,14 @@ def test_nan_input_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, t
 
 def test_nan_input_with_skip_action_finishes_with_finite_weights(tmp_path, tiny_rgbt):
     data = _nan_dataset(tiny_rgbt, tmp_path / 'data', nan_stem='00006')
-    cfg = _nan_config(tmp_path, data, max_iters=6, extra=(
-        "custom_hooks = [dict(type='RNGStateHook'), dict(type='FiniteLossHook', action='skip')]\n"))
+    cfg = _nan_config(
+        tmp_path,
+        data,
+        max_iters=6,
+        extra=(
+            "custom_hooks = [dict(type='RNGStateHook'), dict(type='FiniteLossHook', action='skip')]\n"
+        ),
+    )
     wd = tmp_path / 'wd'
     proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd))
     log = proc.stdout + proc.stderr
@@ -114,7 +127,9 @@ _PAUSING_TRAIN = textwrap.dedent('''
 
 
 def test_sigkill_during_checkpoint_write_resumes_from_previous_checkpoint(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=6, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=6, ckpt_interval=2
+    )
     with open(cfg, 'a') as f:
         f.write("default_hooks.update(checkpoint=dict(interval=2, max_keep_ckpts=1))\n")
     ref = tmp_path / 'ref'
@@ -124,11 +139,20 @@ def test_sigkill_during_checkpoint_write_resumes_from_previous_checkpoint(tmp_pa
     script = tmp_path / 'pausing_train.py'
     script.write_text(_PAUSING_TRAIN)
     marker = tmp_path / 'paused'
-    env = dict(tool_env(), PAUSE_AT_SAVE='2', PAUSE_MARKER=str(marker),
-               TRAIN_PY=os.path.join(ROOT, 'tools', 'train.py'))
+    env = dict(
+        tool_env(),
+        PAUSE_AT_SAVE='2',
+        PAUSE_MARKER=str(marker),
+        TRAIN_PY=os.path.join(ROOT, 'tools', 'train.py'),
+    )
     wd = tmp_path / 'killed'
-    proc = subprocess.Popen([sys.executable, str(script), cfg, '--work-dir', str(wd)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), cfg, '--work-dir', str(wd)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 240
         while not marker.exists() and proc.poll() is None and time.time() < deadline:
@@ -155,7 +179,9 @@ def test_sigkill_during_checkpoint_write_resumes_from_previous_checkpoint(tmp_pa
 
 
 def test_resume_of_a_finished_run_says_so_and_more_iters_continue(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2
+    )
     wd = tmp_path / 'wd'
     run_tool('tools/train.py', cfg, '--work-dir', str(wd))
     before = _weights(wd / 'iter_2.pth')
@@ -165,8 +191,16 @@ def test_resume_of_a_finished_run_says_so_and_more_iters_continue(tmp_path, tiny
     assert 'Advance dataloader' not in log and 'Iter(train)' not in log
     for k, v in _weights(wd / 'iter_2.pth').items():
         assert torch.equal(v, before[k])
-    proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--resume',
-                    '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=3')
+    proc = run_tool(
+        'tools/train.py',
+        cfg,
+        '--work-dir',
+        str(wd),
+        '--resume',
+        '--cfg-options',
+        'train_cfg.max_iters=3',
+        'train_cfg.val_interval=3',
+    )
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 0, iter: 2' in log and 'Iter(train) [3/3]' in log
     assert (wd / 'iter_3.pth').exists()
@@ -174,10 +208,14 @@ def test_resume_of_a_finished_run_says_so_and_more_iters_continue(tmp_path, tiny
 
 def test_save_best_checkpoints_are_atomic_and_the_previous_best_goes_after(tmp_path, tiny_rgbt):
     """SafeCheckpointHook's save_best path (schedule_40k.py uses save_best='mIoU')."""
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=4, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=4, ckpt_interval=2
+    )
     with open(cfg, 'a') as f:
-        f.write("default_hooks.update(checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='mIoU', "
-                "rule='greater'))\ntrain_cfg.update(val_interval=2)\n")
+        f.write(
+            "default_hooks.update(checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='mIoU', "
+            "rule='greater'))\ntrain_cfg.update(val_interval=2)\n"
+        )
     wd = tmp_path / 'wd'
     proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd))
     log = proc.stdout + proc.stderr
@@ -186,4 +224,6 @@ def test_save_best_checkpoints_are_atomic_and_the_previous_best_goes_after(tmp_p
     assert len([n for n in names if n.startswith('best_mIoU_iter_')]) == 1, names
     assert 'iter_4.pth' in names and not [n for n in names if n.endswith('.tmp')]
     best = next(wd.glob('best_mIoU_iter_*.pth'))
-    assert load_checkpoint_file(str(best))['message_hub']['runtime_info']['best_ckpt'].endswith(best.name)
+    assert load_checkpoint_file(str(best))['message_hub']['runtime_info']['best_ckpt'].endswith(
+        best.name
+    )

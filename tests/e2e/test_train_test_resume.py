@@ -1,4 +1,5 @@
 """tools/train.py, tools/test.py, --resume and tools/dist_train.sh on tiny data, as a user runs them."""
+
 import json
 import os
 import signal
@@ -18,7 +19,9 @@ def _weights(path):
 
 
 def test_train_then_test_teacher(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2
+    )
     wd = tmp_path / 'wd'
     proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd))
     assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
@@ -33,27 +36,49 @@ def test_train_then_test_teacher(tmp_path, tiny_rgbt):
 
 
 def test_student_trains_on_rgb_only_with_amp(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'student.py', STUDENT_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2,
-                            student=True)
+    cfg = write_tiny_config(
+        tmp_path / 'student.py', STUDENT_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2, student=True
+    )
     wd = tmp_path / 'wd'
-    proc = run_tool('tools/train.py', cfg, '--work-dir', str(wd), '--amp',
-                    '--cfg-options', 'model.decode_head.channels=32')
+    proc = run_tool(
+        'tools/train.py',
+        cfg,
+        '--work-dir',
+        str(wd),
+        '--amp',
+        '--cfg-options',
+        'model.decode_head.channels=32',
+    )
     assert 'CPUBF16OptimWrapper' in proc.stdout + proc.stderr
     res_path = tmp_path / 'r.json'
-    run_tool('tools/test.py', cfg, str(wd / 'iter_2.pth'), '--out', str(res_path),
-             '--cfg-options', 'model.decode_head.channels=32')
+    run_tool(
+        'tools/test.py',
+        cfg,
+        str(wd / 'iter_2.pth'),
+        '--out',
+        str(res_path),
+        '--cfg-options',
+        'model.decode_head.channels=32',
+    )
     res = json.loads(res_path.read_text())
     assert res['model'] == 'EncoderDecoder' and res['modalities'] == ['rgb']
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=4, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=4, ckpt_interval=2
+    )
     ref = tmp_path / 'ref'
     run_tool('tools/train.py', cfg, '--work-dir', str(ref))
 
     wd = tmp_path / 'killed'
-    proc = subprocess.Popen([sys.executable, 'tools/train.py', cfg, '--work-dir', str(wd)], cwd=ROOT,
-                            env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, 'tools/train.py', cfg, '--work-dir', str(wd)],
+        cwd=ROOT,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     first = wd / 'iter_2.pth'
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
@@ -76,18 +101,33 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, tiny_rgbt):
     for k in a:
         assert torch.equal(a[k], b[k]), f'{k} differs after resume'
     # and the resumed run really continued from iteration 2, not from scratch
-    assert not torch.equal(_weights(str(first))['decode_head.conv_seg.weight'], b['decode_head.conv_seg.weight'])
+    assert not torch.equal(
+        _weights(str(first))['decode_head.conv_seg.weight'], b['decode_head.conv_seg.weight']
+    )
 
 
 def test_dist_train_two_cpu_processes(tmp_path, tiny_rgbt):
-    cfg = write_tiny_config(tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2)
+    cfg = write_tiny_config(
+        tmp_path / 'teacher.py', TEACHER_CFG, tiny_rgbt, max_iters=2, ckpt_interval=2
+    )
     wd = tmp_path / 'dist'
     env = tool_env()
     env['PYTHON'] = sys.executable
     env['PORT'] = str(29500 + os.getpid() % 1000)
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', str(wd)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', str(wd)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
     assert (wd / 'iter_2.pth').exists()
-    assert 'world_size: 2' in log or 'World size: 2' in log or "'world_size': 2" in log or 'Distributed launcher: pytorch' in log
+    assert (
+        'world_size: 2' in log
+        or 'World size: 2' in log
+        or "'world_size': 2" in log
+        or 'Distributed launcher: pytorch' in log
+    )

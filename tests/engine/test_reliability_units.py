@@ -1,4 +1,5 @@
 """Auto-resume's choice of checkpoint, and the hooks every config gets (fast, no training)."""
+
 import os
 
 import pytest
@@ -19,11 +20,12 @@ def _ckpt(path, it):
 
 def _truncate(path):
     data = open(path, 'rb').read()
-    open(path, 'wb').write(data[:len(data) // 2])
+    open(path, 'wb').write(data[: len(data) // 2])
 
 
 def test_auto_resume_falls_back_from_a_truncated_last_checkpoint(tmp_path):
     import logging
+
     records = []
     logger = logging.getLogger('test_auto_resume')
     logger.setLevel(logging.INFO)
@@ -66,16 +68,24 @@ def test_finished_run_message(tmp_path):
 
 
 def test_every_config_gets_the_reliability_hooks(tmp_path):
-    cfg = Config(dict(custom_hooks=[dict(type='RNGStateHook')],
-                      default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2))))
+    cfg = Config(
+        dict(
+            custom_hooks=[dict(type='RNGStateHook')],
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2)),
+        )
+    )
     install_reliability_hooks(cfg)
     assert [h['type'] for h in cfg.custom_hooks] == ['RNGStateHook', 'FiniteLossHook']
     assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
     own = Config(dict(custom_hooks=[dict(type='FiniteLossHook', action='skip')]))
     install_reliability_hooks(own)
-    assert own.custom_hooks == [dict(type='FiniteLossHook', action='skip')]  # the config's own is kept
+    assert own.custom_hooks == [
+        dict(type='FiniteLossHook', action='skip')
+    ]  # the config's own is kept
     # a distillation config that overrides custom_hooks, loaded as tools/train.py loads it
-    path = os.path.join(ROOT, 'configs', 'distill', 'cwd', 'cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py')
+    path = os.path.join(
+        ROOT, 'configs', 'distill', 'cwd', 'cwd_segformer_mit-t_600it_synthetic-rgbt-128x160.py'
+    )
     cfg = load_run_config(path, work_dir=str(tmp_path))
     assert 'FiniteLossHook' in [h['type'] for h in cfg.custom_hooks]
     assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
@@ -85,6 +95,10 @@ def test_finite_loss_hook_options_and_sample_names():
     with pytest.raises(ValueError, match="'raise' or 'skip'"):
         FiniteLossHook(action='ignore')
     from mmseg.structures import SegDataSample
-    s = SegDataSample(metainfo=dict(stem='00006', modality_paths={'rgb': 'RGB/00006.png',
-                                                                  'thermal': 'Thermal/00006.npy'}))
+
+    s = SegDataSample(
+        metainfo=dict(
+            stem='00006', modality_paths={'rgb': 'RGB/00006.png', 'thermal': 'Thermal/00006.npy'}
+        )
+    )
     assert sample_names({'data_samples': [s]}) == ['00006 (RGB/00006.png, Thermal/00006.npy)']

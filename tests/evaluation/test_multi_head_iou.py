@@ -1,4 +1,5 @@
 """MultiHeadIoUMetric: per-head mIoU on a hand-computed case."""
+
 import pytest
 import torch
 
@@ -17,8 +18,15 @@ def test_three_heads_hand_computed():
     metric.dataset_meta = dict(classes=('a', 'b'))
     gt = [[0, 0, 1, 255]]
     # rgb perfect; x predicts all 0 -> IoU a = 2/3, b = 0; fused: [0,1,1] -> a = 1/2, b = 1/2
-    samples = [_sample(gt, pred_sem_seg_rgb=[[0, 0, 1, 1]], pred_sem_seg_x=[[0, 0, 0, 0]],
-                       pred_sem_seg_fused=[[0, 1, 1, 0]], pred_sem_seg=[[0, 1, 1, 0]])]
+    samples = [
+        _sample(
+            gt,
+            pred_sem_seg_rgb=[[0, 0, 1, 1]],
+            pred_sem_seg_x=[[0, 0, 0, 0]],
+            pred_sem_seg_fused=[[0, 1, 1, 0]],
+            pred_sem_seg=[[0, 1, 1, 0]],
+        )
+    ]
     metric.process({}, samples)
     res = metric.compute_metrics(metric.results)
     assert res['mIoU_rgb'] == pytest.approx(100.0)

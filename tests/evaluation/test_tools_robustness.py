@@ -1,4 +1,5 @@
 """End to end: tools/test.py --robustness / --drop on a tiny generated dataset (random weights)."""
+
 import json
 import os
 import os.path as osp
@@ -14,14 +15,19 @@ TINY = TINY_CONFIG_MODEL
 
 
 def _write(tmp_path, base, root, name):
-    loader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(data_root=root))
-    cfg_text = (f"_base_ = ['{osp.join(ROOT, base)}']\n"
-                f"model = {TINY!r}\n"
-                f"test_dataloader = {loader!r}\n"
-                "default_hooks = dict(visualization=dict(type='SegVisualizationHook', draw=False))\n")
+    loader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(data_root=root)
+    )
+    cfg_text = (
+        f"_base_ = ['{osp.join(ROOT, base)}']\n"
+        f"model = {TINY!r}\n"
+        f"test_dataloader = {loader!r}\n"
+        "default_hooks = dict(visualization=dict(type='SegVisualizationHook', draw=False))\n"
+    )
     path = tmp_path / f'{name}.py'
     path.write_text(cfg_text)
     from mmseg.registry import MODELS
+
     init_default_scope('mmseg')
     cfg = Config.fromfile(str(path))
     torch.manual_seed(0)
@@ -33,8 +39,13 @@ def _write(tmp_path, base, root, name):
 
 def test_robustness_table_rtfdnet(tmp_path, tiny_rgbt):
     import tools.test as tt
-    cfg, ckpt = _write(tmp_path, 'configs/distill/rtfdnet/rtfdnet_mit-t_600it_synthetic-rgbt-128x160.py',
-                       tiny_rgbt, 'rtfd')
+
+    cfg, ckpt = _write(
+        tmp_path,
+        'configs/distill/rtfdnet/rtfdnet_mit-t_600it_synthetic-rgbt-128x160.py',
+        tiny_rgbt,
+        'rtfd',
+    )
     out = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'wd'), '--robustness', '--fill', 'mean'])
     rows = out['rows']
     assert [r['scenario'] for r in rows] == ['full', 'rgb missing', 'thermal missing']
@@ -52,14 +63,32 @@ def test_robustness_table_rtfdnet(tmp_path, tiny_rgbt):
 
 def test_drop_and_robustness_teacher_and_student(tmp_path, tiny_rgbt):
     import tools.test as tt
-    cfg, ckpt = _write(tmp_path, 'configs/teachers/rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py',
-                       tiny_rgbt, 'teacher')
+
+    cfg, ckpt = _write(
+        tmp_path,
+        'configs/teachers/rgbx-sff-segformer_mit-t_600it_synthetic-rgbt-128x160.py',
+        tiny_rgbt,
+        'teacher',
+    )
     res = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'wt'), '--modalities', 'rgb'])
     assert res['dropped_modalities'] == ['thermal'] and res['fill'] == 'zero'
     assert osp.isfile(tmp_path / 'wt' / 'test_results_modalities-rgb.json')  # not test_results.json
-    cfg, ckpt = _write(tmp_path, 'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py',
-                       tiny_rgbt, 'student')
-    out = tt.main([cfg, ckpt, '--work-dir', str(tmp_path / 'ws'), '--robustness', '--out',
-                   str(tmp_path / 'st' / 'rob.json')])
+    cfg, ckpt = _write(
+        tmp_path,
+        'configs/students/segformer_mit-t_600it_synthetic-rgbt-128x160.py',
+        tiny_rgbt,
+        'student',
+    )
+    out = tt.main(
+        [
+            cfg,
+            ckpt,
+            '--work-dir',
+            str(tmp_path / 'ws'),
+            '--robustness',
+            '--out',
+            str(tmp_path / 'st' / 'rob.json'),
+        ]
+    )
     assert [r['scenario'] for r in out['rows']] == ['full', 'rgb missing']
     assert os.path.isfile(tmp_path / 'st' / 'rob.md')

@@ -1,5 +1,6 @@
 """Tiny student / teacher / distiller configs on the generated RGB-T dataset, with saved (untrained)
 checkpoints, for the tools' checkpoint-pairing tests. Nothing is trained."""
+
 import os.path as osp
 
 import torch
@@ -14,15 +15,20 @@ TINY = TINY_CONFIG_MODEL
 
 
 def _common(root):
-    loader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(data_root=root))
-    return (f"test_dataloader = {loader!r}\n"
-            "default_hooks = dict(visualization=dict(type='SegVisualizationHook', draw=False))\n")
+    loader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(data_root=root)
+    )
+    return (
+        f"test_dataloader = {loader!r}\n"
+        "default_hooks = dict(visualization=dict(type='SegVisualizationHook', draw=False))\n"
+    )
 
 
 def _build_and_save(cfg_path, ckpt_path, seed=0):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
     init_default_scope('mmseg')
     torch.manual_seed(seed)
     model = MODELS.build(Config.fromfile(cfg_path).model)
@@ -44,8 +50,10 @@ def make_tiny_models(d, root):
         _build_and_save(cfg, ckpt)
         out[kind] = (cfg, ckpt)
     cfg = osp.join(d, 'distill.py')
-    model = dict(student=out['student'][0],
-                 teachers=dict(rgbt=dict(config=out['teacher'][0], checkpoint=out['teacher'][1])))
+    model = dict(
+        student=out['student'][0],
+        teachers=dict(rgbt=dict(config=out['teacher'][0], checkpoint=out['teacher'][1])),
+    )
     with open(cfg, 'w') as f:
         f.write(f"_base_ = ['{osp.join(ROOT, DISTILL)}']\nmodel = {model!r}\n" + _common(root))
     ckpt = osp.join(d, 'distill.pth')

@@ -1,4 +1,5 @@
 """Bad input: each case is a clear error naming the file (or a recorded, stated fallback)."""
+
 import json
 import os
 
@@ -11,12 +12,14 @@ from crossmodal.datasets.lidar.pipeline import prepare_lidar_dataset
 from crossmodal.datasets.lidar.rasterize import RasterParams, compute_rasters
 from crossmodal.datasets.lidar.grid import Grid
 
-FOOT_WKT = ('PROJCS["NAD_1983_HARN_Lambert_Conformal_Conic",GEOGCS["GCS_North_American_1983_HARN",'
-            'DATUM["NAD83_High_Accuracy_Regional_Network",SPHEROID["GRS_1980",6378137,298.257222101]],'
-            'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Lambert_Conformal_Conic_2SP"],'
-            'PARAMETER["standard_parallel_1",43],PARAMETER["standard_parallel_2",45.5],'
-            'PARAMETER["latitude_of_origin",41.75],PARAMETER["central_meridian",-120.5],'
-            'PARAMETER["false_easting",1312335.958005249],PARAMETER["false_northing",0],UNIT["foot",0.3048]]')
+FOOT_WKT = (
+    'PROJCS["NAD_1983_HARN_Lambert_Conformal_Conic",GEOGCS["GCS_North_American_1983_HARN",'
+    'DATUM["NAD83_High_Accuracy_Regional_Network",SPHEROID["GRS_1980",6378137,298.257222101]],'
+    'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Lambert_Conformal_Conic_2SP"],'
+    'PARAMETER["standard_parallel_1",43],PARAMETER["standard_parallel_2",45.5],'
+    'PARAMETER["latitude_of_origin",41.75],PARAMETER["central_meridian",-120.5],'
+    'PARAMETER["false_easting",1312335.958005249],PARAMETER["false_northing",0],UNIT["foot",0.3048]]'
+)
 
 
 def small_scene(n=40, seed=0):
@@ -38,7 +41,9 @@ def test_tile_without_points(tmp_path, las_writer, png_writer):
     # points at x ~ 500000, orthophoto 1 km away: no point lies in the image
     x, y, z, cls = small_scene()
     p = las_writer(str(tmp_path / 'far.las'), x, y, z, cls, epsg=26917)
-    img = png_writer(str(tmp_path / 'ortho.png'), np.zeros((16, 16, 3), np.uint8), 501000.25, 4000007.75, 0.5)
+    img = png_writer(
+        str(tmp_path / 'ortho.png'), np.zeros((16, 16, 3), np.uint8), 501000.25, 4000007.75, 0.5
+    )
     with pytest.raises(ValueError, match=r'far\.las: no point lies inside the orthophoto'):
         prepare_lidar_dataset(p, str(tmp_path / 'out'), ortho=img, tile_size=8, progress=False)
     # the rasteriser itself refuses a grid without points
@@ -62,8 +67,14 @@ def test_no_ground_points_error_and_stated_fallback(tmp_path, las_writer):
 def test_crs_units_disagree(tmp_path, las_writer, png_writer):
     x, y, z, cls = small_scene()
     p = las_writer(str(tmp_path / 'metres.las'), x, y, z, cls, epsg=26917)  # UTM 17N, metres
-    img = png_writer(str(tmp_path / 'feet.png'), np.zeros((16, 16, 3), np.uint8), 500000.25, 4000007.75, 0.5,
-                     prj=FOOT_WKT)
+    img = png_writer(
+        str(tmp_path / 'feet.png'),
+        np.zeros((16, 16, 3), np.uint8),
+        500000.25,
+        4000007.75,
+        0.5,
+        prj=FOOT_WKT,
+    )
     pc, orth = read_points(p), read_ortho(img)
     assert pc.crs.unit_m == 1.0 and orth.crs.unit_m == pytest.approx(0.3048)
     with pytest.raises(CRSError, match=r'metres\.las.*metre.*feet\.png.*foot'):
@@ -79,7 +90,9 @@ def test_crs_units_disagree(tmp_path, las_writer, png_writer):
 
 
 def test_orthophoto_without_georeference(tmp_path, png_writer):
-    img = png_writer(str(tmp_path / 'plain.png'), np.zeros((8, 8, 3), np.uint8), 0, 0, 1.0, world=False)
+    img = png_writer(
+        str(tmp_path / 'plain.png'), np.zeros((8, 8, 3), np.uint8), 0, 0, 1.0, world=False
+    )
     with pytest.raises(OrthoError, match=r'plain\.png: orthophoto has no georeference'):
         read_ortho(img)
 
@@ -95,9 +108,18 @@ def test_las_rgb_8_vs_16_bit(tmp_path, las_writer, png_writer):
     np.testing.assert_array_equal(b.rgb8, rgb8.astype(np.uint8))
     assert any('16-bit' in n for n in b.notes)
     # the detected depth is recorded in meta.json
-    img = png_writer(str(tmp_path / 'o.png'), np.zeros((16, 16, 3), np.uint8), 500000.25, 4000007.75, 0.5)
-    meta = prepare_lidar_dataset(p16, str(tmp_path / 'out'), ortho=img, tile_size=8, cell_multiple=2,
-                                 min_valid_fraction=0.0, progress=False)
+    img = png_writer(
+        str(tmp_path / 'o.png'), np.zeros((16, 16, 3), np.uint8), 500000.25, 4000007.75, 0.5
+    )
+    meta = prepare_lidar_dataset(
+        p16,
+        str(tmp_path / 'out'),
+        ortho=img,
+        tile_size=8,
+        cell_multiple=2,
+        min_valid_fraction=0.0,
+        progress=False,
+    )
     with open(tmp_path / 'out' / 'meta.json') as fh:
         assert json.load(fh)['las_rgb_bits'] == 16 == meta['las_rgb_bits']
 
@@ -105,7 +127,9 @@ def test_las_rgb_8_vs_16_bit(tmp_path, las_writer, png_writer):
 def test_existing_output_needs_force(tmp_path, las_writer, png_writer):
     x, y, z, cls = small_scene()
     p = las_writer(str(tmp_path / 'a.las'), x, y, z, cls, epsg=26917)
-    img = png_writer(str(tmp_path / 'o.png'), np.zeros((16, 16, 3), np.uint8), 500000.25, 4000007.75, 0.5)
+    img = png_writer(
+        str(tmp_path / 'o.png'), np.zeros((16, 16, 3), np.uint8), 500000.25, 4000007.75, 0.5
+    )
     kw = dict(ortho=img, tile_size=8, cell_multiple=2, min_valid_fraction=0.0, progress=False)
     prepare_lidar_dataset(p, str(tmp_path / 'out'), **kw)
     with pytest.raises(FileExistsError, match='--force'):

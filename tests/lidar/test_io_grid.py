@@ -15,8 +15,9 @@ def test_world_file_half_pixel_and_cells(tmp_path):
     g = read_world_file(str(p), 4, 3)
     # C, F = centre of the upper-left pixel -> corner (100, 201)
     assert (g.x0, g.y0, g.px, g.py) == (100.0, 201.0, 0.5, 0.5)
-    row, col, inside = g.cell_of(np.array([100.0, 100.49, 101.99, 102.0]),
-                                 np.array([201.0, 200.51, 199.51, 200.0]))
+    row, col, inside = g.cell_of(
+        np.array([100.0, 100.49, 101.99, 102.0]), np.array([201.0, 200.51, 199.51, 200.0])
+    )
     assert row.tolist()[:3] == [0, 0, 2] and col.tolist()[:3] == [0, 0, 3]
     assert inside.tolist() == [True, True, True, False]
     c = g.coarsen(2)
@@ -28,13 +29,21 @@ def test_world_file_half_pixel_and_cells(tmp_path):
 
 def test_geotiff_tags(tmp_path):
     import tifffile
+
     img = np.arange(4 * 5 * 4, dtype=np.uint16).reshape(4, 5, 4)
     path = str(tmp_path / 'o.tif')
     # tie point (0, 0) -> (500000, 4000004), 1 m pixels, EPSG 26917 (metres), PixelIsArea
-    tifffile.imwrite(path, img, photometric='rgb', extrasamples=[0], extratags=[
-        (33550, 'd', 3, (1.0, 1.0, 0.0), False),
-        (33922, 'd', 6, (0, 0, 0, 500000.0, 4000004.0, 0), False),
-        (34735, 'H', 16, (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 26917), False)])
+    tifffile.imwrite(
+        path,
+        img,
+        photometric='rgb',
+        extrasamples=[0],
+        extratags=[
+            (33550, 'd', 3, (1.0, 1.0, 0.0), False),
+            (33922, 'd', 6, (0, 0, 0, 500000.0, 4000004.0, 0), False),
+            (34735, 'H', 16, (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 26917), False),
+        ],
+    )
     o = read_ortho(path)
     assert o.image.shape == (4, 5, 4) and o.image.dtype == np.uint16
     np.testing.assert_array_equal(o.image, img)
@@ -44,6 +53,7 @@ def test_geotiff_tags(tmp_path):
 
 def test_four_band_png_round_trip(tmp_path):
     import cv2
+
     img = np.random.default_rng(0).integers(0, 255, (6, 7, 4), dtype=np.uint8)
     p = str(tmp_path / 'rgbi.png')
     write_png(p, img)

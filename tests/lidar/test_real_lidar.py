@@ -1,4 +1,5 @@
 """Real data: PDAL/laspy Autzen LAZ + co-registered orthophoto, lidR forest plots (../shared/data/real)."""
+
 import json
 import math
 import os
@@ -55,23 +56,40 @@ def test_autzen_units_crs_and_alignment(autzen):
 def test_autzen_end_to_end(autzen, tmp_path):
     root, pc, orth = autzen
     out = str(tmp_path / 'autzen')
-    meta = prepare_lidar_dataset(os.path.join(root, 'laspy', 'autzen_trim.laz'), out,
-                                 ortho=os.path.join(root, 'pdal_autzen', 'autzen.jpg'),
-                                 cell_multiple=10, tile_size=250, min_valid_fraction=0.3, progress=False)
+    meta = prepare_lidar_dataset(
+        os.path.join(root, 'laspy', 'autzen_trim.laz'),
+        out,
+        ortho=os.path.join(root, 'pdal_autzen', 'autzen.jpg'),
+        cell_multiple=10,
+        tile_size=250,
+        min_valid_fraction=0.3,
+        progress=False,
+    )
     with open(os.path.join(out, 'meta.json')) as fh:
         disk = json.load(fh)
-    assert disk['units']['horizontal'] == 'foot' and disk['grid']['metric_cell_m'][0] == pytest.approx(3.048)
-    assert disk['raster_params']['pai_estimator'] == 'first_return' and disk['raster_params']['min_height'] == 2.0
-    stems = open(os.path.join(out, 'train.txt')).read().split() + open(os.path.join(out, 'test.txt')).read().split()
+    assert disk['units']['horizontal'] == 'foot' and disk['grid']['metric_cell_m'][
+        0
+    ] == pytest.approx(3.048)
+    assert (
+        disk['raster_params']['pai_estimator'] == 'first_return'
+        and disk['raster_params']['min_height'] == 2.0
+    )
+    stems = (
+        open(os.path.join(out, 'train.txt')).read().split()
+        + open(os.path.join(out, 'test.txt')).read().split()
+    )
     assert len(stems) == meta['n_tiles'] >= 2 and meta['n_test'] >= 1
     # RGB tile = the orthophoto crop named by the stem (global pixel indices)
     import cv2
+
     stem = stems[0]
     r0, c0 = int(stem.split('_r')[1][:6]), int(stem.split('_c')[-1])
     tile = cv2.imread(os.path.join(out, 'RGB', stem + '.png'))[:, :, ::-1]
-    np.testing.assert_array_equal(tile, orth.image[r0:r0 + 250, c0:c0 + 250])
+    np.testing.assert_array_equal(tile, orth.image[r0 : r0 + 250, c0 : c0 + 250])
     lid = np.load(os.path.join(out, 'LiDAR', stem + '.npy'))
-    assert lid.shape == (250, 250, disk['modalities']['lidar']['channels']) and lid.dtype == np.float32
+    assert (
+        lid.shape == (250, 250, disk['modalities']['lidar']['channels']) and lid.dtype == np.float32
+    )
     assert np.isfinite(lid).all()
     chm, pai, fhd = (np.load(os.path.join(out, k, stem + '.npy')) for k in ('CHM', 'PAI', 'FHD'))
     assert chm.shape == (250, 250) and chm.dtype == np.float32
@@ -85,12 +103,15 @@ def test_autzen_end_to_end(autzen, tmp_path):
     np.testing.assert_allclose(lid[..., 0][v], chm[v])
 
 
-@pytest.mark.parametrize('name,chm_max,chm_median,fhd_median', [
-    # height-normalised plot (z 0-30 m): data.md quotes CHM max 30.0, median 20.7, FHD median 2.25 (5 m cells)
-    ('Megaplot', (29.0, 30.5), (18.0, 23.0), (1.8, 2.6)),
-    # non-normalised tile (z 789-830 m): CHM comes from DSM - DTM
-    ('Topography', (15.0, 30.0), (3.0, 15.0), (1.0, 2.2)),
-])
+@pytest.mark.parametrize(
+    'name,chm_max,chm_median,fhd_median',
+    [
+        # height-normalised plot (z 0-30 m): data.md quotes CHM max 30.0, median 20.7, FHD median 2.25 (5 m cells)
+        ('Megaplot', (29.0, 30.5), (18.0, 23.0), (1.8, 2.6)),
+        # non-normalised tile (z 789-830 m): CHM comes from DSM - DTM
+        ('Topography', (15.0, 30.0), (3.0, 15.0), (1.0, 2.2)),
+    ],
+)
 def test_lidr_forest_plots(shared_real, name, chm_max, chm_median, fhd_median):
     pc = read_points(os.path.join(shared_real, 'lidar', 'lidr', name + '.laz'))
     assert pc.crs.unit_m == 1.0
@@ -103,4 +124,6 @@ def test_lidr_forest_plots(shared_real, name, chm_max, chm_median, fhd_median):
     # PAI: non-negative and bounded by the clipping saturation ln(N+1)/k
     bound = np.log(r['n_points'] + 1.0) / 0.5
     v = np.isfinite(pai)
-    assert (pai[v] >= 0).all() and (pai[v] <= bound[v] + 1e-5).all() and 1.0 < np.nanmedian(pai) < 8.0
+    assert (
+        (pai[v] >= 0).all() and (pai[v] <= bound[v] + 1e-5).all() and 1.0 < np.nanmedian(pai) < 8.0
+    )

@@ -1,4 +1,5 @@
 """Golden tests of CHM / PAI / FHD on hand-built point sets (numbers worked by hand in comments)."""
+
 import math
 
 import numpy as np
@@ -13,17 +14,31 @@ from crossmodal.datasets.lidar.rasterize import RasterParams, compute_rasters
 def cloud(pts, z_to_m=1.0):
     """pts: rows (x, y, z, class, return_number, number_of_returns, intensity)."""
     a = np.asarray(pts, float)
-    return PointCloud(a[:, 0], a[:, 1], a[:, 2], a[:, 3].astype(np.uint8), a[:, 4].astype(np.uint8),
-                      a[:, 5].astype(np.uint8), intensity=a[:, 6].astype(np.float32),
-                      crs=CRSInfo('hand', unit_name='metre', unit_m=1.0), z_to_m=z_to_m, xy_to_m=z_to_m)
+    return PointCloud(
+        a[:, 0],
+        a[:, 1],
+        a[:, 2],
+        a[:, 3].astype(np.uint8),
+        a[:, 4].astype(np.uint8),
+        a[:, 5].astype(np.uint8),
+        intensity=a[:, 6].astype(np.float32),
+        crs=CRSInfo('hand', unit_name='metre', unit_m=1.0),
+        z_to_m=z_to_m,
+        xy_to_m=z_to_m,
+    )
 
 
 # One row of three 1 m cells (x 0..3, y 0..1), flat ground at z = 10.
 # Cell A (x 0..1): pulse 1 = vegetation at z 20 (1st of 2) + ground at z 10 (2nd of 2);
 #                  pulse 2 = vegetation at z 15 (single); pulses 3, 4 = ground singles.
 # Cell B (x 1..2): two ground singles.  Cell C (x 2..3): no point.
-A = [(0.5, 0.5, 20, 1, 1, 2, 10), (0.5, 0.5, 10, 2, 2, 2, 20), (0.4, 0.4, 15, 1, 1, 1, 10),
-     (0.6, 0.6, 10, 2, 1, 1, 30), (0.3, 0.7, 10, 2, 1, 1, 30)]
+A = [
+    (0.5, 0.5, 20, 1, 1, 2, 10),
+    (0.5, 0.5, 10, 2, 2, 2, 20),
+    (0.4, 0.4, 15, 1, 1, 1, 10),
+    (0.6, 0.6, 10, 2, 1, 1, 30),
+    (0.3, 0.7, 10, 2, 1, 1, 30),
+]
 B = [(1.5, 0.5, 10, 2, 1, 1, 30), (1.2, 0.2, 10, 2, 1, 1, 30)]
 GRID = Grid(0.0, 1.0, 1.0, 1.0, 3, 1)
 
@@ -46,17 +61,20 @@ def test_chm_dsm_dtm_golden():
     assert r['cover'][0, 0] == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize('estimator,expected', [
-    # first returns in A: HAG 10, 5, 0, 0 -> P = 2/4 -> PAI = -ln(0.5)/0.5 = 1.3862944
-    ('first_return', -math.log(0.5) / 0.5),
-    # all returns in A: 3 of 5 below 2 m -> P = 0.6 -> PAI = -ln(0.6)/0.5 = 1.0216512
-    ('all_return', -math.log(0.6) / 0.5),
-    # weights 1/n_returns: 1/2, 1/2, 1, 1, 1 (sum 4); below 2 m: 1/2 + 1 + 1 = 2.5 -> P = 0.625
-    # -> PAI = -ln(0.625)/0.5 = 0.9400073
-    ('return_weighted', -math.log(0.625) / 0.5),
-    # intensities 10, 20, 10, 30, 30 (sum 100); below 2 m: 20 + 30 + 30 = 80 -> P = 0.8 -> 0.4462871
-    ('intensity', -math.log(0.8) / 0.5),
-])
+@pytest.mark.parametrize(
+    'estimator,expected',
+    [
+        # first returns in A: HAG 10, 5, 0, 0 -> P = 2/4 -> PAI = -ln(0.5)/0.5 = 1.3862944
+        ('first_return', -math.log(0.5) / 0.5),
+        # all returns in A: 3 of 5 below 2 m -> P = 0.6 -> PAI = -ln(0.6)/0.5 = 1.0216512
+        ('all_return', -math.log(0.6) / 0.5),
+        # weights 1/n_returns: 1/2, 1/2, 1, 1, 1 (sum 4); below 2 m: 1/2 + 1 + 1 = 2.5 -> P = 0.625
+        # -> PAI = -ln(0.625)/0.5 = 0.9400073
+        ('return_weighted', -math.log(0.625) / 0.5),
+        # intensities 10, 20, 10, 30, 30 (sum 100); below 2 m: 20 + 30 + 30 = 80 -> P = 0.8 -> 0.4462871
+        ('intensity', -math.log(0.8) / 0.5),
+    ],
+)
 def test_pai_estimators_golden(estimator, expected):
     r = run(A + B, pai_estimator=estimator)
     assert r['pai'][0, 0] == pytest.approx(expected, rel=1e-6)
@@ -79,7 +97,9 @@ def test_fhd_golden():
     assert r['fhd'][0, 1] == 0.0  # returns but none above 2 m -> 0
     assert run(A + B, fhd_log_base=2.0)['fhd'][0, 0] == pytest.approx(1.0, rel=1e-6)
     # lidR-style normalisation: bins from 2 m up to the highest (index 8) = 9 bins -> ln2 / ln9 = 0.3154649
-    assert run(A + B, fhd_normalise=True)['fhd'][0, 0] == pytest.approx(math.log(2) / math.log(9), rel=1e-6)
+    assert run(A + B, fhd_normalise=True)['fhd'][0, 0] == pytest.approx(
+        math.log(2) / math.log(9), rel=1e-6
+    )
     # 3 returns in 3 distinct bins with 2 m bins: HAG 10 -> idx 4, 5 -> idx 1, 6 -> idx 2: ln 3 = 1.0986123
     pts = A + [(0.5, 0.5, 16, 1, 1, 1, 1)]
     assert run(pts, fhd_bin_width=2.0)['fhd'][0, 0] == pytest.approx(math.log(3), rel=1e-6)
@@ -90,8 +110,12 @@ def test_fhd_golden():
 def test_chm_uses_point_normalised_heights_on_slope():
     # ground plane z = x: ground points at cell centres x = 0.5, 1.5, 2.5 -> DTM 0.5, 1.5, 2.5.
     # vegetation at x = 1.25, z = 8.25: DTM bilinear at 1.25 = 1.25 -> HAG = 7.0 (DSM - DTM would give 6.75)
-    pts = [(0.5, 0.5, 0.5, 2, 1, 1, 1), (1.5, 0.5, 1.5, 2, 1, 1, 1), (2.5, 0.5, 2.5, 2, 1, 1, 1),
-           (1.25, 0.5, 8.25, 1, 1, 1, 1)]
+    pts = [
+        (0.5, 0.5, 0.5, 2, 1, 1, 1),
+        (1.5, 0.5, 1.5, 2, 1, 1, 1),
+        (2.5, 0.5, 2.5, 2, 1, 1, 1),
+        (1.25, 0.5, 8.25, 1, 1, 1, 1),
+    ]
     r = run(pts)
     assert r['chm'][0, 1] == pytest.approx(7.0, abs=1e-9)
     assert r['dsm'][0, 1] - r['dtm'][0, 1] == pytest.approx(6.75, abs=1e-6)
@@ -105,7 +129,7 @@ def test_feet_are_converted_to_metres():
     assert r['chm'][0, 0] == pytest.approx(3.048, rel=1e-6)
     assert r['pai'][0, 0] == pytest.approx(-math.log(2 / 3) / 0.5, rel=1e-6)
     # density: 3 returns per 1 ft^2 = 0.09290304 m^2 -> 32.29 returns/m^2
-    assert r['density'][0, 0] == pytest.approx(3 / 0.3048 ** 2, rel=1e-6)
+    assert r['density'][0, 0] == pytest.approx(3 / 0.3048**2, rel=1e-6)
 
 
 def test_profile_shares():

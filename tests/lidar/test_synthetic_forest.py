@@ -1,4 +1,5 @@
 """Synthetic forest: determinism, layout, and that the rasteriser recovers the known structure."""
+
 import json
 import os
 
@@ -6,8 +7,11 @@ import numpy as np
 import pytest
 
 from crossmodal.datasets.lidar import RasterParams, compute_rasters
-from crossmodal.datasets.lidar.synthetic import (SyntheticForestConfig, make_synthetic_forest,
-                                                 write_synthetic_forest)
+from crossmodal.datasets.lidar.synthetic import (
+    SyntheticForestConfig,
+    make_synthetic_forest,
+    write_synthetic_forest,
+)
 
 SMALL = dict(size_px=128, gsd=0.5, pulse_density=6.0)
 
@@ -42,6 +46,7 @@ def test_rasters_recover_known_structure(scene):
     assert np.corrcoef(tp[v], r['pai'][v])[0, 1] > 0.6
     # DTM recovers the terrain model within a few decimetres
     from crossmodal.datasets.lidar.synthetic import terrain
+
     xc, yc = sc['grid'].coarsen(2).centres()
     assert np.abs(r['dtm'] - terrain(xc[None, :], yc[:, None])).mean() < 0.3
 
@@ -60,22 +65,36 @@ def test_rgbi_appearance(scene):
 
 def test_written_layout(tmp_path):
     out = str(tmp_path / 'syn')
-    meta = write_synthetic_forest(out, SyntheticForestConfig(seed=0, size_px=128), tile_size=64,
-                                  cell_multiple=2, progress=False)
+    meta = write_synthetic_forest(
+        out,
+        SyntheticForestConfig(seed=0, size_px=128),
+        tile_size=64,
+        cell_multiple=2,
+        progress=False,
+    )
     with open(os.path.join(out, 'meta.json')) as fh:
         disk = json.load(fh)
     assert disk == json.loads(json.dumps(meta))
-    assert disk['modalities']['rgb']['channels'] == 4 and disk['modalities']['rgb']['bands'] == ['R', 'G', 'B', 'NIR']
+    assert disk['modalities']['rgb']['channels'] == 4 and disk['modalities']['rgb']['bands'] == [
+        'R',
+        'G',
+        'B',
+        'NIR',
+    ]
     assert set(disk['targets']) == {'chm', 'pai', 'fhd'}
     train = open(os.path.join(out, 'train.txt')).read().split()
     test = open(os.path.join(out, 'test.txt')).read().split()
     assert len(train) + len(test) == 4 and test and not set(train) & set(test)
     import cv2
+
     for stem in train + test:
         rgbi = cv2.imread(os.path.join(out, 'RGB', stem + '.png'), cv2.IMREAD_UNCHANGED)
         assert rgbi.shape == (64, 64, 4)
         lid = np.load(os.path.join(out, 'LiDAR', stem + '.npy'))
-        assert lid.shape == (64, 64, disk['modalities']['lidar']['channels']) and lid.dtype == np.float32
+        assert (
+            lid.shape == (64, 64, disk['modalities']['lidar']['channels'])
+            and lid.dtype == np.float32
+        )
         for k in ('CHM', 'PAI', 'FHD'):
             a = np.load(os.path.join(out, k, stem + '.npy'))
             assert a.shape == (64, 64) and a.dtype == np.float32

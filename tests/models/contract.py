@@ -14,6 +14,7 @@ Tests: loss / predict / tensor modes (shapes, finite values, backward reaching e
 parameter), a strict state-dict round trip (same outputs), ``init_weights()`` initialising every
 MixVisionTransformer (and no preserved one) and the export.
 """
+
 import copy
 import math
 
@@ -36,15 +37,16 @@ def _tensors(obj):
 
 def _mits(model):
     from mmseg.models.backbones import MixVisionTransformer
+
     return {n: m for n, m in model.named_modules() if isinstance(m, MixVisionTransformer)}
 
 
 class SegmentorContract:
-    preserved_prefixes = ()   # module paths init_weights() must not change (checkpoint-loaded)
-    no_grad_ok = {}           # {parameter-name prefix: why this configuration does not train it}
+    preserved_prefixes = ()  # module paths init_weights() must not change (checkpoint-loaded)
+    no_grad_ok = {}  # {parameter-name prefix: why this configuration does not train it}
     pred_field = 'pred_sem_seg'
     num_classes = 4
-    export_skip = None        # reason the model has no export (then test_export skips)
+    export_skip = None  # reason the model has no export (then test_export skips)
 
     # ------------------------------------------------------------------ to override
     def make_cfg(self, tmp_path):
@@ -64,6 +66,7 @@ class SegmentorContract:
 
     def build(self, cfg, seed=0):
         from mmengine.config import ConfigDict
+
         return fixtures.build(ConfigDict(cfg), seed=seed)  # as the Runner builds (test_cfg.mode)
 
     def data(self, model, training):
@@ -85,8 +88,11 @@ class SegmentorContract:
         total, _ = model.parse_losses(losses)
         assert math.isfinite(float(total))
         total.backward()
-        missing = [n for n, p in model.named_parameters()
-                   if p.requires_grad and p.grad is None and not n.startswith(tuple(self.no_grad_ok))]
+        missing = [
+            n
+            for n, p in model.named_parameters()
+            if p.requires_grad and p.grad is None and not n.startswith(tuple(self.no_grad_ok))
+        ]
         assert not missing, f'{len(missing)} trainable parameters got no gradient: {missing[:10]}'
         for n, p in model.named_parameters():
             if p.grad is not None:
@@ -141,7 +147,9 @@ class SegmentorContract:
             after = m.state_dict()
             changed = [k for k, v in before[n].items() if not torch.equal(v, after[k])]
             if n.startswith(tuple(self.preserved_prefixes)):
-                assert not changed, f'{n}: init_weights() overwrote checkpoint weights {changed[:5]}'
+                assert not changed, (
+                    f'{n}: init_weights() overwrote checkpoint weights {changed[:5]}'
+                )
             else:
                 assert changed, f'{n}: init_weights() left the backbone as built'
 

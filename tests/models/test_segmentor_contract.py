@@ -1,8 +1,8 @@
 """Every segmentor keeps the contract of tests/models/contract.py, each on its tiny config."""
+
 import os
 import sys
 
-import pytest
 import torch
 
 import fixtures
@@ -25,7 +25,9 @@ def _rgb_only(batch):
 
 
 def _save(model_cfg, path, seed=0):
-    torch.save({'state_dict': fixtures.build(model_cfg, seed=seed).state_dict(), 'meta': {}}, str(path))
+    torch.save(
+        {'state_dict': fixtures.build(model_cfg, seed=seed).state_dict(), 'meta': {}}, str(path)
+    )
     return str(path)
 
 
@@ -43,7 +45,7 @@ class TestStockStudent(SegmentorContract):
         return fixtures.student_cfg()
 
     def make_batch(self):
-        return _rgb_only(fixtures.raw_batch(modalities=('rgb', ), void_rows=2))
+        return _rgb_only(fixtures.raw_batch(modalities=('rgb',), void_rows=2))
 
 
 class TestMultiModalEncoderDecoder(SegmentorContract):
@@ -65,12 +67,14 @@ class TestRTFDNet(SegmentorContract):
         return cfg
 
     def make_batch(self):
-        return fixtures.raw_batch(size=(32, 48), modalities=('rgb', 'thermal'), num_classes=self.num_classes,
-                                  void_rows=4)
+        return fixtures.raw_batch(
+            size=(32, 48), modalities=('rgb', 'thermal'), num_classes=self.num_classes, void_rows=4
+        )
 
     def export(self, model, data, tmp_path):
         from mmengine.config import Config
         from crossmodal.models.methods.rtfdnet.export import stock_config, stock_state_dict
+
         cfg = stock_config(Config(dict(model=self.make_cfg(tmp_path))), 'rgb').model.to_dict()
         metas = [s.metainfo for s in data['data_samples']]
         want = model.encode_decode_all(data['inputs'], metas)['rgb']
@@ -99,10 +103,11 @@ class TestCroDiNoKD(SegmentorContract):
 
 
 class _DistillContract(SegmentorContract):
-    preserved_prefixes = ('teachers.', )
+    preserved_prefixes = ('teachers.',)
 
     def export(self, model, data, tmp_path):
         from crossmodal.models.distill.export import extract_student_state_dict
+
         x = model.student_inputs(data['inputs'])
         state = extract_student_state_dict({'state_dict': model.state_dict()})
         return _student_out(fixtures.student_cfg(), state, x), model(**data, mode='tensor')
@@ -111,9 +116,12 @@ class _DistillContract(SegmentorContract):
 class TestDistillSegmentorKD(_DistillContract):
     def make_cfg(self, tmp_path):
         teacher = distill_helpers.teacher_cfg()
-        return dict(type='DistillSegmentor', student=fixtures.student_cfg(),
-                    teachers=dict(rgbt=dict(config=teacher, checkpoint=_save(teacher, tmp_path / 't.pth'))),
-                    distill_losses=[dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits')])
+        return dict(
+            type='DistillSegmentor',
+            student=fixtures.student_cfg(),
+            teachers=dict(rgbt=dict(config=teacher, checkpoint=_save(teacher, tmp_path / 't.pth'))),
+            distill_losses=[dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits')],
+        )
 
     def make_batch(self):
         return fixtures.raw_batch(modalities=('rgb', 'thermal'), void_rows=2)
@@ -121,20 +129,39 @@ class TestDistillSegmentorKD(_DistillContract):
 
 class TestGKDStage1(_DistillContract):
     """GKD stage 1 (unlabelled QSD feature distillation of the student encoder)."""
-    no_grad_ok = {'student.decode_head.': 'stage 1 trains the encoder only (no labels, no head loss)'}
+
+    no_grad_ok = {
+        'student.decode_head.': 'stage 1 trains the encoder only (no labels, no head loss)'
+    }
 
     def make_cfg(self, tmp_path):
         teacher = distill_helpers.teacher_cfg()
         c = fixtures.stage_channels()[-1]
-        return dict(type='DistillSegmentor', student=fixtures.student_cfg(), student_modalities=('rgb', ),
-                    with_label=False,
-                    teachers=dict(rgbt=dict(config=teacher, checkpoint=_save(teacher, tmp_path / 't.pth'),
-                                            taps=dict(stage4='fusions.3'))),
-                    student_taps=dict(stage4='backbone[3]'),
-                    distill_losses=[dict(type='GKDFeatureLoss', student_dims=c, teacher_dims=c,
-                                         student='stage4', teacher='rgbt.stage4',
-                                         masker=dict(patch_size=8, mask_prob=1.0, mask_ratio=0.5),
-                                         name='loss_gkd')])
+        return dict(
+            type='DistillSegmentor',
+            student=fixtures.student_cfg(),
+            student_modalities=('rgb',),
+            with_label=False,
+            teachers=dict(
+                rgbt=dict(
+                    config=teacher,
+                    checkpoint=_save(teacher, tmp_path / 't.pth'),
+                    taps=dict(stage4='fusions.3'),
+                )
+            ),
+            student_taps=dict(stage4='backbone[3]'),
+            distill_losses=[
+                dict(
+                    type='GKDFeatureLoss',
+                    student_dims=c,
+                    teacher_dims=c,
+                    student='stage4',
+                    teacher='rgbt.stage4',
+                    masker=dict(patch_size=8, mask_prob=1.0, mask_ratio=0.5),
+                    name='loss_gkd',
+                )
+            ],
+        )
 
     def make_batch(self):
         return fixtures.raw_batch(modalities=('rgb', 'thermal'), void_rows=2)
@@ -144,8 +171,11 @@ class TestMSTWarmup(_DistillContract):
     """MST-Distill, stage 1 (warm-up: student and experts on the labels)."""
 
     def make_cfg(self, tmp_path):
-        return mst_helpers.mst_cfg('warmup', _save(mst_helpers.rgbd_teacher_cfg(), tmp_path / 'rgbd.pth'),
-                                   _save(mst_helpers.depth_teacher_cfg(), tmp_path / 'depth.pth'))
+        return mst_helpers.mst_cfg(
+            'warmup',
+            _save(mst_helpers.rgbd_teacher_cfg(), tmp_path / 'rgbd.pth'),
+            _save(mst_helpers.depth_teacher_cfg(), tmp_path / 'depth.pth'),
+        )
 
     def make_batch(self):
         return mst_helpers.make_batch()
@@ -157,9 +187,16 @@ class _FSKDContract(SegmentorContract):
     def make_batch(self):
         g = torch.Generator().manual_seed(1)
         samples = fskd_helpers.samples()
-        return dict(inputs=[{'rgb': torch.rand(4, 32, 32, generator=g) * 200,
-                             'lidar': torch.randn(7, 32, 32, generator=g)} for _ in samples],
-                    data_samples=samples)
+        return dict(
+            inputs=[
+                {
+                    'rgb': torch.rand(4, 32, 32, generator=g) * 200,
+                    'lidar': torch.randn(7, 32, 32, generator=g),
+                }
+                for _ in samples
+            ],
+            data_samples=samples,
+        )
 
 
 class TestFSKDTeacher(_FSKDContract):
@@ -167,26 +204,39 @@ class TestFSKDTeacher(_FSKDContract):
     # Found by this contract: with the default fusion_stages=(2, 3) (also the real forest B5 teacher
     # config) the profile tokens of stages 0-1 are computed and dropped, so these projections never
     # train (dead parameters; DDP without find_unused_parameters would stop on them).
-    no_grad_ok = {f'profile_encoder.proj.{i}.': 'fusion_stages=(2, 3) drops the stage-0/1 profile tokens'
-                  for i in (0, 1)}
+    no_grad_ok = {
+        f'profile_encoder.proj.{i}.': 'fusion_stages=(2, 3) drops the stage-0/1 profile tokens'
+        for i in (0, 1)
+    }
 
     def make_cfg(self, tmp_path):
-        return dict(fskd_helpers.teacher_cfg(), data_preprocessor=dict(type='MultiModalDataPreprocessor',
-                                                                        size=(32, 32)))
+        return dict(
+            fskd_helpers.teacher_cfg(),
+            data_preprocessor=dict(type='MultiModalDataPreprocessor', size=(32, 32)),
+        )
 
 
 class TestFSKDDistiller(_FSKDContract):
-    preserved_prefixes = ('teacher.', )
+    preserved_prefixes = ('teacher.',)
 
     def make_cfg(self, tmp_path):
         teacher = fskd_helpers.teacher_cfg()
-        return dict(type='FSKDDistiller', student=fskd_helpers.student_cfg(), teacher=teacher,
-                    teacher_checkpoint=_save(teacher, tmp_path / 'fskd_teacher.pth'),
-                    data_preprocessor=dict(type='MultiModalDataPreprocessor', mean=dict(rgb=[100.0] * 4),
-                                           std=dict(rgb=[50.0] * 4), size=(32, 32)))
+        return dict(
+            type='FSKDDistiller',
+            student=fskd_helpers.student_cfg(),
+            teacher=teacher,
+            teacher_checkpoint=_save(teacher, tmp_path / 'fskd_teacher.pth'),
+            data_preprocessor=dict(
+                type='MultiModalDataPreprocessor',
+                mean=dict(rgb=[100.0] * 4),
+                std=dict(rgb=[50.0] * 4),
+                size=(32, 32),
+            ),
+        )
 
     def export(self, model, data, tmp_path):
         from crossmodal.models.methods.fskd import student_state_dict
+
         x = model._student_input(data['inputs'])
         state = student_state_dict(model.state_dict())
         return _student_out(fskd_helpers.student_cfg(), state, x), model(**data, mode='tensor')

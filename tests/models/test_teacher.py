@@ -1,4 +1,5 @@
 """Teacher building blocks: channel adaptation, SFF, data preprocessor, MultiModalEncoderDecoder."""
+
 import pytest
 import torch
 from mmengine.structures import PixelData
@@ -28,15 +29,23 @@ def test_adapt_input_conv_by_hand():
 
 def test_mit_loads_rgb_weights_into_one_channel(tmp_path):
     rgb = MODELS.build(dict(TINY_MIT, type='MixVisionTransformer', in_channels=3))
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in rgb.state_dict().items()}}, tmp_path / 'rgb.pth')
-    mono = MiT(**{k: v for k, v in TINY_MIT.items() if k != 'type'}, in_channels=1,
-               pretrained_path=str(tmp_path / 'rgb.pth'))
+    torch.save(
+        {'state_dict': {f'backbone.{k}': v for k, v in rgb.state_dict().items()}},
+        tmp_path / 'rgb.pth',
+    )
+    mono = MiT(
+        **{k: v for k, v in TINY_MIT.items() if k != 'type'},
+        in_channels=1,
+        pretrained_path=str(tmp_path / 'rgb.pth'),
+    )
     mono.init_weights()
     key = 'layers.0.0.projection.weight'
     assert torch.allclose(mono.state_dict()[key], rgb.state_dict()[key].sum(1, keepdim=True))
     # a grey image gives the same first-stage response as the RGB image it came from
     grey = torch.rand(1, 1, 32, 32)
-    assert torch.allclose(mono.layers[0][0](grey)[0], rgb.layers[0][0](grey.repeat(1, 3, 1, 1))[0], atol=1e-5)
+    assert torch.allclose(
+        mono.layers[0][0](grey)[0], rgb.layers[0][0](grey.repeat(1, 3, 1, 1))[0], atol=1e-5
+    )
 
 
 def test_sff_average_mode_matches_formula():
@@ -63,11 +72,19 @@ def test_sff_spatial_attention_is_a_convex_combination():
 
 
 def _teacher(**kw):
-    cfg = dict(type='MultiModalEncoderDecoder', modalities=('rgb', 'thermal'), backbone=TINY_MIT,
-               decode_head=HEAD, fusion=dict(type='SFF'),
-               data_preprocessor=dict(type='MultiModalDataPreprocessor',
-                                      mean=dict(rgb=[128.0] * 3, thermal=[100.0]),
-                                      std=dict(rgb=[64.0] * 3, thermal=[40.0]), size=(32, 48)))
+    cfg = dict(
+        type='MultiModalEncoderDecoder',
+        modalities=('rgb', 'thermal'),
+        backbone=TINY_MIT,
+        decode_head=HEAD,
+        fusion=dict(type='SFF'),
+        data_preprocessor=dict(
+            type='MultiModalDataPreprocessor',
+            mean=dict(rgb=[128.0] * 3, thermal=[100.0]),
+            std=dict(rgb=[64.0] * 3, thermal=[40.0]),
+            size=(32, 48),
+        ),
+    )
     cfg.update(kw)
     return MODELS.build(cfg)
 
@@ -75,8 +92,12 @@ def _teacher(**kw):
 def _batch(n=2, h=32, w=48):
     inputs, samples = [], []
     for _ in range(n):
-        inputs.append({'rgb': torch.randint(0, 255, (3, h, w), dtype=torch.uint8),
-                       'thermal': torch.rand(1, h, w) * 200})
+        inputs.append(
+            {
+                'rgb': torch.randint(0, 255, (3, h, w), dtype=torch.uint8),
+                'thermal': torch.rand(1, h, w) * 200,
+            }
+        )
         s = SegDataSample()
         s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, h, w)))
         s.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
@@ -88,9 +109,19 @@ def test_teacher_forward_backward_and_shapes():
     torch.manual_seed(0)
     m = _teacher()
     data = m.data_preprocessor(_batch(), training=True)
-    assert set(data['inputs']) == {'rgb', 'thermal'} and data['inputs']['thermal'].shape == (2, 1, 32, 48)
+    assert set(data['inputs']) == {'rgb', 'thermal'} and data['inputs']['thermal'].shape == (
+        2,
+        1,
+        32,
+        48,
+    )
     feats = m.extract_feat(data['inputs'])
-    assert [tuple(f.shape) for f in feats] == [(2, 8, 8, 12), (2, 16, 4, 6), (2, 40, 2, 3), (2, 64, 1, 2)]
+    assert [tuple(f.shape) for f in feats] == [
+        (2, 8, 8, 12),
+        (2, 16, 4, 6),
+        (2, 40, 2, 3),
+        (2, 64, 1, 2),
+    ]
     losses = m.loss(data['inputs'], data['data_samples'])
     loss = sum(v for k, v in losses.items() if 'loss' in k)
     loss.backward()

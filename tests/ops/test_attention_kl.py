@@ -1,4 +1,5 @@
 """attention_kl / affinity_kl: golden case, chunked vs reference values and gradients, gradcheck."""
+
 import math
 
 import pytest
@@ -37,7 +38,9 @@ def test_golden_hand_computed():
     for impl in ('reference', 'chunked'):
         got = attention_kl(q_s, k_s, q_t, k_t, tau=tau, impl=impl)
         assert got.item() == pytest.approx((row0 + row1) / 2, rel=1e-5)
-        masked = attention_kl(q_s, k_s, q_t, k_t, tau=tau, impl=impl, mask=torch.tensor([[False, True]]))
+        masked = attention_kl(
+            q_s, k_s, q_t, k_t, tau=tau, impl=impl, mask=torch.tensor([[False, True]])
+        )
         assert masked.item() == pytest.approx(row1, rel=1e-5)
         rows = attention_kl(q_s, k_s, q_t, k_t, tau=tau, impl=impl, reduction='none')
         assert rows.shape == (1, 1, 2)
@@ -50,20 +53,37 @@ def _inputs(B, h, N, M, d_s, d_t, dtype=torch.float32, seed=0):
     return mk(B, h, N, d_s), mk(B, h, M, d_s), mk(B, h, N, d_t), mk(B, h, M, d_t)
 
 
-@pytest.mark.parametrize('N,M,d_s,d_t,tau,use_mask,teacher_grad,bq,bk', [
-    (37, 29, 5, 7, 0.7, True, False, 8, 6),     # N != M, odd, d_s != d_t, mask
-    (50, 50, 8, 8, 2.0, False, True, 16, 64),   # key tile larger than M, teacher grads
-    (13, 31, 4, 3, 1.0, True, True, 5, 7),
-])
+@pytest.mark.parametrize(
+    'N,M,d_s,d_t,tau,use_mask,teacher_grad,bq,bk',
+    [
+        (37, 29, 5, 7, 0.7, True, False, 8, 6),  # N != M, odd, d_s != d_t, mask
+        (50, 50, 8, 8, 2.0, False, True, 16, 64),  # key tile larger than M, teacher grads
+        (13, 31, 4, 3, 1.0, True, True, 5, 7),
+    ],
+)
 def test_chunked_matches_reference(N, M, d_s, d_t, tau, use_mask, teacher_grad, bq, bk):
     B, h = 2, 3
     q_s, k_s, q_t, k_t = _inputs(B, h, N, M, d_s, d_t)
-    mask = (torch.rand(B, N, generator=torch.Generator().manual_seed(1)) > 0.3) if use_mask else None
+    mask = (
+        (torch.rand(B, N, generator=torch.Generator().manual_seed(1)) > 0.3) if use_mask else None
+    )
     inputs = [q_s, k_s, q_t, k_t] if teacher_grad else [q_s, k_s]
-    ref = attention_kl(q_s, k_s, q_t, k_t, tau=tau, mask=mask, impl='reference', teacher_grad=teacher_grad)
+    ref = attention_kl(
+        q_s, k_s, q_t, k_t, tau=tau, mask=mask, impl='reference', teacher_grad=teacher_grad
+    )
     g_ref = torch.autograd.grad(ref, inputs)
-    out = attention_kl(q_s, k_s, q_t, k_t, tau=tau, mask=mask, impl='chunked', teacher_grad=teacher_grad,
-                       block_q=bq, block_k=bk)
+    out = attention_kl(
+        q_s,
+        k_s,
+        q_t,
+        k_t,
+        tau=tau,
+        mask=mask,
+        impl='chunked',
+        teacher_grad=teacher_grad,
+        block_q=bq,
+        block_k=bk,
+    )
     g_out = torch.autograd.grad(out, inputs)
     assert ref.item() > 0
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
@@ -83,8 +103,17 @@ def test_gradcheck_chunked_float64():
     fn = lambda a, b, c, d: AttentionKLChunked.apply(a, b, c, d, 1 / 0.8, 3, 2)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (q_s, k_s, q_t, k_t))
     mask = torch.tensor([[True, False, True, True, False, True, True]])
-    fn2 = lambda a, b: attention_kl(a, b, q_t, k_t, tau=1.3, mask=mask, impl='chunked',  # noqa: E731
-                                    block_q=2, block_k=3)
+    fn2 = lambda a, b: attention_kl(
+        a,
+        b,
+        q_t,
+        k_t,
+        tau=1.3,
+        mask=mask,
+        impl='chunked',  # noqa: E731
+        block_q=2,
+        block_k=3,
+    )
     assert torch.autograd.gradcheck(fn2, (q_s, k_s))
 
 

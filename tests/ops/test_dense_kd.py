@@ -1,4 +1,5 @@
 """dense_kd: golden case, chunked vs reference values and gradients, gradcheck, masks."""
+
 import math
 
 import pytest
@@ -25,31 +26,41 @@ def test_golden_hand_computed():
     px1 = _kl([1 / tau, 1 / tau, -1 / tau], [0 / tau, 0 / tau, 3 / tau])
     for impl in ('reference', 'chunked'):
         got = dense_kd(z_s, z_t, tau=tau, impl=impl)
-        assert got.item() == pytest.approx(tau ** 2 * (px0 + px1) / 2, rel=1e-5)
+        assert got.item() == pytest.approx(tau**2 * (px0 + px1) / 2, rel=1e-5)
         ign = torch.tensor([[[True, False]]])
         got = dense_kd(z_s, z_t, tau=tau, ignore_mask=ign, impl=impl)
-        assert got.item() == pytest.approx(tau ** 2 * px1, rel=1e-5)
+        assert got.item() == pytest.approx(tau**2 * px1, rel=1e-5)
 
 
 def _logits(B, K, H, W, dtype=torch.float32, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (3 * torch.randn(B, K, H, W, generator=g, dtype=dtype)).requires_grad_(), \
-        (3 * torch.randn(B, K, H, W, generator=g, dtype=dtype)).requires_grad_()
+    return (3 * torch.randn(B, K, H, W, generator=g, dtype=dtype)).requires_grad_(), (
+        3 * torch.randn(B, K, H, W, generator=g, dtype=dtype)
+    ).requires_grad_()
 
 
-@pytest.mark.parametrize('shape,tau,use_mask,teacher_grad,chunk', [
-    ((2, 5, 7, 9), 2.0, True, False, 10),
-    ((3, 19, 5, 3), 1.0, False, True, 4),
-    ((1, 2, 11, 13), 0.5, True, True, None),
-])
+@pytest.mark.parametrize(
+    'shape,tau,use_mask,teacher_grad,chunk',
+    [
+        ((2, 5, 7, 9), 2.0, True, False, 10),
+        ((3, 19, 5, 3), 1.0, False, True, 4),
+        ((1, 2, 11, 13), 0.5, True, True, None),
+    ],
+)
 def test_chunked_matches_reference(shape, tau, use_mask, teacher_grad, chunk):
     z_s, z_t = _logits(*shape)
     B, K, H, W = shape
-    mask = (torch.rand(B, H, W, generator=torch.Generator().manual_seed(2)) > 0.6) if use_mask else None
+    mask = (
+        (torch.rand(B, H, W, generator=torch.Generator().manual_seed(2)) > 0.6)
+        if use_mask
+        else None
+    )
     inputs = [z_s, z_t] if teacher_grad else [z_s]
     ref = dense_kd(z_s, z_t, tau=tau, ignore_mask=mask, impl='reference', teacher_grad=teacher_grad)
     g_ref = torch.autograd.grad(ref, inputs)
-    out = dense_kd(z_s, z_t, tau=tau, ignore_mask=mask, impl='chunked', teacher_grad=teacher_grad, chunk=chunk)
+    out = dense_kd(
+        z_s, z_t, tau=tau, ignore_mask=mask, impl='chunked', teacher_grad=teacher_grad, chunk=chunk
+    )
     g_out = torch.autograd.grad(out, inputs)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     for a, b in zip(g_out, g_ref):

@@ -4,6 +4,7 @@ The graph is read from the source with ``ast`` (nothing is imported): every ``im
 ``from ... import`` anywhere in a module counts, including the lazy ones inside functions (a
 lazy import still ties the two modules together: each needs the other to work).
 """
+
 import ast
 import os
 
@@ -26,7 +27,7 @@ def _targets(node: ast.AST, modules) -> set:
             if parts[:2] == ['crossmodal', 'ops'] and len(parts) > 2:
                 out.add(parts[2])
     elif isinstance(node, ast.ImportFrom):
-        if node.level == 1:          # from .x import y  /  from . import x
+        if node.level == 1:  # from .x import y  /  from . import x
             base = node.module.split('.')[0] if node.module else None
         elif node.level == 0 and node.module and node.module.startswith(PKG + '.'):
             base = node.module.split('.')[2]
@@ -36,7 +37,7 @@ def _targets(node: ast.AST, modules) -> set:
             return out
         if base is not None:
             out.add(base)
-        else:                        # from . import x, y  /  from crossmodal.ops import x
+        else:  # from . import x, y  /  from crossmodal.ops import x
             out.update(a.name for a in node.names if a.name in modules)
     return out & set(modules)
 
@@ -62,7 +63,7 @@ def find_cycle(graph):
         stack.append(m)
         for n in sorted(graph[m]):
             if state.get(n) == 'open':
-                return stack[stack.index(n):] + [n]
+                return stack[stack.index(n) :] + [n]
             if n not in state:
                 found = visit(n)
                 if found:
@@ -81,11 +82,18 @@ def find_cycle(graph):
 
 def test_graph_reader_sees_lazy_and_package_imports():
     g = import_graph()
-    assert {'attention_kl', 'dense_kd', 'triton_attention_kl', 'triton_dense_kd', 'triton_launch',
-            'triton_aot', 'common'} <= set(g)
-    assert 'triton_attention_kl' in g['attention_kl']          # the lazy import in the dispatcher
+    assert {
+        'attention_kl',
+        'dense_kd',
+        'triton_attention_kl',
+        'triton_dense_kd',
+        'triton_launch',
+        'triton_aot',
+        'common',
+    } <= set(g)
+    assert 'triton_attention_kl' in g['attention_kl']  # the lazy import in the dispatcher
     assert 'triton_dense_kd' in g['dense_kd']
-    assert {'triton_attention_kl', 'triton_dense_kd'} <= g['triton_aot']   # `from . import a, b`
+    assert {'triton_attention_kl', 'triton_dense_kd'} <= g['triton_aot']  # `from . import a, b`
     assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
     assert find_cycle({'a': {'b'}, 'b': set()}) is None
 

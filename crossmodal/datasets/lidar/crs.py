@@ -7,6 +7,7 @@ here; nothing is guessed: when no unit can be read, the caller must pass one exp
 
 CRS parsing and comparison use ``pyproj`` (PyPI wheels bundle PROJ).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,9 +24,13 @@ EPSG_UNITS = {
 
 # names accepted by --units / units= overrides
 UNIT_ALIASES = {
-    'm': ('metre', 1.0), 'metre': ('metre', 1.0), 'meter': ('metre', 1.0),
-    'ft': ('foot', 0.3048), 'foot': ('foot', 0.3048),
-    'us-ft': ('US survey foot', 1200.0 / 3937.0), 'us_survey_foot': ('US survey foot', 1200.0 / 3937.0),
+    'm': ('metre', 1.0),
+    'metre': ('metre', 1.0),
+    'meter': ('metre', 1.0),
+    'ft': ('foot', 0.3048),
+    'foot': ('foot', 0.3048),
+    'us-ft': ('US survey foot', 1200.0 / 3937.0),
+    'us_survey_foot': ('US survey foot', 1200.0 / 3937.0),
 }
 
 
@@ -47,6 +52,7 @@ class CRSInfo:
             says so).
         how: short text of where the unit was read from.
     """
+
     source: str
     wkt: Optional[str] = None
     epsg: Optional[int] = None
@@ -84,9 +90,13 @@ class CRSInfo:
 
     def to_meta(self) -> dict:
         return {
-            'source': self.source, 'epsg': self.epsg, 'wkt': self.wkt,
-            'unit': self.unit_name, 'unit_m': self.unit_m,
-            'vertical_unit': self.vertical_unit_name, 'vertical_unit_m': self.vertical_unit_m,
+            'source': self.source,
+            'epsg': self.epsg,
+            'wkt': self.wkt,
+            'unit': self.unit_name,
+            'unit_m': self.unit_m,
+            'vertical_unit': self.vertical_unit_name,
+            'vertical_unit_m': self.vertical_unit_m,
             'how': list(self.how),
         }
 
@@ -134,22 +144,28 @@ def crs_from_geokeys(source: str, keys: dict, ascii_params: str = '') -> CRSInfo
 def check_compatible(points_crs: CRSInfo, ortho_crs: CRSInfo) -> list:
     """Raise CRSError when the two files' CRS or units disagree; return notes for meta.json.
 
-    Rules: if both have a CRS they must be equal (pyproj ``CRS.equals``, axis order ignored); if both
-    have a known linear unit the units must be equal (relative difference < 1e-9). A file without a
-    CRS is accepted (noted) — the other file's CRS is then used.
+    Rules: if both have a CRS they must be equal (pyproj ``CRS.equals``, axis order ignored); if
+    both have a known linear unit the units must be equal (relative difference < 1e-9). A file
+    without a CRS is accepted (noted) — the other file's CRS is then used.
     """
     notes = []
     a, b = points_crs, ortho_crs
-    if a.unit_m is not None and b.unit_m is not None and abs(a.unit_m - b.unit_m) > 1e-9 * max(a.unit_m, b.unit_m):
+    if (
+        a.unit_m is not None
+        and b.unit_m is not None
+        and abs(a.unit_m - b.unit_m) > 1e-9 * max(a.unit_m, b.unit_m)
+    ):
         raise CRSError(
             f'linear units disagree: {a.source} is in {a.unit_name} ({a.unit_m} m) but '
-            f'{b.source} is in {b.unit_name} ({b.unit_m} m); reproject one of them first')
+            f'{b.source} is in {b.unit_name} ({b.unit_m} m); reproject one of them first'
+        )
     if a.known and b.known:
         ca, cb = a.pyproj_crs(), b.pyproj_crs()
         if not ca.equals(cb, ignore_axis_order=True):
             raise CRSError(
                 f'CRS disagree: {a.source} is {ca.name!r} but {b.source} is {cb.name!r}; '
-                'reproject one of them first')
+                'reproject one of them first'
+            )
         notes.append('CRS of point cloud and orthophoto are equal (pyproj CRS.equals)')
     else:
         for info in (a, b):

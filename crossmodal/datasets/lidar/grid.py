@@ -5,10 +5,11 @@ the OUTER upper-left corner of pixel (0, 0), ``px, py`` the pixel sizes (positiv
 point (x, y) falls in ``col = floor((x - x0) / px)``, ``row = floor((y0 - y) / py)``.
 
 ESRI world files (.wld/.jgw/.pgw/.tfw) hold six lines A, D, B, E, C, F where (C, F) is the CENTRE of
-the upper-left pixel, so ``x0 = C - A/2`` and ``y0 = F - E/2`` (E is negative). A metric grid that is
-an integer multiple ``f`` of the ortho grid keeps ``x0, y0`` and uses ``f*px, f*py`` so each metric
-cell covers exactly f x f ortho pixels.
+the upper-left pixel, so ``x0 = C - A/2`` and ``y0 = F - E/2`` (E is negative). A metric grid that
+is an integer multiple ``f`` of the ortho grid keeps ``x0, y0`` and uses ``f*px, f*py`` so each
+metric cell covers exactly f x f ortho pixels.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,6 +28,7 @@ class Grid:
         px, py: cell width and height (> 0).
         width, height: number of columns and rows.
     """
+
     x0: float
     y0: float
     px: float
@@ -50,7 +52,8 @@ class Grid:
         return (self.x0, self.y0 - self.height * self.py, self.x0 + self.width * self.px, self.y0)
 
     def coarsen(self, factor: int) -> 'Grid':
-        """Grid whose cells are ``factor`` x ``factor`` cells of this one (partial edge cells dropped)."""
+        """Grid whose cells are ``factor`` x ``factor`` cells of this one (partial edge cells
+        dropped)."""
         factor = int(factor)
         if factor < 1:
             raise ValueError(f'cell multiple must be a positive integer, got {factor}')
@@ -73,14 +76,21 @@ class Grid:
         return xc, yc
 
     def to_meta(self) -> dict:
-        return {'x0': self.x0, 'y0': self.y0, 'px': self.px, 'py': self.py,
-                'width': self.width, 'height': self.height,
-                'origin': 'outer upper-left corner of pixel (0,0)',
-                'geotransform': list(self.geotransform)}
+        return {
+            'x0': self.x0,
+            'y0': self.y0,
+            'px': self.px,
+            'py': self.py,
+            'width': self.width,
+            'height': self.height,
+            'origin': 'outer upper-left corner of pixel (0,0)',
+            'geotransform': list(self.geotransform),
+        }
 
     @classmethod
     def from_extent(cls, xmin: float, ymin: float, xmax: float, ymax: float, cell: float) -> 'Grid':
-        """Grid snapped to multiples of ``cell`` that covers the extent (used without an orthophoto)."""
+        """Grid snapped to multiples of ``cell`` that covers the extent (used without an
+        orthophoto)."""
         x0 = math.floor(xmin / cell) * cell
         y0 = math.ceil(ymax / cell) * cell
         if y0 == ymax:
@@ -90,9 +100,13 @@ class Grid:
         return cls(x0, y0, cell, cell, w, h)
 
 
-WORLD_FILE_EXTS = {'.jpg': ('.jgw', '.jpgw', '.wld'), '.jpeg': ('.jgw', '.jpegw', '.wld'),
-                   '.png': ('.pgw', '.pngw', '.wld'), '.tif': ('.tfw', '.tifw', '.wld'),
-                   '.tiff': ('.tfw', '.tiffw', '.wld')}
+WORLD_FILE_EXTS = {
+    '.jpg': ('.jgw', '.jpgw', '.wld'),
+    '.jpeg': ('.jgw', '.jpegw', '.wld'),
+    '.png': ('.pgw', '.pngw', '.wld'),
+    '.tif': ('.tfw', '.tifw', '.wld'),
+    '.tiff': ('.tfw', '.tiffw', '.wld'),
+}
 
 
 def find_world_file(image_path: str):

@@ -5,13 +5,14 @@
   installed). PLY/PCD carry no classification/returns/CRS, so every point counts as a single first
   return, no point is ground-classified (the DTM fallback applies) and units must be given.
 * Orthophoto: GeoTIFF read with ``tifffile`` (ModelPixelScale + ModelTiepoint or ModelTransformation
-  tags, GeoKeys for the CRS; a world file is used if the tags are absent) or JPEG/PNG (OpenCV) plus a
-  world file (.wld/.jgw/.pgw) and an optional .wkt/.prj CRS sidecar.
+  tags, GeoKeys for the CRS; a world file is used if the tags are absent) or JPEG/PNG (OpenCV) plus
+  a world file (.wld/.jgw/.pgw) and an optional .wkt/.prj CRS sidecar.
 
 Coordinates stay in the CRS units; ``PointCloud.z_m`` is z converted to metres. LAS RGB is nominally
 16-bit, but many files (Autzen) store 8-bit values; ``rgb_bits`` records which was detected and
 ``rgb8`` is the colour normalised to 0..255.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,6 +52,7 @@ class PointCloud:
         xy_to_m: metres per horizontal unit.
         path: source file.
     """
+
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
@@ -76,17 +78,31 @@ class PointCloud:
     def subset(self, mask: np.ndarray) -> 'PointCloud':
         def take(a):
             return None if a is None else a[mask]
-        return PointCloud(self.x[mask], self.y[mask], self.z[mask], self.classification[mask],
-                          self.return_number[mask], self.number_of_returns[mask], take(self.intensity),
-                          take(self.rgb8), self.rgb_bits, self.crs, self.z_to_m, self.xy_to_m, self.path,
-                          list(self.notes))
+
+        return PointCloud(
+            self.x[mask],
+            self.y[mask],
+            self.z[mask],
+            self.classification[mask],
+            self.return_number[mask],
+            self.number_of_returns[mask],
+            take(self.intensity),
+            take(self.rgb8),
+            self.rgb_bits,
+            self.crs,
+            self.z_to_m,
+            self.xy_to_m,
+            self.path,
+            list(self.notes),
+        )
 
 
 def normalise_las_rgb(red, green, blue, path: str = '<memory>'):
     """Return (rgb8 uint8 (N,3), bits) for LAS colour channels.
 
-    LAS stores 16-bit colour, but many writers store 8-bit values unscaled. If every channel value is
-    <= 255 the colour is taken as 8-bit (kept as is), else 16-bit (divided by 257, so 65535 -> 255).
+    LAS stores 16-bit colour, but many writers store 8-bit values unscaled. If every channel value
+    is <= 255 the colour is taken as 8-bit (kept as is), else 16-bit (divided by 257, so 65535 ->
+    255).
     """
     rgb = np.stack([np.asarray(red), np.asarray(green), np.asarray(blue)], axis=1).astype(np.uint32)
     if rgb.size == 0:
@@ -98,6 +114,7 @@ def normalise_las_rgb(red, green, blue, path: str = '<memory>'):
 
 def _las_crs(path: str, header) -> CRSInfo:
     from laspy.vlrs.known import GeoKeyDirectoryVlr, WktCoordinateSystemVlr
+
     vlrs = list(header.vlrs) + list(getattr(header, 'evlrs', None) or [])
     info = CRSInfo(source=path)
     for vlr in vlrs:
@@ -122,15 +139,19 @@ def _las_crs(path: str, header) -> CRSInfo:
     return info
 
 
-def read_points(path: str, units: Optional[str] = None, z_units: Optional[str] = None,
-                fallback_crs: Optional[CRSInfo] = None) -> PointCloud:
+def read_points(
+    path: str,
+    units: Optional[str] = None,
+    z_units: Optional[str] = None,
+    fallback_crs: Optional[CRSInfo] = None,
+) -> PointCloud:
     """Read a point cloud file.
 
     Args:
         path: .las/.laz (incl. COPC .copc.laz) or .ply/.pcd.
         units: override of the horizontal unit ('m', 'ft', 'us-ft'); required when the file states
-            none (PLY/PCD, LAS without CRS). An override that contradicts the file's stated unit is an
-            error.
+            none (PLY/PCD, LAS without CRS). An override that contradicts the file's stated unit is
+            an error.
         z_units: override of the vertical unit (default: LAS VerticalUnits GeoKey, else horizontal).
         fallback_crs: CRS (e.g. the orthophoto's) used when the file states no unit and ``units`` is
             None; the adoption is noted in ``pc.crs.how``.
@@ -143,13 +164,21 @@ def read_points(path: str, units: Optional[str] = None, z_units: Optional[str] =
     elif ext in O3D_EXTS:
         pc = _read_open3d(path)
     else:
-        raise PointCloudError(f'{path}: unsupported point cloud extension {ext!r} '
-                              f'(supported: {LAS_EXTS + O3D_EXTS})')
+        raise PointCloudError(
+            f'{path}: unsupported point cloud extension {ext!r} (supported: {LAS_EXTS + O3D_EXTS})'
+        )
     if len(pc) == 0:
         raise PointCloudError(f'{path}: the point cloud is empty (0 points)')
-    if units is None and pc.crs.unit_m is None and fallback_crs is not None and fallback_crs.unit_m is not None:
+    if (
+        units is None
+        and pc.crs.unit_m is None
+        and fallback_crs is not None
+        and fallback_crs.unit_m is not None
+    ):
         pc.crs.unit_name, pc.crs.unit_m = fallback_crs.unit_name, fallback_crs.unit_m
-        pc.crs.how.append(f'file states no unit: adopted {fallback_crs.unit_name} from {fallback_crs.source}')
+        pc.crs.how.append(
+            f'file states no unit: adopted {fallback_crs.unit_name} from {fallback_crs.source}'
+        )
     _resolve_units(pc, units, z_units)
     return pc
 
@@ -159,18 +188,24 @@ def _resolve_units(pc: PointCloud, units, z_units) -> None:
     if units is not None:
         name, factor = unit_from_name(units)
         if info.unit_m is not None and abs(info.unit_m - factor) > 1e-9:
-            raise CRSError(f'{pc.path}: --units {units} ({factor} m) contradicts the file\'s unit '
-                           f'{info.unit_name} ({info.unit_m} m)')
+            raise CRSError(
+                f'{pc.path}: --units {units} ({factor} m) contradicts the file\'s unit '
+                f'{info.unit_name} ({info.unit_m} m)'
+            )
         if info.unit_m is None:
             info.unit_name, info.unit_m = name, factor
             info.how.append(f'horizontal unit given by the user ({units})')
     if info.unit_m is None:
-        raise CRSError(f'{pc.path}: the file states no CRS/linear unit; pass units (m, ft or us-ft)')
+        raise CRSError(
+            f'{pc.path}: the file states no CRS/linear unit; pass units (m, ft or us-ft)'
+        )
     if z_units is not None:
         name, factor = unit_from_name(z_units)
         if info.vertical_unit_m is not None and abs(info.vertical_unit_m - factor) > 1e-9:
-            raise CRSError(f'{pc.path}: z unit {z_units} contradicts the file\'s vertical unit '
-                           f'{info.vertical_unit_name}')
+            raise CRSError(
+                f'{pc.path}: z unit {z_units} contradicts the file\'s vertical unit '
+                f'{info.vertical_unit_name}'
+            )
         info.vertical_unit_name, info.vertical_unit_m = name, factor
         info.how.append(f'vertical unit given by the user ({z_units})')
     if info.vertical_unit_m is None:
@@ -185,7 +220,9 @@ def _read_las(path: str) -> PointCloud:
     try:
         import laspy
     except ImportError as exc:
-        raise PointCloudError(f"{path}: reading LAS/LAZ needs laspy: pip install 'laspy[lazrs]'") from exc
+        raise PointCloudError(
+            f"{path}: reading LAS/LAZ needs laspy: pip install 'laspy[lazrs]'"
+        ) from exc
     try:
         las = laspy.read(path)
     except Exception as exc:  # laspy raises LaspyException / lazrs errors
@@ -197,14 +234,22 @@ def _read_las(path: str) -> PointCloud:
         rgb8, bits = normalise_las_rgb(las.red, las.green, las.blue, path)
     crs = _las_crs(path, las.header)
     pc = PointCloud(
-        x=np.asarray(las.x, np.float64), y=np.asarray(las.y, np.float64), z=np.asarray(las.z, np.float64),
+        x=np.asarray(las.x, np.float64),
+        y=np.asarray(las.y, np.float64),
+        z=np.asarray(las.z, np.float64),
         classification=np.asarray(las.classification, np.uint8),
         return_number=np.asarray(las.return_number, np.uint8),
         number_of_returns=np.asarray(las.number_of_returns, np.uint8),
         intensity=np.asarray(las.intensity, np.float32) if 'intensity' in dims else None,
-        rgb8=rgb8, rgb_bits=bits, crs=crs, path=path)
+        rgb8=rgb8,
+        rgb_bits=bits,
+        crs=crs,
+        path=path,
+    )
     if bits is not None:
-        pc.notes.append(f'LAS RGB detected as {bits}-bit' + (' (divided by 257 to 8 bit)' if bits == 16 else ''))
+        pc.notes.append(
+            f'LAS RGB detected as {bits}-bit' + (' (divided by 257 to 8 bit)' if bits == 16 else '')
+        )
     # LAS 1.2 writers sometimes leave return numbers 0; treat as single returns (recorded)
     bad = (pc.return_number == 0) | (pc.number_of_returns == 0)
     if bad.any():
@@ -219,8 +264,9 @@ def _read_open3d(path: str) -> PointCloud:
         import open3d as o3d
     except Exception as exc:  # ImportError, or OSError for a missing libusb-1.0
         raise PointCloudError(
-            f'{path}: reading PLY/PCD needs open3d (pip install open3d; on Debian it also needs the '
-            f'libusb-1.0-0 system package): {exc}') from exc
+            f'{path}: reading PLY/PCD needs open3d (pip install open3d; on Debian it also needs '
+            f'the libusb-1.0-0 system package): {exc}'
+        ) from exc
     cloud = o3d.io.read_point_cloud(path)
     xyz = np.asarray(cloud.points, np.float64)
     n = xyz.shape[0]
@@ -228,13 +274,21 @@ def _read_open3d(path: str) -> PointCloud:
     if cloud.has_colors():
         rgb8 = np.round(np.asarray(cloud.colors) * 255).clip(0, 255).astype(np.uint8)
     pc = PointCloud(
-        x=xyz[:, 0].copy() if n else np.zeros(0), y=xyz[:, 1].copy() if n else np.zeros(0),
+        x=xyz[:, 0].copy() if n else np.zeros(0),
+        y=xyz[:, 1].copy() if n else np.zeros(0),
         z=xyz[:, 2].copy() if n else np.zeros(0),
-        classification=np.ones(n, np.uint8), return_number=np.ones(n, np.uint8),
-        number_of_returns=np.ones(n, np.uint8), rgb8=rgb8, rgb_bits=8 if rgb8 is not None else None,
-        crs=CRSInfo(source=path), path=path)
-    pc.notes.append('PLY/PCD: no classification or return information; all points are single returns '
-                    'of class 1 (unclassified)')
+        classification=np.ones(n, np.uint8),
+        return_number=np.ones(n, np.uint8),
+        number_of_returns=np.ones(n, np.uint8),
+        rgb8=rgb8,
+        rgb_bits=8 if rgb8 is not None else None,
+        crs=CRSInfo(source=path),
+        path=path,
+    )
+    pc.notes.append(
+        'PLY/PCD: no classification or return information; all points are single returns '
+        'of class 1 (unclassified)'
+    )
     return pc
 
 
@@ -248,6 +302,7 @@ class Ortho:
         crs: CRSInfo (may be unknown when no .wkt/.prj/GeoKeys exist).
         path: source file.
     """
+
     image: np.ndarray
     grid: Grid
     crs: CRSInfo
@@ -273,7 +328,8 @@ def _sidecar_crs(path: str) -> CRSInfo:
 
 
 def read_ortho(path: str) -> Ortho:
-    """Read an orthophoto and its georeference (GeoTIFF tags or world file; CRS from GeoKeys/sidecar)."""
+    """Read an orthophoto and its georeference (GeoTIFF tags or world file; CRS from
+    GeoKeys/sidecar)."""
     if not os.path.isfile(path):
         raise OrthoError(f'{path}: orthophoto file not found')
     ext = os.path.splitext(path)[1].lower()
@@ -284,6 +340,7 @@ def read_ortho(path: str) -> Ortho:
         image, grid, crs = _read_geotiff(path)
     elif ext in ('.jpg', '.jpeg', '.png'):
         import cv2
+
         image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if image is None:
             raise OrthoError(f'{path}: cannot decode image')
@@ -302,13 +359,17 @@ def read_ortho(path: str) -> Ortho:
     if grid is None:
         wld = find_world_file(path)
         if wld is None:
-            raise OrthoError(f'{path}: orthophoto has no georeference (no GeoTIFF tags and no world file '
-                             '.wld/.jgw/.pgw/.tfw beside it)')
+            raise OrthoError(
+                f'{path}: orthophoto has no georeference (no GeoTIFF tags and no world file '
+                '.wld/.jgw/.pgw/.tfw beside it)'
+            )
         try:
             grid = read_world_file(wld, w, h)
         except ValueError as exc:
             raise OrthoError(str(exc)) from exc
-        notes.append(f'georeference from world file {os.path.basename(wld)} (C,F = centre of UL pixel)')
+        notes.append(
+            f'georeference from world file {os.path.basename(wld)} (C,F = centre of UL pixel)'
+        )
     if not crs.known:
         side = _sidecar_crs(path)
         if side.known:
@@ -338,7 +399,7 @@ def _read_geotiff(path: str):
     if gkd is not None:
         gkd = list(gkd)
         for i in range(int(gkd[3])):
-            kid, loc, _count, val = gkd[4 + 4 * i: 8 + 4 * i]
+            kid, loc, _count, val = gkd[4 + 4 * i : 8 + 4 * i]
             if loc == 0:
                 keys[int(kid)] = int(val)
     crs = crs_from_geokeys(path, keys)
@@ -356,7 +417,9 @@ def _read_geotiff(path: str):
     elif 34264 in tags:
         m = tags[34264]
         if m[1] != 0 or m[4] != 0:
-            raise OrthoError(f'{path}: rotated GeoTIFF (ModelTransformation with shear) is not supported')
+            raise OrthoError(
+                f'{path}: rotated GeoTIFF (ModelTransformation with shear) is not supported'
+            )
         x0, y0 = m[3], m[7]
         if pixel_is_point:
             x0, y0 = x0 - m[0] / 2.0, y0 - m[5] / 2.0

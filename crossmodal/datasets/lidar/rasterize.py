@@ -13,6 +13,7 @@ Steps (data.md §1.6; conventions follow lidR / PyForestScan):
 4. PAI, FHD, vertical profiles, cover, height percentiles (:mod:`structure`).
 All heights are metres (z converted with the file's vertical unit).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,13 @@ import numpy as np
 
 from .grid import Grid
 from .io import PointCloud, PointCloudError
-from .structure import (PAI_ESTIMATORS, foliage_height_diversity, plant_area_index,
-                        profile_bin_names, vertical_profile)
+from .structure import (
+    PAI_ESTIMATORS,
+    foliage_height_diversity,
+    plant_area_index,
+    profile_bin_names,
+    vertical_profile,
+)
 
 NOISE_CLASSES = (7, 18)
 GROUND_CLASS = 2
@@ -45,6 +51,7 @@ class RasterParams:
         dtm_fallback: 'error' | 'lowest' | 'zero' (see module docstring).
         dtm_reduce: 'min' | 'mean' per-cell reduction of ground z.
     """
+
     min_height: float = 2.0
     pai_estimator: str = 'first_return'
     pai_k: float = 0.5
@@ -58,9 +65,13 @@ class RasterParams:
 
     def validate(self):
         if self.pai_estimator not in PAI_ESTIMATORS:
-            raise ValueError(f'unknown PAI estimator {self.pai_estimator!r}; choose one of {PAI_ESTIMATORS}')
+            raise ValueError(
+                f'unknown PAI estimator {self.pai_estimator!r}; choose one of {PAI_ESTIMATORS}'
+            )
         if self.dtm_fallback not in ('error', 'lowest', 'zero'):
-            raise ValueError(f"dtm_fallback must be 'error', 'lowest' or 'zero', got {self.dtm_fallback!r}")
+            raise ValueError(
+                f"dtm_fallback must be 'error', 'lowest' or 'zero', got {self.dtm_fallback!r}"
+            )
         if self.dtm_reduce not in ('min', 'mean'):
             raise ValueError(f"dtm_reduce must be 'min' or 'mean', got {self.dtm_reduce!r}")
         if self.fhd_log_base <= 1:
@@ -71,7 +82,8 @@ class RasterParams:
 
 
 def reduce_cells(cell: np.ndarray, values: np.ndarray, n_cells: int, how: str) -> np.ndarray:
-    """Per-cell 'min' | 'max' | 'mean' of ``values``; NaN for empty cells. Output (n_cells,) float64."""
+    """Per-cell 'min' | 'max' | 'mean' of ``values``; NaN for empty cells. Output (n_cells,)
+    float64."""
     if how == 'mean':
         cnt = np.bincount(cell, minlength=n_cells)
         s = np.bincount(cell, weights=values, minlength=n_cells)
@@ -85,7 +97,8 @@ def reduce_cells(cell: np.ndarray, values: np.ndarray, n_cells: int, how: str) -
 
 
 def cell_percentile(cell: np.ndarray, values: np.ndarray, n_cells: int, q: float) -> np.ndarray:
-    """Per-cell percentile (nearest-rank on the sorted values, q in [0, 100]); NaN for empty cells."""
+    """Per-cell percentile (nearest-rank on the sorted values, q in [0, 100]); NaN for empty
+    cells."""
     order = np.lexsort((values, cell))
     c, v = cell[order], values[order]
     cnt = np.bincount(c, minlength=n_cells)
@@ -98,7 +111,8 @@ def cell_percentile(cell: np.ndarray, values: np.ndarray, n_cells: int, q: float
 
 
 def fill_gaps(raster: np.ndarray, k: int = 8, power: float = 2.0) -> np.ndarray:
-    """Fill NaN cells by inverse-distance weighting of the ``k`` nearest valid cells (weights 1/d^power).
+    """Fill NaN cells by inverse-distance weighting of the ``k`` nearest valid cells (weights
+    1/d^power).
 
     Only valid cells on the rim of a gap are used as sources (the interior of a gap is interpolated
     from its rim). IDW instead of a Delaunay TIN: scipy's triangulation of lattice points is
@@ -106,6 +120,7 @@ def fill_gaps(raster: np.ndarray, k: int = 8, power: float = 2.0) -> np.ndarray:
     """
     from scipy.ndimage import binary_dilation
     from scipy.spatial import cKDTree
+
     valid = ~np.isnan(raster)
     if valid.all():
         return raster.copy()
@@ -128,13 +143,15 @@ def fill_gaps(raster: np.ndarray, k: int = 8, power: float = 2.0) -> np.ndarray:
 def bilinear_at(raster: np.ndarray, grid: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Bilinear interpolation of a gap-free raster (values at cell centres) at points (x, y)."""
     from scipy.ndimage import map_coordinates
+
     r = (grid.y0 - y) / grid.py - 0.5
     c = (x - grid.x0) / grid.px - 0.5
     return map_coordinates(raster, [r, c], order=1, mode='nearest')
 
 
-def compute_rasters(pc: PointCloud, grid: Grid, params: Optional[RasterParams] = None,
-                    progress=None) -> dict:
+def compute_rasters(
+    pc: PointCloud, grid: Grid, params: Optional[RasterParams] = None, progress=None
+) -> dict:
     """Rasterise a point cloud on ``grid``.
 
     Args:
@@ -163,8 +180,11 @@ def compute_rasters(pc: PointCloud, grid: Grid, params: Optional[RasterParams] =
     if not keep.any():
         xmin, ymin, xmax, ymax = grid.bounds
         raise PointCloudError(
-            f'{pc.path}: no point falls on the raster grid (x {xmin:.2f}..{xmax:.2f}, y {ymin:.2f}..{ymax:.2f}); '
-            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, y {pc.y.min():.2f}..{pc.y.max():.2f}')
+            f'{pc.path}: no point falls on the raster grid (x {xmin:.2f}..{xmax:.2f}, '
+            f'y {ymin:.2f}..{ymax:.2f}); '
+            f'points span x {pc.x.min():.2f}..{pc.x.max():.2f}, '
+            f'y {pc.y.min():.2f}..{pc.y.max():.2f}'
+        )
     cell = (row * w + col)[keep]
     x, y = pc.x[keep], pc.y[keep]
     z = pc.z[keep] * pc.z_to_m
@@ -177,17 +197,22 @@ def compute_rasters(pc: PointCloud, grid: Grid, params: Optional[RasterParams] =
     ground = cls == GROUND_CLASS
     if ground.any():
         dtm = reduce_cells(cell[ground], z[ground], n_cells, params.dtm_reduce).reshape(h, w)
-        notes.append(f'DTM from {int(ground.sum())} ground points (class 2), per-cell {params.dtm_reduce}')
+        notes.append(
+            f'DTM from {int(ground.sum())} ground points (class 2), per-cell {params.dtm_reduce}'
+        )
     elif params.dtm_fallback == 'lowest':
         dtm = reduce_cells(cell, z, n_cells, 'min').reshape(h, w)
         notes.append('no ground-classified points: DTM fallback = lowest return per cell')
     elif params.dtm_fallback == 'zero':
         dtm = np.zeros((h, w))
-        notes.append('no ground-classified points: DTM fallback = 0 (z taken as height above ground)')
+        notes.append(
+            'no ground-classified points: DTM fallback = 0 (z taken as height above ground)'
+        )
     else:
         raise PointCloudError(
-            f'{pc.path}: no ground-classified points (class 2) on the grid; classify ground first or '
-            "choose a DTM fallback ('lowest' or 'zero' for height-normalised files)")
+            f'{pc.path}: no ground-classified points (class 2) on the grid; classify ground first '
+            "or choose a DTM fallback ('lowest' or 'zero' for height-normalised files)"
+        )
     dtm = fill_gaps(dtm)
     step('DTM')
 
@@ -198,10 +223,18 @@ def compute_rasters(pc: PointCloud, grid: Grid, params: Optional[RasterParams] =
     empty = n_pts == 0
     step('DSM/CHM')
 
-    pai = plant_area_index(cell, hag, n_cells, params.pai_estimator, params.min_height, params.pai_k,
-                           rn, nr, inten).reshape(h, w)
-    fhd = foliage_height_diversity(cell, hag, n_cells, params.min_height, params.fhd_bin_width,
-                                   params.fhd_log_base, params.fhd_normalise).reshape(h, w)
+    pai = plant_area_index(
+        cell, hag, n_cells, params.pai_estimator, params.min_height, params.pai_k, rn, nr, inten
+    ).reshape(h, w)
+    fhd = foliage_height_diversity(
+        cell,
+        hag,
+        n_cells,
+        params.min_height,
+        params.fhd_bin_width,
+        params.fhd_log_base,
+        params.fhd_normalise,
+    ).reshape(h, w)
     step('PAI/FHD')
 
     first = rn == 1
@@ -209,15 +242,23 @@ def compute_rasters(pc: PointCloud, grid: Grid, params: Optional[RasterParams] =
     n_first_veg = np.bincount(cell[first & (hag >= params.min_height)], minlength=n_cells)
     with np.errstate(invalid='ignore', divide='ignore'):
         cover = np.where(n_first > 0, n_first_veg / np.maximum(n_first, 1), np.nan).reshape(h, w)
-    cell_area_m2 = grid.px * grid.py * pc.xy_to_m ** 2
+    cell_area_m2 = grid.px * grid.py * pc.xy_to_m**2
     density = (n_pts / cell_area_m2).astype(np.float64)
     p50 = cell_percentile(cell, hag, n_cells, 50).reshape(h, w)
     p95 = cell_percentile(cell, hag, n_cells, 95).reshape(h, w)
-    profile = vertical_profile(cell, hag, n_cells, params.profile_bin_width,
-                               params.profile_max_height).reshape(h, w, -1)
+    profile = vertical_profile(
+        cell, hag, n_cells, params.profile_bin_width, params.profile_max_height
+    ).reshape(h, w, -1)
     out = {
-        'dtm': dtm, 'dsm': dsm, 'chm': chm, 'pai': pai, 'fhd': fhd, 'cover': cover, 'density': density,
-        'hag_p50': np.clip(p50, 0, None), 'hag_p95': np.clip(p95, 0, None),
+        'dtm': dtm,
+        'dsm': dsm,
+        'chm': chm,
+        'pai': pai,
+        'fhd': fhd,
+        'cover': cover,
+        'density': density,
+        'hag_p50': np.clip(p50, 0, None),
+        'hag_p95': np.clip(p95, 0, None),
     }
     if inten is not None:
         scale = float(np.percentile(inten, 99)) or 1.0

@@ -5,7 +5,8 @@ return per-cell arrays of length ``n_cells``; heights are metres above ground.
 
 PAI (plant area index, m^2/m^2) — Beer-Lambert gap fraction for near-nadir airborne scans
 (MacArthur & Horn 1969; lidR / Kamoske et al. 2019 conventions, see data.md §1.6):
-    P_gap = exp(-k * PAI)   ->   PAI = -ln(P_gap) / k,   k = G * Omega (default 0.5: spherical leaves).
+    P_gap = exp(-k * PAI)   ->   PAI = -ln(P_gap) / k,
+    k = G * Omega (default 0.5: spherical leaves).
 Gap-fraction estimators (h0 = ``min_height``; a return "reaches the ground" if HAG < h0):
     first_return:     P = N_first(HAG < h0) / N_first
     all_return:       P = N_all(HAG < h0) / N_all       (= the MacArthur-Horn profile PAI summed
@@ -17,11 +18,12 @@ Cells without returns (for the estimator) are NaN; ground-only cells give PAI = 
 
 FHD (foliage height diversity; MacArthur & MacArthur 1961) = Shannon entropy of the vertical
 distribution of returns: bins of width ``bin_width`` from ``min_height`` upwards,
-p_i = share of returns with HAG >= min_height that fall in bin i, FHD = -sum p_i log_b p_i (empty bins
-skipped). ``normalise=True`` divides by log_b(n_bins) with n_bins = bins from min_height up to the
-cell's highest return (lidR ``entropy`` convention, range [0, 1]). Cells with returns but none above
-``min_height`` get FHD = 0 (one-layer / bare ground); cells without returns are NaN.
+p_i = share of returns with HAG >= min_height that fall in bin i, FHD = -sum p_i log_b p_i (empty
+bins skipped). ``normalise=True`` divides by log_b(n_bins) with n_bins = bins from min_height up to
+the cell's highest return (lidR ``entropy`` convention, range [0, 1]). Cells with returns but none
+above ``min_height`` get FHD = 0 (one-layer / bare ground); cells without returns are NaN.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +38,16 @@ def _bincount(cell, n_cells, weights=None):
     return np.bincount(cell, weights=weights, minlength=n_cells).astype(np.float64)
 
 
-def gap_fraction(cell: np.ndarray, hag: np.ndarray, n_cells: int, estimator: str = 'first_return',
-                 min_height: float = 2.0, return_number: Optional[np.ndarray] = None,
-                 number_of_returns: Optional[np.ndarray] = None,
-                 intensity: Optional[np.ndarray] = None):
+def gap_fraction(
+    cell: np.ndarray,
+    hag: np.ndarray,
+    n_cells: int,
+    estimator: str = 'first_return',
+    min_height: float = 2.0,
+    return_number: Optional[np.ndarray] = None,
+    number_of_returns: Optional[np.ndarray] = None,
+    intensity: Optional[np.ndarray] = None,
+):
     """Return (P_gap, n_used) per cell; P_gap is NaN where no return was usable.
 
     Shapes: per-point arrays (N,), outputs (n_cells,). P_gap is NOT clipped here.
@@ -89,17 +97,33 @@ def pai_from_gap(p_gap: np.ndarray, n_used: np.ndarray, k: float = 0.5) -> np.nd
     return pai + 0.0  # turn -0.0 into 0.0
 
 
-def plant_area_index(cell, hag, n_cells, estimator='first_return', min_height=2.0, k=0.5,
-                     return_number=None, number_of_returns=None, intensity=None) -> np.ndarray:
+def plant_area_index(
+    cell,
+    hag,
+    n_cells,
+    estimator='first_return',
+    min_height=2.0,
+    k=0.5,
+    return_number=None,
+    number_of_returns=None,
+    intensity=None,
+) -> np.ndarray:
     """PAI per cell (m^2/m^2), see module docstring."""
-    p, used = gap_fraction(cell, hag, n_cells, estimator, min_height, return_number,
-                           number_of_returns, intensity)
+    p, used = gap_fraction(
+        cell, hag, n_cells, estimator, min_height, return_number, number_of_returns, intensity
+    )
     return pai_from_gap(p, used, k)
 
 
-def foliage_height_diversity(cell: np.ndarray, hag: np.ndarray, n_cells: int, min_height: float = 2.0,
-                             bin_width: float = 1.0, log_base: float = math.e,
-                             normalise: bool = False) -> np.ndarray:
+def foliage_height_diversity(
+    cell: np.ndarray,
+    hag: np.ndarray,
+    n_cells: int,
+    min_height: float = 2.0,
+    bin_width: float = 1.0,
+    log_base: float = math.e,
+    normalise: bool = False,
+) -> np.ndarray:
     """FHD per cell (Shannon entropy of the return height distribution above ``min_height``)."""
     if bin_width <= 0:
         raise ValueError(f'FHD bin width must be > 0, got {bin_width}')
@@ -111,7 +135,11 @@ def foliage_height_diversity(cell: np.ndarray, hag: np.ndarray, n_cells: int, mi
     c = cell[above]
     b = np.floor((hag[above] - min_height) / bin_width).astype(np.int64)
     n_bins = int(b.max()) + 1
-    counts = np.bincount(c * n_bins + b, minlength=n_cells * n_bins).reshape(n_cells, n_bins).astype(np.float64)
+    counts = (
+        np.bincount(c * n_bins + b, minlength=n_cells * n_bins)
+        .reshape(n_cells, n_bins)
+        .astype(np.float64)
+    )
     tot = counts.sum(1, keepdims=True)
     with np.errstate(invalid='ignore', divide='ignore'):
         p = counts / np.where(tot > 0, tot, 1.0)
@@ -129,8 +157,13 @@ def foliage_height_diversity(cell: np.ndarray, hag: np.ndarray, n_cells: int, mi
     return fhd + 0.0
 
 
-def vertical_profile(cell: np.ndarray, hag: np.ndarray, n_cells: int, bin_width: float = 2.0,
-                     max_height: float = 40.0) -> np.ndarray:
+def vertical_profile(
+    cell: np.ndarray,
+    hag: np.ndarray,
+    n_cells: int,
+    bin_width: float = 2.0,
+    max_height: float = 40.0,
+) -> np.ndarray:
     """Share of each cell's returns per HAG bin, (n_cells, n_bins) float32.
 
     Bins: [0, w), [w, 2w), ..., the last bin also takes every return >= max_height; returns with

@@ -20,9 +20,10 @@ Scene model
   crowns in per-tree random greens (independent of height) with Lambertian shading of the ellipsoid
   for a sun at azimuth 135 deg / elevation ``sun_elevation``; NIR rises with crown foliage density
   (1 - exp(-k LAD L)); each tree casts a shadow displaced by H / tan(elevation) away from the sun.
-  Height is therefore only weakly visible (shadow length, crown size), while a LiDAR-fed teacher sees
-  it exactly.
+  Height is therefore only weakly visible (shadow length, crown size), while a LiDAR-fed teacher
+  sees it exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,20 +39,21 @@ from .io import PointCloud
 @dataclass
 class SyntheticForestConfig:
     """Parameters of :func:`make_synthetic_forest` (recorded in meta.json)."""
+
     seed: int = 0
-    size_px: int = 512            # scene edge in image pixels
-    gsd: float = 0.5              # image pixel size (m)
+    size_px: int = 512  # scene edge in image pixels
+    gsd: float = 0.5  # image pixel size (m)
     trees_per_ha: float = 250.0
     h_min: float = 4.0
     h_max: float = 32.0
-    radius_noise: float = 0.8     # m, std of crown-radius noise around 0.5 + 0.12 H
+    radius_noise: float = 0.8  # m, std of crown-radius noise around 0.5 + 0.12 H
     lad_min: float = 0.2
     lad_max: float = 1.2
-    k: float = 0.5                # extinction coefficient used to simulate the pulses
-    pulse_density: float = 8.0    # pulses per m^2
+    k: float = 0.5  # extinction coefficient used to simulate the pulses
+    pulse_density: float = 8.0  # pulses per m^2
     ground_after_veg: float = 0.5
-    sun_elevation: float = 50.0   # degrees
-    sun_azimuth: float = 135.0    # degrees clockwise from north (SE sun)
+    sun_elevation: float = 50.0  # degrees
+    sun_azimuth: float = 135.0  # degrees clockwise from north (SE sun)
 
 
 def terrain(x, y):
@@ -61,6 +63,7 @@ def terrain(x, y):
 def _smooth_noise(rng, h, w, scale):
     """Low-frequency noise in [-1, 1] (bilinear upsampling of a coarse random grid)."""
     from scipy.ndimage import zoom
+
     ch, cw = max(2, h // scale + 2), max(2, w // scale + 2)
     coarse = rng.uniform(-1, 1, (ch, cw))
     up = zoom(coarse, (h / (ch - 1) + 1e-9, w / (cw - 1) + 1e-9), order=1)
@@ -89,37 +92,45 @@ def make_synthetic_forest(cfg: SyntheticForestConfig = None) -> dict:
     tr = np.clip(0.5 + 0.12 * th + rng.normal(0, cfg.radius_noise, n_trees), 0.8, None)
     tb = th * rng.uniform(0.3, 0.55, n_trees)
     tl = rng.uniform(cfg.lad_min, cfg.lad_max, n_trees)
-    tcol = np.stack([rng.uniform(35, 75, n_trees), rng.uniform(70, 120, n_trees),
-                     rng.uniform(30, 60, n_trees)], 1)
+    tcol = np.stack(
+        [rng.uniform(35, 75, n_trees), rng.uniform(70, 120, n_trees), rng.uniform(30, 60, n_trees)],
+        1,
+    )
 
     xc, yc = grid.centres()
-    top = np.zeros((s, s))      # crown top HAG of the top-most crown
+    top = np.zeros((s, s))  # crown top HAG of the top-most crown
     bot = np.zeros((s, s))
     tid = np.full((s, s), -1, np.int64)
     shade = np.ones((s, s))
     az = math.radians(cfg.sun_azimuth)
     el = math.radians(cfg.sun_elevation)
-    sun = np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)])  # x=E, y=N, z=up
+    sun = np.array(
+        [math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)]
+    )  # x=E, y=N, z=up
     shadow = np.zeros((s, s), bool)
     for i in np.argsort(th):  # ascending height: taller crowns paint over shorter ones
         r = tr[i]
-        c0 = max(0, int((tx[i] - r) / g)); c1 = min(s, int((tx[i] + r) / g) + 2)
-        r0 = max(0, int((extent - ty[i] - r) / g)); r1 = min(s, int((extent - ty[i] + r) / g) + 2)
+        c0 = max(0, int((tx[i] - r) / g))
+        c1 = min(s, int((tx[i] + r) / g) + 2)
+        r0 = max(0, int((extent - ty[i] - r) / g))
+        r1 = min(s, int((extent - ty[i] + r) / g) + 2)
         # shadow: crown disc displaced away from the sun by (crown centre height) / tan(elevation)
         hc = 0.5 * (th[i] + tb[i])
         off = hc / math.tan(el)
         sx, sy = tx[i] - off * math.sin(az), ty[i] - off * math.cos(az)
-        sc0 = max(0, int((sx - r) / g)); sc1 = min(s, int((sx + r) / g) + 2)
-        sr0 = max(0, int((extent - sy - r) / g)); sr1 = min(s, int((extent - sy + r) / g) + 2)
+        sc0 = max(0, int((sx - r) / g))
+        sc1 = min(s, int((sx + r) / g) + 2)
+        sr0 = max(0, int((extent - sy - r) / g))
+        sr1 = min(s, int((extent - sy + r) / g) + 2)
         if sc1 > sc0 and sr1 > sr0:
             dxs = xc[None, sc0:sc1] - sx
             dys = yc[sr0:sr1, None] - sy
-            shadow[sr0:sr1, sc0:sc1] |= (dxs ** 2 + dys ** 2) < r * r
+            shadow[sr0:sr1, sc0:sc1] |= (dxs**2 + dys**2) < r * r
         if c1 <= c0 or r1 <= r0:
             continue
         dx = xc[None, c0:c1] - tx[i]
         dy = yc[r0:r1, None] - ty[i]
-        q = 1.0 - (dx ** 2 + dy ** 2) / (r * r)
+        q = 1.0 - (dx**2 + dy**2) / (r * r)
         inside = q > 0
         az_semi = 0.5 * (th[i] - tb[i])
         zc = tb[i] + az_semi
@@ -131,8 +142,8 @@ def make_synthetic_forest(cfg: SyntheticForestConfig = None) -> dict:
         tid[r0:r1, c0:c1] = np.where(win, i, tid[r0:r1, c0:c1])
         # Lambertian shading on the ellipsoid surface (normal of x^2/R^2 + y^2/R^2 + z^2/a^2 = 1)
         nz = (ztop - zc) / max(az_semi, 1e-6) ** 2
-        nx, ny = dx / r ** 2, dy / r ** 2
-        nn = np.sqrt(nx ** 2 + ny ** 2 + nz ** 2) + 1e-12
+        nx, ny = dx / r**2, dy / r**2
+        nn = np.sqrt(nx**2 + ny**2 + nz**2) + 1e-12
         lam = np.clip((nx * sun[0] + ny * sun[1] + nz * sun[2]) / nn, 0, 1)
         shade[r0:r1, c0:c1] = np.where(win, 0.45 + 0.55 * lam, shade[r0:r1, c0:c1])
 
@@ -157,17 +168,34 @@ def make_synthetic_forest(cfg: SyntheticForestConfig = None) -> dict:
     xs, ys, zs, cls, rn, nr = [], [], [], [], [], []
     for j in range(3):
         m = hit[:, j]
-        xs.append(px[m]); ys.append(py[m]); zs.append(zg[m] + ptop[m] - depths[m, j])
-        cls.append(np.ones(m.sum(), np.uint8)); rn.append(np.full(m.sum(), j + 1, np.uint8))
+        xs.append(px[m])
+        ys.append(py[m])
+        zs.append(zg[m] + ptop[m] - depths[m, j])
+        cls.append(np.ones(m.sum(), np.uint8))
+        rn.append(np.full(m.sum(), j + 1, np.uint8))
         nr.append(n_ret[m].astype(np.uint8))
     m = ground
-    xs.append(px[m]); ys.append(py[m]); zs.append(zg[m] + rng.normal(0, 0.05, m.sum()))
-    cls.append(np.full(m.sum(), 2, np.uint8)); rn.append((n_veg[m] + 1).astype(np.uint8))
+    xs.append(px[m])
+    ys.append(py[m])
+    zs.append(zg[m] + rng.normal(0, 0.05, m.sum()))
+    cls.append(np.full(m.sum(), 2, np.uint8))
+    rn.append((n_veg[m] + 1).astype(np.uint8))
     nr.append(n_ret[m].astype(np.uint8))
-    crs = CRSInfo(source='synthetic', unit_name='metre', unit_m=1.0, how=['synthetic local metric CRS'])
-    points = PointCloud(np.concatenate(xs), np.concatenate(ys), np.concatenate(zs), np.concatenate(cls),
-                        np.concatenate(rn), np.concatenate(nr), crs=crs, z_to_m=1.0, xy_to_m=1.0,
-                        path='synthetic-forest')
+    crs = CRSInfo(
+        source='synthetic', unit_name='metre', unit_m=1.0, how=['synthetic local metric CRS']
+    )
+    points = PointCloud(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        np.concatenate(zs),
+        np.concatenate(cls),
+        np.concatenate(rn),
+        np.concatenate(nr),
+        crs=crs,
+        z_to_m=1.0,
+        xy_to_m=1.0,
+        path='synthetic-forest',
+    )
 
     # --- RGBI image ----------------------------------------------------------------------------
     tex = _smooth_noise(rng, s, s, 24)
@@ -186,23 +214,49 @@ def make_synthetic_forest(cfg: SyntheticForestConfig = None) -> dict:
     img[sh] *= 0.5
     img += rng.normal(0, 4.0, img.shape)
     image = np.clip(np.round(img), 0, 255).astype(np.uint8)
-    trees = [dict(x=float(tx[i]), y=float(ty[i]), height=float(th[i]), radius=float(tr[i]),
-                  base=float(tb[i]), lad=float(tl[i])) for i in range(n_trees)]
-    return {'points': points, 'image': image, 'grid': grid, 'trees': trees, 'config': asdict(cfg),
-            'truth_top': top.astype(np.float32), 'truth_pai': truth_pai.astype(np.float32)}
+    trees = [
+        dict(
+            x=float(tx[i]),
+            y=float(ty[i]),
+            height=float(th[i]),
+            radius=float(tr[i]),
+            base=float(tb[i]),
+            lad=float(tl[i]),
+        )
+        for i in range(n_trees)
+    ]
+    return {
+        'points': points,
+        'image': image,
+        'grid': grid,
+        'trees': trees,
+        'config': asdict(cfg),
+        'truth_top': top.astype(np.float32),
+        'truth_pai': truth_pai.astype(np.float32),
+    }
 
 
-def write_synthetic_forest(out: str, cfg: SyntheticForestConfig = None, tile_size: int = 64,
-                           cell_multiple: int = 2, params=None, force: bool = False,
-                           progress: bool = True, test_fraction: float = 0.25) -> dict:
+def write_synthetic_forest(
+    out: str,
+    cfg: SyntheticForestConfig = None,
+    tile_size: int = 64,
+    cell_multiple: int = 2,
+    params=None,
+    force: bool = False,
+    progress: bool = True,
+    test_fraction: float = 0.25,
+) -> dict:
     """Generate a scene and write it in the crossmodal layout (RGB/ = 4-band R,G,B,NIR PNG)."""
     from .rasterize import RasterParams, compute_rasters, lidar_stack
     from .tiling import check_out_dir, prepare_out_dir, summarise, write_tiles
+
     cfg = cfg or SyntheticForestConfig()
     params = params or RasterParams(profile_bin_width=4.0, profile_max_height=32.0)
     if cfg.size_px % tile_size or tile_size % cell_multiple:
-        raise ValueError(f'scene size {cfg.size_px} must be a multiple of the tile size {tile_size}, '
-                         f'and the tile size a multiple of the cell multiple {cell_multiple}')
+        raise ValueError(
+            f'scene size {cfg.size_px} must be a multiple of the tile size {tile_size}, '
+            f'and the tile size a multiple of the cell multiple {cell_multiple}'
+        )
     check_out_dir(out, force)
     scene = make_synthetic_forest(cfg)
     prepare_out_dir(out, force)
@@ -214,14 +268,38 @@ def write_synthetic_forest(out: str, cfg: SyntheticForestConfig = None, tile_siz
         'synthetic_config': scene['config'],
         'n_trees': len(scene['trees']),
         'n_points': len(scene['points']),
-        'crs': {'points': scene['points'].crs.to_meta(), 'ortho': None, 'notes': ['local metric CRS']},
+        'crs': {
+            'points': scene['points'].crs.to_meta(),
+            'ortho': None,
+            'notes': ['local metric CRS'],
+        },
         'units': {'horizontal': 'metre', 'horizontal_m': 1.0, 'z_to_m': 1.0, 'heights': 'metres'},
-        'grid': {'ortho': scene['grid'].to_meta(), 'metric': mgrid.to_meta(),
-                 'metric_cell_m': [mgrid.px, mgrid.py], 'window_ortho_rc': [0, 0]},
+        'grid': {
+            'ortho': scene['grid'].to_meta(),
+            'metric': mgrid.to_meta(),
+            'metric_cell_m': [mgrid.px, mgrid.py],
+            'window_ortho_rc': [0, 0],
+        },
         'raster_params': params.to_meta(),
         'notes': rasters['notes'],
         'summary': summarise(rasters),
-        'reconstruction': 'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors',
+        'reconstruction': (
+            'FSKD targets (methods.md §4b) — a reconstruction, no code released by the authors'
+        ),
     }
-    return write_tiles(out, f'synforest{cfg.seed}', scene['image'], rasters, stack, names, cell_multiple,
-                       tile_size, (0, 0), 0.5, test_fraction, 'ortho', meta, progress)
+    return write_tiles(
+        out,
+        f'synforest{cfg.seed}',
+        scene['image'],
+        rasters,
+        stack,
+        names,
+        cell_multiple,
+        tile_size,
+        (0, 0),
+        0.5,
+        test_fraction,
+        'ortho',
+        meta,
+        progress,
+    )

@@ -6,7 +6,14 @@ from .loading import LoadMultiModalFromFile, SampleLoadError
 from .photometric import ModalityPhotometricAug
 from .resize import MultiModalResize
 
-__all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'JointGeometricAug', 'MultiModalRandomCrop',
-           'MultiModalResize',
-           'ModalityPhotometricAug', 'ModalityDropout', 'PackMultiModalInputs',
-           'DepthPhotometricAug']
+__all__ = [
+    'LoadMultiModalFromFile',
+    'SampleLoadError',
+    'JointGeometricAug',
+    'MultiModalRandomCrop',
+    'MultiModalResize',
+    'ModalityPhotometricAug',
+    'ModalityDropout',
+    'PackMultiModalInputs',
+    'DepthPhotometricAug',
+]

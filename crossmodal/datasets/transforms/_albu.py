@@ -4,6 +4,7 @@ albumentations 2.x keeps its own random generators; we reseed them on every call
 global generator, which MMEngine seeds (``randomness=dict(seed=...)``) per process and worker,
 so augmentation is reproducible under a fixed seed.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Sequence, Union
@@ -14,6 +15,7 @@ import numpy as np
 def build_albu(cfg: Union[Dict, object]):
     """Build one albumentations transform from ``dict(type='HorizontalFlip', p=0.5)``."""
     import albumentations as A
+
     if not isinstance(cfg, dict):
         return cfg
     cfg = dict(cfg)

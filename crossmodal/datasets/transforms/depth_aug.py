@@ -3,20 +3,21 @@
 CroDiNo-KD (arXiv 2505.24361) trains each modality with its own augmentation ("decoupled data
 augmentation"); the exact lists are unknown, so this is a **reconstruction** (methods.md §3(b)):
 geometry stays shared (``JointGeometricAug`` / ``MultiModalRandomCrop``, needed by the pixel-level
-contrastive loss), colour jitter goes to RGB only (``ModalityPhotometricAug``), and depth gets sensor-
-like corruptions of its own, drawn independently of the RGB ones:
+contrastive loss), colour jitter goes to RGB only (``ModalityPhotometricAug``), and depth gets
+sensor-like corruptions of its own, drawn independently of the RGB ones:
 
 * global scale jitter: ``d *= s``, ``s ~ U(scale_range)`` (with probability ``scale_p``);
-* additive Gaussian noise (metres) proportional to depth: ``d += N(0, (noise_std + noise_rel * d)^2)``
-  (with probability ``noise_p``);
+* additive Gaussian noise (metres) proportional to depth:
+  ``d += N(0, (noise_std + noise_rel * d)^2)`` (with probability ``noise_p``);
 * random holes: ``1..max_holes`` axis-aligned rectangles (side = ``hole_size`` fraction of the
   image side, uniform) set to ``invalid_value`` (0 = no measurement, the loader's convention), with
   probability ``hole_p``.
 
 Pixels that were invalid (== ``invalid_value``) stay invalid; noisy values are clipped at 0 (a value
-pushed to 0 becomes invalid). Random numbers come from numpy's global generator, which MMEngine seeds
-per process and worker, so a fixed seed reproduces the augmentation.
+pushed to 0 becomes invalid). Random numbers come from numpy's global generator, which MMEngine
+seeds per process and worker, so a fixed seed reproduces the augmentation.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -40,18 +41,31 @@ class DepthPhotometricAug(BaseTransform):
         invalid_value: the value meaning "no measurement" (kept and written for holes).
     """
 
-    def __init__(self, modality: str = 'depth', scale_range: Tuple[float, float] = (0.9, 1.1),
-                 scale_p: float = 0.5, noise_std: float = 0.0, noise_rel: float = 0.01,
-                 noise_p: float = 0.5, hole_p: float = 0.5, max_holes: int = 3,
-                 hole_size: Tuple[float, float] = (0.05, 0.2), invalid_value: float = 0.0) -> None:
+    def __init__(
+        self,
+        modality: str = 'depth',
+        scale_range: Tuple[float, float] = (0.9, 1.1),
+        scale_p: float = 0.5,
+        noise_std: float = 0.0,
+        noise_rel: float = 0.01,
+        noise_p: float = 0.5,
+        hole_p: float = 0.5,
+        max_holes: int = 3,
+        hole_size: Tuple[float, float] = (0.05, 0.2),
+        invalid_value: float = 0.0,
+    ) -> None:
         lo, hi = scale_range
         if not 0 < lo <= hi:
-            raise ValueError(f'DepthPhotometricAug: scale_range must satisfy 0 < lo <= hi, got {scale_range}')
+            raise ValueError(
+                f'DepthPhotometricAug: scale_range must satisfy 0 < lo <= hi, got {scale_range}'
+            )
         if noise_std < 0 or noise_rel < 0:
             raise ValueError('DepthPhotometricAug: noise_std and noise_rel must be >= 0')
         hlo, hhi = hole_size
         if not 0 < hlo <= hhi <= 1:
-            raise ValueError(f'DepthPhotometricAug: hole_size must satisfy 0 < lo <= hi <= 1, got {hole_size}')
+            raise ValueError(
+                f'DepthPhotometricAug: hole_size must satisfy 0 < lo <= hi <= 1, got {hole_size}'
+            )
         if max_holes < 1:
             raise ValueError('DepthPhotometricAug: max_holes must be >= 1')
         for name, p in (('scale_p', scale_p), ('noise_p', noise_p), ('hole_p', hole_p)):
@@ -74,8 +88,10 @@ class DepthPhotometricAug(BaseTransform):
             return results
         arr = mods[self.modality]
         if not np.issubdtype(arr.dtype, np.floating):
-            raise TypeError(f'DepthPhotometricAug({self.modality!r}): expected float depth (metres, as '
-                            f'LoadMultiModalFromFile yields), got {arr.dtype}')
+            raise TypeError(
+                f'DepthPhotometricAug({self.modality!r}): expected float depth (metres, as '
+                f'LoadMultiModalFromFile yields), got {arr.dtype}'
+            )
         d = arr.astype(np.float32, copy=True)
         invalid = d == self.invalid_value
         if np.random.rand() < self.scale_p:
@@ -91,12 +107,15 @@ class DepthPhotometricAug(BaseTransform):
                 ww = max(1, int(round(w * np.random.uniform(*self.hole_size))))
                 y = np.random.randint(0, h - hh + 1)
                 x = np.random.randint(0, w - ww + 1)
-                d[y:y + hh, x:x + ww] = self.invalid_value
+                d[y : y + hh, x : x + ww] = self.invalid_value
         d[invalid] = self.invalid_value
         mods[self.modality] = d.astype(arr.dtype, copy=False)
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(modality={self.modality!r}, scale_range={self.scale_range}, '
-                f'noise_std={self.noise_std}, noise_rel={self.noise_rel}, hole_p={self.hole_p}, '
-                f'max_holes={self.max_holes}, hole_size={self.hole_size})')
+        return (
+            f'{self.__class__.__name__}(modality={self.modality!r}, '
+            f'scale_range={self.scale_range}, '
+            f'noise_std={self.noise_std}, noise_rel={self.noise_rel}, hole_p={self.hole_p}, '
+            f'max_holes={self.max_holes}, hole_size={self.hole_size})'
+        )

@@ -1,4 +1,5 @@
 """``ModalityDropout``: blank whole modalities at random (robustness to missing sensors)."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence
@@ -14,7 +15,9 @@ def blank_like(arr: np.ndarray, fill: str = 'zero', value: Optional[float] = Non
         return np.zeros_like(arr)
     if fill == 'mean':
         axes = (0, 1)
-        return np.broadcast_to(arr.mean(axis=axes, keepdims=True), arr.shape).astype(arr.dtype).copy()
+        return (
+            np.broadcast_to(arr.mean(axis=axes, keepdims=True), arr.shape).astype(arr.dtype).copy()
+        )
     if fill == 'value':
         return np.full_like(arr, value)
     raise ValueError(f"fill must be 'zero', 'mean' or 'value', got {fill!r}")
@@ -34,9 +37,14 @@ class ModalityDropout(BaseTransform):
     Adds ``dropped_modalities`` (list of names) to the results.
     """
 
-    def __init__(self, p=0.2, modalities: Sequence[str] = ('depth', 'thermal'),
-                 fill: str = 'zero', fill_value: Optional[Dict[str, float]] = None,
-                 keep_at_least_one: bool = True):
+    def __init__(
+        self,
+        p=0.2,
+        modalities: Sequence[str] = ('depth', 'thermal'),
+        fill: str = 'zero',
+        fill_value: Optional[Dict[str, float]] = None,
+        keep_at_least_one: bool = True,
+    ):
         self.p = p
         self.modalities = tuple(modalities)
         self.fill = fill
@@ -49,8 +57,11 @@ class ModalityDropout(BaseTransform):
         return float(self.p.get(name, 0.0)) if isinstance(self.p, dict) else float(self.p)
 
     def transform(self, results: dict) -> dict:
-        present = [m for m in self.modalities
-                   if (m == 'rgb' and 'img' in results) or m in results.get('modalities', {})]
+        present = [
+            m
+            for m in self.modalities
+            if (m == 'rgb' and 'img' in results) or m in results.get('modalities', {})
+        ]
         drop = [m for m in present if np.random.rand() < self._p(m)]
         n_total = int('img' in results) + len(results.get('modalities', {}))
         if self.keep_at_least_one and drop and len(drop) == n_total:
@@ -59,10 +70,14 @@ class ModalityDropout(BaseTransform):
             if m == 'rgb':
                 results['img'] = blank_like(results['img'], self.fill, self.fill_value.get(m))
             else:
-                results['modalities'][m] = blank_like(results['modalities'][m], self.fill,
-                                                      self.fill_value.get(m))
+                results['modalities'][m] = blank_like(
+                    results['modalities'][m], self.fill, self.fill_value.get(m)
+                )
         results['dropped_modalities'] = drop
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(p={self.p}, modalities={self.modalities}, fill={self.fill!r})'
+        return (
+            f'{self.__class__.__name__}(p={self.p}, modalities={self.modalities}, '
+            f'fill={self.fill!r})'
+        )

@@ -1,4 +1,5 @@
 """``PackMultiModalInputs``: results dict -> ``inputs`` + ``SegDataSample``."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -10,9 +11,20 @@ from mmengine.structures import PixelData
 from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 
-META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'reduce_zero_label', 'stem', 'modality_paths',
-             'dropped_modalities')
+META_KEYS = (
+    'img_path',
+    'seg_map_path',
+    'ori_shape',
+    'img_shape',
+    'pad_shape',
+    'scale_factor',
+    'flip',
+    'flip_direction',
+    'reduce_zero_label',
+    'stem',
+    'modality_paths',
+    'dropped_modalities',
+)
 
 
 def _to_chw(arr: np.ndarray) -> torch.Tensor:
@@ -38,8 +50,12 @@ class PackMultiModalInputs(BaseTransform):
     in the data preprocessor.
     """
 
-    def __init__(self, modalities: Optional[Sequence[str]] = None, stack: bool = False,
-                 meta_keys: Sequence[str] = META_KEYS):
+    def __init__(
+        self,
+        modalities: Optional[Sequence[str]] = None,
+        stack: bool = False,
+        meta_keys: Sequence[str] = META_KEYS,
+    ):
         self.modalities = tuple(modalities) if modalities is not None else None
         self.stack = stack
         self.meta_keys = tuple(meta_keys)
@@ -48,18 +64,22 @@ class PackMultiModalInputs(BaseTransform):
         tensors = {}
         names = self.modalities
         if names is None:
-            names = (('rgb', ) if 'img' in results else ()) + tuple(results.get('modalities', {}))
+            names = (('rgb',) if 'img' in results else ()) + tuple(results.get('modalities', {}))
         for m in names:
             if m == 'rgb':
                 if 'img' not in results:
-                    raise KeyError('PackMultiModalInputs: "rgb" requested but the sample has no img')
+                    raise KeyError(
+                        'PackMultiModalInputs: "rgb" requested but the sample has no img'
+                    )
                 tensors[m] = _to_chw(results['img'])
             else:
                 mods = results.get('modalities', {})
                 if m not in mods:
-                    raise KeyError(f'PackMultiModalInputs: modality "{m}" requested but the sample '
-                                   f'only has {sorted(mods)} (+ rgb); add it to the dataset\'s '
-                                   f'modalities')
+                    raise KeyError(
+                        f'PackMultiModalInputs: modality "{m}" requested but the sample '
+                        f'only has {sorted(mods)} (+ rgb); add it to the dataset\'s '
+                        f'modalities'
+                    )
                 tensors[m] = _to_chw(mods[m])
         if self.stack:
             parts = list(tensors.values())
@@ -72,9 +92,12 @@ class PackMultiModalInputs(BaseTransform):
         sample = SegDataSample()
         if 'gt_seg_map' in results:
             sample.gt_sem_seg = PixelData(
-                data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64)))
+                data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64))
+            )
         if 'gt_regression' in results:
-            sample.gt_regression = PixelData(data=_to_chw(results['gt_regression'].astype(np.float32)))
+            sample.gt_regression = PixelData(
+                data=_to_chw(results['gt_regression'].astype(np.float32))
+            )
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta.setdefault('pad_shape', results.get('img_shape'))
         sample.set_metainfo(meta)

@@ -9,6 +9,7 @@ whose invalid zeros must not be blended with valid depth) and the label use near
 rule), padding first when the sample is smaller than the crop, with per-key pad values (image 0,
 label 255, each modality ``pad_val`` / 0).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence, Tuple
@@ -32,8 +33,9 @@ class JointGeometricAug(BaseTransform):
         nearest_modalities: modalities resampled with nearest-neighbour (treated as masks).
     """
 
-    def __init__(self, transforms: Sequence, nearest_modalities: Sequence[str] = ('depth', )):
+    def __init__(self, transforms: Sequence, nearest_modalities: Sequence[str] = ('depth',)):
         import albumentations as A
+
         self.transform_cfgs = list(transforms)
         built = build_albu_list(transforms)
         for t in built:
@@ -41,7 +43,8 @@ class JointGeometricAug(BaseTransform):
                 raise TypeError(
                     f'JointGeometricAug only takes geometric (dual) transforms; '
                     f'{type(t).__name__} is photometric and would also alter depth/thermal. '
-                    f'Put it in ModalityPhotometricAug(modality="rgb", ...) instead.')
+                    f'Put it in ModalityPhotometricAug(modality="rgb", ...) instead.'
+                )
         self.nearest_modalities = tuple(nearest_modalities)
         self._A = A
         self._built = built
@@ -50,7 +53,8 @@ class JointGeometricAug(BaseTransform):
     def _compose(self, names: Tuple[Tuple[str, str], ...]):
         if names not in self._composes:
             self._composes[names] = self._A.Compose(
-                self._built, additional_targets=dict(names), is_check_shapes=True)
+                self._built, additional_targets=dict(names), is_check_shapes=True
+            )
         return self._composes[names]
 
     def transform(self, results: dict) -> dict:
@@ -63,7 +67,7 @@ class JointGeometricAug(BaseTransform):
             targets.append((key, 'mask' if name in self.nearest_modalities else 'image'))
             kwargs[key] = arr
         extra_masks = []
-        for key in ('gt_regression', ):
+        for key in ('gt_regression',):
             if key in results:
                 targets.append((key, 'mask'))
                 kwargs[key] = results[key]
@@ -94,15 +98,17 @@ class JointGeometricAug(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(transforms={self.transform_cfgs}, '
-                f'nearest_modalities={self.nearest_modalities})')
+        return (
+            f'{self.__class__.__name__}(transforms={self.transform_cfgs}, '
+            f'nearest_modalities={self.nearest_modalities})'
+        )
 
 
 def _pad_to(arr: np.ndarray, h: int, w: int, val: float) -> np.ndarray:
     ph, pw = max(h - arr.shape[0], 0), max(w - arr.shape[1], 0)
     if ph == 0 and pw == 0:
         return arr
-    pad = ((0, ph), (0, pw)) + ((0, 0), ) * (arr.ndim - 2)
+    pad = ((0, ph), (0, pw)) + ((0, 0),) * (arr.ndim - 2)
     return np.pad(arr, pad, mode='constant', constant_values=val)
 
 
@@ -118,9 +124,15 @@ class MultiModalRandomCrop(BaseTransform):
             ``seg_pad_val``: label pad value (255 = ignore). Regression targets pad with NaN.
     """
 
-    def __init__(self, crop_size: Tuple[int, int], cat_max_ratio: float = 1.0,
-                 pad_val: float = 0, modality_pad_val: Optional[Dict[str, float]] = None,
-                 seg_pad_val: int = 255, ignore_index: int = 255):
+    def __init__(
+        self,
+        crop_size: Tuple[int, int],
+        cat_max_ratio: float = 1.0,
+        pad_val: float = 0,
+        modality_pad_val: Optional[Dict[str, float]] = None,
+        seg_pad_val: int = 255,
+        ignore_index: int = 255,
+    ):
         self.crop_size = tuple(crop_size)
         self.cat_max_ratio = cat_max_ratio
         self.pad_val = pad_val
@@ -150,7 +162,7 @@ class MultiModalRandomCrop(BaseTransform):
         win = self._window(H, W)
         if self.cat_max_ratio < 1.0 and 'gt_seg_map' in results:
             for _ in range(10):
-                seg = results['gt_seg_map'][win[0]:win[1], win[2]:win[3]]
+                seg = results['gt_seg_map'][win[0] : win[1], win[2] : win[3]]
                 labels, cnt = np.unique(seg, return_counts=True)
                 cnt = cnt[labels != self.ignore_index]
                 if len(cnt) > 1 and cnt.max() / cnt.sum() < self.cat_max_ratio:
@@ -168,4 +180,7 @@ class MultiModalRandomCrop(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(crop_size={self.crop_size}, cat_max_ratio={self.cat_max_ratio})'
+        return (
+            f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+            f'cat_max_ratio={self.cat_max_ratio})'
+        )

@@ -14,6 +14,7 @@ so non-RGB modalities never go through it. Here:
   ``train_id = stored + label_offset``; stored 255 or a negative train id become the ignore index;
   any other value outside ``[0, num_classes)`` is an error.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -24,10 +25,23 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ..contract import stored_to_train_ids
-from ..validation import (Problems, SampleLoadError, check_array, check_format, check_label_values,
-                          check_sizes, read_array)
+from ..validation import (
+    Problems,
+    SampleLoadError,
+    check_array,
+    check_format,
+    check_label_values,
+    check_sizes,
+    read_array,
+)
 
-__all__ = ['LoadMultiModalFromFile', 'SampleLoadError', 'read_image_file', 'decode_modality', 'decode_label']
+__all__ = [
+    'LoadMultiModalFromFile',
+    'SampleLoadError',
+    'read_image_file',
+    'decode_modality',
+    'decode_label',
+]
 
 
 def read_image_file(path: str, role: str = 'modality') -> np.ndarray:
@@ -61,8 +75,9 @@ def decode_modality(arr: np.ndarray, spec: Dict, path: str, name: str = '') -> n
     return arr
 
 
-def decode_label(arr: np.ndarray, path: str, label_offset: int, num_classes: int,
-                 ignore_index: int = 255) -> np.ndarray:
+def decode_label(
+    arr: np.ndarray, path: str, label_offset: int, num_classes: int, ignore_index: int = 255
+) -> np.ndarray:
     """Stored label -> uint8 train ids (255 = ignore). Raises on a non-8-bit or multi-channel
     label and on out-of-range values (shared rules of :mod:`~crossmodal.datasets.validation`)."""
     problems = Problems(raise_as=SampleLoadError)
@@ -114,13 +129,20 @@ class LoadMultiModalFromFile(BaseTransform):
         seg_fields = results.setdefault('seg_fields', [])
         if self.with_label and not results.get('seg_map_path'):
             raise SampleLoadError(
-                f'sample "{stem}" ({results.get("img_path")}) has no label: its dataset was built with '
-                f'with_label=False or from an unlabelled split, but LoadMultiModalFromFile(with_label=True) '
-                f'asks for one; use with_label=False (or leave it unset) and a label-free pipeline')
+                f'sample "{stem}" ({results.get("img_path")}) has no label: its dataset was built '
+                f'with with_label=False or from an unlabelled split, but '
+                f'LoadMultiModalFromFile(with_label=True) '
+                f'asks for one; use with_label=False (or leave it unset) and a label-free pipeline'
+            )
         if self.with_label is not False and results.get('seg_map_path'):
             path = results['seg_map_path']
-            lab = decode_label(read_image_file(path, role='label'), path, results.get('label_offset', 0),
-                               results.get('num_classes', 256), results.get('ignore_index', 255))
+            lab = decode_label(
+                read_image_file(path, role='label'),
+                path,
+                results.get('label_offset', 0),
+                results.get('num_classes', 256),
+                results.get('ignore_index', 255),
+            )
             shapes['label'] = (path, lab.shape[:2])
             results['gt_seg_map'] = lab
             if 'gt_seg_map' not in seg_fields:

@@ -5,6 +5,7 @@ applied to one named modality at a time with albumentations' image-only transfor
 arrays are passed as they are; float modalities need ``value_range=(lo, hi)`` and are mapped to
 [0, 1] for the transform and back (albumentations assumes float images in [0, 1]).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -28,15 +29,18 @@ class ModalityPhotometricAug(BaseTransform):
             values clipped to it.
     """
 
-    def __init__(self, modality: str, transforms: Sequence,
-                 value_range: Optional[Tuple[float, float]] = None):
+    def __init__(
+        self, modality: str, transforms: Sequence, value_range: Optional[Tuple[float, float]] = None
+    ):
         import albumentations as A
+
         built = build_albu_list(transforms)
         for t in built:
             if isinstance(t, A.DualTransform):
                 raise TypeError(
                     f'{type(t).__name__} is geometric: applied to one modality it would misalign '
-                    f'the modalities. Put it in JointGeometricAug.')
+                    f'the modalities. Put it in JointGeometricAug.'
+                )
         self.modality = modality
         self.value_range = value_range
         self.transform_cfgs = list(transforms)
@@ -58,7 +62,8 @@ class ModalityPhotometricAug(BaseTransform):
             if self.value_range is None:
                 raise ValueError(
                     f'ModalityPhotometricAug({self.modality!r}): the modality is {x.dtype}; set '
-                    f'value_range=(lo, hi) so it can be mapped to [0, 1] for albumentations')
+                    f'value_range=(lo, hi) so it can be mapped to [0, 1] for albumentations'
+                )
             lo, hi = self.value_range
             x = np.clip((x.astype(np.float32) - lo) / (hi - lo), 0, 1)
         reseed(self.compose)
@@ -75,4 +80,7 @@ class ModalityPhotometricAug(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(modality={self.modality!r}, transforms={self.transform_cfgs})'
+        return (
+            f'{self.__class__.__name__}(modality={self.modality!r}, '
+            f'transforms={self.transform_cfgs})'
+        )

@@ -9,6 +9,7 @@ transform leaves ``gt_seg_map`` / ``gt_regression`` untouched unless ``resize_la
 Metadata written: ``img_shape`` = (h, w) after resizing, ``scale_factor`` = (w_scale, h_scale) as
 in mmseg; ``ori_shape`` is left as the loader set it (the stored size).
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Tuple
@@ -49,8 +50,12 @@ class MultiModalResize(BaseTransform):
     ``scale_factor`` (and the labels when ``resize_label``).
     """
 
-    def __init__(self, scale: Tuple[int, int], resize_label: bool = False,
-                 nearest_modalities: Sequence[str] = ('depth', )):
+    def __init__(
+        self,
+        scale: Tuple[int, int],
+        resize_label: bool = False,
+        nearest_modalities: Sequence[str] = ('depth',),
+    ):
         if len(tuple(scale)) != 2 or min(int(s) for s in scale) <= 0:
             raise ValueError(f'MultiModalResize: scale must be (height, width) > 0, got {scale!r}')
         self.scale = (int(scale[0]), int(scale[1]))
@@ -75,5 +80,7 @@ class MultiModalResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(scale={self.scale}, resize_label={self.resize_label}, '
-                f'nearest_modalities={self.nearest_modalities})')
+        return (
+            f'{self.__class__.__name__}(scale={self.scale}, resize_label={self.resize_label}, '
+            f'nearest_modalities={self.nearest_modalities})'
+        )

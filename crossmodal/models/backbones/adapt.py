@@ -5,6 +5,7 @@ Same idea as timm's ``adapt_input_conv`` and smp's ``patch_first_conv`` (facts, 
 RGB image it came from); a C-channel input repeats the RGB filters cyclically and rescales by
 3 / C so the expected activation magnitude is unchanged.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,13 +8,13 @@ match (an error otherwise). State-dict keys are identical to stock mmseg, so che
 between the two freely; a stock ``MixVisionTransformer`` takes the same
 ``init_cfg=dict(type='PretrainedMiT', ...)``.
 """
+
 from __future__ import annotations
 
 from typing import Optional
 
 from mmseg.models.backbones import MixVisionTransformer
 from mmseg.registry import MODELS
-
 
 
 @MODELS.register_module()

@@ -11,6 +11,7 @@ mmseg MiT / SegFormer checkpoints load as they are, and exported students stay s
 Attention dropout: stock draws its mask inside ``nn.MultiheadAttention``, SDPA draws its own, so
 with ``attn_drop_rate > 0`` in train mode the two agree in distribution, not sample by sample.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,7 +26,8 @@ WHERE = 'crossmodal/models/backbones/mit_sdpa.py'
 class SDPAEfficientMultiheadAttention(EfficientMultiheadAttention):
     """Drop-in subclass of mmseg's EfficientMultiheadAttention; only ``forward`` differs.
 
-    forward(x (B, N, C), hw_shape (H, W), identity=None) -> (B, N, C). Needs batch_first=True (as MiT).
+    forward(x (B, N, C), hw_shape (H, W), identity=None) -> (B, N, C). Needs batch_first=True (as
+    MiT).
     """
 
     def forward(self, x, hw_shape, identity=None):
@@ -33,7 +35,9 @@ class SDPAEfficientMultiheadAttention(EfficientMultiheadAttention):
             identity = x
         q, k, v = project_qkv(self, x, hw_shape)
         mha = self.attn
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=mha.dropout if self.training else 0.0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=mha.dropout if self.training else 0.0
+        )
         B, N, C = x.shape
         out = F.linear(out.transpose(1, 2).reshape(B, N, C), mha.out_proj.weight, mha.out_proj.bias)
         return identity + self.dropout_layer(self.proj_drop(out))
@@ -72,12 +76,20 @@ def project_qkv(module: EfficientMultiheadAttention, x: torch.Tensor, hw_shape):
 def _check_supported(m: EfficientMultiheadAttention, name: str) -> None:
     mha = m.attn
     if not m.batch_first:
-        raise ValueError(f'{WHERE}: {name} has batch_first=False; the SDPA attention needs batch_first=True '
-                         '(what MixVisionTransformer builds)')
-    if (not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.bias_v is not None
-            or mha.add_zero_attn):
-        raise ValueError(f'{WHERE}: {name}.attn uses kdim/vdim, bias_k/bias_v or add_zero_attn, '
-                         'which the SDPA attention does not implement')
+        raise ValueError(
+            f'{WHERE}: {name} has batch_first=False; the SDPA attention needs batch_first=True '
+            '(what MixVisionTransformer builds)'
+        )
+    if (
+        not mha._qkv_same_embed_dim
+        or mha.bias_k is not None
+        or mha.bias_v is not None
+        or mha.add_zero_attn
+    ):
+        raise ValueError(
+            f'{WHERE}: {name}.attn uses kdim/vdim, bias_k/bias_v or add_zero_attn, '
+            'which the SDPA attention does not implement'
+        )
 
 
 def use_sdpa_attention(model: torch.nn.Module) -> torch.nn.Module:
@@ -95,7 +107,9 @@ def use_sdpa_attention(model: torch.nn.Module) -> torch.nn.Module:
         elif type(m) is SDPAEfficientMultiheadAttention:
             found += 1
     if not found:
-        raise ValueError(f'{WHERE}: {type(model).__name__} contains no mmseg EfficientMultiheadAttention')
+        raise ValueError(
+            f'{WHERE}: {type(model).__name__} contains no mmseg EfficientMultiheadAttention'
+        )
     return model
 
 

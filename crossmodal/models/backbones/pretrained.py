@@ -28,6 +28,7 @@ crossmodal's ``MiT``::
 
 Exported students drop ``init_cfg``, so they stay plain mmseg models.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,16 @@ PATCH_EMBED_KEY = 'layers.0.0.projection.weight'
 #: mmseg's converted ImageNet-1k MiT checkpoints (the files mmseg's SegFormer configs use).
 MIT_CHECKPOINTS: Dict[str, str] = {
     f'b{i}': f'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b{i}_{h}.pth'
-    for i, h in enumerate(['20220624-7e0fe6dd', '20220624-02e5a6a1', '20220624-66e8bf70',
-                           '20220624-13b1141c', '20220624-d588d980', '20220624-658746d9'])
+    for i, h in enumerate(
+        [
+            '20220624-7e0fe6dd',
+            '20220624-02e5a6a1',
+            '20220624-66e8bf70',
+            '20220624-13b1141c',
+            '20220624-d588d980',
+            '20220624-658746d9',
+        ]
+    )
 }
 
 PRETRAINED_DIR_ENV = 'CROSSMODAL_PRETRAINED_DIR'
@@ -89,7 +98,9 @@ def search_dirs():
     return dirs
 
 
-def resolve_checkpoint(checkpoint: str, download: bool = True, cfg_key: Optional[str] = None) -> str:
+def resolve_checkpoint(
+    checkpoint: str, download: bool = True, cfg_key: Optional[str] = None
+) -> str:
     """Local file of ``checkpoint`` (a path or a URL), downloading a URL once if needed.
 
     Args:
@@ -101,14 +112,19 @@ def resolve_checkpoint(checkpoint: str, download: bool = True, cfg_key: Optional
         PretrainedWeightsUnavailable: a missing local file, or a URL that is neither cached nor
             downloadable (offline); the message names the file, the folders searched and the key.
     """
-    key_hint = (f' or point the config at a local copy: --cfg-options {cfg_key}=/path/to/file'
-                if cfg_key else ' or point the backbone\'s init_cfg.checkpoint at a local copy (e.g. '
-                '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/file)')
+    key_hint = (
+        f' or point the config at a local copy: --cfg-options {cfg_key}=/path/to/file'
+        if cfg_key
+        else ' or point the backbone\'s init_cfg.checkpoint at a local copy (e.g. '
+        '--cfg-options model.backbone.init_cfg.checkpoint=/path/to/file)'
+    )
     if not _is_url(checkpoint):
         if osp.isfile(checkpoint):
             return checkpoint
         raise PretrainedWeightsUnavailable(
-            f'pretrained checkpoint not found: {checkpoint}; download it{key_hint.replace(" or", ",")}')
+            f'pretrained checkpoint not found: {checkpoint}; '
+            f'download it{key_hint.replace(" or", ",")}'
+        )
     file_name = osp.basename(checkpoint.split('?')[0])
     names = _alternative_names(file_name)
     for d in search_dirs():
@@ -119,6 +135,7 @@ def resolve_checkpoint(checkpoint: str, download: bool = True, cfg_key: Optional
     target = osp.join(hub_checkpoint_dir(), file_name)
     if download:
         from mmengine.dist import barrier, get_dist_info
+
         rank, world = get_dist_info()
         err = None
         if rank == 0:
@@ -136,7 +153,8 @@ def resolve_checkpoint(checkpoint: str, download: bool = True, cfg_key: Optional
     raise PretrainedWeightsUnavailable(
         f'could not get the pretrained weights {checkpoint}{reason}. On a machine without network, '
         f'download that file (or NVlabs\' {names[-1]}) elsewhere and put it into one of '
-        f'{search_dirs()} (${PRETRAINED_DIR_ENV} is searched first){key_hint}')
+        f'{search_dirs()} (${PRETRAINED_DIR_ENV} is searched first){key_hint}'
+    )
 
 
 def _download(url: str, target: str) -> None:
@@ -176,7 +194,8 @@ def nvlabs_to_mmseg(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
     ``layers.{i-1}.1.{j}.X`` with ``attn.q`` + ``attn.kv`` concatenated (q rows first) into
     ``attn.attn.in_proj_{weight,bias}``, ``attn.proj`` -> ``attn.attn.out_proj``, MLP linears ->
     1x1 convs ``ffn.layers.0`` / ``ffn.layers.4`` (shape (O, I) -> (O, I, 1, 1)), depth-wise conv
-    -> ``ffn.layers.1``; ``norm{i}`` -> ``layers.{i-1}.2``; ``head.*`` (ImageNet classifier) dropped.
+    -> ``ffn.layers.1``; ``norm{i}`` -> ``layers.{i-1}.2``; ``head.*`` (ImageNet classifier)
+    dropped.
 
     Raises:
         PretrainedMismatchError: a key of no known NVlabs form, or a q without its kv.
@@ -204,7 +223,7 @@ def nvlabs_to_mmseg(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
         if rest.startswith('attn.kv.'):
             continue  # merged with attn.q below
         if rest.startswith('attn.q.'):
-            kind = rest[len('attn.q.'):]
+            kind = rest[len('attn.q.') :]
             kv_key = k.replace('attn.q.', 'attn.kv.')
             if kv_key not in state:
                 raise PretrainedMismatchError(f'NVlabs MiT checkpoint has {k} but no {kv_key}')
@@ -212,13 +231,19 @@ def nvlabs_to_mmseg(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
             continue
         for old, new in _NV_BLOCK_RENAMES.items():
             if rest.startswith(old):
-                rest = new + rest[len(old):]
-                if new in ('ffn.layers.0.', 'ffn.layers.4.') and rest.endswith('weight') and v.ndim == 2:
+                rest = new + rest[len(old) :]
+                if (
+                    new in ('ffn.layers.0.', 'ffn.layers.4.')
+                    and rest.endswith('weight')
+                    and v.ndim == 2
+                ):
                     v = v.reshape(*v.shape, 1, 1)
                 break
         out[prefix + rest] = v
     if unknown:
-        raise PretrainedMismatchError(f'unrecognised keys in an NVlabs-format MiT checkpoint: {unknown[:8]}')
+        raise PretrainedMismatchError(
+            f'unrecognised keys in an NVlabs-format MiT checkpoint: {unknown[:8]}'
+        )
     return out
 
 
@@ -226,7 +251,8 @@ def mit_state_dict(ckpt, prefix: Optional[str] = None) -> Dict[str, torch.Tensor
     """Backbone state dict in mmseg keys from a loaded checkpoint of any supported format.
 
     Unwraps ``state_dict`` / ``model`` containers, keeps the ``prefix`` sub-tree (default: the
-    ``backbone.`` sub-tree when present, i.e. a whole SegFormer checkpoint) and converts NVlabs keys.
+    ``backbone.`` sub-tree when present, i.e. a whole SegFormer checkpoint) and converts NVlabs
+    keys.
     """
     state = ckpt
     if isinstance(ckpt, Mapping):
@@ -236,11 +262,11 @@ def mit_state_dict(ckpt, prefix: Optional[str] = None) -> Dict[str, torch.Tensor
                 break
     if not isinstance(state, Mapping):
         raise PretrainedMismatchError(f'expected a state dict, got {type(state).__name__}')
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state.items()}
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
     if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if not state:
             raise PretrainedMismatchError(f'no key starts with the prefix {prefix!r}')
     if is_nvlabs_mit(state):
@@ -249,8 +275,9 @@ def mit_state_dict(ckpt, prefix: Optional[str] = None) -> Dict[str, torch.Tensor
 
 
 # ---------------------------------------------------------------------------------- loading
-def load_pretrained_mit(module: nn.Module, checkpoint: str, prefix: Optional[str] = None,
-                        cfg_key: Optional[str] = None) -> dict:
+def load_pretrained_mit(
+    module: nn.Module, checkpoint: str, prefix: Optional[str] = None, cfg_key: Optional[str] = None
+) -> dict:
     """Load an RGB MiT checkpoint into ``module`` (a MixVisionTransformer of any input channels).
 
     Returns:
@@ -262,6 +289,7 @@ def load_pretrained_mit(module: nn.Module, checkpoint: str, prefix: Optional[str
         PretrainedMismatchError: missing / unexpected / wrongly shaped keys (listed).
     """
     from crossmodal.compat import load_checkpoint_file
+
     path = resolve_checkpoint(checkpoint, cfg_key=cfg_key)
     raw = load_checkpoint_file(path)
     inner = raw.get('state_dict', raw) if isinstance(raw, Mapping) else raw
@@ -278,22 +306,37 @@ def load_pretrained_mit(module: nn.Module, checkpoint: str, prefix: Optional[str
         adapted = True
     missing = sorted(k for k in own if k not in state)
     unexpected = sorted(k for k in state if k not in own)
-    shape = sorted(f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-                   for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape))
+    shape = sorted(
+        f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    )
     if missing or unexpected or shape:
+
         def show(keys):
             return f'{len(keys)} {keys[:6]}{" ..." if len(keys) > 6 else ""}'
+
         raise PretrainedMismatchError(
             f'{path} ({fmt} format) does not match this {type(module).__name__} '
             f'(a different MiT size?): missing {show(missing)}; unexpected {show(unexpected)}; '
-            f'shape mismatches {show(shape)}')
+            f'shape mismatches {show(shape)}'
+        )
     module.load_state_dict(state, strict=True)
-    report = dict(checkpoint=checkpoint, file=path, format=fmt, matched=len(own), total=len(own),
-                  in_channels=in_ch, adapted=adapted)
+    report = dict(
+        checkpoint=checkpoint,
+        file=path,
+        format=fmt,
+        matched=len(own),
+        total=len(own),
+        in_channels=in_ch,
+        adapted=adapted,
+    )
     module.pretrained_report = report
-    print_log(f'{type(module).__name__}: loaded {len(own)}/{len(own)} tensors from {path} '
-              f'({fmt} keys' + (f', patch embedding adapted 3 -> {in_ch} channels)' if adapted else ')'),
-              logger='current')
+    print_log(
+        f'{type(module).__name__}: loaded {len(own)}/{len(own)} tensors from {path} '
+        f'({fmt} keys' + (f', patch embedding adapted 3 -> {in_ch} channels)' if adapted else ')'),
+        logger='current',
+    )
     return report
 
 
@@ -308,7 +351,9 @@ class PretrainedMiTInit:
         cfg_key: config key named in the error when the file cannot be had (optional).
     """
 
-    def __init__(self, checkpoint: str, prefix: Optional[str] = None, cfg_key: Optional[str] = None):
+    def __init__(
+        self, checkpoint: str, prefix: Optional[str] = None, cfg_key: Optional[str] = None
+    ):
         if not checkpoint:
             raise ValueError('PretrainedMiT needs checkpoint=<path or URL>')
         self.checkpoint = checkpoint
@@ -320,11 +365,16 @@ class PretrainedMiTInit:
         report = load_pretrained_mit(module, self.checkpoint, self.prefix, self.cfg_key)
         if hasattr(module, '_params_init_info'):
             from mmengine.model.weight_init import update_init_info
+
             update_init_info(module, init_info=f'PretrainedMiT: {report["file"]}')
 
 
 def pretrained_reports(model: nn.Module) -> Dict[str, Optional[dict]]:
     """``{module path: report or None}`` for every MixVisionTransformer in ``model``."""
     from mmseg.models.backbones import MixVisionTransformer
-    return {name: getattr(m, 'pretrained_report', None) for name, m in model.named_modules()
-            if isinstance(m, MixVisionTransformer)}
+
+    return {
+        name: getattr(m, 'pretrained_report', None)
+        for name, m in model.named_modules()
+        if isinstance(m, MixVisionTransformer)
+    }

@@ -12,6 +12,7 @@ Every connector is dropped at export (:mod:`crossmodal.models.distill.export`). 
 Method-specific connectors live in their method's package (GKD's ``QSDConnector``:
 :mod:`crossmodal.models.methods.gkd.connector`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,9 @@ from mmseg.registry import MODELS
 
 def _check_channels(x: torch.Tensor, dim: int, expected: int, name: str) -> None:
     if x.shape[dim] != expected:
-        raise ValueError(f'{name}: expected {expected} input channels, got a tensor of shape '
-                         f'{tuple(x.shape)}')
+        raise ValueError(
+            f'{name}: expected {expected} input channels, got a tensor of shape {tuple(x.shape)}'
+        )
 
 
 @MODELS.register_module()

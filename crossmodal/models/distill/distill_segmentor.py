@@ -25,7 +25,8 @@ Loss specs (``distill_losses``), one dict per loss::
 
     dict(type='KDLoss', tau=1.0, loss_weight=1.0,          # the registry loss and its arguments
          student='logits',                                  # 'logits' or a student tap name
-         teacher='rgbt.logits',                             # '<teacher>.logits' or '<teacher>.<tap>'
+         teacher='rgbt.logits',                             # '<teacher>.logits' or
+                                                            # '<teacher>.<tap>'
          connector=None,                                    # a name in ``connectors`` or None
          schedule=dict(kind='linear_warmup', warmup_iters=100),   # LossWeightSchedule kwargs
          name='kd')                                         # log key distill.<name> (default: the
@@ -41,6 +42,7 @@ protocol of :mod:`crossmodal.models.distill.protocol`; the engine handles it for
 imports no method. Teachers are built, loaded strictly and frozen by
 :class:`~crossmodal.models.distill.teachers.TeacherSet`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,8 +57,14 @@ from mmseg.registry import MODELS
 from ..base import ModeDispatchModel, stack_labels
 from ..losses.schedules import LossWeightSchedule
 from .protocol import DistillStep, build_loss_inputs, loss_input_spec_keys
-from .routing import (ModalityNorm, default_distill_preprocessor, renormalize, stock_model_input,
-                      student_norms, teacher_norms)
+from .routing import (
+    ModalityNorm,
+    default_distill_preprocessor,
+    renormalize,
+    stock_model_input,
+    student_norms,
+    teacher_norms,
+)
 from .taps import TapRecorder, resolve_module
 from .teachers import TeacherSet, load_teacher_weights, model_config  # noqa: F401  (re-exported)
 
@@ -96,19 +104,21 @@ class DistillSegmentor(ModeDispatchModel):
     not exist (listing the nearest valid names).
     """
 
-    def __init__(self,
-                 student: Union[str, dict],
-                 teachers: Optional[Dict[str, dict]] = None,
-                 student_modalities: Sequence[str] = ('rgb', ),
-                 student_taps: Optional[Dict[str, str]] = None,
-                 connectors: Optional[Dict[str, dict]] = None,
-                 distill_losses: Optional[List[dict]] = None,
-                 with_label: bool = True,
-                 student_task_loss: bool = True,
-                 freeze: Sequence[str] = (),
-                 modality_channels: Optional[Dict[str, int]] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        student: Union[str, dict],
+        teachers: Optional[Dict[str, dict]] = None,
+        student_modalities: Sequence[str] = ('rgb',),
+        student_taps: Optional[Dict[str, str]] = None,
+        connectors: Optional[Dict[str, dict]] = None,
+        distill_losses: Optional[List[dict]] = None,
+        with_label: bool = True,
+        student_task_loss: bool = True,
+        freeze: Sequence[str] = (),
+        modality_channels: Optional[Dict[str, int]] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         # The student is built first so that, for one seed, its initial weights equal those of its
         # no-distillation twin; teachers, connectors and losses are built under a forked RNG.
         # Nested configs (SegDataPreProcessor, ...) resolve in mmseg's scope even without a Runner.
@@ -119,22 +129,29 @@ class DistillSegmentor(ModeDispatchModel):
             with torch.random.fork_rng(devices=[]):
                 teacher_set = TeacherSet(teachers or {})
                 connector_modules = nn.ModuleDict(
-                    {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()})
-                loss_modules, loss_specs = self._build_losses(distill_losses or [],
-                                                              len(teacher_set))
+                    {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()}
+                )
+                loss_modules, loss_specs = self._build_losses(
+                    distill_losses or [], len(teacher_set)
+                )
 
         student_modalities = tuple(student_modalities)
         if not student_modalities:
             raise ValueError('DistillSegmentor: student_modalities must name at least one modality')
         s_dp = getattr(student_model, 'data_preprocessor', None)
         s_norm = student_norms(s_dp, student_modalities, modality_channels)
-        t_norms = {name: self._teacher_norm_spec(t, teacher_set.modalities(name), modality_channels)
-                   for name, t in teacher_set.items()}
+        t_norms = {
+            name: self._teacher_norm_spec(t, teacher_set.modalities(name), modality_channels)
+            for name, t in teacher_set.items()
+        }
         consumers = [s_norm] + list(t_norms.values())
         if data_preprocessor is None:
             data_preprocessor = default_distill_preprocessor(s_dp, consumers)
-        dp = MODELS.build(dict(data_preprocessor)) if isinstance(data_preprocessor, dict) \
+        dp = (
+            MODELS.build(dict(data_preprocessor))
+            if isinstance(data_preprocessor, dict)
             else data_preprocessor
+        )
         super().__init__(data_preprocessor=dp, init_cfg=init_cfg)
 
         self.student_modalities = student_modalities
@@ -157,7 +174,9 @@ class DistillSegmentor(ModeDispatchModel):
         self.stock_teachers = {name for name, t in self.teachers.items() if self._is_stock(t)}
         self.teacher_channel_flip = {
             name: bool(getattr(getattr(t, 'data_preprocessor', None), 'channel_conversion', False))
-            for name, t in self.teachers.items() if name in self.stock_teachers}
+            for name, t in self.teachers.items()
+            if name in self.stock_teachers
+        }
 
         # freezing
         self.frozen_student_paths = tuple(freeze)
@@ -167,13 +186,17 @@ class DistillSegmentor(ModeDispatchModel):
 
         # taps (forward hooks)
         s_taps = {'logits': LOGITS_PATH}
-        s_taps.update({k: self._strip(v, ('student.', )) for k, v in (student_taps or {}).items()})
+        s_taps.update({k: self._strip(v, ('student.',)) for k, v in (student_taps or {}).items()})
         self.student_taps = TapRecorder(self.student, s_taps, 'student')
         self.teacher_taps = {}
         for name, t in self.teachers.items():
             taps = {'logits': LOGITS_PATH}
-            taps.update({k: self._strip(v, (f'{name}.', 'teacher.'))
-                         for k, v in self.teachers.taps(name).items()})
+            taps.update(
+                {
+                    k: self._strip(v, (f'{name}.', 'teacher.'))
+                    for k, v in self.teachers.taps(name).items()
+                }
+            )
             self.teacher_taps[name] = TapRecorder(t, taps, f'teacher "{name}"')
 
         self._validate()
@@ -185,11 +208,14 @@ class DistillSegmentor(ModeDispatchModel):
     # ------------------------------------------------------------------ construction helpers
     @staticmethod
     def _is_stock(model: nn.Module) -> bool:
-        """A stock mmseg segmentor (tensor input), not a multi-modal one declaring ``modalities``."""
+        """A stock mmseg segmentor (tensor input), not a multi-modal one declaring
+        ``modalities``."""
         return getattr(model, 'modalities', None) is None
 
     @classmethod
-    def _teacher_norm_spec(cls, model: nn.Module, modalities, modality_channels) -> Dict[str, tuple]:
+    def _teacher_norm_spec(
+        cls, model: nn.Module, modalities, modality_channels
+    ) -> Dict[str, tuple]:
         """Per-modality mean/std a teacher expects (its own pre-processor's)."""
         dp = getattr(model, 'data_preprocessor', None)
         if cls._is_stock(model):
@@ -200,7 +226,7 @@ class DistillSegmentor(ModeDispatchModel):
     def _strip(path: str, prefixes) -> str:
         for p in prefixes:
             if path.startswith(p):
-                return path[len(p):]
+                return path[len(p) :]
         return path
 
     def _build_losses(self, losses: List[dict], num_teachers: int = 1):
@@ -213,13 +239,17 @@ class DistillSegmentor(ModeDispatchModel):
             meta = {k: spec.pop(k, None) for k in _LOSS_SPEC_KEYS}
             input_options = {k: spec.pop(k) for k in loss_input_spec_keys() if k in spec}
             if meta['student'] is None or meta['teacher'] is None:
-                raise ValueError(f'distill_losses[{i}] ({spec["type"]}) needs student=... and '
-                                 f'teacher=... (e.g. student="logits", teacher="<name>.logits")')
+                raise ValueError(
+                    f'distill_losses[{i}] ({spec["type"]}) needs student=... and '
+                    f'teacher=... (e.g. student="logits", teacher="<name>.logits")'
+                )
             module = MODELS.build(spec)
             teacher, _, t_tap = str(meta['teacher']).partition('.')
             if not t_tap:
-                raise ValueError(f'distill_losses[{i}]: teacher={meta["teacher"]!r} must be '
-                                 f'"<teacher_name>.logits" or "<teacher_name>.<tap>"')
+                raise ValueError(
+                    f'distill_losses[{i}]: teacher={meta["teacher"]!r} must be '
+                    f'"<teacher_name>.logits" or "<teacher_name>.<tap>"'
+                )
             name = meta['name']
             if not name:
                 short = spec['type'].split('.')[-1].lower()
@@ -235,14 +265,29 @@ class DistillSegmentor(ModeDispatchModel):
                 name = f'{base}_{k}'
             names.add(name)
             sched = meta['schedule']
-            schedule = (sched if isinstance(sched, LossWeightSchedule)
-                        else LossWeightSchedule(**dict(sched)) if sched else None)
-            inputs = build_loss_inputs(module, input_options,
-                                       f'distill_losses[{i}] ({spec["type"]})')
+            schedule = (
+                sched
+                if isinstance(sched, LossWeightSchedule)
+                else LossWeightSchedule(**dict(sched))
+                if sched
+                else None
+            )
+            inputs = build_loss_inputs(
+                module, input_options, f'distill_losses[{i}] ({spec["type"]})'
+            )
             modules.append(module)
-            specs.append(dict(name=name, student=str(meta['student']), teacher=teacher,
-                              teacher_tap=t_tap, connector=meta['connector'], schedule=schedule,
-                              inputs=inputs, type=spec['type']))
+            specs.append(
+                dict(
+                    name=name,
+                    student=str(meta['student']),
+                    teacher=teacher,
+                    teacher_tap=t_tap,
+                    connector=meta['connector'],
+                    schedule=schedule,
+                    inputs=inputs,
+                    type=spec['type'],
+                )
+            )
         return modules, specs
 
     def _validate(self) -> None:
@@ -250,30 +295,48 @@ class DistillSegmentor(ModeDispatchModel):
         for spec, module in zip(self.loss_specs, self.distill_losses):
             where = f'distill loss "{spec["name"]}" ({spec["type"]})'
             if spec['teacher'] not in self.teachers:
-                raise ValueError(f'{where}: unknown teacher "{spec["teacher"]}"; teachers are '
-                                 f'{sorted(self.teachers)}')
+                raise ValueError(
+                    f'{where}: unknown teacher "{spec["teacher"]}"; teachers are '
+                    f'{sorted(self.teachers)}'
+                )
             if spec['student'] not in self.student_taps.specs:
-                raise ValueError(f'{where}: unknown student tap "{spec["student"]}"; student taps are '
-                                 f'{sorted(self.student_taps.specs)}')
+                raise ValueError(
+                    f'{where}: unknown student tap "{spec["student"]}"; student taps are '
+                    f'{sorted(self.student_taps.specs)}'
+                )
             t_taps = self.teacher_taps[spec['teacher']].specs
             if spec['teacher_tap'] not in t_taps:
-                raise ValueError(f'{where}: unknown tap "{spec["teacher_tap"]}" of teacher '
-                                 f'"{spec["teacher"]}"; its taps are {sorted(t_taps)}')
+                raise ValueError(
+                    f'{where}: unknown tap "{spec["teacher_tap"]}" of teacher '
+                    f'"{spec["teacher"]}"; its taps are {sorted(t_taps)}'
+                )
             if spec['connector'] is not None and spec['connector'] not in self.connectors:
-                raise ValueError(f'{where}: unknown connector "{spec["connector"]}"; connectors are '
-                                 f'{sorted(self.connectors)}')
+                raise ValueError(
+                    f'{where}: unknown connector "{spec["connector"]}"; connectors are '
+                    f'{sorted(self.connectors)}'
+                )
             if getattr(module, 'requires_labels', False) and not self.with_label:
-                raise ValueError(f'{where} needs ground-truth labels but this stage is unlabelled '
-                                 f'(with_label=False); use a label-free loss (KD, CWD, TAID, '
-                                 f'feature losses) or a labelled stage')
-            if spec['student'] == 'logits' and spec['teacher_tap'] == 'logits' \
-                    and spec['connector'] is None:
-                t_classes = getattr(getattr(self.teachers[spec['teacher']], 'decode_head', None),
-                                    'num_classes', None)
+                raise ValueError(
+                    f'{where} needs ground-truth labels but this stage is unlabelled '
+                    f'(with_label=False); use a label-free loss (KD, CWD, TAID, '
+                    f'feature losses) or a labelled stage'
+                )
+            if (
+                spec['student'] == 'logits'
+                and spec['teacher_tap'] == 'logits'
+                and spec['connector'] is None
+            ):
+                t_classes = getattr(
+                    getattr(self.teachers[spec['teacher']], 'decode_head', None),
+                    'num_classes',
+                    None,
+                )
                 if s_classes is not None and t_classes is not None and s_classes != t_classes:
-                    raise ValueError(f'{where}: the student predicts {s_classes} classes but teacher '
-                                     f'"{spec["teacher"]}" predicts {t_classes}; logit distillation '
-                                     f'needs the same class list')
+                    raise ValueError(
+                        f'{where}: the student predicts {s_classes} classes but teacher '
+                        f'"{spec["teacher"]}" predicts {t_classes}; logit distillation '
+                        f'needs the same class list'
+                    )
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True):
@@ -286,19 +349,28 @@ class DistillSegmentor(ModeDispatchModel):
     @staticmethod
     def _require(inputs: Dict[str, torch.Tensor], names, who: str) -> None:
         if not isinstance(inputs, dict):
-            raise TypeError(f'DistillSegmentor takes a dict of modalities (PackMultiModalInputs('
-                            f'stack=False) + MultiModalDataPreprocessor), got {type(inputs).__name__}')
+            raise TypeError(
+                f'DistillSegmentor takes a dict of modalities (PackMultiModalInputs('
+                f'stack=False) + MultiModalDataPreprocessor), got {type(inputs).__name__}'
+            )
         missing = [m for m in names if m not in inputs]
         if missing:
-            raise KeyError(f'{who} needs modalities {tuple(names)} but the batch only has '
-                           f'{sorted(inputs)} (missing {missing}); add them to the dataset\'s '
-                           f'modalities')
+            raise KeyError(
+                f'{who} needs modalities {tuple(names)} but the batch only has '
+                f'{sorted(inputs)} (missing {missing}); add them to the dataset\'s '
+                f'modalities'
+            )
 
     def student_inputs(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, C, H, W) student input: its modalities, concatenated, in its own normalisation."""
         self._require(inputs, self.student_modalities, 'the student')
-        return stock_model_input(inputs, self.student_modalities, self.dist_norm, self.student_norm,
-                                 self.student_channel_flip)
+        return stock_model_input(
+            inputs,
+            self.student_modalities,
+            self.dist_norm,
+            self.student_norm,
+            self.student_channel_flip,
+        )
 
     def teacher_inputs(self, name: str, inputs: Dict[str, torch.Tensor]):
         """Input of teacher ``name``: exactly its modalities, in its own normalisation.
@@ -310,8 +382,13 @@ class DistillSegmentor(ModeDispatchModel):
         mods = self.teacher_specs[name]['modalities']
         self._require(inputs, mods, f'teacher "{name}"')
         if name in self.stock_teachers:
-            return stock_model_input(inputs, mods, self.dist_norm, self.teacher_norm[name],
-                                     self.teacher_channel_flip[name])
+            return stock_model_input(
+                inputs,
+                mods,
+                self.dist_norm,
+                self.teacher_norm[name],
+                self.teacher_channel_flip[name],
+            )
         return {m: renormalize(inputs[m], m, self.dist_norm, self.teacher_norm[name]) for m in mods}
 
     # ------------------------------------------------------------------ forward
@@ -359,10 +436,15 @@ class DistillSegmentor(ModeDispatchModel):
                 losses[f'student.{k}'] = v
         else:
             self.student._forward(x, data_samples)
-        if self.with_label and gt is None and any(
-                getattr(m, 'requires_labels', False) for m in self.distill_losses):
-            raise ValueError('a distillation loss needs labels but the batch has no gt_sem_seg '
-                             '(unlabelled frames?); set with_label=False and use label-free losses')
+        if (
+            self.with_label
+            and gt is None
+            and any(getattr(m, 'requires_labels', False) for m in self.distill_losses)
+        ):
+            raise ValueError(
+                'a distillation loss needs labels but the batch has no gt_sem_seg '
+                '(unlabelled frames?); set with_label=False and use label-free losses'
+            )
 
         it = self._current_iter()
         step = DistillStep(model=self, student_input=x, gt=gt, iter=it)
@@ -372,7 +454,9 @@ class DistillSegmentor(ModeDispatchModel):
             kwargs = {}
             if spec['connector'] is not None:
                 conn = self.connectors[spec['connector']]
-                s_feat = conn(s_feat, t_feat) if getattr(conn, 'needs_teacher', False) else conn(s_feat)
+                s_feat = (
+                    conn(s_feat, t_feat) if getattr(conn, 'needs_teacher', False) else conn(s_feat)
+                )
             for provide in spec['inputs'].values():
                 kwargs.update(provide(step, spec))
             out = module(s_feat, t_feat, gt=gt, **kwargs)
@@ -410,9 +494,11 @@ class DistillSegmentor(ModeDispatchModel):
                     continue
                 steps = getattr(module, 'total_steps', None) or total
                 if not steps:
-                    raise ValueError(f'distill loss "{spec["name"]}" ({spec["type"]}) needs the '
-                                     f'total number of steps: run it with a Runner (max_iters) or '
-                                     f'set `total_steps` on the loss')
+                    raise ValueError(
+                        f'distill loss "{spec["name"]}" ({spec["type"]}) needs the '
+                        f'total number of steps: run it with a Runner (max_iters) or '
+                        f'set `total_steps` on the loss'
+                    )
                 module.update(value, step=step, total_steps=int(steps))
                 extra = module.log_vars() if hasattr(module, 'log_vars') else {}
                 for key, v in extra.items():

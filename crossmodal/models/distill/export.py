@@ -6,6 +6,7 @@ checkpoint, prefix stripped; teachers, connectors and distillation losses (QSD m
 are dropped. Writing is :mod:`crossmodal.deploy.pth_export` (plain mmseg) or
 :mod:`crossmodal.deploy.onnx_export`; ``tools/export.py <distill cfg> <ckpt>`` exports the student.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -22,11 +23,13 @@ STUDENT_PREFIX = 'student.'
 _load = checkpoints.load
 
 
-def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
-                                where: Optional[str] = None) -> dict:
+def extract_prefixed_state_dict(
+    ckpt: Union[str, dict], prefix: str, what: str, where: Optional[str] = None
+) -> dict:
     """``{key without prefix: tensor}`` of the weights under ``prefix`` of a checkpoint (path or
     loaded; ``where``: its name in messages). ``ExportError`` (a ValueError) when there are none."""
     from crossmodal.utils.checkpoint_kind import state_dict_of
+
     where = where or (ckpt if isinstance(ckpt, str) else 'the checkpoint')
     part = ExportPart('part', {}, {prefix: ''}, 'model', expects=what)
     return part_state_dict(state_dict_of(_load(ckpt), where), part, where)[0]
@@ -34,7 +37,9 @@ def extract_prefixed_state_dict(ckpt: Union[str, dict], prefix: str, what: str,
 
 def extract_student_state_dict(distill_ckpt: Union[str, dict]) -> dict:
     """``{key without 'student.': tensor}`` from a distillation checkpoint (path or loaded dict)."""
-    return extract_prefixed_state_dict(distill_ckpt, STUDENT_PREFIX, 'a DistillSegmentor checkpoint')
+    return extract_prefixed_state_dict(
+        distill_ckpt, STUDENT_PREFIX, 'a DistillSegmentor checkpoint'
+    )
 
 
 def student_model_config(distill_cfg: Config) -> dict:
@@ -48,20 +53,38 @@ def distiller_parts(cfg: Config) -> dict:
     from mmseg.registry import MODELS
 
     from .distill_segmentor import DistillSegmentor, model_config
+
     model = cfg.model
     cls = MODELS.get(model.get('type')) if model.get('type') else None
     if not (isinstance(cls, type) and issubclass(cls, DistillSegmentor)):
-        raise ValueError(f'{getattr(cfg, "filename", "config")}: model.type is '
-                         f'{model.get("type")!r}, expected DistillSegmentor or a subclass')
+        raise ValueError(
+            f'{getattr(cfg, "filename", "config")}: model.type is '
+            f'{model.get("type")!r}, expected DistillSegmentor or a subclass'
+        )
     student = model_config(model['student'], f'{getattr(cfg, "filename", "config")}: model.student')
-    mods = tuple(model.get('student_modalities') or ('rgb', ))
-    return {'student': ExportPart('student', student, {STUDENT_PREFIX: ''}, cls.__name__, mods[0],
-                                  'student', 'a DistillSegmentor checkpoint')}
+    mods = tuple(model.get('student_modalities') or ('rgb',))
+    return {
+        'student': ExportPart(
+            'student',
+            student,
+            {STUDENT_PREFIX: ''},
+            cls.__name__,
+            mods[0],
+            'student',
+            'a DistillSegmentor checkpoint',
+        )
+    }
 
 
-def export_student(distill_config: Union[str, Config], distill_ckpt: str, out_ckpt: str,
-                   out_config: str, dataset_meta: Optional[dict] = None) -> dict:
+def export_student(
+    distill_config: Union[str, Config],
+    distill_ckpt: str,
+    out_ckpt: str,
+    out_config: str,
+    dataset_meta: Optional[dict] = None,
+) -> dict:
     """Write the student of a distillation run as a plain mmseg checkpoint + config
     (:func:`crossmodal.deploy.pth_export.export_part_pth` with part ``student``)."""
-    return export_part_pth(distill_config, distill_ckpt, 'student', out_ckpt, out_config,
-                           dataset_meta=dataset_meta)
+    return export_part_pth(
+        distill_config, distill_ckpt, 'student', out_ckpt, out_config, dataset_meta=dataset_meta
+    )

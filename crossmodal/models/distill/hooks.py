@@ -4,6 +4,7 @@ Logs ``teacher.<name>.mIoU`` (and every other metric of the val evaluator) once,
 run states how good its teachers are in *our* harness (frameworks.md B.9.6, mmrazor issue #360),
 without mmrazor's second full val pass at every evaluation.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,12 @@ class TeacherEvalHook(Hook):
 
     priority = 'VERY_LOW'
 
-    def __init__(self, teachers: Optional[Sequence[str]] = None, max_batches: Optional[int] = None,
-                 skip_on_resume: bool = True) -> None:
+    def __init__(
+        self,
+        teachers: Optional[Sequence[str]] = None,
+        max_batches: Optional[int] = None,
+        skip_on_resume: bool = True,
+    ) -> None:
         self.teachers = tuple(teachers) if teachers is not None else None
         self.max_batches = max_batches
         self.skip_on_resume = skip_on_resume
@@ -45,11 +50,15 @@ class TeacherEvalHook(Hook):
         names = self.teachers if self.teachers is not None else tuple(model.teachers)
         unknown = [n for n in names if n not in model.teachers]
         if unknown:
-            raise ValueError(f'TeacherEvalHook: unknown teachers {unknown}; the model has '
-                             f'{sorted(model.teachers)}')
+            raise ValueError(
+                f'TeacherEvalHook: unknown teachers {unknown}; the model has '
+                f'{sorted(model.teachers)}'
+            )
         if not names:
             return
-        dataloader = runner.val_dataloader if runner.val_loop is None else runner.val_loop.dataloader
+        dataloader = (
+            runner.val_dataloader if runner.val_loop is None else runner.val_loop.dataloader
+        )
         # iterating a DataLoader draws from torch's global RNG: fork it so that evaluating the
         # teachers leaves the training run (dropout, drop-path, ...) exactly as without this hook
         with torch.random.fork_rng(devices=[]):

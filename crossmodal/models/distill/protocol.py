@@ -23,6 +23,7 @@ asks for more through these attributes, all optional:
 ``needs_teacher = True`` (connectors)
     the connector is called as ``connector(student_feat, teacher_feat)``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,8 +31,14 @@ from typing import Any, Dict, Optional, Type
 
 import torch
 
-__all__ = ['LossInput', 'DistillStep', 'LOSS_INPUTS', 'register_loss_input', 'build_loss_inputs',
-           'loss_input_spec_keys']
+__all__ = [
+    'LossInput',
+    'DistillStep',
+    'LOSS_INPUTS',
+    'register_loss_input',
+    'build_loss_inputs',
+    'loss_input_spec_keys',
+]
 
 LOSS_INPUTS: Dict[str, Type['LossInput']] = {}
 
@@ -39,11 +46,12 @@ LOSS_INPUTS: Dict[str, Type['LossInput']] = {}
 @dataclass
 class DistillStep:
     """One training step as a :class:`LossInput` sees it."""
-    model: Any                          # the DistillSegmentor (student, student_taps, teachers, ...)
-    student_input: torch.Tensor         # (B, C, H, W), in the student's normalisation
+
+    model: Any  # the DistillSegmentor (student, student_taps, teachers, ...)
+    student_input: torch.Tensor  # (B, C, H, W), in the student's normalisation
     gt: Optional[torch.Tensor]
     iter: int
-    cache: Dict[Any, Any] = field(default_factory=dict)   # per-step memo shared by all losses
+    cache: Dict[Any, Any] = field(default_factory=dict)  # per-step memo shared by all losses
 
 
 class LossInput:
@@ -69,8 +77,9 @@ def register_loss_input(cls: Type[LossInput]) -> Type[LossInput]:
     if not cls.name:
         raise ValueError(f'{cls.__name__}: a LossInput needs a name')
     if LOSS_INPUTS.get(cls.name, cls) is not cls:
-        raise ValueError(f'loss input {cls.name!r} is already provided by '
-                         f'{LOSS_INPUTS[cls.name].__name__}')
+        raise ValueError(
+            f'loss input {cls.name!r} is already provided by {LOSS_INPUTS[cls.name].__name__}'
+        )
     LOSS_INPUTS[cls.name] = cls
     return cls
 
@@ -86,7 +95,9 @@ def build_loss_inputs(module, options: Dict[str, Any], where: str) -> Dict[str, 
     for need in tuple(getattr(module, 'needs', ()) or ()):
         cls = LOSS_INPUTS.get(need)
         if cls is None:
-            raise ValueError(f'{where} needs the input {need!r}, which nothing provides; known '
-                             f'inputs are {sorted(LOSS_INPUTS)} (is the method package imported?)')
+            raise ValueError(
+                f'{where} needs the input {need!r}, which nothing provides; known '
+                f'inputs are {sorted(LOSS_INPUTS)} (is the method package imported?)'
+            )
         out[need] = cls(options.get(cls.spec_key) if cls.spec_key else None)
     return out

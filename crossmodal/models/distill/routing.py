@@ -8,15 +8,16 @@
    the student first, then the teachers in order -- and the student's padding settings, so that the
    student's input equals, bit for bit, what its own ``SegDataPreProcessor`` would produce
    (normalise, then pad with ``pad_val`` in normalised units).
-3. :class:`ModalityNorm` then re-expresses a modality in each model's own normalisation with the exact
-   affine map ``y = (x * std_d + mean_d - mean_m) / std_m`` (skipped when the two agree, so the
-   common case is an identity). The student gets only ``student_modalities``, concatenated along
+3. :class:`ModalityNorm` then re-expresses a modality in each model's own normalisation with the
+   exact affine map ``y = (x * std_d + mean_d - mean_m) / std_m`` (skipped when the two agree, so
+   the common case is an identity). The student gets only ``student_modalities``, concatenated along
    channels in order (and channel-flipped if its ``SegDataPreProcessor`` has ``bgr_to_rgb`` /
    ``rgb_to_bgr``, exactly as the stock pre-processor would do with a 3-channel input); each teacher
    gets a dict with exactly the modalities it declares, in its own ``data_preprocessor``'s units.
    Padded pixels hold ``pad_val`` in the distiller's units; for a model whose normalisation differs
    they become the affine image of that value (only relevant when crops are padded).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence
@@ -57,11 +58,15 @@ class ModalityNorm(nn.Module):
         mean = getattr(self, f'mean_{name}', None)
         std = getattr(self, f'std_{name}', None)
         if mean is None:
-            return (torch.zeros(channels, device=device, dtype=dtype),
-                    torch.ones(channels, device=device, dtype=dtype))
+            return (
+                torch.zeros(channels, device=device, dtype=dtype),
+                torch.ones(channels, device=device, dtype=dtype),
+            )
         if mean.numel() != channels:
-            raise ValueError(f'modality "{name}" has {channels} channel(s) but {mean.numel()} '
-                             f'mean/std value(s) are configured for it')
+            raise ValueError(
+                f'modality "{name}" has {channels} channel(s) but {mean.numel()} '
+                f'mean/std value(s) are configured for it'
+            )
         return mean.to(device, dtype), std.to(device, dtype)
 
     def has(self, name: str) -> bool:
@@ -79,8 +84,9 @@ def renormalize(x: torch.Tensor, name: str, src: ModalityNorm, dst: ModalityNorm
     return (x * ss.view(view) + ms.view(view) - md.view(view)) / sd.view(view)
 
 
-def student_norms(student_dp: nn.Module, modalities: Sequence[str],
-                  channels: Optional[Dict[str, int]] = None) -> Dict[str, tuple]:
+def student_norms(
+    student_dp: nn.Module, modalities: Sequence[str], channels: Optional[Dict[str, int]] = None
+) -> Dict[str, tuple]:
     """Split a stock ``SegDataPreProcessor``'s mean/std over the student's modalities.
 
     The student's mean/std cover the concatenated channels (e.g. 3 for RGB, 4 for RGB-D); the
@@ -93,34 +99,42 @@ def student_norms(student_dp: nn.Module, modalities: Sequence[str],
     mean, std = _vec(student_dp.mean), _vec(student_dp.std)
     missing = [m for m in modalities if m not in chans]
     if missing:
-        raise ValueError(f'no channel count for student modalities {missing}; pass '
-                         f'modality_channels={{"{missing[0]}": C}}')
+        raise ValueError(
+            f'no channel count for student modalities {missing}; pass '
+            f'modality_channels={{"{missing[0]}": C}}'
+        )
     total = sum(chans[m] for m in modalities)
     if total != mean.numel():
-        raise ValueError(f'the student data_preprocessor has {mean.numel()} mean/std values but its '
-                         f'modalities {tuple(modalities)} have {total} channels')
+        raise ValueError(
+            f'the student data_preprocessor has {mean.numel()} mean/std values but its '
+            f'modalities {tuple(modalities)} have {total} channels'
+        )
     out, i = {}, 0
     for m in modalities:
-        out[m] = (mean[i:i + chans[m]].tolist(), std[i:i + chans[m]].tolist())
+        out[m] = (mean[i : i + chans[m]].tolist(), std[i : i + chans[m]].tolist())
         i += chans[m]
     return out
 
 
 def teacher_norms(teacher_dp: nn.Module, modalities: Sequence[str]) -> Dict[str, tuple]:
-    """Per-modality mean/std of a teacher's ``MultiModalDataPreprocessor`` (None: not normalised)."""
+    """Per-modality mean/std of a teacher's ``MultiModalDataPreprocessor`` (None: not
+    normalised)."""
     out = {}
     names = getattr(teacher_dp, 'modality_names', ())
     for m in modalities:
         if m in names:
-            out[m] = (getattr(teacher_dp, f'mean_{m}').flatten().tolist(),
-                      getattr(teacher_dp, f'std_{m}').flatten().tolist())
+            out[m] = (
+                getattr(teacher_dp, f'mean_{m}').flatten().tolist(),
+                getattr(teacher_dp, f'std_{m}').flatten().tolist(),
+            )
         else:
             out[m] = (None, None)
     return out
 
 
-def default_distill_preprocessor(student_dp: nn.Module, consumers: Sequence[Dict[str, tuple]]
-                                 ) -> dict:
+def default_distill_preprocessor(
+    student_dp: nn.Module, consumers: Sequence[Dict[str, tuple]]
+) -> dict:
     """Config of the distiller's ``MultiModalDataPreprocessor`` (see the module docstring).
 
     Args:
@@ -140,16 +154,25 @@ def default_distill_preprocessor(student_dp: nn.Module, consumers: Sequence[Dict
     mean = {k: v for k, v in mean.items() if v is not None}
     std = {k: v for k, v in std.items() if v is not None}
     pad = getattr(student_dp, 'pad_val', 0)
-    return dict(type='MultiModalDataPreprocessor', mean=mean, std=std,
-                size=getattr(student_dp, 'size', None),
-                size_divisor=getattr(student_dp, 'size_divisor', None),
-                pad_val={m: pad for m in set(mean) | set(std)},
-                seg_pad_val=getattr(student_dp, 'seg_pad_val', 255),
-                test_cfg=getattr(student_dp, 'test_cfg', None))
+    return dict(
+        type='MultiModalDataPreprocessor',
+        mean=mean,
+        std=std,
+        size=getattr(student_dp, 'size', None),
+        size_divisor=getattr(student_dp, 'size_divisor', None),
+        pad_val={m: pad for m in set(mean) | set(std)},
+        seg_pad_val=getattr(student_dp, 'seg_pad_val', 255),
+        test_cfg=getattr(student_dp, 'test_cfg', None),
+    )
 
 
-def stock_model_input(inputs: Dict[str, torch.Tensor], modalities: Sequence[str], src: ModalityNorm,
-                      dst: ModalityNorm, channel_flip: bool = False) -> torch.Tensor:
+def stock_model_input(
+    inputs: Dict[str, torch.Tensor],
+    modalities: Sequence[str],
+    src: ModalityNorm,
+    dst: ModalityNorm,
+    channel_flip: bool = False,
+) -> torch.Tensor:
     """(B, C, H, W) input of a stock mmseg model from the distiller's normalised modality dict.
 
     ``modalities`` are concatenated along channels in order and re-expressed from ``src``'s

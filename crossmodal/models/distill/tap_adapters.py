@@ -19,6 +19,7 @@ Built in:
   ``'backbones.thermal.layers.2.1.0.attn@qk'`` (the thermal branch of a
   ``MultiModalEncoderDecoder`` teacher).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Dict, NamedTuple, Optional
@@ -30,8 +31,9 @@ WHERE = 'crossmodal/models/distill/tap_adapters.py'
 
 
 class TapAdapter(NamedTuple):
-    """``compute(module, args, kwargs, output) -> value``; ``check(module, path)`` raises on a module
-    the adapter cannot read (called once, when the tap is set up)."""
+    """``compute(module, args, kwargs, output) -> value``; ``check(module, path)`` raises on a
+    module the adapter cannot read (called once, when the tap is set up)."""
+
     compute: Callable
     check: Optional[Callable] = None
 
@@ -41,17 +43,21 @@ TAP_ADAPTERS: Dict[str, TapAdapter] = {}
 
 def register_tap_adapter(name: str, check: Optional[Callable] = None):
     """Decorator: register ``compute`` as tap adapter ``name`` (used as ``'path@name'``)."""
+
     def wrap(compute):
         if name in TAP_ADAPTERS:
             raise KeyError(f'{WHERE}: tap adapter "{name}" is already registered')
         TAP_ADAPTERS[name] = TapAdapter(compute, check)
         return compute
+
     return wrap
 
 
 def get_tap_adapter(name: str) -> TapAdapter:
     if name not in TAP_ADAPTERS:
-        raise KeyError(f'unknown tap adapter "@{name}"; registered adapters: {sorted(TAP_ADAPTERS)}')
+        raise KeyError(
+            f'unknown tap adapter "@{name}"; registered adapters: {sorted(TAP_ADAPTERS)}'
+        )
     return TAP_ADAPTERS[name]
 
 
@@ -66,16 +72,20 @@ class QueryKeyPair(tuple):
 
 def _check_attention(module: nn.Module, path: str) -> None:
     from mmseg.models.backbones.mit import EfficientMultiheadAttention
+
     if not isinstance(module, EfficientMultiheadAttention):
-        raise TypeError(f'tap "{path}@qk": the "qk" adapter reads a MiT attention layer '
-                        f'(EfficientMultiheadAttention, e.g. "backbone.layers.2.1.0.attn"), but '
-                        f'{path} is a {type(module).__name__}')
+        raise TypeError(
+            f'tap "{path}@qk": the "qk" adapter reads a MiT attention layer '
+            f'(EfficientMultiheadAttention, e.g. "backbone.layers.2.1.0.attn"), but '
+            f'{path} is a {type(module).__name__}'
+        )
 
 
 @register_tap_adapter('qk', check=_check_attention)
 def attention_qk(module: nn.Module, args, kwargs, output) -> QueryKeyPair:
     """(q, k) of ``EfficientMultiheadAttention.forward(x, hw_shape, identity=None)``."""
     from crossmodal.models.backbones.mit_sdpa import project_qkv
+
     x = args[0] if args else kwargs['x']
     hw_shape = args[1] if len(args) > 1 else kwargs['hw_shape']
     q, k, _ = project_qkv(module, x, hw_shape)

@@ -1,14 +1,15 @@
 """Feature taps: record module outputs by dotted path with forward hooks.
 
-A tap path is a dotted module path relative to the model (``'backbone'``, ``'decode_head.conv_seg'``,
-``'fusions.3'``, ``'backbone.layers.3.2'``) optionally followed by an index into a list/tuple output,
-``'backbone[3]'`` (the fourth stage map of an mmseg backbone, which returns a list). ModuleList
-indices use dots (``layers.3``), as in ``named_modules()``.
+A tap path is a dotted module path relative to the model (``'backbone'``,
+``'decode_head.conv_seg'``, ``'fusions.3'``, ``'backbone.layers.3.2'``) optionally followed by an
+index into a list/tuple output, ``'backbone[3]'`` (the fourth stage map of an mmseg backbone, which
+returns a list). ModuleList indices use dots (``layers.3``), as in ``named_modules()``.
 
-Hooks only fire when a module is *called* (``module(x)``); a container such as ``nn.ModuleList`` or a
-method invoked as ``module.forward(x)`` never triggers them. Such a tap is reported after the forward
-pass by :meth:`TapRecorder.get` instead of silently yielding nothing (mmrazor issue #339).
+Hooks only fire when a module is *called* (``module(x)``); a container such as ``nn.ModuleList`` or
+a method invoked as ``module.forward(x)`` never triggers them. Such a tap is reported after the
+forward pass by :meth:`TapRecorder.get` instead of silently yielding nothing (mmrazor issue #339).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,10 @@ def parse_tap(spec: str) -> Tuple[str, Optional[int]]:
     """``'backbone[3]'`` -> ``('backbone', 3)``; ``'decode_head.conv_seg'`` -> (path, None)."""
     m = _TAP_RE.match(spec.strip())
     if m is None or not m.group('path'):
-        raise ValueError(f'invalid tap path {spec!r}: expected a dotted module path optionally '
-                         f'followed by [index], e.g. "backbone[3]" or "decode_head.conv_seg"')
+        raise ValueError(
+            f'invalid tap path {spec!r}: expected a dotted module path optionally '
+            f'followed by [index], e.g. "backbone[3]" or "decode_head.conv_seg"'
+        )
     index = m.group('index')
     return m.group('path'), (int(index) if index is not None else None)
 
@@ -39,13 +42,16 @@ def split_adapter(spec: str) -> Tuple[str, Optional[str]]:
         return spec, None
     m = _ADAPTER_RE.match(spec)
     if m is None:
-        raise ValueError(f'invalid tap path {spec!r}: expected "module.path@adapter", '
-                         f'e.g. "backbone.layers.2.1.0.attn@qk"')
+        raise ValueError(
+            f'invalid tap path {spec!r}: expected "module.path@adapter", '
+            f'e.g. "backbone.layers.2.1.0.attn@qk"'
+        )
     return m.group('spec'), m.group('adapter')
 
 
 def resolve_module(root: nn.Module, path: str, owner: str = 'model') -> nn.Module:
-    """Return ``root``'s submodule at dotted ``path``; unknown path -> ``KeyError`` with suggestions."""
+    """Return ``root``'s submodule at dotted ``path``; unknown path -> ``KeyError`` with
+    suggestions."""
     modules = dict(root.named_modules())
     if path in modules and path != '':
         return modules[path]
@@ -89,20 +95,26 @@ class TapRecorder:
                 self._handles.append(module.register_forward_hook(self._make_hook(key)))
             else:
                 from .tap_adapters import get_tap_adapter
+
                 fn = get_tap_adapter(adapter)
                 if fn.check is not None:
                     fn.check(module, path)
-                self._handles.append(module.register_forward_hook(
-                    self._make_adapter_hook(key, fn.compute), with_kwargs=True))
+                self._handles.append(
+                    module.register_forward_hook(
+                        self._make_adapter_hook(key, fn.compute), with_kwargs=True
+                    )
+                )
 
     def _make_hook(self, key: str):
         def hook(module, args, output):
             self._outputs[key] = output
+
         return hook
 
     def _make_adapter_hook(self, key: str, compute):
         def hook(module, args, kwargs, output):
             self._outputs[key] = compute(module, args, kwargs, output)
+
         return hook
 
     def clear(self) -> None:
@@ -140,15 +152,20 @@ class TapRecorder:
                 f'tap "{name}" ({path}) of the {self.owner} recorded nothing: the module was not '
                 f'called during the forward pass (containers such as ModuleList never run, and '
                 f'modules invoked as .forward() bypass hooks). Tap a module that is called, e.g. '
-                f'"backbone[3]" for the 4th backbone stage or "decode_head.conv_seg" for logits.')
+                f'"backbone[3]" for the 4th backbone stage or "decode_head.conv_seg" for logits.'
+            )
         out = self._outputs[path]
         if index is not None:
             if not isinstance(out, (list, tuple)):
-                raise TypeError(f'tap "{name}" indexes [{index}] but {path} of the {self.owner} '
-                                f'returned a {type(out).__name__}, not a list/tuple')
+                raise TypeError(
+                    f'tap "{name}" indexes [{index}] but {path} of the {self.owner} '
+                    f'returned a {type(out).__name__}, not a list/tuple'
+                )
             if not -len(out) <= index < len(out):
-                raise IndexError(f'tap "{name}": {path} of the {self.owner} returned {len(out)} '
-                                 f'outputs, index {index} is out of range')
+                raise IndexError(
+                    f'tap "{name}": {path} of the {self.owner} returned {len(out)} '
+                    f'outputs, index {index} is out of range'
+                )
             out = out[index]
         return out
 

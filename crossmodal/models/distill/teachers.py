@@ -14,6 +14,7 @@ One implementation for every distiller (``DistillSegmentor`` and its subclasses 
   keys stay ``teachers.<name>.*``) with their specs (modalities, frozen, loss weight, taps,
   checkpoint) and a ``train`` that keeps frozen teachers in eval mode.
 """
+
 from __future__ import annotations
 
 import copy
@@ -56,19 +57,22 @@ def model_config(cfg: Union[str, dict, Config], what: str) -> dict:
     raise TypeError(f'{what}: expected a config path or dict, got {type(cfg).__name__}')
 
 
-def load_teacher_weights(teacher: nn.Module, checkpoint: str, name: str,
-                         cfg_key: Optional[str] = None) -> str:
+def load_teacher_weights(
+    teacher: nn.Module, checkpoint: str, name: str, cfg_key: Optional[str] = None
+) -> str:
     """Load ``checkpoint`` (a file, or the teacher's work dir: its best checkpoint, else the latest)
     into ``teacher`` strictly; mismatch -> :class:`TeacherCheckpointError` listing the keys, nothing
     there -> ``FileNotFoundError`` naming ``cfg_key``. Returns the file loaded."""
     from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+
     checkpoint = resolve_trained_checkpoint(checkpoint, f'teacher "{name}"', cfg_key)
     sd = checkpoints.state_dict_of(checkpoints.load(checkpoint), checkpoint)
     diff = checkpoints.matches(teacher.state_dict(), sd)
     if diff:
         raise TeacherCheckpointError(
             f'teacher "{name}": checkpoint {checkpoint} does not match its config '
-            f'({type(teacher).__name__}): {diff}')
+            f'({type(teacher).__name__}): {diff}'
+        )
     teacher.load_state_dict(sd, strict=True)
     return checkpoint
 
@@ -86,9 +90,14 @@ def freeze(model: nn.Module) -> None:
     model.eval()
 
 
-def build_teacher(config: Union[str, dict, Config], checkpoint: Optional[str], name: str,
-                  cfg_key: Optional[str] = None, frozen: bool = True,
-                  warn_random: bool = True) -> Tuple[nn.Module, Optional[str]]:
+def build_teacher(
+    config: Union[str, dict, Config],
+    checkpoint: Optional[str],
+    name: str,
+    cfg_key: Optional[str] = None,
+    frozen: bool = True,
+    warn_random: bool = True,
+) -> Tuple[nn.Module, Optional[str]]:
     """Build a teacher from ``config``, load ``checkpoint`` strictly (None: random weights, with a
     warning when ``warn_random``), mark it initialised and freeze it when ``frozen``.
 
@@ -117,8 +126,9 @@ class TeacherSet(nn.ModuleDict):
     ``('rgb',)``), ``frozen``, ``loss_weight``, ``taps`` and ``checkpoint`` (the file loaded).
     """
 
-    def __init__(self, teachers: Optional[Dict[str, dict]] = None,
-                 cfg_prefix: str = 'model.teachers') -> None:
+    def __init__(
+        self, teachers: Optional[Dict[str, dict]] = None, cfg_prefix: str = 'model.teachers'
+    ) -> None:
         super().__init__()
         self.specs: Dict[str, dict] = {}
         for name, spec in (teachers or {}).items():
@@ -131,19 +141,29 @@ class TeacherSet(nn.ModuleDict):
             if 'config' not in spec:
                 raise ValueError(f'teacher "{name}": needs config=<path or dict>')
             frozen = bool(spec.get('frozen', True))
-            model, ckpt = build_teacher(spec['config'], spec.get('checkpoint'), name,
-                                        f'{cfg_prefix}.{name}.checkpoint', frozen=False)
+            model, ckpt = build_teacher(
+                spec['config'],
+                spec.get('checkpoint'),
+                name,
+                f'{cfg_prefix}.{name}.checkpoint',
+                frozen=False,
+            )
             declared = tuple(getattr(model, 'modalities', ()) or ())
-            modalities = tuple(spec.get('modalities') or declared or ('rgb', ))
+            modalities = tuple(spec.get('modalities') or declared or ('rgb',))
             if declared and tuple(declared) != modalities:
-                raise ValueError(f'teacher "{name}": modalities={modalities} but its config declares '
-                                 f'{declared}')
+                raise ValueError(
+                    f'teacher "{name}": modalities={modalities} but its config declares {declared}'
+                )
             if frozen:
                 freeze(model)
             self[name] = model
-            self.specs[name] = dict(modalities=modalities, frozen=frozen,
-                                    loss_weight=float(spec.get('loss_weight', 1.0)),
-                                    taps=dict(spec.get('taps') or {}), checkpoint=ckpt)
+            self.specs[name] = dict(
+                modalities=modalities,
+                frozen=frozen,
+                loss_weight=float(spec.get('loss_weight', 1.0)),
+                taps=dict(spec.get('taps') or {}),
+                checkpoint=ckpt,
+            )
 
     def modalities(self, name: str) -> Tuple[str, ...]:
         return self.specs[name]['modalities']

@@ -1,4 +1,5 @@
-"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher, docs/methods/fskd.md (b)).
+"""``CrossAttentionFusion``: RGBI tokens attend to LiDAR tokens (FSKD teacher,
+docs/methods/fskd.md (b)).
 
 FSKD (arXiv 2604.01766) states only that the teacher "fuses RGBI imagery with LiDAR-derived planar
 metrics and vertical profiles via cross-attention"; no code was released, so this block is a
@@ -11,15 +12,16 @@ metrics and vertical profiles via cross-attention"; no code was released, so thi
 
 Queries come from the first map (RGBI), keys/values from the others (LiDAR), concatenated along
 the token axis. SR = strided conv + LN with stride ``sr_ratio`` (MiT's efficient attention) so the
-cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1] (frequencies π..2^15·π) — without
-it attention cannot tell *where* a LiDAR token lies (MiT features carry little absolute position).
-``add_aligned`` gives the block direct access to the co-registered LiDAR feature under each query
-pixel; set it False for pure cross-attention.
+cost is N_q x N_kv / sr². PE = fixed 2-D sine/cosine encoding of normalised (y, x) in [0, 1]
+(frequencies π..2^15·π) — without it attention cannot tell *where* a LiDAR token lies (MiT features
+carry little absolute position). ``add_aligned`` gives the block direct access to the co-registered
+LiDAR feature under each query pixel; set it False for pure cross-attention.
 
-Call: ``fusion([F_rgbi (B, C, H, W), F_lidar (B, C_kv, H', W'), ...]) -> (B, C, H, W)``. The signature
-``CrossAttentionFusion(channels, num_modalities)`` matches what
+Call: ``fusion([F_rgbi (B, C, H, W), F_lidar (B, C_kv, H', W'), ...]) -> (B, C, H, W)``. The
+signature ``CrossAttentionFusion(channels, num_modalities)`` matches what
 :class:`~crossmodal.models.segmentors.MultiModalEncoderDecoder` builds per stage.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +51,7 @@ def pos_encoding_freqs(n_freq: int, device=None) -> torch.Tensor:
         exps = torch.arange(n_freq, device=device, dtype=torch.float32)
     else:
         exps = torch.linspace(0.0, PE_MAX_OCTAVES - 1, n_freq, device=device, dtype=torch.float32)
-    return (2.0 ** exps) * math.pi
+    return (2.0**exps) * math.pi
 
 
 def sincos_pos_encoding(h: int, w: int, channels: int, device=None, dtype=None) -> torch.Tensor:
@@ -68,8 +70,8 @@ def sincos_pos_encoding(h: int, w: int, channels: int, device=None, dtype=None) 
         freqs = pos_encoding_freqs(n_freq, device)
         for i, coord in enumerate((yy.reshape(-1, 1), xx.reshape(-1, 1))):
             ang = coord * freqs
-            pe[:, i * 2 * n_freq:(i * 2 + 1) * n_freq] = torch.sin(ang)
-            pe[:, (i * 2 + 1) * n_freq:(i * 2 + 2) * n_freq] = torch.cos(ang)
+            pe[:, i * 2 * n_freq : (i * 2 + 1) * n_freq] = torch.sin(ang)
+            pe[:, (i * 2 + 1) * n_freq : (i * 2 + 2) * n_freq] = torch.cos(ang)
     return pe.to(dtype) if dtype is not None else pe
 
 
@@ -89,51 +91,88 @@ class CrossAttentionFusion(nn.Module):
         attn_drop: attention dropout.
     """
 
-    def __init__(self, channels: int, num_modalities: int = 2, kv_channels: Optional[int] = None,
-                 num_heads: int = 1, sr_ratio: int = 1, mlp_ratio: float = 2.0, pos_encoding: bool = True,
-                 add_aligned: bool = True, attn_drop: float = 0.0):
+    def __init__(
+        self,
+        channels: int,
+        num_modalities: int = 2,
+        kv_channels: Optional[int] = None,
+        num_heads: int = 1,
+        sr_ratio: int = 1,
+        mlp_ratio: float = 2.0,
+        pos_encoding: bool = True,
+        add_aligned: bool = True,
+        attn_drop: float = 0.0,
+    ):
         super().__init__()
         if num_modalities < 2:
-            raise ValueError(f'CrossAttentionFusion needs >= 2 modalities (queries + keys), got {num_modalities}')
+            raise ValueError(
+                f'CrossAttentionFusion needs >= 2 modalities (queries + keys), got {num_modalities}'
+            )
         if channels % num_heads:
-            raise ValueError(f'CrossAttentionFusion: num_heads {num_heads} must divide channels {channels}')
+            raise ValueError(
+                f'CrossAttentionFusion: num_heads {num_heads} must divide channels {channels}'
+            )
         kv_channels = int(kv_channels or channels)
         self.channels, self.kv_channels = int(channels), kv_channels
         self.num_kv = num_modalities - 1
         self.sr_ratio = int(sr_ratio)
         self.pos_encoding = pos_encoding
         self.norm_q = nn.LayerNorm(channels)
-        self.kv_proj = nn.ModuleList([
-            nn.Conv2d(kv_channels, channels, kernel_size=self.sr_ratio, stride=self.sr_ratio)
-            for _ in range(self.num_kv)])
+        self.kv_proj = nn.ModuleList(
+            [
+                nn.Conv2d(kv_channels, channels, kernel_size=self.sr_ratio, stride=self.sr_ratio)
+                for _ in range(self.num_kv)
+            ]
+        )
         self.norm_kv = nn.LayerNorm(channels)
         self.attn = nn.MultiheadAttention(channels, num_heads, dropout=attn_drop, batch_first=True)
-        self.aligned = nn.ModuleList([nn.Conv2d(kv_channels, channels, 1) for _ in range(self.num_kv)]
-                                     ) if add_aligned else None
+        self.aligned = (
+            nn.ModuleList([nn.Conv2d(kv_channels, channels, 1) for _ in range(self.num_kv)])
+            if add_aligned
+            else None
+        )
         hidden = int(channels * mlp_ratio)
-        self.mlp = nn.Sequential(nn.LayerNorm(channels), nn.Linear(channels, hidden), nn.GELU(),
-                                 nn.Linear(hidden, channels)) if hidden > 0 else None
+        self.mlp = (
+            nn.Sequential(
+                nn.LayerNorm(channels),
+                nn.Linear(channels, hidden),
+                nn.GELU(),
+                nn.Linear(hidden, channels),
+            )
+            if hidden > 0
+            else None
+        )
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         if len(feats) != self.num_kv + 1:
-            raise ValueError(f'CrossAttentionFusion was built for {self.num_kv + 1} maps, got {len(feats)}')
+            raise ValueError(
+                f'CrossAttentionFusion was built for {self.num_kv + 1} maps, got {len(feats)}'
+            )
         q_map, kv_maps = feats[0], feats[1:]
         b, c, h, w = q_map.shape
         if c != self.channels:
-            raise ValueError(f'CrossAttentionFusion: query map has {c} channels, expected {self.channels}')
-        q_tok = q_map.flatten(2).transpose(1, 2)                       # (B, HW, C)
+            raise ValueError(
+                f'CrossAttentionFusion: query map has {c} channels, expected {self.channels}'
+            )
+        q_tok = q_map.flatten(2).transpose(1, 2)  # (B, HW, C)
         q = self.norm_q(q_tok)
         if self.pos_encoding:
             q = q + sincos_pos_encoding(h, w, c, q.device, q.dtype)
         kvs = []
         for proj, m in zip(self.kv_proj, kv_maps):
             if m.shape[1] != self.kv_channels:
-                raise ValueError(f'CrossAttentionFusion: key/value map has {m.shape[1]} channels, '
-                                 f'expected {self.kv_channels}')
+                raise ValueError(
+                    f'CrossAttentionFusion: key/value map has {m.shape[1]} channels, '
+                    f'expected {self.kv_channels}'
+                )
             if m.shape[-2] < self.sr_ratio or m.shape[-1] < self.sr_ratio:
-                m = F.interpolate(m, size=(max(m.shape[-2], self.sr_ratio), max(m.shape[-1], self.sr_ratio)),
-                                  mode='bilinear', align_corners=False)
-            r = proj(m)                                                 # (B, C, h', w')
+                m = F.interpolate(
+                    m,
+                    size=(max(m.shape[-2], self.sr_ratio), max(m.shape[-1], self.sr_ratio)),
+                    mode='bilinear',
+                    align_corners=False,
+                )
+            r = proj(m)  # (B, C, h', w')
             tok = self.norm_kv(r.flatten(2).transpose(1, 2))
             if self.pos_encoding:
                 tok = tok + sincos_pos_encoding(r.shape[-2], r.shape[-1], c, tok.device, tok.dtype)

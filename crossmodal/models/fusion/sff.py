@@ -12,6 +12,7 @@ Per stage, for two modalities r and x with maps F_r, F_x of shape (B, C, H, W)
    per pixel, F = w_r x1 + w_x x2 (``spatial_attn=True``, the default). The authors' released
    code disables it and averages, F = (x1 + x2) / 2 (``spatial_attn=False`` reproduces that).
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -33,17 +34,23 @@ class SFF(nn.Module):
         spatial_attn: True = paper; False = released code (plain average).
     """
 
-    def __init__(self, channels: int, num_modalities: int = 2, reduction: int = 4,
-                 spatial_attn: bool = True):
+    def __init__(
+        self, channels: int, num_modalities: int = 2, reduction: int = 4, spatial_attn: bool = True
+    ):
         super().__init__()
         if num_modalities != 2:
-            raise ValueError(f'SFF fuses exactly 2 modalities, got {num_modalities}; use '
-                             f'ConcatFusion for more')
+            raise ValueError(
+                f'SFF fuses exactly 2 modalities, got {num_modalities}; use ConcatFusion for more'
+            )
         hidden = max(channels // reduction, 1)
-        self.mlps = nn.ModuleList([
-            nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True),
-                          nn.Linear(hidden, channels)) for _ in range(2)
-        ])
+        self.mlps = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+                )
+                for _ in range(2)
+            ]
+        )
         self.scale = nn.Parameter(torch.tensor(float(channels)))
         self.spatial_attn = spatial_attn
         if spatial_attn:
@@ -77,8 +84,11 @@ class ConcatFusion(nn.Module):
 
     def __init__(self, channels: int, num_modalities: int = 2):
         super().__init__()
-        self.proj = nn.Sequential(nn.Conv2d(channels * num_modalities, channels, 1, bias=False),
-                                  nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        self.proj = nn.Sequential(
+            nn.Conv2d(channels * num_modalities, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+        )
 
     def forward(self, feats: List[torch.Tensor]) -> torch.Tensor:
         return self.proj(torch.cat(list(feats), dim=1))

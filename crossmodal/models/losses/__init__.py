@@ -7,6 +7,7 @@ docs/methods/losses.md for the formulas and defaults.
 Deprecated registry names (still built, warning once): ``DenseKDLoss`` -> ``KDLoss(impl='auto')``,
 ``ATLoss`` -> ``ActivationAttentionLoss``.
 """
+
 from .attention_transfer import ActivationAttentionLoss, ATLoss
 from .bild import BiLDLoss
 from .cwd import CWDLoss
@@ -21,7 +22,23 @@ from .schedules import LossWeightSchedule
 from .taid import TAIDLoss
 from .weighted_ce import WeightedCrossEntropyLoss
 
-__all__ = ['ActivationAttentionLoss', 'ATLoss', 'BiLDLoss', 'CWDLoss', 'DenseDistillLoss', 'DKDLoss',
-           'FeatureMSELoss', 'KDLoss', 'PLDLoss', 'LossWeightSchedule', 'TAIDLoss', 'MaskedL1Loss',
-           'MaskedMSELoss', 'MaskedSmoothL1Loss', 'WeightedCrossEntropyLoss', 'AffinityKDLoss',
-           'AttentionMapKDLoss', 'DenseKDLoss']
+__all__ = [
+    'ActivationAttentionLoss',
+    'ATLoss',
+    'BiLDLoss',
+    'CWDLoss',
+    'DenseDistillLoss',
+    'DKDLoss',
+    'FeatureMSELoss',
+    'KDLoss',
+    'PLDLoss',
+    'LossWeightSchedule',
+    'TAIDLoss',
+    'MaskedL1Loss',
+    'MaskedMSELoss',
+    'MaskedSmoothL1Loss',
+    'WeightedCrossEntropyLoss',
+    'AffinityKDLoss',
+    'AttentionMapKDLoss',
+    'DenseKDLoss',
+]

@@ -20,6 +20,7 @@ Channels may differ (the map has no channel axis). The teacher map is resized bi
 student's (H, W). When ``gt`` is given (nearest-resized to (H, W)), void positions are zeroed in
 both maps before normalisation; a sample without any valid position contributes 0.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -39,7 +40,8 @@ def attention_map(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
 
 @MODELS.register_module()
 class ActivationAttentionLoss(DenseDistillLoss):
-    """Activation-based attention-transfer loss (Zagoruyko & Komodakis 2017; docs/methods/losses.md).
+    """Activation-based attention-transfer loss (Zagoruyko & Komodakis 2017;
+    docs/methods/losses.md).
 
     Args:
         loss_weight: multiplier of the returned loss.
@@ -55,9 +57,16 @@ class ActivationAttentionLoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, p: float = 2.0, squared: bool = True,
-                 average_positions: bool = False, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_at') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        p: float = 2.0,
+        squared: bool = True,
+        average_positions: bool = False,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_at',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if p <= 0:
             raise ValueError(f'{type(self).__name__}: p must be > 0, got {p}')
@@ -65,12 +74,17 @@ class ActivationAttentionLoss(DenseDistillLoss):
         self.squared = bool(squared)
         self.average_positions = bool(average_positions)
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         # maps first (channels may differ), then the shared resizing / label handling
         a_s = attention_map(student_logits, self.p)
-        a_t = attention_map(teacher_logits.detach() if self.detach_teacher else teacher_logits,
-                            self.p)
+        a_t = attention_map(
+            teacher_logits.detach() if self.detach_teacher else teacher_logits, self.p
+        )
         a_t = resize_to(a_t, a_s.shape[-2:])
         a_s, a_t, _, valid = self.prepare(a_s, a_t, gt)
         b = a_s.shape[0]
@@ -91,7 +105,8 @@ class ActivationAttentionLoss(DenseDistillLoss):
 
 @MODELS.register_module()
 class ATLoss(ActivationAttentionLoss):
-    """Deprecated alias of :class:`ActivationAttentionLoss` (same arguments and value; warns once)."""
+    """Deprecated alias of :class:`ActivationAttentionLoss` (same arguments and value; warns
+    once)."""
 
     def __init__(self, *args, **kwargs) -> None:
         warn_deprecated_alias('ATLoss', 'ActivationAttentionLoss')

@@ -7,9 +7,9 @@
   ``KL(softmax(d_T) || softmax(d_S))`` over the pair axis. Student-led term: the same with the
   student's top-k. ``L = L_t + L_s`` per pixel, averaged over valid pixels. No ``tau**2`` factor
   (as in the paper and code).
-* DBiLD (Switch-KD, arXiv 2604.14629) — **[RECON]**: the paper body was not available; this follows a
-  third-party description. ``k`` is chosen per pixel (and per direction) by Kneedle knee detection on
-  the leader's descending-sorted probability curve ``softmax(z_leader / tau)``:
+* DBiLD (Switch-KD, arXiv 2604.14629) — **[RECON]**: the paper body was not available; this follows
+  a third-party description. ``k`` is chosen per pixel (and per direction) by Kneedle knee detection
+  on the leader's descending-sorted probability curve ``softmax(z_leader / tau)``:
   with ``x_r = r / (K-1)`` and ``y_r`` min-max normalised, the knee is
   ``argmax_r (1 - x_r - y_r)`` (largest distance below the chord of a convex decreasing curve) and
   ``k = knee + 1``, clamped to ``[min_k, max(min_k, floor(max_k_fraction * K))]`` and to K. Whether
@@ -22,6 +22,7 @@
 For segmentation K is small, so ``top_k`` is clamped to K. With ``use_differences=True`` and k = 2
 there is a single pair and the loss is identically 0: use k >= 3.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,8 +34,9 @@ from mmseg.registry import MODELS
 from .dense import DenseDistillLoss, masked_mean
 
 
-def masked_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
-              keep: torch.Tensor) -> torch.Tensor:
+def masked_kl(
+    teacher_logits: torch.Tensor, student_logits: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
     """KL(softmax(t) || softmax(s)) over the last axis restricted to entries where ``keep`` is True.
 
     Excluded entries get zero probability on both sides. Returns a tensor without the last axis.
@@ -52,8 +54,8 @@ def masked_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
 def kneedle_k(probs_sorted: torch.Tensor) -> torch.Tensor:
     """Knee-based k for each row of descending-sorted probabilities (P, K) -> (P,) long, k >= 1.
 
-    ``k = argmax_r (1 - x_r - y_r) + 1`` with ``x_r = r/(K-1)`` and ``y`` min-max normalised per row.
-    Curves without a knee (straight or concave) give k = 1 (before clamping by the caller).
+    ``k = argmax_r (1 - x_r - y_r) + 1`` with ``x_r = r/(K-1)`` and ``y`` min-max normalised per
+    row. Curves without a knee (straight or concave) give k = 1 (before clamping by the caller).
     """
     p, k = probs_sorted.shape
     if k == 1:
@@ -91,11 +93,21 @@ class BiLDLoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, top_k: int = 8, tau: float = 3.0,
-                 use_differences: bool = True, both_directions: bool = True,
-                 dynamic_k: Optional[str] = None, min_k: int = 4, max_k_fraction: float = 0.5,
-                 reverse_kl: bool = False, ignore_index: int = 255, detach_teacher: bool = True,
-                 loss_name: str = 'loss_bild') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        top_k: int = 8,
+        tau: float = 3.0,
+        use_differences: bool = True,
+        both_directions: bool = True,
+        dynamic_k: Optional[str] = None,
+        min_k: int = 4,
+        max_k_fraction: float = 0.5,
+        reverse_kl: bool = False,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_bild',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if tau <= 0:
             raise ValueError(f'BiLDLoss: tau must be > 0, got {tau}')
@@ -152,8 +164,12 @@ class BiLDLoss(DenseDistillLoss):
         pair_keep = rank_keep[:, ib]  # both ranks < k  <=>  the larger one (ib) is
         return self._kl(d_t, d_s, pair_keep)
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, _, valid = self.prepare(student_logits, teacher_logits, gt)
         b, k, h, w = s.shape
         s2 = s.permute(0, 2, 3, 1).reshape(-1, k)

@@ -4,7 +4,8 @@ Shu, Liu, Gao, Yan & Shen, "Channel-wise Knowledge Distillation for Dense Predic
 Each channel c of each sample n is turned into a distribution over the spatial positions,
 ``phi(z)_{n,c,i} = softmax_i(z_{n,c,i} / tau)``, and
 
-    L = tau**2 / (N * C) * sum_{n,c} sum_i phi(z_T)_{n,c,i} * (log phi(z_T)_{n,c,i} - log phi(z_S)_{n,c,i})
+    L = tau**2 / (N * C) * sum_{n,c} sum_i phi(z_T)_{n,c,i}
+        * (log phi(z_T)_{n,c,i} - log phi(z_S)_{n,c,i})
 
 i.e. the KL divergence is **summed over the spatial positions** and averaged over (sample, channel)
 pairs, as in the paper (not averaged over pixels like the per-pixel losses).
@@ -16,6 +17,7 @@ Labels are optional (``requires_labels = False``).
 Works on features too: student and teacher must have the same number of channels (put a 1x1
 connector in front otherwise).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -44,15 +46,25 @@ class CWDLoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_cwd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_cwd',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if tau <= 0:
             raise ValueError(f'CWDLoss: tau must be > 0, got {tau}')
         self.tau = float(tau)
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, _, valid = self.prepare(student_logits, teacher_logits, gt)
         b, c = s.shape[:2]
         s = s.flatten(2) / self.tau  # (B, C, HW)
@@ -71,4 +83,4 @@ class CWDLoss(DenseDistillLoss):
         kl = (log_pt.exp() * (log_pt - log_ps) * keep).sum(-1)  # (B, C)
         kl = kl * has_valid[:, None].to(kl.dtype)
         count = (has_valid.sum() * c).to(kl.dtype).clamp_min(1.0)  # all-void batch -> 0 / 1
-        return self.loss_weight * self.tau ** 2 * kl.sum() / count
+        return self.loss_weight * self.tau**2 * kl.sum() / count

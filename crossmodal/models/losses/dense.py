@@ -19,6 +19,7 @@ The returned value is a scalar tensor already multiplied by ``loss_weight``. Whe
 the result is an exact zero that is still connected to the student graph (so DDP does not complain
 about unused parameters).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -45,13 +46,22 @@ def resize_labels(gt: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return out[:, 0].to(gt.dtype)
 
 
-def resize_ignore_mask(ignore_mask: Optional[torch.Tensor], size, name: str) -> Optional[torch.Tensor]:
+def resize_ignore_mask(
+    ignore_mask: Optional[torch.Tensor], size, name: str
+) -> Optional[torch.Tensor]:
     """bool (B, H', W') -> bool (B, H, W) by nearest-neighbour sampling (no-op when equal)."""
     if ignore_mask is None:
         return None
-    if not isinstance(ignore_mask, torch.Tensor) or ignore_mask.dim() != 3 or ignore_mask.dtype != torch.bool:
-        got = ((tuple(ignore_mask.shape), ignore_mask.dtype) if isinstance(ignore_mask, torch.Tensor)
-               else type(ignore_mask))
+    if (
+        not isinstance(ignore_mask, torch.Tensor)
+        or ignore_mask.dim() != 3
+        or ignore_mask.dtype != torch.bool
+    ):
+        got = (
+            (tuple(ignore_mask.shape), ignore_mask.dtype)
+            if isinstance(ignore_mask, torch.Tensor)
+            else type(ignore_mask)
+        )
         raise ValueError(f'{WHERE}: {name} ignore mask must be a bool (B, H, W) tensor, got {got}')
     if tuple(ignore_mask.shape[1:]) == tuple(size):
         return ignore_mask
@@ -59,18 +69,24 @@ def resize_ignore_mask(ignore_mask: Optional[torch.Tensor], size, name: str) -> 
     return resized[:, 0] > 0.5
 
 
-def check_pair(student: torch.Tensor, teacher: torch.Tensor, name: str,
-               same_channels: bool = True) -> None:
+def check_pair(
+    student: torch.Tensor, teacher: torch.Tensor, name: str, same_channels: bool = True
+) -> None:
     """Raise a clear ``ValueError`` when student/teacher tensors cannot be compared."""
     if student.dim() != 4 or teacher.dim() != 4:
-        raise ValueError(f'{name}: expected (B, C, H, W) student and teacher tensors, got '
-                         f'{tuple(student.shape)} and {tuple(teacher.shape)}')
+        raise ValueError(
+            f'{name}: expected (B, C, H, W) student and teacher tensors, got '
+            f'{tuple(student.shape)} and {tuple(teacher.shape)}'
+        )
     if student.shape[0] != teacher.shape[0]:
-        raise ValueError(f'{name}: batch sizes differ (student {student.shape[0]}, '
-                         f'teacher {teacher.shape[0]})')
+        raise ValueError(
+            f'{name}: batch sizes differ (student {student.shape[0]}, teacher {teacher.shape[0]})'
+        )
     if same_channels and student.shape[1] != teacher.shape[1]:
-        raise ValueError(f'{name}: channel/class counts differ (student {student.shape[1]}, teacher '
-                         f'{teacher.shape[1]}); add a connector or use teachers with the same classes')
+        raise ValueError(
+            f'{name}: channel/class counts differ (student {student.shape[1]}, teacher '
+            f'{teacher.shape[1]}); add a connector or use teachers with the same classes'
+        )
 
 
 def masked_mean(values: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
@@ -98,8 +114,13 @@ class DenseDistillLoss(nn.Module):
 
     requires_labels: bool = False
 
-    def __init__(self, loss_weight: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_kd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_kd',
+    ) -> None:
         super().__init__()
         self.loss_weight = float(loss_weight)
         self.ignore_index = int(ignore_index)
@@ -110,9 +131,13 @@ class DenseDistillLoss(nn.Module):
     def loss_name(self) -> str:
         return self._loss_name
 
-    def prepare(self, student: torch.Tensor, teacher: torch.Tensor, gt: Optional[torch.Tensor],
-                same_channels: bool = True
-                ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    def prepare(
+        self,
+        student: torch.Tensor,
+        teacher: torch.Tensor,
+        gt: Optional[torch.Tensor],
+        same_channels: bool = True,
+    ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
         """Check, resize and mask the inputs.
 
         Returns ``(student, teacher, gt, valid)``: the teacher resized to the student's (H, W) and
@@ -122,8 +147,10 @@ class DenseDistillLoss(nn.Module):
         name = type(self).__name__
         check_pair(student, teacher, name, same_channels=same_channels)
         if self.requires_labels and gt is None:
-            raise ValueError(f'{name} requires ground-truth labels (gt) but none were given; it '
-                             f'cannot be used in an unlabelled distillation stage')
+            raise ValueError(
+                f'{name} requires ground-truth labels (gt) but none were given; it '
+                f'cannot be used in an unlabelled distillation stage'
+            )
         if self.detach_teacher:
             teacher = teacher.detach()
         size = tuple(student.shape[-2:])
@@ -133,21 +160,28 @@ class DenseDistillLoss(nn.Module):
             if gt.dim() == 4 and gt.shape[1] == 1:
                 gt = gt[:, 0]
             if gt.dim() != 3 or gt.shape[0] != student.shape[0]:
-                raise ValueError(f'{name}: gt must be (B, H, W) with B={student.shape[0]}, got '
-                                 f'{tuple(gt.shape)}')
+                raise ValueError(
+                    f'{name}: gt must be (B, H, W) with B={student.shape[0]}, got {tuple(gt.shape)}'
+                )
             gt = resize_labels(gt.long(), size)
             valid = gt != self.ignore_index
             num_classes = student.shape[1]
             bad = valid & ((gt < 0) | (gt >= num_classes))
             if self.requires_labels and bool(bad.any()):
-                raise ValueError(f'{name}: gt holds train ids outside [0, {num_classes}) that are '
-                                 f'not ignore_index={self.ignore_index}: '
-                                 f'{sorted(set(gt[bad].tolist()))[:10]}')
+                raise ValueError(
+                    f'{name}: gt holds train ids outside [0, {num_classes}) that are '
+                    f'not ignore_index={self.ignore_index}: '
+                    f'{sorted(set(gt[bad].tolist()))[:10]}'
+                )
         return student, teacher, gt, valid
 
-    def prepare_valid(self, student: torch.Tensor, teacher: torch.Tensor, gt: Optional[torch.Tensor],
-                      same_channels: bool = True
-                      ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    def prepare_valid(
+        self,
+        student: torch.Tensor,
+        teacher: torch.Tensor,
+        gt: Optional[torch.Tensor],
+        same_channels: bool = True,
+    ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """:meth:`prepare`, also accepting a bool ignore mask (True = ignored) as ``gt``.
 
         Returns ``(student, teacher, valid)`` with ``valid`` a (B, H, W) bool mask or None.

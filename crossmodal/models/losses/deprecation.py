@@ -4,6 +4,7 @@ An alias is a registered subclass of the new class that changes nothing but (whe
 had other defaults) its defaults, so configs written with the old ``type`` keep building the same
 loss with the same value.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -16,5 +17,9 @@ def warn_deprecated_alias(old: str, new: str, hint: str = '') -> None:
     if old in _WARNED:
         return
     _WARNED.add(old)
-    warnings.warn(f"loss type '{old}' is deprecated; use '{new}'{hint}. The old name builds the "
-                  f'same loss and will be removed in a later release.', FutureWarning, stacklevel=3)
+    warnings.warn(
+        f"loss type '{old}' is deprecated; use '{new}'{hint}. The old name builds the "
+        f'same loss and will be removed in a later release.',
+        FutureWarning,
+        stacklevel=3,
+    )

@@ -13,6 +13,7 @@ so no probability is clamped. Requires labels: void pixels are excluded.
 The paper's linear warm-up of the KD weight is available through
 :class:`crossmodal.models.losses.schedules.LossWeightSchedule` (``kind='linear_warmup'``).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -25,7 +26,8 @@ from .dense import DenseDistillLoss, masked_mean
 
 
 def _binary_and_nontarget_logprobs(z: torch.Tensor, target_mask: torch.Tensor):
-    """Return (log b (B,2,H,W), log p^ (B,K,H,W) with 0 at the target) for logits ``z`` (already / tau)."""
+    """Return (log b (B,2,H,W), log p^ (B,K,H,W) with 0 at the target) for logits ``z`` (already /
+    tau)."""
     lse_all = torch.logsumexp(z, dim=1)
     z_nt = z.masked_fill(target_mask, float('-inf'))
     lse_nt = torch.logsumexp(z_nt, dim=1)
@@ -56,9 +58,16 @@ class DKDLoss(DenseDistillLoss):
 
     requires_labels = True
 
-    def __init__(self, loss_weight: float = 1.0, alpha: float = 1.0, beta: float = 8.0,
-                 tau: float = 4.0, ignore_index: int = 255, detach_teacher: bool = True,
-                 loss_name: str = 'loss_dkd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        alpha: float = 1.0,
+        beta: float = 8.0,
+        tau: float = 4.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_dkd',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if tau <= 0:
             raise ValueError(f'DKDLoss: tau must be > 0, got {tau}')
@@ -66,8 +75,12 @@ class DKDLoss(DenseDistillLoss):
         self.beta = float(beta)
         self.tau = float(tau)
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, gt, valid = self.prepare(student_logits, teacher_logits, gt)
         k = s.shape[1]
         if k < 2:
@@ -80,4 +93,4 @@ class DKDLoss(DenseDistillLoss):
         hat_t = log_hat_t.exp().masked_fill(target, 0.0)
         nckd = (hat_t * (log_hat_t - log_hat_s)).sum(1)
         per_pixel = self.alpha * tckd + self.beta * nckd
-        return self.loss_weight * self.tau ** 2 * masked_mean(per_pixel, valid)
+        return self.loss_weight * self.tau**2 * masked_mean(per_pixel, valid)

@@ -8,6 +8,7 @@ Optional normalisation of both maps before the comparison (``normalize``):
 ``None`` (FitNet), ``'channel_l2'`` (each pixel's C-vector divided by its L2 norm), or
 ``'layernorm'`` (each pixel's C-vector standardised to zero mean / unit variance, no affine).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -50,16 +51,27 @@ class FeatureMSELoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, normalize: Optional[str] = None,
-                 ignore_index: int = 255, detach_teacher: bool = True,
-                 loss_name: str = 'loss_fitnet') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        normalize: Optional[str] = None,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_fitnet',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if normalize not in _NORMS:
-            raise ValueError(f'FeatureMSELoss: normalize must be one of {_NORMS}, got {normalize!r}')
+            raise ValueError(
+                f'FeatureMSELoss: normalize must be one of {_NORMS}, got {normalize!r}'
+            )
         self.normalize = normalize
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, _, valid = self.prepare(student_logits, teacher_logits, gt)
         s = normalize_feature(s, self.normalize)
         t = normalize_feature(t, self.normalize)

@@ -2,10 +2,10 @@
 
 Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network", NIPS DL workshop 2015.
 Per pixel: ``tau**2 * KL(softmax(z_T / tau) || softmax(z_S / tau))`` summed over the K classes, then
-averaged over the valid (non-void) pixels. The ``tau**2`` factor keeps gradient magnitudes comparable
-across temperatures. Only the distillation term is computed here: the student's own cross-entropy on
-the labels is its decode head's loss, and the paper's ``alpha`` mixing is expressed through
-``loss_weight`` (and the head's ``loss_weight``). Method notes: docs/methods/losses.md.
+averaged over the valid (non-void) pixels. The ``tau**2`` factor keeps gradient magnitudes
+comparable across temperatures. Only the distillation term is computed here: the student's own
+cross-entropy on the labels is its decode head's loss, and the paper's ``alpha`` mixing is expressed
+through ``loss_weight`` (and the head's ``loss_weight``). Method notes: docs/methods/losses.md.
 
 ``impl`` picks how the value is computed (all give the same value and student gradient):
 
@@ -17,6 +17,7 @@ the labels is its decode head's loss, and the paper's ``alpha`` mixing is expres
 
 ``DenseKDLoss`` is the deprecated name of ``KDLoss(impl='auto', loss_name='loss_dense_kd')``.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,9 +34,11 @@ from .deprecation import warn_deprecated_alias
 KD_IMPLS = ('torch', 'auto', 'reference', 'chunked', 'triton')
 
 
-def kl_div_per_pixel(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
-                     dim: int = 1) -> torch.Tensor:
-    """KL(softmax(teacher) || softmax(student)) summed over ``dim`` (inputs already divided by tau)."""
+def kl_div_per_pixel(
+    teacher_logits: torch.Tensor, student_logits: torch.Tensor, dim: int = 1
+) -> torch.Tensor:
+    """KL(softmax(teacher) || softmax(student)) summed over ``dim`` (inputs already divided by
+    tau)."""
     log_p_t = F.log_softmax(teacher_logits, dim=dim)
     log_p_s = F.log_softmax(student_logits, dim=dim)
     return (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim)
@@ -62,9 +65,15 @@ class KDLoss(DenseDistillLoss):
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, impl: str = 'torch',
-                 loss_name: str = 'loss_kd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        impl: str = 'torch',
+        loss_name: str = 'loss_kd',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if not tau > 0:
             raise ValueError(f'{type(self).__name__}: tau must be > 0, got {tau}')
@@ -73,27 +82,44 @@ class KDLoss(DenseDistillLoss):
         self.tau = float(tau)
         self.impl = impl
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, valid = self.prepare_valid(student_logits, teacher_logits, gt, same_channels=True)
         if self.impl == 'torch':
             kl = kl_div_per_pixel(t / self.tau, s / self.tau, dim=1)  # (B, H, W)
-            return self.loss_weight * self.tau ** 2 * masked_mean(kl, valid)
-        loss = dense_kd(s, t, tau=self.tau, ignore_mask=None if valid is None else ~valid,
-                        impl=self.impl, teacher_grad=not self.detach_teacher)
+            return self.loss_weight * self.tau**2 * masked_mean(kl, valid)
+        loss = dense_kd(
+            s,
+            t,
+            tau=self.tau,
+            ignore_mask=None if valid is None else ~valid,
+            impl=self.impl,
+            teacher_grad=not self.detach_teacher,
+        )
         return self.loss_weight * loss
 
 
 @MODELS.register_module()
 class DenseKDLoss(KDLoss):
-    """Deprecated alias: ``KDLoss`` with the defaults ``impl='auto'``, ``loss_name='loss_dense_kd'``.
+    """Deprecated alias: ``KDLoss`` with the defaults ``impl='auto'``,
+    ``loss_name='loss_dense_kd'``.
 
     Same value as :class:`KDLoss`; warns once per process. Write
     ``dict(type='KDLoss', impl='auto', ...)`` instead.
     """
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, impl: str = 'auto',
-                 loss_name: str = 'loss_dense_kd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        impl: str = 'auto',
+        loss_name: str = 'loss_dense_kd',
+    ) -> None:
         warn_deprecated_alias('DenseKDLoss', 'KDLoss', " with impl='auto'")
         super().__init__(loss_weight, tau, ignore_index, detach_teacher, impl, loss_name)

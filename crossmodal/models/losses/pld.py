@@ -14,6 +14,7 @@ The r = 1 term is a teacher-weighted cross-entropy on the gt class, so PLD is me
 "CE + KD". Averaged over valid pixels. Void pixels: ``void_policy='skip'`` excludes them;
 ``'teacher_argmax'`` keeps them with the teacher's argmax as the rank-1 class. Requires labels.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -44,20 +45,31 @@ class PLDLoss(DenseDistillLoss):
 
     requires_labels = True
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, void_policy: str = 'skip',
-                 ignore_index: int = 255, detach_teacher: bool = True,
-                 loss_name: str = 'loss_pld') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        void_policy: str = 'skip',
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_pld',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if tau <= 0:
             raise ValueError(f'PLDLoss: tau must be > 0, got {tau}')
         if void_policy not in ('skip', 'teacher_argmax'):
-            raise ValueError(f"PLDLoss: void_policy must be 'skip' or 'teacher_argmax', "
-                             f'got {void_policy!r}')
+            raise ValueError(
+                f"PLDLoss: void_policy must be 'skip' or 'teacher_argmax', got {void_policy!r}"
+            )
         self.tau = float(tau)
         self.void_policy = void_policy
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t, gt, valid = self.prepare(student_logits, teacher_logits, gt)
         with torch.no_grad():
             first = torch.where(valid, gt, t.argmax(dim=1))  # rank-1 class per pixel

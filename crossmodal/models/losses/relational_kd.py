@@ -17,6 +17,7 @@ resized bilinearly to the student's (H, W) and detached (``detach_teacher=True``
 (B, H', W') train ids nearest-resized with ``ignore_index`` pixels excluded. It also accepts a
 bool (B, H', W') mask as ``gt`` (True = ignored pixel). The result is ``loss_weight * value``.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -64,9 +65,15 @@ class AttentionMapKDLoss(nn.Module):
     Returns: scalar loss (nats x loss_weight).
     """
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, detach_teacher: bool = True,
-                 impl: str = 'auto', ignore_index: int = 255,
-                 loss_name: str = 'loss_attn_kd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        detach_teacher: bool = True,
+        impl: str = 'auto',
+        ignore_index: int = 255,
+        loss_name: str = 'loss_attn_kd',
+    ) -> None:
         super().__init__()
         _check_tau(tau, 'AttentionMapKDLoss')
         self.tau = float(tau)
@@ -83,8 +90,10 @@ class AttentionMapKDLoss(nn.Module):
     @staticmethod
     def _unpack(pair: Sequence[torch.Tensor], name: str):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ValueError(f'{WHERE}: AttentionMapKDLoss {name} must be a (queries, keys) pair, '
-                             f'got {type(pair).__name__}')
+            raise ValueError(
+                f'{WHERE}: AttentionMapKDLoss {name} must be a (queries, keys) pair, '
+                f'got {type(pair).__name__}'
+            )
         q, k = pair
         if isinstance(q, torch.Tensor) and q.dim() == 3:
             q = q[:, None]
@@ -92,8 +101,9 @@ class AttentionMapKDLoss(nn.Module):
             k = k[:, None]
         return q, k
 
-    def forward(self, student, teacher, gt: Optional[torch.Tensor] = None,
-                hw_shape=None) -> torch.Tensor:
+    def forward(
+        self, student, teacher, gt: Optional[torch.Tensor] = None, hw_shape=None
+    ) -> torch.Tensor:
         ignore_mask = gt
         q_s, k_s = self._unpack(student, 'student')
         q_t, k_t = self._unpack(teacher, 'teacher')
@@ -105,18 +115,32 @@ class AttentionMapKDLoss(nn.Module):
                 ignore_mask = ignore_mask[:, 0]
             if ignore_mask.dtype != torch.bool:
                 if ignore_mask.is_floating_point() or ignore_mask.dim() != 3:
-                    raise ValueError(f'{WHERE}: AttentionMapKDLoss gt must be a bool ignore mask or '
-                                     f'(B, H, W) integer train ids, got {ignore_mask.dtype} '
-                                     f'{tuple(ignore_mask.shape)}')
+                    raise ValueError(
+                        f'{WHERE}: AttentionMapKDLoss gt must be a bool ignore mask or '
+                        f'(B, H, W) integer train ids, got {ignore_mask.dtype} '
+                        f'{tuple(ignore_mask.shape)}'
+                    )
                 ignore_mask = ignore_mask == self.ignore_index
             if ignore_mask.dim() == 3:
                 if hw_shape is None:
-                    raise ValueError(f'{WHERE}: AttentionMapKDLoss got a (B, H, W) ignore_mask; pass '
-                                     'hw_shape=(h, w) of the query grid or a (B, N) mask')
-                ignore_mask = resize_ignore_mask(ignore_mask, hw_shape, 'AttentionMapKDLoss').flatten(1)
+                    raise ValueError(
+                        f'{WHERE}: AttentionMapKDLoss got a (B, H, W) ignore_mask; pass '
+                        'hw_shape=(h, w) of the query grid or a (B, N) mask'
+                    )
+                ignore_mask = resize_ignore_mask(
+                    ignore_mask, hw_shape, 'AttentionMapKDLoss'
+                ).flatten(1)
             mask = ~ignore_mask
-        loss = attention_kl(q_s, k_s, q_t, k_t, tau=self.tau, mask=mask, impl=self.impl,
-                            teacher_grad=not self.detach_teacher)
+        loss = attention_kl(
+            q_s,
+            k_s,
+            q_t,
+            k_t,
+            tau=self.tau,
+            mask=mask,
+            impl=self.impl,
+            teacher_grad=not self.detach_teacher,
+        )
         return self.loss_weight * loss
 
 
@@ -139,15 +163,22 @@ class AffinityKDLoss(DenseDistillLoss):
     (B, H'', W'') train ids or a bool ignore mask, nearest-resized to (H, W).
     """
 
-    def __init__(self, loss_weight: float = 1.0, tau: float = 1.0, ignore_index: int = 255,
-                 detach_teacher: bool = True, impl: str = 'auto',
-                 loss_name: str = 'loss_affinity_kd') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        tau: float = 1.0,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        impl: str = 'auto',
+        loss_name: str = 'loss_affinity_kd',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         _check_tau(tau, 'AffinityKDLoss')
         self.tau = float(tau)
         self.impl = impl
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, student: torch.Tensor, teacher: torch.Tensor, gt: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         s, t, valid = self.prepare_valid(student, teacher, gt, same_channels=False)
         return self.loss_weight * affinity_kl(s, t, tau=self.tau, mask=valid, impl=self.impl)

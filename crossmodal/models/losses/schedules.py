@@ -11,6 +11,7 @@ linearly); after it, ``kind`` decides:
   at ``warmup_iters``, then ``min_factor``.
 * ``'step'``: ``gamma ** (number of milestones <= iteration)``.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -34,9 +35,16 @@ class LossWeightSchedule:
         gamma: step factor (default 0.1).
     """
 
-    def __init__(self, kind: str = 'constant', warmup_iters: int = 0, warmup_start: float = 0.0,
-                 decay_iters: int = 0, min_factor: float = 0.0, milestones: Sequence[int] = (),
-                 gamma: float = 0.1) -> None:
+    def __init__(
+        self,
+        kind: str = 'constant',
+        warmup_iters: int = 0,
+        warmup_start: float = 0.0,
+        decay_iters: int = 0,
+        min_factor: float = 0.0,
+        milestones: Sequence[int] = (),
+        gamma: float = 0.1,
+    ) -> None:
         if kind not in _KINDS:
             raise ValueError(f'LossWeightSchedule: kind must be one of {_KINDS}, got {kind!r}')
         if warmup_iters < 0 or decay_iters < 0:
@@ -61,10 +69,14 @@ class LossWeightSchedule:
             return 1.0
         if self.kind == 'cosine_decay':
             progress = min((i - self.warmup_iters) / self.decay_iters, 1.0)
-            return self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+            return self.min_factor + (1.0 - self.min_factor) * 0.5 * (
+                1.0 + math.cos(math.pi * progress)
+            )
         return self.gamma ** bisect.bisect_right(self.milestones, i)
 
     def __repr__(self) -> str:
-        return (f'LossWeightSchedule(kind={self.kind!r}, warmup_iters={self.warmup_iters}, '
-                f'decay_iters={self.decay_iters}, min_factor={self.min_factor}, '
-                f'milestones={self.milestones}, gamma={self.gamma})')
+        return (
+            f'LossWeightSchedule(kind={self.kind!r}, warmup_iters={self.warmup_iters}, '
+            f'decay_iters={self.decay_iters}, min_factor={self.min_factor}, '
+            f'milestones={self.milestones}, gamma={self.gamma})'
+        )

@@ -7,8 +7,8 @@ The target is an interpolation, in logit space, between the (detached) student a
 ``p_t = softmax(((1 - t) * sg(z_S) + t * z_T) / tau)``; the loss is the forward KL
 ``KL(p_t || softmax(z_S / tau))`` per pixel, averaged over valid pixels (``tau = 1`` = the paper;
 tau is an optional extra). ``as_cross_entropy=True`` returns the released code's quantity
-``-sum p_t log q_S`` instead; it differs from the KL by the entropy of ``p_t``, which does not depend
-on the student, so gradients are identical.
+``-sum p_t log q_S`` instead; it differs from the KL by the entropy of ``p_t``, which does not
+depend on the student, so gradients are identical.
 
 The interpolation parameter ``t`` grows during training. After every optimisation step the engine
 calls :meth:`TAIDLoss.update` with that step's loss ``J_n``:
@@ -23,6 +23,7 @@ On the first call there is no previous loss: ``r`` is taken as 0 (momentum only 
 ``t``, the momentum and the previous loss are registered buffers, so they are saved in and restored
 from checkpoints with the model's ``state_dict``.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,16 +53,27 @@ class TAIDLoss(DenseDistillLoss):
         detach_teacher: stop gradients into the teacher (default True).
         loss_name: logging name.
 
-    Buffers: ``t`` (current interpolation), ``momentum``, ``prev_loss`` (NaN before the first update).
-    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt or None)`` -> scalar.
+    Buffers: ``t`` (current interpolation), ``momentum``, ``prev_loss`` (NaN before the first
+    update). Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt or None)`` ->
+    scalar.
     """
 
     requires_labels = False
 
-    def __init__(self, loss_weight: float = 1.0, t_start: float = 0.4, t_end: float = 1.0,
-                 alpha: float = 5e-4, beta: float = 0.99, adaptive: bool = True, tau: float = 1.0,
-                 as_cross_entropy: bool = False, ignore_index: int = 255,
-                 detach_teacher: bool = True, loss_name: str = 'loss_taid') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        t_start: float = 0.4,
+        t_end: float = 1.0,
+        alpha: float = 5e-4,
+        beta: float = 0.99,
+        adaptive: bool = True,
+        tau: float = 1.0,
+        as_cross_entropy: bool = False,
+        ignore_index: int = 255,
+        detach_teacher: bool = True,
+        loss_name: str = 'loss_taid',
+    ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if not 0.0 <= t_start <= t_end <= 1.0:
             raise ValueError(f'TAIDLoss: need 0 <= t_start <= t_end <= 1, got {t_start}, {t_end}')
@@ -88,8 +100,12 @@ class TAIDLoss(DenseDistillLoss):
         """Logged by the engine after every :meth:`update` (``distill.<name>.t``)."""
         return {'t': float(self.t)}
 
-    def forward(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_logits: torch.Tensor,
+        teacher_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         s, t_logits, _, valid = self.prepare(student_logits, teacher_logits, gt)
         t = float(self.t)
         target_logits = ((1.0 - t) * s.detach() + t * t_logits) / self.tau

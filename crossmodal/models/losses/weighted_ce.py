@@ -6,6 +6,7 @@ a batch holds an ignore-index pixel (e.g. crop padding). This loss is PyTorch's 
 ``cross_entropy``: the mean over non-void pixels, each pixel weighted by its class weight,
 normalised by the sum of those weights.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -28,25 +29,39 @@ class WeightedCrossEntropyLoss(nn.Module):
     ``forward(cls_score (B, K, H, W), label (B, H, W) long, weight=None, ignore_index=255)``
     """
 
-    def __init__(self, class_weight: Optional[Sequence[float]] = None, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_ce', **unused):
+    def __init__(
+        self,
+        class_weight: Optional[Sequence[float]] = None,
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_ce',
+        **unused,
+    ):
         super().__init__()
         self.class_weight = None if class_weight is None else list(map(float, class_weight))
         self.loss_weight = loss_weight
         self._loss_name = loss_name
 
-    def forward(self, cls_score: torch.Tensor, label: torch.Tensor, weight=None,
-                ignore_index: int = 255, **kwargs) -> torch.Tensor:
+    def forward(
+        self,
+        cls_score: torch.Tensor,
+        label: torch.Tensor,
+        weight=None,
+        ignore_index: int = 255,
+        **kwargs,
+    ) -> torch.Tensor:
         cw = None
         if self.class_weight is not None:
             if len(self.class_weight) != cls_score.shape[1]:
-                raise ValueError(f'class_weight has {len(self.class_weight)} values for '
-                                 f'{cls_score.shape[1]} classes')
+                raise ValueError(
+                    f'class_weight has {len(self.class_weight)} values for '
+                    f'{cls_score.shape[1]} classes'
+                )
             cw = cls_score.new_tensor(self.class_weight)
         if (label != ignore_index).sum() == 0:
             return cls_score.sum() * 0.0
-        loss = F.cross_entropy(cls_score, label, weight=cw, ignore_index=ignore_index,
-                               reduction='mean')
+        loss = F.cross_entropy(
+            cls_score, label, weight=cw, ignore_index=ignore_index, reduction='mean'
+        )
         return self.loss_weight * loss
 
     @property

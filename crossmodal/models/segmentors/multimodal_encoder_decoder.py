@@ -5,6 +5,7 @@ module per encoder stage (SFF by default), and a decode head (SegformerHead) ove
 stage maps. Inputs are dicts ``{'rgb': (B, 3, H, W), 'thermal': (B, 1, H, W), ...}`` produced by
 :class:`~crossmodal.models.data_preprocessor.MultiModalDataPreprocessor`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,7 +25,8 @@ from crossmodal.modalities import MODALITY_CHANNELS as DEFAULT_IN_CHANNELS  # no
 
 
 def stage_channels(bb: nn.Module) -> List[int]:
-    """Channels of each stage output of a MiT-like backbone (``stage_channels`` or embed x heads)."""
+    """Channels of each stage output of a MiT-like backbone (``stage_channels`` or embed x
+    heads)."""
     if hasattr(bb, 'stage_channels'):
         return list(bb.stage_channels)
     if hasattr(bb, 'embed_dims') and hasattr(bb, 'num_heads'):
@@ -32,9 +34,12 @@ def stage_channels(bb: nn.Module) -> List[int]:
     raise ValueError(f'cannot infer stage channels of {type(bb).__name__}')
 
 
-def build_modality_backbones(backbone: dict, modalities: Sequence[str],
-                             in_channels: Optional[Dict[str, int]] = None,
-                             overrides: Optional[Dict[str, dict]] = None) -> ModuleDict:
+def build_modality_backbones(
+    backbone: dict,
+    modalities: Sequence[str],
+    in_channels: Optional[Dict[str, int]] = None,
+    overrides: Optional[Dict[str, dict]] = None,
+) -> ModuleDict:
     """One encoder per modality from a shared config: ``in_channels`` set per modality (defaults
     :data:`DEFAULT_IN_CHANNELS`), then that modality's ``overrides`` (e.g. ``init_cfg``).
 
@@ -48,7 +53,9 @@ def build_modality_backbones(backbone: dict, modalities: Sequence[str],
     out = ModuleDict()
     for m in modalities:
         if m not in chans:
-            raise ValueError(f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}')
+            raise ValueError(
+                f'no input channel count for modality "{m}"; pass in_channels={{"{m}": C}}'
+            )
         cfg = copy.deepcopy(dict(backbone))
         cfg.update(overrides.get(m, {}))
         cfg['in_channels'] = chans[m]
@@ -61,11 +68,14 @@ def check_modality_inputs(inputs, modalities: Sequence[str], owner: str) -> None
     if not isinstance(inputs, dict):
         raise TypeError(
             f'{owner} takes a dict of modalities {tuple(modalities)}, got a '
-            f'{type(inputs).__name__}; use MultiModalDataPreprocessor / PackMultiModalInputs')
+            f'{type(inputs).__name__}; use MultiModalDataPreprocessor / PackMultiModalInputs'
+        )
     missing = [m for m in modalities if m not in inputs]
     if missing:
-        raise KeyError(f'{owner} needs modalities {tuple(modalities)}; missing {missing}, got '
-                       f'{sorted(inputs)} (blank a missing sensor with ModalityDropout instead)')
+        raise KeyError(
+            f'{owner} needs modalities {tuple(modalities)}; missing {missing}, got '
+            f'{sorted(inputs)} (blank a missing sensor with ModalityDropout instead)'
+        )
 
 
 @MODELS.register_module()
@@ -85,18 +95,20 @@ class MultiModalEncoderDecoder(EncoderDecoder):
         KeyError: at forward, when an input modality is missing (lists what was given).
     """
 
-    def __init__(self,
-                 modalities: Sequence[str],
-                 backbone: dict,
-                 decode_head: dict,
-                 fusion: Optional[dict] = None,
-                 in_channels: Optional[Dict[str, int]] = None,
-                 backbone_overrides: Optional[Dict[str, dict]] = None,
-                 auxiliary_head: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+    def __init__(
+        self,
+        modalities: Sequence[str],
+        backbone: dict,
+        decode_head: dict,
+        fusion: Optional[dict] = None,
+        in_channels: Optional[Dict[str, int]] = None,
+        backbone_overrides: Optional[Dict[str, dict]] = None,
+        auxiliary_head: Optional[dict] = None,
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ):
         if isinstance(data_preprocessor, dict):
             # build from mmseg's registry directly, so the class also works without a config /
             # default scope (mmengine's BaseModel would look in its root registry)
@@ -105,17 +117,20 @@ class MultiModalEncoderDecoder(EncoderDecoder):
         self.modalities = tuple(modalities)
         if not self.modalities:
             raise ValueError('MultiModalEncoderDecoder needs at least one modality')
-        self.backbones = build_modality_backbones(backbone, self.modalities, in_channels,
-                                                  backbone_overrides)
+        self.backbones = build_modality_backbones(
+            backbone, self.modalities, in_channels, backbone_overrides
+        )
         channels = stage_channels(self.backbones[self.modalities[0]])
         fusion = dict(fusion or dict(type='SFF'))
         if len(self.modalities) == 1:
             self.fusions = None
         else:
-            self.fusions = ModuleList([
-                MODELS.build(dict(fusion, channels=c, num_modalities=len(self.modalities)))
-                for c in channels
-            ])
+            self.fusions = ModuleList(
+                [
+                    MODELS.build(dict(fusion, channels=c, num_modalities=len(self.modalities)))
+                    for c in channels
+                ]
+            )
         self._init_decode_head(decode_head)
         self._init_auxiliary_head(auxiliary_head)
         self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
@@ -125,7 +140,9 @@ class MultiModalEncoderDecoder(EncoderDecoder):
     def _check_inputs(self, inputs: Dict[str, torch.Tensor]) -> None:
         check_modality_inputs(inputs, self.modalities, type(self).__name__)
 
-    def extract_modality_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
+    def extract_modality_feats(
+        self, inputs: Dict[str, torch.Tensor]
+    ) -> Dict[str, List[torch.Tensor]]:
         """Per-modality stage maps: {name: [(B, C_i, H_i, W_i)] * num_stages}."""
         self._check_inputs(inputs)
         return {m: list(self.backbones[m](inputs[m])) for m in self.modalities}
@@ -148,16 +165,24 @@ class MultiModalEncoderDecoder(EncoderDecoder):
     def predict(self, inputs, data_samples=None):
         if data_samples is None:
             shape = self._first(inputs).shape[2:]
-            data_samples_meta = [dict(ori_shape=shape, img_shape=shape, pad_shape=shape,
-                                      padding_size=[0, 0, 0, 0])] * self._first(inputs).shape[0]
+            data_samples_meta = [
+                dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+            ] * self._first(inputs).shape[0]
             seg_logits = self.inference(inputs, data_samples_meta)
             return self.postprocess_result(seg_logits, None)
         return super().predict(inputs, data_samples)
 
-    def slide_inference(self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]) -> torch.Tensor:
+    def slide_inference(
+        self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]
+    ) -> torch.Tensor:
         """Sliding-window inference over every modality at the same windows."""
-        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
-                             self.encode_decode)
+        return slide_average(
+            inputs,
+            batch_img_metas,
+            self.test_cfg.crop_size,
+            self.test_cfg.stride,
+            self.encode_decode,
+        )
 
     def forward_dummy(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits (B, K, H/4, W/4) of the decode head, for FLOP/latency counting."""

@@ -12,6 +12,7 @@ patch-embedding filters are adapted by :func:`~crossmodal.models.backbones.adapt
 Inputs: a (B, C, H, W) tensor (``SegDataPreProcessor``) or, for subclasses such as the FSKD teacher,
 a dict of modalities.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -50,13 +51,19 @@ class RegressionEncoderDecoder(EncoderDecoder):
         return tuple(getattr(self.decode_head, 'target_names', ()))
 
     def forward_regression(self, inputs: Inputs):
-        """Normalised predictions (B, K, H/4, W/4) and the fused decoder feature (B, C, H/4, W/4)."""
+        """Normalised predictions (B, K, H/4, W/4) and the fused decoder feature (B, C, H/4,
+        W/4)."""
         return self.decode_head.forward_with_feat(self.extract_feat(inputs))
 
     # ------------------------------------------------------------------ inference
     def slide_inference(self, inputs: Inputs, batch_img_metas: List[dict]) -> torch.Tensor:
-        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
-                             self.encode_decode)
+        return slide_average(
+            inputs,
+            batch_img_metas,
+            self.test_cfg.crop_size,
+            self.test_cfg.stride,
+            self.encode_decode,
+        )
 
     def whole_inference(self, inputs: Inputs, batch_img_metas: List[dict]) -> torch.Tensor:
         return self.encode_decode(inputs, batch_img_metas)
@@ -67,13 +74,18 @@ class RegressionEncoderDecoder(EncoderDecoder):
             metas = [ds.metainfo for ds in data_samples]
         else:
             shape = tuple(first_tensor(inputs).shape[2:])
-            metas = [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
-                     ] * first_tensor(inputs).shape[0]
+            metas = [
+                dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+            ] * first_tensor(inputs).shape[0]
         pred = self.inference(inputs, metas)
         return self.postprocess_result(pred, data_samples, metas)
 
-    def postprocess_result(self, pred: torch.Tensor, data_samples: Optional[list] = None,
-                           metas: Optional[List[dict]] = None) -> list:
+    def postprocess_result(
+        self,
+        pred: torch.Tensor,
+        data_samples: Optional[list] = None,
+        metas: Optional[List[dict]] = None,
+    ) -> list:
         """Remove padding, resize (bilinear) to ``ori_shape``, store as ``pred_regression``."""
         if data_samples is None:
             data_samples = [SegDataSample() for _ in range(pred.shape[0])]
@@ -81,12 +93,19 @@ class RegressionEncoderDecoder(EncoderDecoder):
         else:
             metas = [ds.metainfo for ds in data_samples]
         for i, (ds, meta) in enumerate(zip(data_samples, metas)):
-            p = pred[i:i + 1]
-            pad = meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])) or [0, 0, 0, 0]
+            p = pred[i : i + 1]
+            pad = meta.get('img_padding_size', meta.get('padding_size', [0, 0, 0, 0])) or [
+                0,
+                0,
+                0,
+                0,
+            ]
             left, right, top, bottom = [int(v) for v in pad]
-            p = p[:, :, top:p.shape[2] - bottom, left:p.shape[3] - right]
+            p = p[:, :, top : p.shape[2] - bottom, left : p.shape[3] - right]
             ori = meta.get('ori_shape')
             if ori is not None and tuple(p.shape[2:]) != tuple(ori[:2]):
-                p = F.interpolate(p, size=tuple(ori[:2]), mode='bilinear', align_corners=self.align_corners)
+                p = F.interpolate(
+                    p, size=tuple(ori[:2]), mode='bilinear', align_corners=self.align_corners
+                )
             ds.set_data({'pred_regression': PixelData(data=p[0])})
         return data_samples

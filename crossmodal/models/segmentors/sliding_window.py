@@ -1,9 +1,11 @@
-"""Sliding-window inference shared by every crossmodal segmentor (tensor or dict-of-modality inputs).
+"""Sliding-window inference shared by every crossmodal segmentor (tensor or dict-of-modality
+inputs).
 
 Windows follow mmseg's rule (stride steps, the last window flush with the border); overlapping
 window outputs are averaged. Each window's metas get ``img_shape`` and ``pad_shape`` = the window
 size, so decode heads resize their logits to the window (mmseg's heads prefer ``pad_shape``).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Sequence, Tuple, Union
@@ -26,8 +28,9 @@ def crop_inputs(inputs: Inputs, y1: int, y2: int, x1: int, x2: int) -> Inputs:
     return inputs[:, :, y1:y2, x1:x2]
 
 
-def windows(h_img: int, w_img: int, crop_size: Sequence[int],
-            stride: Sequence[int]) -> Iterator[Tuple[int, int, int, int]]:
+def windows(
+    h_img: int, w_img: int, crop_size: Sequence[int], stride: Sequence[int]
+) -> Iterator[Tuple[int, int, int, int]]:
     """(y1, y2, x1, x2) of every window over an h_img x w_img image."""
     (h_crop, w_crop), (h_stride, w_stride) = crop_size, stride
     h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
@@ -39,8 +42,13 @@ def windows(h_img: int, w_img: int, crop_size: Sequence[int],
             yield max(y2 - h_crop, 0), y2, max(x2 - w_crop, 0), x2
 
 
-def slide_average(inputs: Inputs, batch_img_metas: List[dict], crop_size: Sequence[int],
-                  stride: Sequence[int], fn: Callable[[Inputs, List[dict]], Outputs]) -> Outputs:
+def slide_average(
+    inputs: Inputs,
+    batch_img_metas: List[dict],
+    crop_size: Sequence[int],
+    stride: Sequence[int],
+    fn: Callable[[Inputs, List[dict]], Outputs],
+) -> Outputs:
     """Run ``fn(window_inputs, window_metas)`` -> (B, C, h, w) (or a dict of them) on every window
     and return the per-pixel average at full size (B, C, H, W) (or a dict of them)."""
     first = first_tensor(inputs)

@@ -1,4 +1,5 @@
 """MiT with SDPA attention: same parameters, same outputs as stock mmseg."""
+
 import copy
 
 import pytest
@@ -6,11 +7,25 @@ import torch
 from mmseg.models.backbones.mit import EfficientMultiheadAttention, MixVisionTransformer
 from mmseg.registry import MODELS
 
-from crossmodal.models.backbones.mit_sdpa import (MixVisionTransformerSDPA, SDPAEfficientMultiheadAttention,
-                                                 use_mmseg_attention, use_sdpa_attention)
+from crossmodal.models.backbones.mit_sdpa import (
+    MixVisionTransformerSDPA,
+    SDPAEfficientMultiheadAttention,
+    use_mmseg_attention,
+    use_sdpa_attention,
+)
 
-TINY = dict(in_channels=3, embed_dims=8, num_stages=2, num_layers=[1, 2], num_heads=[1, 2],
-            patch_sizes=[7, 3], strides=[4, 2], sr_ratios=[2, 1], out_indices=(0, 1), mlp_ratio=2)
+TINY = dict(
+    in_channels=3,
+    embed_dims=8,
+    num_stages=2,
+    num_layers=[1, 2],
+    num_heads=[1, 2],
+    patch_sizes=[7, 3],
+    strides=[4, 2],
+    sr_ratios=[2, 1],
+    out_indices=(0, 1),
+    mlp_ratio=2,
+)
 
 
 def _stock(**kw):
@@ -75,6 +90,7 @@ def test_bad_arguments():
 
 def test_project_qkv_reproduces_the_attention_map():
     from crossmodal.models.backbones.mit_sdpa import project_qkv
+
     stock = _stock().eval()
     attn = stock.layers[0][1][0].attn  # sr_ratio 2, one head
     attn2 = stock.layers[1][1][0].attn  # sr_ratio 1, two heads
@@ -85,10 +101,16 @@ def test_project_qkv_reproduces_the_attention_map():
         x_kv = x
         if module.sr_ratio > 1:
             from mmseg.models.utils import nchw_to_nlc, nlc_to_nchw
+
             x_kv = module.norm(nchw_to_nlc(module.sr(nlc_to_nchw(x, (H, W)))))
         with torch.no_grad():
-            _, weights = module.attn(x.transpose(0, 1), x_kv.transpose(0, 1), x_kv.transpose(0, 1),
-                                     need_weights=True, average_attn_weights=False)
+            _, weights = module.attn(
+                x.transpose(0, 1),
+                x_kv.transpose(0, 1),
+                x_kv.transpose(0, 1),
+                need_weights=True,
+                average_attn_weights=False,
+            )
             mine = torch.softmax(q @ k.transpose(-1, -2) / (C // heads) ** 0.5, dim=-1)
         assert mine.shape == weights.shape == (2, heads, H * W, x_kv.shape[1])
         torch.testing.assert_close(mine, weights, atol=1e-5, rtol=1e-5)

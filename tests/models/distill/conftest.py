@@ -1,4 +1,5 @@
 """Fixtures of the distillation tests (helpers in distill_helpers.py)."""
+
 import copy
 
 import pytest
@@ -17,6 +18,7 @@ def teacher_ckpt(tmp_path):
     """A random-init teacher checkpoint matching teacher_cfg()."""
     from mmseg.registry import MODELS
     from mmengine.registry import DefaultScope
+
     with DefaultScope.overwrite_default_scope('mmseg'):
         t = MODELS.build(teacher_cfg())
     path = tmp_path / 'teacher.pth'

@@ -1,6 +1,6 @@
 """Every distillation config parses, follows the naming grammar, and points at existing configs."""
+
 import glob
-import os
 import os.path as osp
 import re
 
@@ -38,5 +38,7 @@ def test_distill_config(path):
         assert tuple(spec['modalities']) == tuple(Config.fromfile(spec['config']).model.modalities)
         assert tuple(spec['modalities']) == tuple(cfg.train_dataloader.dataset.modalities)
     # the distiller's pipelines pack a dict of modalities (not a stacked student tensor)
-    packs = [t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'PackMultiModalInputs']
+    packs = [
+        t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'PackMultiModalInputs'
+    ]
     assert packs and not packs[-1].get('stack', False)

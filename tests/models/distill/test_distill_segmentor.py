@@ -1,4 +1,5 @@
 """DistillSegmentor: routing, frozen teachers, taps/connectors, losses, schedules, TAID state, errors."""
+
 import copy
 
 import pytest
@@ -15,10 +16,17 @@ from distill_helpers import make_batch, student_cfg, teacher_cfg
 
 
 def build(teacher_ckpt, losses=None, **kw):
-    kw.setdefault('teachers', dict(rgbt=dict(config=teacher_cfg(), checkpoint=teacher_ckpt,
-                                             taps=dict(s4='fusions.3'))))
-    return DistillSegmentor(student=student_cfg(), distill_losses=losses if losses is not None else [
-        dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits')], **kw)
+    kw.setdefault(
+        'teachers',
+        dict(rgbt=dict(config=teacher_cfg(), checkpoint=teacher_ckpt, taps=dict(s4='fusions.3'))),
+    )
+    return DistillSegmentor(
+        student=student_cfg(),
+        distill_losses=losses
+        if losses is not None
+        else [dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits')],
+        **kw,
+    )
 
 
 def set_iter(it, max_iters=10):
@@ -54,8 +62,13 @@ def test_student_input_equals_stock_preprocessor_and_never_sees_thermal(teacher_
     assert x.abs().max() < 10  # normalised RGB only, no thermal channel, no 1e6 values
     with DefaultScope.overwrite_default_scope('mmseg'):
         stock = MODELS.build(student_cfg()).data_preprocessor
-    ref = stock(dict(inputs=[s['rgb'] for s in batch['inputs']],
-                     data_samples=copy.deepcopy(batch['data_samples'])), True)['inputs']
+    ref = stock(
+        dict(
+            inputs=[s['rgb'] for s in batch['inputs']],
+            data_samples=copy.deepcopy(batch['data_samples']),
+        ),
+        True,
+    )['inputs']
     assert torch.equal(x, ref)
 
 
@@ -67,8 +80,9 @@ def test_stock_single_modality_teacher_gets_its_own_preprocessor_tensor():
     with pytest.warns(UserWarning, match='no checkpoint'):
         model = DistillSegmentor(
             student=student_cfg(),
-            teachers=dict(d=dict(config=depth_cfg, checkpoint=None, modalities=('depth', ))),
-            distill_losses=[dict(type='KDLoss', tau=2.0, student='logits', teacher='d.logits')])
+            teachers=dict(d=dict(config=depth_cfg, checkpoint=None, modalities=('depth',))),
+            distill_losses=[dict(type='KDLoss', tau=2.0, student='logits', teacher='d.logits')],
+        )
     assert model.stock_teachers == {'d'}
     rec = Recorder(model.teachers['d'].backbone)
     batch = make_batch(modalities=('rgb', 'depth'))
@@ -77,8 +91,13 @@ def test_stock_single_modality_teacher_gets_its_own_preprocessor_tensor():
     assert isinstance(x, torch.Tensor) and x.shape == (2, 1, 32, 40)
     with DefaultScope.overwrite_default_scope('mmseg'):
         stock = MODELS.build(depth_cfg).data_preprocessor
-    ref = stock(dict(inputs=[s['depth'] for s in batch['inputs']],
-                     data_samples=copy.deepcopy(batch['data_samples'])), True)['inputs']
+    ref = stock(
+        dict(
+            inputs=[s['depth'] for s in batch['inputs']],
+            data_samples=copy.deepcopy(batch['data_samples']),
+        ),
+        True,
+    )['inputs']
     torch.testing.assert_close(x, ref)
     model.loss(data['inputs'], data['data_samples'])
     torch.testing.assert_close(rec.inputs[0], ref)
@@ -100,7 +119,7 @@ def test_teacher_gets_exactly_its_modalities_in_its_own_normalisation(teacher_ck
 
 def test_missing_modality_is_a_clear_error(teacher_ckpt):
     model = build(teacher_ckpt)
-    data = model.data_preprocessor(make_batch(modalities=('rgb', )), True)
+    data = model.data_preprocessor(make_batch(modalities=('rgb',)), True)
     with pytest.raises(KeyError, match=r'teacher "rgbt" needs modalities .*missing .*thermal'):
         model.loss(data['inputs'], data['data_samples'])
 
@@ -145,13 +164,30 @@ def test_log_keys_and_unlabelled_stage(teacher_ckpt):
 
 # ---------------------------------------------------------------- taps / connectors
 def test_feature_taps_and_connectors(teacher_ckpt):
-    model = build(teacher_ckpt, student_taps=dict(s4='backbone[3]'),
-                  connectors=dict(c4=dict(type='ConvConnector', in_channels=64, out_channels=64),
-                                  q4=dict(type='QSDConnector', in_channels=64, out_channels=64)),
-                  losses=[dict(type='FeatureMSELoss', student='s4', teacher='rgbt.s4',
-                               connector='c4', name='fitnet'),
-                          dict(type='FeatureMSELoss', student='s4', teacher='rgbt.s4',
-                               connector='q4', name='loss_qsd')])
+    model = build(
+        teacher_ckpt,
+        student_taps=dict(s4='backbone[3]'),
+        connectors=dict(
+            c4=dict(type='ConvConnector', in_channels=64, out_channels=64),
+            q4=dict(type='QSDConnector', in_channels=64, out_channels=64),
+        ),
+        losses=[
+            dict(
+                type='FeatureMSELoss',
+                student='s4',
+                teacher='rgbt.s4',
+                connector='c4',
+                name='fitnet',
+            ),
+            dict(
+                type='FeatureMSELoss',
+                student='s4',
+                teacher='rgbt.s4',
+                connector='q4',
+                name='loss_qsd',
+            ),
+        ],
+    )
     data = model.data_preprocessor(make_batch(), True)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert {'distill.loss_fitnet', 'distill.loss_qsd'} <= set(losses)  # "loss_" prepended
@@ -163,14 +199,19 @@ def test_feature_taps_and_connectors(teacher_ckpt):
 
 
 def test_bad_tap_path_lists_nearest_names(teacher_ckpt):
-    with pytest.raises(KeyError, match=r'backbone\.layer\.3.*nearest valid names.*backbone\.layers\.3'):
+    with pytest.raises(
+        KeyError, match=r'backbone\.layer\.3.*nearest valid names.*backbone\.layers\.3'
+    ):
         build(teacher_ckpt, student_taps=dict(s4='backbone.layer.3'))
 
 
 def test_tap_on_module_that_never_runs_is_reported(teacher_ckpt):
     # MiT's layers.3 is a ModuleList: forward hooks on it never fire
-    model = build(teacher_ckpt, student_taps=dict(s4='backbone.layers.3'),
-                  losses=[dict(type='FeatureMSELoss', student='s4', teacher='rgbt.s4')])
+    model = build(
+        teacher_ckpt,
+        student_taps=dict(s4='backbone.layers.3'),
+        losses=[dict(type='FeatureMSELoss', student='s4', teacher='rgbt.s4')],
+    )
     data = model.data_preprocessor(make_batch(), True)
     with pytest.raises(RuntimeError, match='recorded nothing.*backbone\\[3\\]'):
         model.loss(data['inputs'], data['data_samples'])
@@ -182,8 +223,11 @@ def test_teacher_checkpoint_mismatch_lists_keys(tmp_path):
         other = MODELS.build(teacher_cfg(modalities=('rgb', 'depth')))
     path = tmp_path / 'rgbd.pth'
     torch.save({'state_dict': other.state_dict()}, str(path))
-    with pytest.raises(ValueError, match=r'rgbd\.pth does not match.*missing keys \d+ '
-                                         r'\[.*backbones\.thermal.*unexpected keys \d+ \[.*backbones\.depth'):
+    with pytest.raises(
+        ValueError,
+        match=r'rgbd\.pth does not match.*missing keys \d+ '
+        r'\[.*backbones\.thermal.*unexpected keys \d+ \[.*backbones\.depth',
+    ):
         build(str(path))
 
 
@@ -192,30 +236,46 @@ def test_class_count_mismatch(tmp_path):
         t = MODELS.build(teacher_cfg(num_classes=5))
     path = tmp_path / 't5.pth'
     torch.save({'state_dict': t.state_dict()}, str(path))
-    with pytest.raises(ValueError, match='student predicts 4 classes but teacher "rgbt" predicts 5'):
-        DistillSegmentor(student=student_cfg(), teachers=dict(rgbt=dict(
-            config=teacher_cfg(num_classes=5), checkpoint=str(path))),
-            distill_losses=[dict(type='KDLoss', student='logits', teacher='rgbt.logits')])
+    with pytest.raises(
+        ValueError, match='student predicts 4 classes but teacher "rgbt" predicts 5'
+    ):
+        DistillSegmentor(
+            student=student_cfg(),
+            teachers=dict(rgbt=dict(config=teacher_cfg(num_classes=5), checkpoint=str(path))),
+            distill_losses=[dict(type='KDLoss', student='logits', teacher='rgbt.logits')],
+        )
 
 
 def test_label_needing_loss_in_unlabelled_stage(teacher_ckpt):
     with pytest.raises(ValueError, match=r'DKDLoss\) needs ground-truth labels.*with_label=False'):
-        build(teacher_ckpt, with_label=False,
-              losses=[dict(type='DKDLoss', student='logits', teacher='rgbt.logits')])
+        build(
+            teacher_ckpt,
+            with_label=False,
+            losses=[dict(type='DKDLoss', student='logits', teacher='rgbt.logits')],
+        )
 
 
 def test_unknown_references(teacher_ckpt):
     with pytest.raises(ValueError, match='unknown teacher "rgbd"'):
         build(teacher_ckpt, losses=[dict(type='KDLoss', student='logits', teacher='rgbd.logits')])
     with pytest.raises(ValueError, match='unknown connector "c"'):
-        build(teacher_ckpt, losses=[dict(type='KDLoss', student='logits', teacher='rgbt.logits',
-                                         connector='c')])
+        build(
+            teacher_ckpt,
+            losses=[dict(type='KDLoss', student='logits', teacher='rgbt.logits', connector='c')],
+        )
 
 
 # ---------------------------------------------------------------- schedules, weights, TAID
 def test_schedule_and_teacher_weight_applied(teacher_ckpt):
-    spec = [dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits',
-                 schedule=dict(kind='linear_warmup', warmup_iters=10))]
+    spec = [
+        dict(
+            type='KDLoss',
+            tau=2.0,
+            student='logits',
+            teacher='rgbt.logits',
+            schedule=dict(kind='linear_warmup', warmup_iters=10),
+        )
+    ]
     model = build(teacher_ckpt, losses=spec)
     model.eval()  # deterministic forward
     data = model.data_preprocessor(make_batch(), True)
@@ -226,8 +286,11 @@ def test_schedule_and_teacher_weight_applied(teacher_ckpt):
     assert values[0] == 0.0
     assert values[20] > 0
     assert values[5] == pytest.approx(0.5 * values[20], rel=1e-5)
-    heavy = build(teacher_ckpt, teachers=dict(rgbt=dict(config=teacher_cfg(), checkpoint=teacher_ckpt,
-                                                        loss_weight=3.0)), losses=spec).eval()
+    heavy = build(
+        teacher_ckpt,
+        teachers=dict(rgbt=dict(config=teacher_cfg(), checkpoint=teacher_ckpt, loss_weight=3.0)),
+        losses=spec,
+    ).eval()
     heavy.load_state_dict(model.state_dict())
     v = float(heavy.loss(data['inputs'], data['data_samples'])['distill.loss_kd'])
     assert v == pytest.approx(3.0 * values[20], rel=1e-5)
@@ -248,19 +311,35 @@ def test_taid_updates_and_round_trips_through_a_checkpoint(teacher_ckpt, tmp_pat
     assert float(fresh.distill_losses[0].t) == pytest.approx(0.4)
     fresh.load_state_dict(load_checkpoint_file(str(path))['state_dict'])
     for name in ('t', 'momentum', 'prev_loss'):
-        assert torch.equal(getattr(fresh.distill_losses[0], name),
-                           getattr(model.distill_losses[0], name))
+        assert torch.equal(
+            getattr(fresh.distill_losses[0], name), getattr(model.distill_losses[0], name)
+        )
 
 
 def test_gkd_feature_loss_with_masked_branch_and_freeze(teacher_ckpt):
-    model = build(teacher_ckpt, with_label=False, student_taps=dict(s4='backbone[3]'),
-                  losses=[dict(type='GKDFeatureLoss', student_dims=64, teacher_dims=64,
-                               student='s4', teacher='rgbt.s4', name='loss_gkd',
-                               masker=dict(patch_size=16, mask_prob=1.0, mask_ratio=0.5))])
+    model = build(
+        teacher_ckpt,
+        with_label=False,
+        student_taps=dict(s4='backbone[3]'),
+        losses=[
+            dict(
+                type='GKDFeatureLoss',
+                student_dims=64,
+                teacher_dims=64,
+                student='s4',
+                teacher='rgbt.s4',
+                name='loss_gkd',
+                masker=dict(patch_size=16, mask_prob=1.0, mask_ratio=0.5),
+            )
+        ],
+    )
     set_iter(0)
     log = model.train_step(make_batch(with_label=False), optim(model))
-    assert {'distill.loss_gkd.loss_feat', 'distill.loss_gkd.loss_mask',
-            'distill.loss_gkd.loss_cls'} <= set(log)
+    assert {
+        'distill.loss_gkd.loss_feat',
+        'distill.loss_gkd.loss_mask',
+        'distill.loss_gkd.loss_cls',
+    } <= set(log)
     stage2 = DistillSegmentor(student=student_cfg(), teachers={}, freeze=['backbone'])
     stage2.train()
     assert not stage2.student.backbone.training and stage2.student.decode_head.training
@@ -278,5 +357,8 @@ def test_student_init_matches_its_no_kd_twin(teacher_ckpt):
     model = build(teacher_ckpt)
     model.init_weights()
     sd = twin.state_dict()
-    assert all(torch.equal(v, sd[k[len('student.'):]]) for k, v in model.state_dict().items()
-               if k.startswith('student.'))
+    assert all(
+        torch.equal(v, sd[k[len('student.') :]])
+        for k, v in model.state_dict().items()
+        if k.startswith('student.')
+    )

@@ -1,6 +1,7 @@
 """The engine's loss protocol and teacher container, exercised by a toy method defined here only:
 a new loss-based method needs no engine change (a loss with ``needs`` / ``update`` / ``log_vars``
 and a ``LossInput``), and teachers are loaded strictly and survive ``init_weights``."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -17,6 +18,7 @@ from test_distill_segmentor import build, optim, set_iter
 @register_loss_input
 class ToyScale(LossInput):
     """Provides ``scale`` from the loss spec's ``toy`` key and counts its calls per step."""
+
     name = 'toy_scale'
     spec_key = 'toy'
 
@@ -28,7 +30,7 @@ class ToyScale(LossInput):
 
 @MODELS.register_module(force=True)
 class ToyStatefulLoss(nn.Module):
-    needs = ('toy_scale', )
+    needs = ('toy_scale',)
 
     def __init__(self):
         super().__init__()
@@ -47,9 +49,18 @@ class ToyStatefulLoss(nn.Module):
 
 
 def test_a_new_loss_plugs_in_without_engine_changes(teacher_ckpt):
-    model = build(teacher_ckpt, losses=[dict(type='ToyStatefulLoss', student='logits',
-                                             teacher='rgbt.logits', toy=dict(scale=3.0),
-                                             name='toy')])
+    model = build(
+        teacher_ckpt,
+        losses=[
+            dict(
+                type='ToyStatefulLoss',
+                student='logits',
+                teacher='rgbt.logits',
+                toy=dict(scale=3.0),
+                name='toy',
+            )
+        ],
+    )
     set_iter(0)
     log = model.train_step(make_batch(), optim(model))
     loss = model.distill_losses[0]
@@ -60,10 +71,13 @@ def test_a_new_loss_plugs_in_without_engine_changes(teacher_ckpt):
 def test_unknown_loss_input_is_an_error(teacher_ckpt):
     @MODELS.register_module(force=True)
     class NeedsNothingKnown(ToyStatefulLoss):
-        needs = ('no_such_input', )
+        needs = ('no_such_input',)
+
     with pytest.raises(ValueError, match="needs the input 'no_such_input'"):
-        build(teacher_ckpt, losses=[dict(type='NeedsNothingKnown', student='logits',
-                                         teacher='rgbt.logits')])
+        build(
+            teacher_ckpt,
+            losses=[dict(type='NeedsNothingKnown', student='logits', teacher='rgbt.logits')],
+        )
 
 
 def test_teachers_strict_frozen_and_kept_by_init_weights(teacher_ckpt, tmp_path):
@@ -81,8 +95,9 @@ def test_teachers_strict_frozen_and_kept_by_init_weights(teacher_ckpt, tmp_path)
     path = str(tmp_path / 'bad.pth')
     torch.save({'state_dict': bad}, path)
     with pytest.raises(TeacherCheckpointError, match='missing keys 1'):
-        DistillSegmentor(student=student_cfg(), teachers=dict(
-            rgbt=dict(config=teacher_cfg(), checkpoint=path)))
+        DistillSegmentor(
+            student=student_cfg(), teachers=dict(rgbt=dict(config=teacher_cfg(), checkpoint=path))
+        )
 
 
 def test_checkpoint_utilities():
@@ -95,7 +110,10 @@ def test_checkpoint_utilities():
     assert checkpoints.add_prefix({'a': t}, 'student.') == {'student.a': t}
     own = {'a': torch.zeros(2), 'b': torch.zeros(1)}
     assert checkpoints.state_dict_differences(own, {'a': torch.zeros(3), 'c': t}) == (
-        ['b'], ['c'], ['a'])
+        ['b'],
+        ['c'],
+        ['a'],
+    )
     assert checkpoints.matches(own, dict(own)) is None
     with pytest.raises(ValueError, match='holds no state_dict'):
         checkpoints.state_dict_of([1, 2])

@@ -1,4 +1,5 @@
 """Golden tests of BiLD and its dynamic-k (DBiLD) variant."""
+
 import itertools
 import math
 
@@ -11,19 +12,23 @@ from crossmodal.models.losses.bild import kneedle_k
 
 
 def _np_kl(a, b):
-    p = np.exp(a - a.max()); p /= p.sum()
-    q = np.exp(b - b.max()); q /= q.sum()
+    p = np.exp(a - a.max())
+    p /= p.sum()
+    q = np.exp(b - b.max())
+    q /= q.sum()
     return float((p * np.log(p / q)).sum())
 
 
 def _np_bild_pixel(zs, zt, k, tau, both=True):
     """Independent reference for one pixel with loops over rank pairs."""
+
     def led(leader):
         idx = np.argsort(-leader, kind='stable')[:k]
         pairs = list(itertools.combinations(range(k), 2))
         dt = np.array([(zt[idx[i]] - zt[idx[j]]) / tau for i, j in pairs])
         ds = np.array([(zs[idx[i]] - zs[idx[j]]) / tau for i, j in pairs])
         return _np_kl(dt, ds)
+
     return led(zt) + (led(zs) if both else 0.0)
 
 
@@ -42,7 +47,8 @@ def test_bild_hand_worked():
     s = torch.tensor([0.0, 1.0, 3.0]).view(1, 3, 1, 1)
     assert BiLDLoss(top_k=3, tau=1.0)(s, t).item() == pytest.approx(1.453659, abs=1e-5)
     assert BiLDLoss(top_k=3, tau=1.0, both_directions=False)(s, t).item() == pytest.approx(
-        0.796453, abs=1e-5)
+        0.796453, abs=1e-5
+    )
 
 
 def test_bild_matches_numpy_topk_and_void():
@@ -79,8 +85,9 @@ def test_bild_reverse_kl():
     out = BiLDLoss(top_k=2, tau=1.0, use_differences=False, both_directions=False, reverse_kl=True)
     assert out(s, t).item() == pytest.approx(0.462117, abs=1e-5)
     rev = BiLDLoss(top_k=3, tau=1.0, use_differences=False, both_directions=False, reverse_kl=True)
-    assert rev(s, t).item() == pytest.approx(_np_kl(np.array([0.0, 1.0, 3.0]),
-                                                    np.array([2.0, 1.0, 0.0])), rel=1e-5)
+    assert rev(s, t).item() == pytest.approx(
+        _np_kl(np.array([0.0, 1.0, 3.0]), np.array([2.0, 1.0, 0.0])), rel=1e-5
+    )
 
 
 def test_kneedle_k_hand_worked():
@@ -100,10 +107,14 @@ def test_dbild_dynamic_k_equals_fixed_k_at_the_knee():
     assert dyn(s, t).item() == pytest.approx(fixed(s, t).item(), rel=1e-6)
     # min_k clamps the knee upward, max_k_fraction clamps downward
     at4 = BiLDLoss(top_k=4, tau=1.0, both_directions=False)(s, t).item()
-    dyn4 = BiLDLoss(dynamic_k='kneedle', min_k=4, max_k_fraction=1.0, tau=1.0, both_directions=False)
+    dyn4 = BiLDLoss(
+        dynamic_k='kneedle', min_k=4, max_k_fraction=1.0, tau=1.0, both_directions=False
+    )
     assert dyn4(s, t).item() == pytest.approx(at4, rel=1e-6)
     at2 = BiLDLoss(top_k=2, tau=1.0, both_directions=False)(s, t).item()
-    dyn2 = BiLDLoss(dynamic_k='kneedle', min_k=2, max_k_fraction=0.34, tau=1.0, both_directions=False)
+    dyn2 = BiLDLoss(
+        dynamic_k='kneedle', min_k=2, max_k_fraction=0.34, tau=1.0, both_directions=False
+    )
     assert dyn2(s, t).item() == pytest.approx(at2, rel=1e-6)
 
 

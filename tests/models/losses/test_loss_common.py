@@ -1,4 +1,5 @@
 """Properties shared by every dense KD loss: registry, void masking, gradients, resizing."""
+
 import pytest
 import torch
 
@@ -88,9 +89,16 @@ def test_all_void_is_a_connected_zero(cfg):
 
 def test_requires_labels_flags_and_bad_shapes():
     flags = {c['type']: MODELS.get(c['type']).requires_labels for c in CASES}
-    assert flags == {'KDLoss': False, 'CWDLoss': False, 'DKDLoss': True, 'BiLDLoss': False,
-                     'PLDLoss': True, 'TAIDLoss': False, 'FeatureMSELoss': False,
-                     'ActivationAttentionLoss': False}
+    assert flags == {
+        'KDLoss': False,
+        'CWDLoss': False,
+        'DKDLoss': True,
+        'BiLDLoss': False,
+        'PLDLoss': True,
+        'TAIDLoss': False,
+        'FeatureMSELoss': False,
+        'ActivationAttentionLoss': False,
+    }
     kd = MODELS.build(dict(type='KDLoss'))
     with pytest.raises(ValueError, match='batch sizes'):
         kd(torch.randn(2, 3, 2, 2), torch.randn(1, 3, 2, 2))

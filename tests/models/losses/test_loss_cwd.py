@@ -1,4 +1,5 @@
 """Golden tests of channel-wise distillation."""
+
 import math
 
 import numpy as np
@@ -18,11 +19,13 @@ def _np_cwd(s, t, tau, valid):
             continue
         for j in range(c):
             zt, zs = t[i, j, v] / tau, s[i, j, v] / tau
-            pt = np.exp(zt - zt.max()); pt /= pt.sum()
-            ps = np.exp(zs - zs.max()); ps /= ps.sum()
+            pt = np.exp(zt - zt.max())
+            pt /= pt.sum()
+            ps = np.exp(zs - zs.max())
+            ps /= ps.sum()
             total += (pt * (np.log(pt) - np.log(ps))).sum()
             count += 1
-    return tau ** 2 * total / count
+    return tau**2 * total / count
 
 
 def test_cwd_hand_worked():

@@ -1,4 +1,5 @@
 """Golden tests of dense DKD."""
+
 import math
 
 import numpy as np
@@ -12,8 +13,10 @@ def _np_dkd(s, t, gt, alpha, beta, tau):
     """Independent numpy reference for pixels given as rows s, t: (P, K), gt: (P,)."""
     out = []
     for zs, zt, g in zip(s / tau, t / tau, gt):
-        ps = np.exp(zs - zs.max()); ps /= ps.sum()
-        pt = np.exp(zt - zt.max()); pt /= pt.sum()
+        ps = np.exp(zs - zs.max())
+        ps /= ps.sum()
+        pt = np.exp(zt - zt.max())
+        pt /= pt.sum()
         bs = np.array([ps[g], 1 - ps[g]])
         bt = np.array([pt[g], 1 - pt[g]])
         tckd = (bt * np.log(bt / bs)).sum()
@@ -21,7 +24,7 @@ def _np_dkd(s, t, gt, alpha, beta, tau):
         hs = ps[nt] / ps[nt].sum()
         ht = pt[nt] / pt[nt].sum()
         nckd = (ht * np.log(ht / hs)).sum()
-        out.append(tau ** 2 * (alpha * tckd + beta * nckd))
+        out.append(tau**2 * (alpha * tckd + beta * nckd))
     return float(np.mean(out))
 
 
@@ -35,8 +38,12 @@ def test_dkd_hand_worked():
     s = torch.zeros(1, 3, 1, 1)
     t = torch.tensor([math.log(6), math.log(3), 0.0]).view(1, 3, 1, 1)
     gt = torch.zeros(1, 1, 1, dtype=torch.long)
-    assert DKDLoss(alpha=1.0, beta=8.0, tau=1.0)(s, t, gt).item() == pytest.approx(1.194838, abs=1e-5)
-    assert DKDLoss(alpha=1.0, beta=0.0, tau=1.0)(s, t, gt).item() == pytest.approx(0.148342, abs=1e-6)
+    assert DKDLoss(alpha=1.0, beta=8.0, tau=1.0)(s, t, gt).item() == pytest.approx(
+        1.194838, abs=1e-5
+    )
+    assert DKDLoss(alpha=1.0, beta=0.0, tau=1.0)(s, t, gt).item() == pytest.approx(
+        0.148342, abs=1e-6
+    )
 
 
 def test_dkd_matches_numpy_with_void():
@@ -48,7 +55,9 @@ def test_dkd_matches_numpy_with_void():
     rows_t = t.numpy().astype(np.float64)[0, :, 0].T
     keep = [0, 2]
     expected = _np_dkd(rows_s[keep], rows_t[keep], np.array([3, 1]), 1.0, 2.0, 4.0)
-    assert DKDLoss(alpha=1.0, beta=2.0, tau=4.0)(s, t, gt).item() == pytest.approx(expected, rel=1e-5)
+    assert DKDLoss(alpha=1.0, beta=2.0, tau=4.0)(s, t, gt).item() == pytest.approx(
+        expected, rel=1e-5
+    )
 
 
 def test_dkd_needs_labels_and_valid_ids():

@@ -1,4 +1,5 @@
 """Golden tests of the feature losses: FitNet MSE and attention transfer."""
+
 import math
 
 import numpy as np
@@ -64,6 +65,7 @@ def test_at_loss_is_a_deprecated_alias():
     from mmseg.registry import MODELS
 
     from crossmodal.models.losses import ATLoss, deprecation
+
     deprecation._WARNED.discard('ATLoss')
     with pytest.warns(FutureWarning, match="'ATLoss' is deprecated; use 'ActivationAttentionLoss'"):
         old = MODELS.build(dict(type='ATLoss', squared=False, loss_weight=2.0))

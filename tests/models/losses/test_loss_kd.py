@@ -1,4 +1,5 @@
 """Golden tests of the dense Hinton KD loss."""
+
 import math
 
 import numpy as np
@@ -10,12 +11,14 @@ from crossmodal.models.losses import KDLoss
 
 def _np_kd(s, t, tau, valid):
     """Independent numpy reference: tau^2 * mean over valid pixels of KL(p_T || p_S)."""
+
     def softmax(z):
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
+
     p_t, p_s = softmax(t / tau), softmax(s / tau)
     kl = (p_t * (np.log(p_t) - np.log(p_s))).sum(axis=1)
-    return tau ** 2 * kl[valid].mean()
+    return tau**2 * kl[valid].mean()
 
 
 def test_kd_hand_worked():
@@ -37,8 +40,9 @@ def test_kd_matches_numpy_with_void():
     valid = np.array([[[True, False]]])
     expected = _np_kd(s.numpy().astype(np.float64), t.numpy().astype(np.float64), 3.0, valid)
     assert KDLoss(tau=3.0)(s, t, gt).item() == pytest.approx(expected, rel=1e-5)
-    expected_all = _np_kd(s.numpy().astype(np.float64), t.numpy().astype(np.float64), 3.0,
-                          np.ones((1, 1, 2), bool))
+    expected_all = _np_kd(
+        s.numpy().astype(np.float64), t.numpy().astype(np.float64), 3.0, np.ones((1, 1, 2), bool)
+    )
     assert KDLoss(tau=3.0)(s, t).item() == pytest.approx(expected_all, rel=1e-5)
 
 

@@ -1,4 +1,5 @@
 """Golden tests of Plackett-Luce distillation."""
+
 import math
 
 import numpy as np
@@ -12,7 +13,8 @@ def _np_pld_pixel(zs, zt, first, tau):
     """Independent reference: explicit permutation and tail sums."""
     rest = sorted([k for k in range(len(zt)) if k != first], key=lambda k: -zt[k])
     perm = [first] + rest
-    pt = np.exp(zt / tau - (zt / tau).max()); pt /= pt.sum()
+    pt = np.exp(zt / tau - (zt / tau).max())
+    pt /= pt.sum()
     total = 0.0
     for r, c in enumerate(perm):
         tail = np.log(np.sum(np.exp([zs[j] for j in perm[r:]])))

@@ -1,4 +1,5 @@
 """Golden tests of the masked regression losses (values worked by hand)."""
+
 import math
 
 import pytest
@@ -21,18 +22,21 @@ def tensors():
     return torch.tensor(PRED, requires_grad=True), torch.tensor(TARGET)
 
 
-@pytest.mark.parametrize('loss,expected', [
-    # L1: ch0 mean |2| = 2; ch1 (1 + 3)/2 = 2; weights (1, 0.5) -> 2 + 1 = 3
-    (MaskedL1Loss(target_weights=[1.0, 0.5]), 3.0),
-    # MSE: ch0 4; ch1 (1 + 9)/2 = 5 -> 4 + 2.5 = 6.5
-    (MaskedMSELoss(target_weights=[1.0, 0.5]), 6.5),
-    # SmoothL1 beta 1: |2| -> 2 - 0.5 = 1.5; |1| -> 1 - 0.5 = 0.5, |3| -> 2.5 (mean 1.5) -> 1.5 + 0.75 = 2.25
-    (MaskedSmoothL1Loss(beta=1.0, target_weights=[1.0, 0.5]), 2.25),
-    # SmoothL1 beta 4 (all quadratic, 0.5 d^2 / 4): ch0 0.5; ch1 (0.125 + 1.125)/2 = 0.625 -> 0.5 + 0.3125
-    (MaskedSmoothL1Loss(beta=4.0, target_weights=[1.0, 0.5]), 0.8125),
-    # loss_weight scales everything: 2 * (2 + 2)
-    (MaskedL1Loss(loss_weight=2.0), 8.0),
-])
+@pytest.mark.parametrize(
+    'loss,expected',
+    [
+        # L1: ch0 mean |2| = 2; ch1 (1 + 3)/2 = 2; weights (1, 0.5) -> 2 + 1 = 3
+        (MaskedL1Loss(target_weights=[1.0, 0.5]), 3.0),
+        # MSE: ch0 4; ch1 (1 + 9)/2 = 5 -> 4 + 2.5 = 6.5
+        (MaskedMSELoss(target_weights=[1.0, 0.5]), 6.5),
+        # SmoothL1 beta 1: |2| -> 2 - 0.5 = 1.5; |1| -> 1 - 0.5 = 0.5, |3| -> 2.5 (mean 1.5) -> 1.5 + 0.75 = 2.25
+        (MaskedSmoothL1Loss(beta=1.0, target_weights=[1.0, 0.5]), 2.25),
+        # SmoothL1 beta 4 (all quadratic, 0.5 d^2 / 4): ch0 0.5; ch1 (0.125 + 1.125)/2 = 0.625 -> 0.5 + 0.3125
+        (MaskedSmoothL1Loss(beta=4.0, target_weights=[1.0, 0.5]), 0.8125),
+        # loss_weight scales everything: 2 * (2 + 2)
+        (MaskedL1Loss(loss_weight=2.0), 8.0),
+    ],
+)
 def test_golden_values(loss, expected):
     pred, target = tensors()
     assert loss(pred, target).item() == pytest.approx(expected)
@@ -70,4 +74,6 @@ def test_registry_and_errors():
         MaskedL1Loss()(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2))
     with pytest.raises(ValueError, match='target_weights'):
         MaskedL1Loss(target_weights=[1.0])(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2))
-    assert math.isnan(MaskedL1Loss()(torch.tensor([[[NAN]]]), torch.tensor([[[1.0]]])).item())  # NaN pred propagates
+    assert math.isnan(
+        MaskedL1Loss()(torch.tensor([[[NAN]]]), torch.tensor([[[1.0]]])).item()
+    )  # NaN pred propagates

@@ -1,4 +1,5 @@
 """Registered relational / dense KD losses: golden values on tiny hand-computed cases."""
+
 import math
 
 import pytest
@@ -9,12 +10,16 @@ from mmseg.registry import MODELS
 def _kl(t_logits, s_logits):
     zt = sum(math.exp(v) for v in t_logits)
     zs = sum(math.exp(v) for v in s_logits)
-    return sum(math.exp(a) / zt * ((a - math.log(zt)) - (b - math.log(zs))) for a, b in zip(t_logits, s_logits))
+    return sum(
+        math.exp(a) / zt * ((a - math.log(zt)) - (b - math.log(zs)))
+        for a, b in zip(t_logits, s_logits)
+    )
 
 
 def test_dense_kd_loss_golden():
-    loss = MODELS.build(dict(type='KDLoss', tau=2.0, loss_weight=0.5, impl='chunked',
-                             loss_name='loss_dense_kd'))
+    loss = MODELS.build(
+        dict(type='KDLoss', tau=2.0, loss_weight=0.5, impl='chunked', loss_name='loss_dense_kd')
+    )
     assert loss.loss_name == 'loss_dense_kd'
     # B=1, K=2, H=1, W=2; second pixel labelled 255 (ignored)
     z_s = torch.tensor([[[[0.0, 5.0]], [[2.0, -5.0]]]], requires_grad=True)
@@ -70,8 +75,14 @@ def test_losses_train_a_tiny_student_step():
     """A few SGD steps on each loss reduce it (sanity of the gradient direction)."""
     torch.manual_seed(0)
     for cfg, make in [
-        (dict(type='KDLoss', tau=2.0, impl='auto'), lambda: (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6))),
-        (dict(type='AffinityKDLoss', tau=0.3), lambda: (torch.randn(2, 5, 6, 6), torch.randn(2, 3, 6, 6))),
+        (
+            dict(type='KDLoss', tau=2.0, impl='auto'),
+            lambda: (torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)),
+        ),
+        (
+            dict(type='AffinityKDLoss', tau=0.3),
+            lambda: (torch.randn(2, 5, 6, 6), torch.randn(2, 3, 6, 6)),
+        ),
     ]:
         loss = MODELS.build(cfg)
         s, t = make()
@@ -93,7 +104,9 @@ def test_errors():
         MODELS.build(dict(type='KDLoss', impl='fused'))
     loss = MODELS.build(dict(type='KDLoss', impl='auto'))
     with pytest.raises(ValueError, match='gt must be'):
-        loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(2, 2, 2, dtype=torch.long))
+        loss(
+            torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2), torch.zeros(2, 2, 2, dtype=torch.long)
+        )
     with pytest.raises(ValueError, match='class counts differ'):
         loss(torch.zeros(1, 2, 2, 2), torch.zeros(1, 3, 2, 2))
 
@@ -121,15 +134,22 @@ def test_dense_kd_loss_is_a_deprecated_alias_of_kd_loss():
     """The old name still builds KDLoss (impl='auto', loss_name='loss_dense_kd'), same value and
     gradient, with one FutureWarning per process."""
     from crossmodal.models.losses import DenseKDLoss, KDLoss, deprecation
+
     deprecation._WARNED.discard('DenseKDLoss')
     with pytest.warns(FutureWarning, match="'DenseKDLoss' is deprecated; use 'KDLoss'"):
         old = MODELS.build(dict(type='DenseKDLoss', tau=2.0, loss_weight=0.5))
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        MODELS.build(dict(type='DenseKDLoss'))          # no second warning
+        MODELS.build(dict(type='DenseKDLoss'))  # no second warning
     assert isinstance(old, KDLoss) and isinstance(old, DenseKDLoss)
-    assert (old.impl, old.loss_name, old.tau, old.loss_weight) == ('auto', 'loss_dense_kd', 2.0, 0.5)
+    assert (old.impl, old.loss_name, old.tau, old.loss_weight) == (
+        'auto',
+        'loss_dense_kd',
+        2.0,
+        0.5,
+    )
     new = MODELS.build(dict(type='KDLoss', tau=2.0, loss_weight=0.5, impl='auto'))
     g = torch.Generator().manual_seed(3)
     z_s = torch.randn(2, 4, 5, 6, generator=g, requires_grad=True)
@@ -147,13 +167,16 @@ def test_kd_loss_takes_a_bool_ignore_mask_in_every_impl():
     labels = torch.tensor([[[0, 1, 255, 2], [255, 255, 1, 0]]])
     for impl in ('torch', 'chunked', 'reference'):
         loss = MODELS.build(dict(type='KDLoss', tau=2.0, impl=impl))
-        assert loss(z_s, z_t, labels == 255).item() == pytest.approx(loss(z_s, z_t, labels).item(), rel=1e-6)
+        assert loss(z_s, z_t, labels == 255).item() == pytest.approx(
+            loss(z_s, z_t, labels).item(), rel=1e-6
+        )
 
 
 def test_affinity_kd_loss_resizes_teacher_and_masks_void_rows():
     import torch.nn.functional as F
 
     from crossmodal.ops import affinity_kl
+
     g = torch.Generator().manual_seed(1)
     f_s = torch.randn(1, 4, 4, 6, generator=g)
     f_t = torch.randn(1, 7, 8, 12, generator=g)
@@ -171,8 +194,10 @@ def test_attention_map_kd_loss_takes_labels_and_the_pairs_hw_shape():
     """Integer train ids as ``gt`` (what DistillSegmentor passes): ignore_index rows excluded, the
     query grid read from the student pair's ``hw_shape`` (the '@qk' tap value)."""
     from crossmodal.models.distill.tap_adapters import QueryKeyPair
-    loss = MODELS.build(dict(type='AttentionMapKDLoss', tau=1.0, loss_weight=2.0, impl='chunked',
-                             ignore_index=7))
+
+    loss = MODELS.build(
+        dict(type='AttentionMapKDLoss', tau=1.0, loss_weight=2.0, impl='chunked', ignore_index=7)
+    )
     q_s = torch.tensor([[[[1.0], [0.0]]]])
     k_s = torch.tensor([[[[1.0], [-1.0]]]])
     q_t = torch.tensor([[[[0.0], [2.0]]]])

@@ -1,4 +1,5 @@
 """Tests of LossWeightSchedule (hand-computed values)."""
+
 import math
 
 import pytest

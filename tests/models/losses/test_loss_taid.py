@@ -1,4 +1,5 @@
 """Golden tests of TAID: the interpolated loss, the adaptive t schedule and checkpointing of t."""
+
 import math
 
 import pytest
@@ -17,7 +18,8 @@ def test_taid_hand_worked_loss():
     t = torch.tensor([2 * math.log(3), 0.0]).view(1, 2, 1, 1)
     assert TAIDLoss(t_start=0.5)(s, t).item() == pytest.approx(0.130812, abs=1e-6)
     assert TAIDLoss(t_start=0.5, as_cross_entropy=True)(s, t).item() == pytest.approx(
-        0.693147, abs=1e-6)
+        0.693147, abs=1e-6
+    )
 
 
 def test_taid_target_is_detached_student():

@@ -1,4 +1,5 @@
 """WeightedCrossEntropyLoss: golden value by hand, void pixels, mmseg head integration."""
+
 import math
 
 import pytest
@@ -26,14 +27,25 @@ def test_all_void_is_zero_with_gradient():
 
 def test_wrong_number_of_weights():
     with pytest.raises(ValueError, match='2 values for 3 classes'):
-        WeightedCrossEntropyLoss(class_weight=[1, 2])(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2).long())
+        WeightedCrossEntropyLoss(class_weight=[1, 2])(
+            torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2).long()
+        )
 
 
 def test_works_as_segformer_head_loss():
     from mmseg.registry import MODELS
-    head = MODELS.build(dict(type='SegformerHead', in_channels=[4, 4, 4, 4], in_index=[0, 1, 2, 3], channels=8,
-                             num_classes=3, norm_cfg=dict(type='BN'),
-                             loss_decode=dict(type='WeightedCrossEntropyLoss', class_weight=[0.5, 1, 1])))
+
+    head = MODELS.build(
+        dict(
+            type='SegformerHead',
+            in_channels=[4, 4, 4, 4],
+            in_index=[0, 1, 2, 3],
+            channels=8,
+            num_classes=3,
+            norm_cfg=dict(type='BN'),
+            loss_decode=dict(type='WeightedCrossEntropyLoss', class_weight=[0.5, 1, 1]),
+        )
+    )
     feats = [torch.randn(2, 4, 8 // 2**i, 8 // 2**i) for i in range(4)]
     logits = head(feats)
     losses = head.loss_by_feat(logits, [_sample() for _ in range(2)])
@@ -43,6 +55,7 @@ def test_works_as_segformer_head_loss():
 def _sample():
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
+
     s = SegDataSample()
     lab = torch.randint(0, 3, (1, 32, 32))
     lab[0, :4] = 255

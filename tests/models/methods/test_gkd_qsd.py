@@ -1,4 +1,5 @@
 """Tests of GKD: the QSD module, the feature loss (golden case) and the masking utilities."""
+
 import math
 
 import pytest
@@ -6,8 +7,14 @@ import torch
 
 from mmseg.registry import MODELS
 
-from crossmodal.models.methods.gkd import (GKDFeatureLoss, PatchMasker, QuerySoftDistiller,
-                                           mask_image_patches, mask_tokens, random_token_mask)
+from crossmodal.models.methods.gkd import (
+    GKDFeatureLoss,
+    PatchMasker,
+    QuerySoftDistiller,
+    mask_image_patches,
+    mask_tokens,
+    random_token_mask,
+)
 
 LN3 = math.log(3)
 
@@ -37,10 +44,15 @@ def test_qsd_hand_worked_attention_and_output():
     _set_identity(qsd)
     out, attn = qsd(s, t, return_attn=True)
     assert out.shape == (1, 2, 1, 2)
-    assert attn[0].tolist() == [pytest.approx([0.75, 0.25], abs=1e-5),
-                                pytest.approx([0.25, 0.75], abs=1e-5)]
+    assert attn[0].tolist() == [
+        pytest.approx([0.75, 0.25], abs=1e-5),
+        pytest.approx([0.25, 0.75], abs=1e-5),
+    ]
     tokens = out.flatten(2).transpose(1, 2)[0]
-    assert tokens.tolist() == [pytest.approx([0.5, -0.5], abs=1e-5), pytest.approx([-0.5, 0.5], abs=1e-5)]
+    assert tokens.tolist() == [
+        pytest.approx([0.5, -0.5], abs=1e-5),
+        pytest.approx([-0.5, 0.5], abs=1e-5),
+    ]
 
 
 def test_qsd_scale_attn():
@@ -59,7 +71,11 @@ def test_qsd_shapes_backward_and_errors():
     out = qsd(s, t)
     assert out.shape == (2, 6, 12)
     out.pow(2).mean().backward()
-    assert s.grad is not None and qsd.q_proj.weight.grad is not None and qsd.v_proj.weight.grad is not None
+    assert (
+        s.grad is not None
+        and qsd.q_proj.weight.grad is not None
+        and qsd.v_proj.weight.grad is not None
+    )
     with pytest.raises(ValueError, match='same \\(B, N\\)'):
         qsd(s, torch.randn(2, 5, 12))
     with pytest.raises(ValueError, match='C_s=8'):

@@ -2,10 +2,11 @@
 
 A light head (optional dropout + 1x1 conv, z_dim -> K) applied to the modality-invariant features of
 **both** co-trained models, so the invariant part must be task-sufficient and interchangeable across
-modalities. It is an mmseg ``BaseDecodeHead`` so its CE (``loss_by_feat``: logits resized to the label
-size, ``loss_decode`` with ``ignore_index``, plus ``acc_seg``) is exactly the main heads' loss.
-Training-only: dropped at export.
+modalities. It is an mmseg ``BaseDecodeHead`` so its CE (``loss_by_feat``: logits resized to the
+label size, ``loss_decode`` with ``ignore_index``, plus ``acc_seg``) is exactly the main heads'
+loss. Training-only: dropped at export.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,12 +26,15 @@ class CroDiNoAuxHead(BaseDecodeHead):
 
     def __init__(self, in_channels: int, num_classes: int, **kwargs) -> None:
         kwargs.pop('channels', None)
-        super().__init__(in_channels=in_channels, channels=in_channels, num_classes=num_classes,
-                         **kwargs)
+        super().__init__(
+            in_channels=in_channels, channels=in_channels, num_classes=num_classes, **kwargs
+        )
 
     def forward(self, inputs):
         x = inputs[self.in_index] if isinstance(inputs, (list, tuple)) else inputs
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'CroDiNoAuxHead expects a (B, {self.in_channels}, h, w) tensor, got '
-                             f'{getattr(x, "shape", type(x).__name__)}')
+            raise ValueError(
+                f'CroDiNoAuxHead expects a (B, {self.in_channels}, h, w) tensor, got '
+                f'{getattr(x, "shape", type(x).__name__)}'
+            )
         return self.cls_seg(x)

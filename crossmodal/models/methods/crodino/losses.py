@@ -2,8 +2,9 @@
 
 CroDiNo-KD (Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentanglement
 Approach for RGBD Semantic Segmentation", arXiv 2505.24361, ECML-PKDD 2025). The authors' code was
-not obtainable; both losses are a **reconstruction** (docs/methods/crodino.md (b)) from the abstract ("disentangled
-representation, contrastive learning") and the predecessor DisCoM-KD's orthogonality term.
+not obtainable; both losses are a **reconstruction** (docs/methods/crodino.md (b)) from the abstract
+("disentangled representation, contrastive learning") and the predecessor DisCoM-KD's orthogonality
+term.
 
 * :class:`PixelInfoNCELoss` (reconstruction): symmetric InfoNCE between the modality-invariant pixel
   embeddings of the two modalities. Positives = the same pixel (same image, same location) in the
@@ -13,6 +14,7 @@ representation, contrastive learning") and the predecessor DisCoM-KD's orthogona
 * :class:`ModalityClassifier` (reconstruction of DisCoM-KD's L_mod, optional, off by default): a
   linear modality classifier on the spatially pooled modality-specific features.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -35,8 +37,10 @@ def info_nce_pairs(q: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor
         anchors of ``-log softmax_j(S)[i, i]`` in both directions (q->k and k->q).
     """
     if q.shape != k.shape or q.dim() != 2:
-        raise ValueError(f'info_nce_pairs: q and k must both be (N, D), got {tuple(q.shape)} and '
-                         f'{tuple(k.shape)}')
+        raise ValueError(
+            f'info_nce_pairs: q and k must both be (N, D), got {tuple(q.shape)} and '
+            f'{tuple(k.shape)}'
+        )
     q = F.normalize(q, dim=1, eps=1e-12)
     k = F.normalize(k, dim=1, eps=1e-12)
     sim = q @ k.t() / tau
@@ -44,9 +48,11 @@ def info_nce_pairs(q: torch.Tensor, k: torch.Tensor, tau: float) -> torch.Tensor
     return 0.5 * (F.cross_entropy(sim, target) + F.cross_entropy(sim.t(), target))
 
 
-def sample_pixels(valid: torch.Tensor, per_img: int,
-                  generator: Optional[torch.Generator] = None) -> list:
-    """Per image, indices (flattened h*w) of up to ``per_img`` valid pixels, uniformly without replacement.
+def sample_pixels(
+    valid: torch.Tensor, per_img: int, generator: Optional[torch.Generator] = None
+) -> list:
+    """Per image, indices (flattened h*w) of up to ``per_img`` valid pixels, uniformly without
+    replacement.
 
     Args:
         valid: (B, h, w) bool mask.
@@ -68,13 +74,15 @@ def sample_pixels(valid: torch.Tensor, per_img: int,
 
 @MODELS.register_module()
 class PixelInfoNCELoss(nn.Module):
-    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction, docs/methods/crodino.md (b)).
+    """Pixel-level cross-modal contrastive loss on invariant features (reconstruction,
+    docs/methods/crodino.md (b)).
 
     Args:
         tau: temperature of the cosine similarities (0.1, docs/methods/crodino.md defaults).
         pixels_per_img: pixels sampled per image from the non-void pixels of the (pooled) map.
         stride_factor: the (B, D, h, w) maps are average-pooled by this factor before sampling
-            (2: SegFormer's stride-4 head feature -> stride 8, as docs/methods/crodino.md (e) suggests; 1: none).
+            (2: SegFormer's stride-4 head feature -> stride 8, as docs/methods/crodino.md (e)
+            suggests; 1: none).
         ignore_index: void label value; void pixels are never sampled (a pooled cell is void when
             the nearest-resized label is).
         loss_weight: multiplier of the returned loss.
@@ -86,9 +94,15 @@ class PixelInfoNCELoss(nn.Module):
     valid pixel gives a zero that keeps the graph.
     """
 
-    def __init__(self, tau: float = 0.1, pixels_per_img: int = 2048, stride_factor: int = 2,
-                 ignore_index: int = 255, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_con') -> None:
+    def __init__(
+        self,
+        tau: float = 0.1,
+        pixels_per_img: int = 2048,
+        stride_factor: int = 2,
+        ignore_index: int = 255,
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_con',
+    ) -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'PixelInfoNCELoss: tau must be > 0, got {tau}')
@@ -105,11 +119,18 @@ class PixelInfoNCELoss(nn.Module):
     def loss_name(self) -> str:
         return self._loss_name
 
-    def forward(self, z_a: torch.Tensor, z_b: torch.Tensor, gt: Optional[torch.Tensor] = None,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def forward(
+        self,
+        z_a: torch.Tensor,
+        z_b: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
         if z_a.shape != z_b.shape or z_a.dim() != 4:
-            raise ValueError(f'PixelInfoNCELoss: both maps must be (B, D, h, w) of the same shape, got '
-                             f'{tuple(z_a.shape)} and {tuple(z_b.shape)}')
+            raise ValueError(
+                f'PixelInfoNCELoss: both maps must be (B, D, h, w) of the same shape, got '
+                f'{tuple(z_a.shape)} and {tuple(z_b.shape)}'
+            )
         if self.stride_factor > 1:
             z_a = F.avg_pool2d(z_a, self.stride_factor, ceil_mode=True)
             z_b = F.avg_pool2d(z_b, self.stride_factor, ceil_mode=True)
@@ -131,7 +152,8 @@ class PixelInfoNCELoss(nn.Module):
 
 @MODELS.register_module()
 class OrthogonalityLoss(nn.Module):
-    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction, docs/methods/crodino.md (b)).
+    """Disentanglement loss: mean over pixels of cos^2(z_inv, z_spe) (reconstruction,
+    docs/methods/crodino.md (b)).
 
     Args:
         loss_weight: multiplier of the returned loss.
@@ -142,8 +164,9 @@ class OrthogonalityLoss(nn.Module):
     Every pixel counts (the term does not use labels).
     """
 
-    def __init__(self, loss_weight: float = 1.0, eps: float = 1e-6,
-                 loss_name: str = 'loss_orth') -> None:
+    def __init__(
+        self, loss_weight: float = 1.0, eps: float = 1e-6, loss_name: str = 'loss_orth'
+    ) -> None:
         super().__init__()
         self.loss_weight = float(loss_weight)
         self.eps = float(eps)
@@ -155,17 +178,20 @@ class OrthogonalityLoss(nn.Module):
 
     def forward(self, z_inv: torch.Tensor, z_spe: torch.Tensor) -> torch.Tensor:
         if z_inv.shape != z_spe.shape:
-            raise ValueError(f'OrthogonalityLoss: z_inv and z_spe must have the same shape (set z_dim '
-                             f'to half the head channels), got {tuple(z_inv.shape)} and '
-                             f'{tuple(z_spe.shape)}')
+            raise ValueError(
+                f'OrthogonalityLoss: z_inv and z_spe must have the same shape (set z_dim '
+                f'to half the head channels), got {tuple(z_inv.shape)} and '
+                f'{tuple(z_spe.shape)}'
+            )
         dot = (z_inv * z_spe).sum(1)
         cos = dot / ((z_inv.norm(dim=1) + self.eps) * (z_spe.norm(dim=1) + self.eps))
-        return self.loss_weight * (cos ** 2).mean()
+        return self.loss_weight * (cos**2).mean()
 
 
 @MODELS.register_module()
 class ModalityClassifier(nn.Module):
-    """Linear modality classifier on globally averaged z_spe (optional; reconstruction of DisCoM-KD's L_mod).
+    """Linear modality classifier on globally averaged z_spe (optional; reconstruction of
+    DisCoM-KD's L_mod).
 
     Args:
         in_channels: channels of z_spe.
@@ -181,6 +207,10 @@ class ModalityClassifier(nn.Module):
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         pooled = torch.cat([f.mean((2, 3)) for f in feats], 0)
-        target = torch.cat([torch.full((f.shape[0], ), i, dtype=torch.long, device=f.device)
-                            for i, f in enumerate(feats)])
+        target = torch.cat(
+            [
+                torch.full((f.shape[0],), i, dtype=torch.long, device=f.device)
+                for i, f in enumerate(feats)
+            ]
+        )
         return F.cross_entropy(self.fc(pooled), target)

@@ -1,4 +1,5 @@
-"""``CroDiNoKD``: teacher-free co-training of an RGB and a depth SegFormer (CroDiNo-KD, reconstruction).
+"""``CroDiNoKD``: teacher-free co-training of an RGB and a depth SegFormer (CroDiNo-KD,
+reconstruction).
 
 Paper: Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentanglement Approach for
 RGBD Semantic Segmentation", arXiv 2505.24361 (ECML-PKDD 2025). The authors' code could not be
@@ -14,10 +15,11 @@ e.g. ``configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py`` and th
   ``z_inv = z[:, :z_dim]`` and ``z_spe = z[:, z_dim:]`` (``z_dim = C/2`` by default). This *is* two
   1x1 conv+BN+ReLU projectors P_inv / P_spe on the same input, and the head's ``conv_seg`` on
   ``concat(z_inv, z_spe)`` is the main decoder D_m. Each model therefore stays a stock SegFormer and
-  exports without conversion. ``z`` is recorded by a :class:`~crossmodal.models.distill.taps.TapRecorder`
-  tap on ``decode_head.fusion_conv`` (stride 4, pre-dropout).
-* Shared auxiliary decoder D_aux (reconstruction: light head) :class:`CroDiNoAuxHead` on ``z_inv`` of
-  both models, with the first model's ``loss_decode`` (class weights, ignore index).
+  exports without conversion. ``z`` is recorded by
+  a :class:`~crossmodal.models.distill.taps.TapRecorder` tap on ``decode_head.fusion_conv`` (stride
+  4, pre-dropout).
+* Shared auxiliary decoder D_aux (reconstruction: light head) :class:`CroDiNoAuxHead` on ``z_inv``
+  of both models, with the first model's ``loss_decode`` (class weights, ignore index).
 
 Loss (logged per term; methods.md §3(b))::
 
@@ -30,13 +32,15 @@ Input routing reuses the distillation engine (:mod:`crossmodal.models.distill.ro
 dataloader packs raw modalities (``PackMultiModalInputs(stack=False)``), a
 ``MultiModalDataPreprocessor`` normalises each modality once (its default takes every modality's
 mean/std from its consuming model and the first model's padding), and each model receives exactly
-its modalities re-expressed in its own ``SegDataPreProcessor`` normalisation -- for the RGB model this
-is bit-identical to what its stock pre-processor would produce, so the exported model is the trained one.
+its modalities re-expressed in its own ``SegDataPreProcessor`` normalisation -- for the RGB model
+this is bit-identical to what its stock pre-processor would produce, so the exported model is the
+trained one.
 
 ``predict`` writes ``pred_sem_seg`` / ``seg_logits`` of the model named by ``branch`` and
 ``pred_sem_seg_<name>`` for every model (``MultiHeadIoUMetric(heads=dict(rgb='pred_sem_seg_rgb',
 depth='pred_sem_seg_depth'))`` scores both every validation).
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,8 +56,13 @@ from mmseg.structures import SegDataSample
 
 from crossmodal.models.base import ModeDispatchModel, stack_labels
 from crossmodal.models.distill.distill_segmentor import model_config
-from crossmodal.models.distill.routing import (ModalityNorm, default_distill_preprocessor,
-                                               stock_model_input, student_norms, teacher_norms)
+from crossmodal.models.distill.routing import (
+    ModalityNorm,
+    default_distill_preprocessor,
+    stock_model_input,
+    student_norms,
+    teacher_norms,
+)
 from crossmodal.models.distill.taps import TapRecorder
 
 from .losses import ModalityClassifier, OrthogonalityLoss, PixelInfoNCELoss
@@ -76,7 +85,8 @@ class CroDiNoKD(ModeDispatchModel):
             The orthogonality loss needs ``z_dim = C/2``.
         lambda_aux, lambda_con, lambda_orth, lambda_mod: loss weights (methods.md §8: 1, 1, 1, off).
             A weight of 0 skips the term (and builds no auxiliary head / modality classifier).
-        contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``, ``stride_factor``).
+        contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``,
+            ``stride_factor``).
         aux_head: extra :class:`CroDiNoAuxHead` kwargs (default ``dropout_ratio=0.1``); its
             ``loss_decode`` defaults to the first model's.
         branch: model whose prediction is ``pred_sem_seg`` (validation's main mIoU, tensor mode).
@@ -85,24 +95,28 @@ class CroDiNoKD(ModeDispatchModel):
         init_cfg: mmengine init config.
     """
 
-    def __init__(self,
-                 models: Dict[str, Union[str, dict]],
-                 model_modalities: Optional[Dict[str, Sequence[str]]] = None,
-                 z_dim: Optional[int] = None,
-                 lambda_aux: float = 1.0,
-                 lambda_con: float = 1.0,
-                 lambda_orth: float = 1.0,
-                 lambda_mod: float = 0.0,
-                 contrastive: Optional[dict] = None,
-                 aux_head: Optional[dict] = None,
-                 branch: Optional[str] = None,
-                 modality_channels: Optional[Dict[str, int]] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        models: Dict[str, Union[str, dict]],
+        model_modalities: Optional[Dict[str, Sequence[str]]] = None,
+        z_dim: Optional[int] = None,
+        lambda_aux: float = 1.0,
+        lambda_con: float = 1.0,
+        lambda_orth: float = 1.0,
+        lambda_mod: float = 0.0,
+        contrastive: Optional[dict] = None,
+        aux_head: Optional[dict] = None,
+        branch: Optional[str] = None,
+        modality_channels: Optional[Dict[str, int]] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         names = tuple(models or {})
         if len(names) != 2:
-            raise ValueError(f'CroDiNoKD co-trains exactly two models (e.g. models=dict(rgb=..., '
-                             f'depth=...)), got {list(names)}')
+            raise ValueError(
+                f'CroDiNoKD co-trains exactly two models (e.g. models=dict(rgb=..., '
+                f'depth=...)), got {list(names)}'
+            )
         for n in names:
             if not n or '.' in n:
                 raise ValueError(f'model name {n!r} must be non-empty and contain no "."')
@@ -115,23 +129,34 @@ class CroDiNoKD(ModeDispatchModel):
                 heads = {n: self._check_stock(n, m) for n, m in built.items()}
                 channels = {n: h.channels for n, h in heads.items()}
                 if len(set(channels.values())) != 1:
-                    raise ValueError(f'CroDiNoKD: both heads need the same channels (shared auxiliary '
-                                     f'decoder and contrast on z_inv), got {channels}')
+                    raise ValueError(
+                        f'CroDiNoKD: both heads need the same channels (shared auxiliary '
+                        f'decoder and contrast on z_inv), got {channels}'
+                    )
                 c = channels[names[0]]
                 z_dim = int(z_dim) if z_dim is not None else c // 2
                 if not 0 < z_dim < c:
                     raise ValueError(f'CroDiNoKD: z_dim must be in (0, {c}), got {z_dim}')
                 if lambda_orth and 2 * z_dim != c:
-                    raise ValueError(f'CroDiNoKD: the orthogonality loss compares z_inv ({z_dim} ch) and '
-                                     f'z_spe ({c - z_dim} ch) pixel-wise: use z_dim={c // 2} or lambda_orth=0')
+                    raise ValueError(
+                        f'CroDiNoKD: the orthogonality loss compares z_inv ({z_dim} ch) and '
+                        f'z_spe ({c - z_dim} ch) pixel-wise: use z_dim={c // 2} or lambda_orth=0'
+                    )
                 classes = {n: h.num_classes for n, h in heads.items()}
                 if len(set(classes.values())) != 1:
-                    raise ValueError(f'CroDiNoKD: both models must predict the same classes, got {classes}')
+                    raise ValueError(
+                        f'CroDiNoKD: both models must predict the same classes, got {classes}'
+                    )
                 main_head = heads[names[0]]
-                aux = dict(type='CroDiNoAuxHead', in_channels=z_dim,
-                           num_classes=main_head.num_classes, dropout_ratio=0.1,
-                           ignore_index=main_head.ignore_index, align_corners=main_head.align_corners,
-                           loss_decode=copy.deepcopy(cfgs[names[0]]['decode_head']['loss_decode']))
+                aux = dict(
+                    type='CroDiNoAuxHead',
+                    in_channels=z_dim,
+                    num_classes=main_head.num_classes,
+                    dropout_ratio=0.1,
+                    ignore_index=main_head.ignore_index,
+                    align_corners=main_head.align_corners,
+                    loss_decode=copy.deepcopy(cfgs[names[0]]['decode_head']['loss_decode']),
+                )
                 aux.update(dict(aux_head or {}))
                 aux_module = MODELS.build(aux) if lambda_aux else None  # unused params break DDP
                 con = dict(ignore_index=main_head.ignore_index)
@@ -139,13 +164,19 @@ class CroDiNoKD(ModeDispatchModel):
                 con_loss = PixelInfoNCELoss(**con)
                 mod_clf = ModalityClassifier(c - z_dim, len(names)) if lambda_mod else None
 
-        mods = {n: tuple((model_modalities or {}).get(n, (n, ))) for n in names}
-        norms = {n: student_norms(built[n].data_preprocessor, mods[n], modality_channels) for n in names}
+        mods = {n: tuple((model_modalities or {}).get(n, (n,))) for n in names}
+        norms = {
+            n: student_norms(built[n].data_preprocessor, mods[n], modality_channels) for n in names
+        }
         if data_preprocessor is None:
-            data_preprocessor = default_distill_preprocessor(built[names[0]].data_preprocessor,
-                                                             [norms[n] for n in names])
-        dp = MODELS.build(dict(data_preprocessor)) if isinstance(data_preprocessor, dict) \
+            data_preprocessor = default_distill_preprocessor(
+                built[names[0]].data_preprocessor, [norms[n] for n in names]
+            )
+        dp = (
+            MODELS.build(dict(data_preprocessor))
+            if isinstance(data_preprocessor, dict)
             else data_preprocessor
+        )
         super().__init__(data_preprocessor=dp, init_cfg=init_cfg)
 
         self.names = names
@@ -166,8 +197,9 @@ class CroDiNoKD(ModeDispatchModel):
         self.branch = branch
         self.dist_norm = ModalityNorm(teacher_norms(dp, [m for n in names for m in mods[n]]))
         self.model_norms = nn.ModuleDict({n: ModalityNorm(norms[n]) for n in names})
-        self.channel_flip = {n: bool(getattr(built[n].data_preprocessor, 'channel_conversion', False))
-                             for n in names}
+        self.channel_flip = {
+            n: bool(getattr(built[n].data_preprocessor, 'channel_conversion', False)) for n in names
+        }
         self.taps = {n: TapRecorder(built[n], dict(z=SPLIT_TAP), f'model "{n}"') for n in names}
 
     @property
@@ -182,41 +214,58 @@ class CroDiNoKD(ModeDispatchModel):
     def _check_stock(name: str, model: nn.Module) -> nn.Module:
         head = getattr(model, 'decode_head', None)
         if head is None or not isinstance(getattr(head, 'fusion_conv', None), nn.Module):
-            raise ValueError(f'CroDiNoKD: model "{name}" ({type(model).__name__}) needs a SegFormer '
-                             f'decode head with a fusion_conv (got '
-                             f'{type(head).__name__ if head is not None else None}); the invariant/'
-                             f'specific split is taken at decode_head.fusion_conv')
+            raise ValueError(
+                f'CroDiNoKD: model "{name}" ({type(model).__name__}) needs a SegFormer '
+                f'decode head with a fusion_conv (got '
+                f'{type(head).__name__ if head is not None else None}); the invariant/'
+                f'specific split is taken at decode_head.fusion_conv'
+            )
         if type(getattr(model, 'data_preprocessor', None)).__name__ != 'SegDataPreProcessor':
-            raise ValueError(f'CroDiNoKD: model "{name}" must have a stock SegDataPreProcessor so it '
-                             f'exports as a plain mmseg model')
+            raise ValueError(
+                f'CroDiNoKD: model "{name}" must have a stock SegDataPreProcessor so it '
+                f'exports as a plain mmseg model'
+            )
         return head
 
     # ------------------------------------------------------------------ routing
     def model_inputs(self, name: str, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, C, H, W) input of model ``name``: its modalities in its own normalisation."""
         if not isinstance(inputs, dict):
-            raise TypeError(f'CroDiNoKD takes a dict of modalities (PackMultiModalInputs(stack=False) + '
-                            f'MultiModalDataPreprocessor), got {type(inputs).__name__}')
+            raise TypeError(
+                f'CroDiNoKD takes a dict of modalities (PackMultiModalInputs(stack=False) + '
+                f'MultiModalDataPreprocessor), got {type(inputs).__name__}'
+            )
         missing = [m for m in self.model_modalities[name] if m not in inputs]
         if missing:
-            raise KeyError(f'model "{name}" needs modalities {self.model_modalities[name]} but the batch '
-                           f'only has {sorted(inputs)} (missing {missing}); add them to the dataset\'s '
-                           f'modalities')
-        return stock_model_input(inputs, self.model_modalities[name], self.dist_norm,
-                                 self.model_norms[name], self.channel_flip[name])
+            raise KeyError(
+                f'model "{name}" needs modalities {self.model_modalities[name]} but the batch '
+                f'only has {sorted(inputs)} (missing {missing}); add them to the dataset\'s '
+                f'modalities'
+            )
+        return stock_model_input(
+            inputs,
+            self.model_modalities[name],
+            self.dist_norm,
+            self.model_norms[name],
+            self.channel_flip[name],
+        )
 
     def split(self, z: torch.Tensor):
         """``(z_inv, z_spe)`` = first ``z_dim`` / remaining channels of the fusion_conv output."""
-        return z[:, :self.z_dim], z[:, self.z_dim:]
+        return z[:, : self.z_dim], z[:, self.z_dim :]
 
     # ------------------------------------------------------------------ forward
     def _forward(self, inputs, data_samples=None) -> torch.Tensor:
         """Logits (B, K, H/4, W/4) of the ``branch`` model."""
-        return self.models[self.branch]._forward(self.model_inputs(self.branch, inputs), data_samples)
+        return self.models[self.branch]._forward(
+            self.model_inputs(self.branch, inputs), data_samples
+        )
 
     def loss(self, inputs, data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
         if not data_samples or not all(hasattr(s, 'gt_sem_seg') for s in data_samples):
-            raise ValueError('CroDiNoKD trains on labelled frames: every data sample needs gt_sem_seg')
+            raise ValueError(
+                'CroDiNoKD trains on labelled frames: every data sample needs gt_sem_seg'
+            )
         losses: Dict[str, torch.Tensor] = {}
         z_inv, z_spe = {}, {}
         for n in self.names:
@@ -228,7 +277,9 @@ class CroDiNoKD(ModeDispatchModel):
             rec.clear()
         if self.aux_head is not None:
             for n in self.names:
-                for k, v in self.aux_head.loss_by_feat(self.aux_head(z_inv[n]), data_samples).items():
+                for k, v in self.aux_head.loss_by_feat(
+                    self.aux_head(z_inv[n]), data_samples
+                ).items():
                     losses[f'aux_{n}.{k}'] = self.lambda_aux * v if 'loss' in k else v
         if self.lambda_con:
             gt = stack_labels(data_samples)
@@ -239,7 +290,8 @@ class CroDiNoKD(ModeDispatchModel):
                 losses[f'loss_orth_{n}'] = self.lambda_orth * self.loss_orth(z_inv[n], z_spe[n])
         if self.modality_classifier is not None:
             losses['loss_mod'] = self.lambda_mod * self.modality_classifier(
-                [z_spe[n] for n in self.names])
+                [z_spe[n] for n in self.names]
+            )
         return losses
 
     # ------------------------------------------------------------------ inference
@@ -248,10 +300,13 @@ class CroDiNoKD(ModeDispatchModel):
         if data_samples is not None:
             return [s.metainfo for s in data_samples]
         shape = tuple(x.shape[2:])
-        return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
-                ] * x.shape[0]
+        return [
+            dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+        ] * x.shape[0]
 
-    def predict(self, inputs, data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
+    def predict(
+        self, inputs, data_samples: Optional[List[SegDataSample]] = None
+    ) -> List[SegDataSample]:
         """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_<name>`` of every model.
 
         Each model runs its own stock ``inference`` (whole or slide, per its ``test_cfg``) and
@@ -265,7 +320,9 @@ class CroDiNoKD(ModeDispatchModel):
         samples = main.postprocess_result(logits[self.branch], data_samples)
         for n in self.names:
             tmp = [SegDataSample(metainfo=s.metainfo) for s in samples]
-            tmp = self.models[n].postprocess_result(logits[n], tmp if data_samples is not None else None)
+            tmp = self.models[n].postprocess_result(
+                logits[n], tmp if data_samples is not None else None
+            )
             for s, t in zip(samples, tmp):
                 s.set_data({f'pred_sem_seg_{n}': PixelData(data=t.pred_sem_seg.data)})
         return samples

@@ -1,4 +1,5 @@
-"""``FSKDDistiller``: frozen LiDAR+RGBI teacher -> RGBI-only regression student (FSKD, reconstruction).
+"""``FSKDDistiller``: frozen LiDAR+RGBI teacher -> RGBI-only regression student (FSKD,
+reconstruction).
 
 FSKD (arXiv 2604.01766) says the RGBI-only SegFormer student "learns to reproduce" the fused
 teacher's outputs; losses and weights are not published. Reconstruction (methods.md §4(b), §8)
@@ -43,9 +44,10 @@ stack=False) and the distiller's ``data_preprocessor`` (MultiModalDataPreprocess
 modality; the student receives ``inputs[student_key]``. The student's own data preprocessor is not
 used here; its mean/std must equal the distiller's for ``student_key`` (checked) so the exported
 student behaves identically. ``predict``/``_forward`` run the student alone: validation/test report
-the student. ``state_dict`` keys: ``student.*`` (a plain RegressionEncoderDecoder after stripping the
-prefix, see :func:`student_state_dict`), ``teacher.*``, ``connector.*``.
+the student. ``state_dict`` keys: ``student.*`` (a plain RegressionEncoderDecoder after stripping
+the prefix, see :func:`student_state_dict`), ``teacher.*``, ``connector.*``.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Union
@@ -63,7 +65,8 @@ TEACHER_CFG_KEY = 'model.teacher_checkpoint'
 
 
 def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Distiller state dict -> the student's (``student.`` prefix stripped, teacher/connector dropped)."""
+    """Distiller state dict -> the student's (``student.`` prefix stripped, teacher/connector
+    dropped)."""
     return select_prefix(state, 'student.')
 
 
@@ -80,24 +83,26 @@ class FSKDDistiller(ModeDispatchModel):
         kd_loss: registry loss for output KD (``(pred, target, weight=None)``, NaN = no data).
         kd_mask_no_data: also mask KD where the LiDAR targets are NaN (needs ``gt_regression``).
         kd_confidence_tau: > 0 enables the confidence weighting exp(-|t - y| / tau).
-        feature_kd: None or ``dict(loss_weight=0.0)`` (off), or ``dict(loss_weight=w)`` with w > 0 for
-            decoder-feature MSE KD.
+        feature_kd: None or ``dict(loss_weight=0.0)`` (off), or ``dict(loss_weight=w)`` with w > 0
+            for decoder-feature MSE KD.
         data_preprocessor: MultiModalDataPreprocessor config (normalises every modality).
     """
 
-    def __init__(self,
-                 student: dict,
-                 teacher: Union[str, dict],
-                 teacher_checkpoint: Optional[str] = None,
-                 student_key: str = 'rgb',
-                 lambda_gt: float = 1.0,
-                 lambda_kd: float = 1.0,
-                 kd_loss: Optional[dict] = None,
-                 kd_mask_no_data: bool = False,
-                 kd_confidence_tau: float = 0.0,
-                 feature_kd: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+    def __init__(
+        self,
+        student: dict,
+        teacher: Union[str, dict],
+        teacher_checkpoint: Optional[str] = None,
+        student_key: str = 'rgb',
+        lambda_gt: float = 1.0,
+        lambda_kd: float = 1.0,
+        kd_loss: Optional[dict] = None,
+        kd_mask_no_data: bool = False,
+        kd_confidence_tau: float = 0.0,
+        feature_kd: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -107,13 +112,19 @@ class FSKDDistiller(ModeDispatchModel):
         self.teacher, _ = build_teacher(teacher, None, 'teacher', warn_random=False)
         self.student_key = student_key
         self.lambda_gt, self.lambda_kd = float(lambda_gt), float(lambda_kd)
-        self.kd_loss = MODELS.build(kd_loss or dict(type='MaskedL1Loss', loss_weight=1.0, loss_name='loss_kd'))
+        self.kd_loss = MODELS.build(
+            kd_loss or dict(type='MaskedL1Loss', loss_weight=1.0, loss_name='loss_kd')
+        )
         self.kd_mask_no_data = bool(kd_mask_no_data)
         self.kd_confidence_tau = float(kd_confidence_tau)
         self._check_heads()
         self._check_normalisation()
         # feature_kd=dict(loss_weight=0) is 'off' too (configs can then enable it by --cfg-options)
-        self.feature_kd = dict(feature_kd) if feature_kd and float(feature_kd.get('loss_weight', 1.0)) > 0 else None
+        self.feature_kd = (
+            dict(feature_kd)
+            if feature_kd and float(feature_kd.get('loss_weight', 1.0)) > 0
+            else None
+        )
         if self.feature_kd:
             cs, ct = self.student.decode_head.channels, self.teacher.decode_head.channels
             self.connector = nn.Conv2d(cs, ct, 1) if cs != ct else nn.Identity()
@@ -126,13 +137,21 @@ class FSKDDistiller(ModeDispatchModel):
         sh, th = self.student.decode_head, self.teacher.decode_head
         for h, who in ((sh, 'student'), (th, 'teacher')):
             if not hasattr(h, 'to_physical'):
-                raise TypeError(f'FSKDDistiller: the {who} head {type(h).__name__} is not a regression head')
+                raise TypeError(
+                    f'FSKDDistiller: the {who} head {type(h).__name__} is not a regression head'
+                )
         if tuple(sh.target_names) != tuple(th.target_names):
-            raise ValueError(f'FSKDDistiller: student targets {sh.target_names} != teacher targets {th.target_names}')
+            raise ValueError(
+                f'FSKDDistiller: student targets {sh.target_names} != '
+                f'teacher targets {th.target_names}'
+            )
         if not torch.allclose(sh.target_scales, th.target_scales):
-            raise ValueError('FSKDDistiller: student and teacher heads use different target_scales '
-                             f'({sh.target_scales.flatten().tolist()} vs {th.target_scales.flatten().tolist()}); '
-                             'output KD compares normalised predictions, so they must match')
+            raise ValueError(
+                'FSKDDistiller: student and teacher heads use different target_scales '
+                f'({sh.target_scales.flatten().tolist()} vs '
+                f'{th.target_scales.flatten().tolist()}); '
+                'output KD compares normalised predictions, so they must match'
+            )
 
     def _check_normalisation(self) -> None:
         sp = getattr(self.student, 'data_preprocessor', None)
@@ -141,13 +160,19 @@ class FSKDDistiller(ModeDispatchModel):
             return
         key = self.student_key
         if not hasattr(mine, f'mean_{key}'):
-            raise ValueError(f'FSKDDistiller: data_preprocessor has no mean/std for the student input "{key}"')
+            raise ValueError(
+                f'FSKDDistiller: data_preprocessor has no mean/std for the student input "{key}"'
+            )
         m, s = getattr(mine, f'mean_{key}').flatten(), getattr(mine, f'std_{key}').flatten()
-        if m.shape != sp.mean.flatten().shape or not (torch.allclose(m, sp.mean.flatten())
-                                                       and torch.allclose(s, sp.std.flatten())):
-            raise ValueError(f'FSKDDistiller: the student\'s data_preprocessor mean/std {sp.mean.flatten().tolist()} / '
-                             f'{sp.std.flatten().tolist()} differ from the distiller\'s for "{key}" '
-                             f'{m.tolist()} / {s.tolist()}; the exported student would see other inputs')
+        if m.shape != sp.mean.flatten().shape or not (
+            torch.allclose(m, sp.mean.flatten()) and torch.allclose(s, sp.std.flatten())
+        ):
+            raise ValueError(
+                f'FSKDDistiller: the student\'s data_preprocessor mean/std '
+                f'{sp.mean.flatten().tolist()} / '
+                f'{sp.std.flatten().tolist()} differ from the distiller\'s for "{key}" '
+                f'{m.tolist()} / {s.tolist()}; the exported student would see other inputs'
+            )
 
     def load_teacher(self, path: str) -> str:
         """Load teacher weights strictly (a teacher checkpoint, ``state_dict`` or plain; or the
@@ -174,8 +199,10 @@ class FSKDDistiller(ModeDispatchModel):
     def _student_input(self, inputs):
         if isinstance(inputs, dict):
             if self.student_key not in inputs:
-                raise KeyError(f'FSKDDistiller: inputs lack the student modality "{self.student_key}" '
-                               f'(got {sorted(inputs)})')
+                raise KeyError(
+                    f'FSKDDistiller: inputs lack the student modality "{self.student_key}" '
+                    f'(got {sorted(inputs)})'
+                )
             return inputs[self.student_key]
         return inputs
 
@@ -190,21 +217,26 @@ class FSKDDistiller(ModeDispatchModel):
         return self.teacher.forward_regression(inputs)
 
     def check_teacher_finite(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> None:
-        """Raise FloatingPointError if the teacher output ``t_up`` (B, K, H, W, normalised) is NaN/inf
-        at a pixel and target channel where the ground truth ``gt`` (B, K, H, W, NaN = no data) is
-        finite, or anywhere when ``gt`` is None. (The KD loss masks non-finite targets, so such a
-        teacher would otherwise contribute an exact 0 loss without any warning.)"""
+        """Raise FloatingPointError if the teacher output ``t_up`` (B, K, H, W, normalised) is
+        NaN/inf at a pixel and target channel where the ground truth ``gt`` (B, K, H, W, NaN = no
+        data) is finite, or anywhere when ``gt`` is None. (The KD loss masks non-finite targets, so
+        such a teacher would otherwise contribute an exact 0 loss without any warning.)"""
         bad = ~torch.isfinite(t_up)
         if gt is not None:
             bad &= torch.isfinite(gt)
         n_bad = int(bad.sum())
         if n_bad:
-            where = ('where the ground truth has data' if gt is not None
-                     else 'and there is no ground truth to mask them')
+            where = (
+                'where the ground truth has data'
+                if gt is not None
+                else 'and there is no ground truth to mask them'
+            )
             raise FloatingPointError(
                 f'FSKDDistiller: the teacher {type(self.teacher).__name__} output is NaN/inf at '
-                f'{n_bad} of {bad.numel()} pixel values (B x K x H x W = {tuple(t_up.shape)}) {where}; '
-                'check the teacher checkpoint and its inputs (the KD loss would silently be 0 there)')
+                f'{n_bad} of {bad.numel()} pixel values (B x K x H x W = {tuple(t_up.shape)}) '
+                f'{where}; check the teacher checkpoint and its inputs (the KD loss would silently '
+                'be 0 there)'
+            )
 
     def kd_weight(self, t_up: torch.Tensor, gt: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         """Pixel weights (B, 1, H, W) of the KD term (None = all ones); see the module docstring."""
@@ -215,8 +247,11 @@ class FSKDDistiller(ModeDispatchModel):
             if self.kd_mask_no_data:
                 w = has.all(dim=1, keepdim=True).to(t_up.dtype)
             if self.kd_confidence_tau > 0:
-                err = torch.where(has, (t_up - torch.where(has, gt_n, torch.zeros_like(gt_n))).abs(),
-                                  torch.zeros_like(t_up))
+                err = torch.where(
+                    has,
+                    (t_up - torch.where(has, gt_n, torch.zeros_like(gt_n))).abs(),
+                    torch.zeros_like(t_up),
+                )
                 cnt = has.sum(dim=1, keepdim=True).clamp_min(1)
                 conf = torch.exp(-(err.sum(dim=1, keepdim=True) / cnt) / self.kd_confidence_tau)
                 conf = torch.where(has.any(dim=1, keepdim=True), conf, torch.ones_like(conf))
@@ -233,7 +268,9 @@ class FSKDDistiller(ModeDispatchModel):
         gt = head.stack_targets(data_samples).to(s_pred.device) if has_gt else None
         if self.lambda_gt > 0:
             if gt is None:
-                raise ValueError('FSKDDistiller: lambda_gt > 0 needs gt_regression in every data sample')
+                raise ValueError(
+                    'FSKDDistiller: lambda_gt > 0 needs gt_regression in every data sample'
+                )
             for k, v in head.loss_by_feat(s_pred, data_samples).items():
                 losses[f'student.{k}'] = v * self.lambda_gt if 'loss' in k else v
         size = gt.shape[-2:] if gt is not None else s_in.shape[-2:]
@@ -248,5 +285,7 @@ class FSKDDistiller(ModeDispatchModel):
             sf = self.connector(s_feat)
             if sf.shape[-2:] != t_feat.shape[-2:]:
                 sf = F.interpolate(sf, size=t_feat.shape[-2:], mode='bilinear', align_corners=False)
-            losses['distill.loss_feat'] = float(self.feature_kd.get('loss_weight', 1.0)) * F.mse_loss(sf, t_feat)
+            losses['distill.loss_feat'] = float(
+                self.feature_kd.get('loss_weight', 1.0)
+            ) * F.mse_loss(sf, t_feat)
         return losses

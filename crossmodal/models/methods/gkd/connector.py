@@ -1,8 +1,10 @@
-"""GKD's QSD as a connector (any feature loss can then compare the distilled map with the teacher's).
+"""GKD's QSD as a connector (any feature loss can then compare the distilled map with the
+teacher's).
 
 Connector protocol: :mod:`crossmodal.models.distill.connectors` (``needs_teacher = True``: called as
 ``connector(student_feat, teacher_feat)``).
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,8 +33,10 @@ class QSDConnector(nn.Module):
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         if student.dim() != 4 or teacher.dim() != 4:
-            raise ValueError(f'QSDConnector expects (B, C, H, W) maps, got {tuple(student.shape)} '
-                             f'and {tuple(teacher.shape)}')
+            raise ValueError(
+                f'QSDConnector expects (B, C, H, W) maps, got {tuple(student.shape)} '
+                f'and {tuple(teacher.shape)}'
+            )
         grid = tuple(student.shape[-2:])
         if tuple(teacher.shape[-2:]) != grid:
             teacher = F.interpolate(teacher, size=grid, mode='bilinear', align_corners=False)

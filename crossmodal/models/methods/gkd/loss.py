@@ -9,8 +9,8 @@
   released code, the mean runs over all tokens of all samples (``mask_loss_on='all'``);
   ``mask_loss_on='masked'`` restricts it to the masked tokens.
 * ``L_cls = MSE(QSD_cls(cls_S), cls_T)``: MiT has no CLS token, so global-average-pooled tokens are
-  the CLS surrogate on both sides ([RECON], docs/methods/gkd.md (e).3). With a single key the attention is
-  1 and QSD_cls reduces to ``W_v LN(cls_S)``.
+  the CLS surrogate on both sides ([RECON], docs/methods/gkd.md (e).3). With a single key the
+  attention is 1 and QSD_cls reduces to ``W_v LN(cls_S)``.
 
 Paper vs released code: the paper writes ``alpha L_feat + beta L_mask + gamma L_cls``; the released
 code's ``L_fea`` is one MSE over the concatenation ``[QSD_cls(cls_S); QSD_feat(S, T)]`` vs
@@ -23,6 +23,7 @@ Inputs are feature maps: student (B, C_s, H_s, W_s) (one encoder stage, ``qsd_st
 ``align_corners=False``, or ``'area'``) before flattening. Labels are never used (stage 1 may run on
 unlabelled frames); ``gt`` is accepted and ignored for signature compatibility.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -57,8 +58,8 @@ class GKDFeatureLoss(nn.Module):
         scale_attn: QSD attention scaling by 1/sqrt(C_t) (False = released code).
         feat_includes_cls: released code's L_fea over [cls; tokens] (see module docstring).
         mask_loss_on: ``'all'`` tokens (code) or only the ``'masked'`` ones (needs ``token_mask``).
-        teacher_norm: apply a parameter-free LayerNorm over channels to the teacher tokens (GKD's ViT
-            teachers emit LayerNorm-ed tokens; MiT stage outputs already are).
+        teacher_norm: apply a parameter-free LayerNorm over channels to the teacher tokens (GKD's
+            ViT teachers emit LayerNorm-ed tokens; MiT stage outputs already are).
         resample: how the teacher map is brought to the student grid: ``'bilinear'`` or ``'area'``.
         loss_weight: global multiplier.
         detach_teacher: stop gradients into the teacher (default True).
@@ -70,21 +71,36 @@ class GKDFeatureLoss(nn.Module):
 
     requires_labels = False
 
-    def __init__(self, student_dims: int, teacher_dims: int, lambda_feat: float = 1.0,
-                 lambda_mask: float = 1.0, lambda_cls: float = 1.0, scale_attn: bool = False,
-                 feat_includes_cls: bool = False, mask_loss_on: str = 'all',
-                 teacher_norm: bool = False, resample: str = 'bilinear', loss_weight: float = 1.0,
-                 detach_teacher: bool = True) -> None:
+    def __init__(
+        self,
+        student_dims: int,
+        teacher_dims: int,
+        lambda_feat: float = 1.0,
+        lambda_mask: float = 1.0,
+        lambda_cls: float = 1.0,
+        scale_attn: bool = False,
+        feat_includes_cls: bool = False,
+        mask_loss_on: str = 'all',
+        teacher_norm: bool = False,
+        resample: str = 'bilinear',
+        loss_weight: float = 1.0,
+        detach_teacher: bool = True,
+    ) -> None:
         super().__init__()
         if mask_loss_on not in ('all', 'masked'):
-            raise ValueError(f"GKDFeatureLoss: mask_loss_on must be 'all' or 'masked', got "
-                             f'{mask_loss_on!r}')
+            raise ValueError(
+                f"GKDFeatureLoss: mask_loss_on must be 'all' or 'masked', got {mask_loss_on!r}"
+            )
         if resample not in ('bilinear', 'area'):
-            raise ValueError(f"GKDFeatureLoss: resample must be 'bilinear' or 'area', got {resample!r}")
+            raise ValueError(
+                f"GKDFeatureLoss: resample must be 'bilinear' or 'area', got {resample!r}"
+            )
         if min(lambda_feat, lambda_mask, lambda_cls) < 0:
             raise ValueError('GKDFeatureLoss: lambdas must be >= 0')
         if feat_includes_cls and lambda_feat > 0 and lambda_cls == 0:
-            raise ValueError('GKDFeatureLoss: feat_includes_cls needs the CLS branch (lambda_cls > 0)')
+            raise ValueError(
+                'GKDFeatureLoss: feat_includes_cls needs the CLS branch (lambda_cls > 0)'
+            )
         self.student_dims = int(student_dims)
         self.teacher_dims = int(teacher_dims)
         self.lambda_feat = float(lambda_feat)
@@ -99,6 +115,7 @@ class GKDFeatureLoss(nn.Module):
 
         def make():
             return QuerySoftDistiller(student_dims, teacher_dims, scale_attn=scale_attn)
+
         self.qsd_feat = make() if lambda_feat > 0 else None
         self.qsd_mask = make() if lambda_mask > 0 else None
         self.qsd_cls = make() if lambda_cls > 0 else None
@@ -107,13 +124,15 @@ class GKDFeatureLoss(nn.Module):
     def needs(self):
         """Extra engine inputs (:mod:`crossmodal.models.distill.protocol`): the masked branch needs
         the student's features on a masked input (:class:`~.masked_student.MaskedStudentInput`)."""
-        return ('masked_student', ) if self.qsd_mask is not None else ()
+        return ('masked_student',) if self.qsd_mask is not None else ()
 
     def teacher_tokens(self, teacher_feat: torch.Tensor, grid) -> torch.Tensor:
         """Teacher map (B, C_t, H_t, W_t) -> (B, N, C_t) tokens on the student ``grid``."""
         if teacher_feat.dim() != 4 or teacher_feat.shape[1] != self.teacher_dims:
-            raise ValueError(f'GKDFeatureLoss: teacher feature must be (B, {self.teacher_dims}, H, W), '
-                             f'got {tuple(teacher_feat.shape)}')
+            raise ValueError(
+                f'GKDFeatureLoss: teacher feature must be (B, {self.teacher_dims}, H, W), '
+                f'got {tuple(teacher_feat.shape)}'
+            )
         t = teacher_feat.detach() if self.detach_teacher else teacher_feat
         t = flatten_tokens(resample_to(t, grid, self.resample))
         if self.teacher_norm:
@@ -130,17 +149,25 @@ class GKDFeatureLoss(nn.Module):
 
     def _check_student(self, x: torch.Tensor, name: str) -> None:
         if x.dim() != 4 or x.shape[1] != self.student_dims:
-            raise ValueError(f'GKDFeatureLoss: {name} must be (B, {self.student_dims}, H, W), '
-                             f'got {tuple(x.shape)}')
+            raise ValueError(
+                f'GKDFeatureLoss: {name} must be (B, {self.student_dims}, H, W), '
+                f'got {tuple(x.shape)}'
+            )
 
-    def forward(self, student_feat: torch.Tensor, teacher_feat: torch.Tensor,
-                student_feat_masked: Optional[torch.Tensor] = None,
-                token_mask: Optional[torch.Tensor] = None,
-                gt: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def forward(
+        self,
+        student_feat: torch.Tensor,
+        teacher_feat: torch.Tensor,
+        student_feat_masked: Optional[torch.Tensor] = None,
+        token_mask: Optional[torch.Tensor] = None,
+        gt: Optional[torch.Tensor] = None,
+    ) -> Dict[str, torch.Tensor]:
         self._check_student(student_feat, 'student_feat')
         if student_feat.shape[0] != teacher_feat.shape[0]:
-            raise ValueError(f'GKDFeatureLoss: batch sizes differ (student {student_feat.shape[0]}, '
-                             f'teacher {teacher_feat.shape[0]})')
+            raise ValueError(
+                f'GKDFeatureLoss: batch sizes differ (student {student_feat.shape[0]}, '
+                f'teacher {teacher_feat.shape[0]})'
+            )
         grid = tuple(student_feat.shape[-2:])
         t = self.teacher_tokens(teacher_feat, grid)  # (B, N, C_t)
         s = flatten_tokens(student_feat)
@@ -163,13 +190,17 @@ class GKDFeatureLoss(nn.Module):
 
         if self.qsd_mask is not None:
             if student_feat_masked is None:
-                raise ValueError('GKDFeatureLoss: lambda_mask > 0 needs student_feat_masked (the '
-                                 'student features of the masked input); set lambda_mask=0 to '
-                                 'disable the masked branch')
+                raise ValueError(
+                    'GKDFeatureLoss: lambda_mask > 0 needs student_feat_masked (the '
+                    'student features of the masked input); set lambda_mask=0 to '
+                    'disable the masked branch'
+                )
             self._check_student(student_feat_masked, 'student_feat_masked')
             if student_feat_masked.shape != student_feat.shape:
-                raise ValueError(f'GKDFeatureLoss: student_feat_masked {tuple(student_feat_masked.shape)} '
-                                 f'must have the shape of student_feat {tuple(student_feat.shape)}')
+                raise ValueError(
+                    f'GKDFeatureLoss: student_feat_masked {tuple(student_feat_masked.shape)} '
+                    f'must have the shape of student_feat {tuple(student_feat.shape)}'
+                )
             out_m = self.qsd_mask(flatten_tokens(student_feat_masked), t)
             sq = (out_m - t).pow(2).mean(-1)  # (B, N)
             if self.mask_loss_on == 'all':
@@ -189,7 +220,9 @@ class GKDFeatureLoss(nn.Module):
         if token_mask.dim() == 2 and token_mask.shape[1] == n:
             return token_mask
         if token_mask.dim() == 2:
-            raise ValueError(f'GKDFeatureLoss: token_mask has {token_mask.shape[1]} tokens but the '
-                             f'student grid {grid[0]}x{grid[1]} has {n}; pass it as (B, gh, gw)')
+            raise ValueError(
+                f'GKDFeatureLoss: token_mask has {token_mask.shape[1]} tokens but the '
+                f'student grid {grid[0]}x{grid[1]} has {n}; pass it as (B, gh, gw)'
+            )
         m = F.interpolate(token_mask[:, None].float(), size=tuple(grid), mode='nearest')
         return m[:, 0].flatten(1) > 0.5

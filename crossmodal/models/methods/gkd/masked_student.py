@@ -11,6 +11,7 @@ options come from the loss spec's ``masker`` key (:class:`~.masking.PatchMasker`
 The masked pass runs the student's backbone (and its decode head when the tap lies there) once per
 step and masker; the normal pass's tap recordings are kept (:meth:`TapRecorder.isolated`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -10,10 +10,11 @@ Student tokens act as queries over the teacher's tokens; the value path stays st
 
 with S the student tokens (B, N, C_s) and T the teacher tokens (B, N, C_t) used directly as keys (no
 key projection), a single head. The released code applies **no** 1/sqrt(C_t) scaling; the paper text
-was not available to settle it, so the code's behaviour is the default and ``scale_attn=True`` adds the
-usual scaling (docs/methods/gkd.md (e).2). The QSD modules are training-only: they are discarded after the
-distillation stage (an exported student never contains them).
+was not available to settle it, so the code's behaviour is the default and ``scale_attn=True`` adds
+the usual scaling (docs/methods/gkd.md (e).2). The QSD modules are training-only: they are discarded
+after the distillation stage (an exported student never contains them).
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,9 @@ class QuerySoftDistiller(nn.Module):
     ``return_attn=True`` also returns the attention (B, N, N).
     """
 
-    def __init__(self, student_dims: int, teacher_dims: int, scale_attn: bool = False,
-                 norm_eps: float = 1e-6) -> None:
+    def __init__(
+        self, student_dims: int, teacher_dims: int, scale_attn: bool = False, norm_eps: float = 1e-6
+    ) -> None:
         super().__init__()
         self.student_dims = int(student_dims)
         self.teacher_dims = int(teacher_dims)
@@ -67,22 +69,29 @@ class QuerySoftDistiller(nn.Module):
         self.v_norm = nn.LayerNorm(self.student_dims, eps=norm_eps)
         self.v_proj = nn.Linear(self.student_dims, self.teacher_dims)
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor, return_attn: bool = False
-                ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, student: torch.Tensor, teacher: torch.Tensor, return_attn: bool = False
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
         as_map = student.dim() == 4
         hw = tuple(student.shape[-2:]) if as_map else None
         s = flatten_tokens(student) if as_map else student
         t = flatten_tokens(teacher) if teacher.dim() == 4 else teacher
         if s.dim() != 3 or t.dim() != 3:
-            raise ValueError(f'QuerySoftDistiller: expected (B, N, C) tokens, got {tuple(s.shape)} '
-                             f'and {tuple(t.shape)}')
+            raise ValueError(
+                f'QuerySoftDistiller: expected (B, N, C) tokens, got {tuple(s.shape)} '
+                f'and {tuple(t.shape)}'
+            )
         if s.shape[-1] != self.student_dims or t.shape[-1] != self.teacher_dims:
-            raise ValueError(f'QuerySoftDistiller: built for C_s={self.student_dims}, '
-                             f'C_t={self.teacher_dims} but got C_s={s.shape[-1]}, C_t={t.shape[-1]}')
+            raise ValueError(
+                f'QuerySoftDistiller: built for C_s={self.student_dims}, '
+                f'C_t={self.teacher_dims} but got C_s={s.shape[-1]}, C_t={t.shape[-1]}'
+            )
         if s.shape[:2] != t.shape[:2]:
-            raise ValueError(f'QuerySoftDistiller: student and teacher need the same (B, N); got '
-                             f'{tuple(s.shape[:2])} and {tuple(t.shape[:2])} (resample the teacher '
-                             f'map to the student grid)')
+            raise ValueError(
+                f'QuerySoftDistiller: student and teacher need the same (B, N); got '
+                f'{tuple(s.shape[:2])} and {tuple(t.shape[:2])} (resample the teacher '
+                f'map to the student grid)'
+            )
         q = self.q_proj(self.q_norm(s))
         v = self.v_proj(self.v_norm(s))
         logits = q @ t.to(q.dtype).transpose(1, 2)

@@ -3,7 +3,8 @@
 MST-Distill (Li et al., "MST-Distill: Mixture of Specialized Teachers for Cross-Modal Knowledge
 Distillation", ACM MM 2025, arXiv 2507.07015; released code github.com/Gray-OREO/MST-Distill,
 methods.md §5). Roles: a multimodal teacher T (e.g. RGB-D SFF SegFormer), a cross-modal teacher A
-(the other modality alone, e.g. depth-only SegFormer) and the student S (RGB SegFormer, stock mmseg).
+(the other modality alone, e.g. depth-only SegFormer) and the student S (RGB SegFormer, stock
+mmseg).
 
 One model class, one ``stage`` per run; tools/train_stages.py chains the stages with
 ``load_mode='all'`` (every weight - student, teachers, MaskNets, GateNet - carried over):
@@ -31,6 +32,7 @@ Code behaviours not reproduced: the per-epoch decay of ``w_lb`` (x0.9 / 10 epoch
 (x0.5 / 30 epochs, both firing after epoch 0) and best-on-validation model selection; our stages are
 iteration-based with one LR schedule each.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence, Union
@@ -55,8 +57,9 @@ _STAGE_ALIASES = {1: 'warmup', 2: 'mask', 3: 'route', '1': 'warmup', '2': 'mask'
 def _stage_name(stage: Union[str, int]) -> str:
     name = _STAGE_ALIASES.get(stage, stage)
     if name not in STAGES:
-        raise ValueError(f'MSTDistillSegmentor: stage must be one of {STAGES} (or 1/2/3), got '
-                         f'{stage!r}')
+        raise ValueError(
+            f'MSTDistillSegmentor: stage must be one of {STAGES} (or 1/2/3), got {stage!r}'
+        )
     return name
 
 
@@ -95,43 +98,49 @@ class MSTDistillSegmentor(DistillSegmentor):
         modality_channels, data_preprocessor, init_cfg: as in :class:`DistillSegmentor`.
     """
 
-    def __init__(self,
-                 student: Union[str, dict],
-                 teachers: Dict[str, dict],
-                 stage: Union[str, int],
-                 mask_layers: Dict[str, Dict[str, str]],
-                 student_modalities: Sequence[str] = ('rgb', ),
-                 unmasked_experts: bool = False,
-                 hidden_dim_factor: float = 4,
-                 mask_heads: int = 3,
-                 mask_channels: Optional[Dict[str, int]] = None,
-                 tau: float = 4.0,
-                 top_k: int = 1,
-                 route: str = 'image',
-                 gate_detach_input: bool = True,
-                 gate_weighting: Optional[str] = None,
-                 w_task: float = 1.0,
-                 w_kl: float = 1.0,
-                 w_lb: float = 1.0,
-                 lb_mode: str = 'KL',
-                 lb_code_batchmean: bool = False,
-                 warmup_train_teachers: bool = True,
-                 warmup_detach_targets: bool = False,
-                 w_mutual: float = 1.0,
-                 mask_void: bool = True,
-                 modality_channels: Optional[Dict[str, int]] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        student: Union[str, dict],
+        teachers: Dict[str, dict],
+        stage: Union[str, int],
+        mask_layers: Dict[str, Dict[str, str]],
+        student_modalities: Sequence[str] = ('rgb',),
+        unmasked_experts: bool = False,
+        hidden_dim_factor: float = 4,
+        mask_heads: int = 3,
+        mask_channels: Optional[Dict[str, int]] = None,
+        tau: float = 4.0,
+        top_k: int = 1,
+        route: str = 'image',
+        gate_detach_input: bool = True,
+        gate_weighting: Optional[str] = None,
+        w_task: float = 1.0,
+        w_kl: float = 1.0,
+        w_lb: float = 1.0,
+        lb_mode: str = 'KL',
+        lb_code_batchmean: bool = False,
+        warmup_train_teachers: bool = True,
+        warmup_detach_targets: bool = False,
+        w_mutual: float = 1.0,
+        mask_void: bool = True,
+        modality_channels: Optional[Dict[str, int]] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         stage = _stage_name(stage)
         if not teachers:
             raise ValueError('MSTDistillSegmentor needs teachers (multimodal + cross-modal)')
         if route not in ('image', 'pixel'):
-            raise ValueError(f"MSTDistillSegmentor: route must be 'image' or 'pixel', got {route!r}")
+            raise ValueError(
+                f"MSTDistillSegmentor: route must be 'image' or 'pixel', got {route!r}"
+            )
         if lb_mode not in ('KL', 'CV'):
             raise ValueError(f"MSTDistillSegmentor: lb_mode must be 'KL' or 'CV', got {lb_mode!r}")
         if gate_weighting not in (None, 'renorm', 'prob'):
-            raise ValueError(f"MSTDistillSegmentor: gate_weighting must be None, 'renorm' or 'prob', "
-                             f'got {gate_weighting!r}')
+            raise ValueError(
+                f"MSTDistillSegmentor: gate_weighting must be None, 'renorm' or 'prob', "
+                f'got {gate_weighting!r}'
+            )
         if tau <= 0:
             raise ValueError(f'MSTDistillSegmentor: tau must be > 0, got {tau}')
         train_teachers = stage == 'warmup' and bool(warmup_train_teachers)
@@ -139,14 +148,21 @@ class MSTDistillSegmentor(DistillSegmentor):
         for name, spec in teachers.items():
             spec = dict(spec)
             if 'frozen' in spec:
-                raise ValueError(f'teacher "{name}": MSTDistillSegmentor sets `frozen` from the '
-                                 f'stage (trainable only in stage "warmup" with '
-                                 f'warmup_train_teachers=True); remove the key')
+                raise ValueError(
+                    f'teacher "{name}": MSTDistillSegmentor sets `frozen` from the '
+                    f'stage (trainable only in stage "warmup" with '
+                    f'warmup_train_teachers=True); remove the key'
+                )
             spec['frozen'] = not train_teachers
             specs[name] = spec
-        super().__init__(student=student, teachers=specs, student_modalities=student_modalities,
-                         modality_channels=modality_channels, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            student=student,
+            teachers=specs,
+            student_modalities=student_modalities,
+            modality_channels=modality_channels,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
         self.stage = stage
         self.tau = float(tau)
         self.top_k = int(top_k)
@@ -160,8 +176,9 @@ class MSTDistillSegmentor(DistillSegmentor):
         self.warmup_detach_targets = bool(warmup_detach_targets)
         self.w_mutual = float(w_mutual)
         self.mask_void = bool(mask_void)
-        self.ignore_index = int(getattr(getattr(self.student, 'decode_head', None), 'ignore_index',
-                                        255))
+        self.ignore_index = int(
+            getattr(getattr(self.student, 'decode_head', None), 'ignore_index', 255)
+        )
         chans = dict(DEFAULT_IN_CHANNELS)
         chans.update(modality_channels or {})
         self._modality_channels = chans
@@ -169,15 +186,17 @@ class MSTDistillSegmentor(DistillSegmentor):
         # experts: one MaskNet per hooked layer (+ optional unmasked teachers)
         unknown = sorted(set(mask_layers) - set(self.teachers))
         if unknown:
-            raise ValueError(f'mask_layers names unknown teachers {unknown}; teachers are '
-                             f'{sorted(self.teachers)}')
+            raise ValueError(
+                f'mask_layers names unknown teachers {unknown}; teachers are '
+                f'{sorted(self.teachers)}'
+            )
         self.mask_points: Dict[str, tuple] = {}
         for tname, layers in mask_layers.items():
             for lname, path in layers.items():
                 key = f'{tname}_{lname}'
                 if '.' in key or 'loss' in key:
                     raise ValueError(f'expert name {key!r} must contain neither "." nor "loss"')
-                self.mask_points[key] = (tname, ) + parse_tap(path)
+                self.mask_points[key] = (tname,) + parse_tap(path)
         if not self.mask_points:
             raise ValueError('mask_layers must name at least one hooked teacher layer')
         self.expert_names = list(self.mask_points)
@@ -188,24 +207,34 @@ class MSTDistillSegmentor(DistillSegmentor):
         if missing:
             channels.update(self._infer_mask_channels(missing))
         with torch.random.fork_rng(devices=[]):
-            self.masknets = nn.ModuleDict({
-                k: MaskNet(channels[k], hidden_dim_factor=hidden_dim_factor, heads=mask_heads)
-                for k in self.mask_points})
+            self.masknets = nn.ModuleDict(
+                {
+                    k: MaskNet(channels[k], hidden_dim_factor=hidden_dim_factor, heads=mask_heads)
+                    for k in self.mask_points
+                }
+            )
             num_classes = self.student.decode_head.num_classes
             self.gate = GateNet(num_classes, len(self.expert_names), per_pixel=route == 'pixel')
         if not 1 <= self.top_k <= len(self.expert_names):
             raise ValueError(f'top_k={top_k} must be in [1, J={len(self.expert_names)}]')
-        self.register_buffer('route_counts', torch.zeros(len(self.expert_names), dtype=torch.float64))
+        self.register_buffer(
+            'route_counts', torch.zeros(len(self.expert_names), dtype=torch.float64)
+        )
         self._active_expert: Optional[str] = None
         self._last_masks: Dict[str, torch.Tensor] = {}
         self._mask_handles = [
             resolve_module(self.teachers[t], path, f'teacher "{t}"').register_forward_hook(
-                self._make_mask_hook(key, index))
-            for key, (t, path, index) in self.mask_points.items()]
+                self._make_mask_hook(key, index)
+            )
+            for key, (t, path, index) in self.mask_points.items()
+        ]
 
         # what trains in this stage
-        trainable = {'warmup': ['student'] + (['teachers'] if train_teachers else []),
-                     'mask': ['masknets'], 'route': ['student', 'gate']}[stage]
+        trainable = {
+            'warmup': ['student'] + (['teachers'] if train_teachers else []),
+            'mask': ['masknets'],
+            'route': ['student', 'gate'],
+        }[stage]
         self.trainable_parts = tuple(trainable)
         for part in ('student', 'teachers', 'masknets', 'gate'):
             for p in getattr(self, part).parameters():
@@ -226,8 +255,12 @@ class MSTDistillSegmentor(DistillSegmentor):
         out = {}
         for tname in sorted({self.mask_points[k][0] for k in keys}):
             t = self.teachers[tname]
-            specs = {k: path if index is None else f'{path}[{index}]'
-                     for k in keys for t_, path, index in [self.mask_points[k]] if t_ == tname}
+            specs = {
+                k: path if index is None else f'{path}[{index}]'
+                for k in keys
+                for t_, path, index in [self.mask_points[k]]
+                if t_ == tname
+            }
             rec = TapRecorder(t, specs, f'teacher "{tname}"')
             was = t.training
             t.eval()
@@ -239,9 +272,11 @@ class MSTDistillSegmentor(DistillSegmentor):
                 rec.remove()
             for k, f in feats.items():
                 if not torch.is_tensor(f) or f.dim() != 4:
-                    raise ValueError(f'mask layer {specs[k]} of teacher "{tname}" outputs '
-                                     f'{type(f).__name__} {tuple(getattr(f, "shape", ()))}; MaskNet '
-                                     f'needs (B, C, H, W) (index a list output with [i])')
+                    raise ValueError(
+                        f'mask layer {specs[k]} of teacher "{tname}" outputs '
+                        f'{type(f).__name__} {tuple(getattr(f, "shape", ()))}; MaskNet '
+                        f'needs (B, C, H, W) (index a list output with [i])'
+                    )
                 out[k] = int(f.shape[1])
         return out
 
@@ -250,7 +285,7 @@ class MSTDistillSegmentor(DistillSegmentor):
             if self._active_expert != key:
                 return None
             feat = output[index] if index is not None else output
-            mask = self.masknets[key](feat)                          # (B, C)
+            mask = self.masknets[key](feat)  # (B, C)
             self._last_masks[key] = mask.detach()
             masked = feat * mask[:, :, None, None]
             if index is None:
@@ -258,6 +293,7 @@ class MSTDistillSegmentor(DistillSegmentor):
             new = list(output)
             new[index] = masked
             return type(output)(new) if isinstance(output, tuple) else new
+
         return hook
 
     # ------------------------------------------------------------------ modes / routing
@@ -296,8 +332,10 @@ class MSTDistillSegmentor(DistillSegmentor):
     def loss(self, inputs, data_samples=None) -> Dict[str, torch.Tensor]:
         gt = stack_labels(data_samples)
         if gt is None and self.stage != 'mask':
-            raise ValueError(f'MST-Distill stage "{self.stage}" needs labels (gt_sem_seg) for the '
-                             f'task cross-entropy; the batch has none')
+            raise ValueError(
+                f'MST-Distill stage "{self.stage}" needs labels (gt_sem_seg) for the '
+                f'task cross-entropy; the batch has none'
+            )
         return getattr(self, f'_loss_{self.stage}')(inputs, data_samples, gt)
 
     def _student_loss(self, x, data_samples, weight: float, losses: dict) -> torch.Tensor:
@@ -319,8 +357,9 @@ class MSTDistillSegmentor(DistillSegmentor):
                 for k, v in t.loss(x_t, data_samples).items():
                     losses[f'mst.{name}.{k}'] = self.w_task * v if 'loss' in k else v
                 logits[name] = self.teacher_taps[name].get('logits')
-        logits['student'] = self._student_loss(self.student_inputs(inputs), data_samples,
-                                               self.w_task, losses)
+        logits['student'] = self._student_loss(
+            self.student_inputs(inputs), data_samples, self.w_task, losses
+        )
         size = logits['student'].shape[-2:]
         valid = self._valid(gt, size)
         learners = ['student'] + [n for n in self.teachers if not self.teacher_specs[n]['frozen']]
@@ -341,7 +380,8 @@ class MSTDistillSegmentor(DistillSegmentor):
         for key in self.mask_points:
             z_j = self.expert_logits(key, inputs)
             losses[f'mst.loss_mask.{key}'] = masked_teacher_kd(
-                z_j, z_s, self.tau, self._valid(gt, z_j.shape[-2:]))
+                z_j, z_s, self.tau, self._valid(gt, z_j.shape[-2:])
+            )
             losses[f'mst.mask_mean.{key}'] = self._last_masks[key].mean()
         return losses
 
@@ -358,9 +398,10 @@ class MSTDistillSegmentor(DistillSegmentor):
         valid = self._valid(gt, z_s.shape[-2:])
         l_kd, sel = routed_kd(kd_maps, probs, self.top_k, valid, self.gate_weighting)
         losses['mst.loss_route_kd'] = self.w_kl * l_kd
-        losses['mst.loss_lb'] = self.w_lb * load_balancing_loss(probs, self.lb_mode,
-                                                                self.lb_code_batchmean)
-        counts = sel.detach().transpose(0, 1).reshape(sel.shape[1], -1).sum(1)   # (J,)
+        losses['mst.loss_lb'] = self.w_lb * load_balancing_loss(
+            probs, self.lb_mode, self.lb_code_batchmean
+        )
+        counts = sel.detach().transpose(0, 1).reshape(sel.shape[1], -1).sum(1)  # (J,)
         frac = counts / counts.sum().clamp_min(1.0)
         mean_p = probs.detach().transpose(0, 1).reshape(probs.shape[1], -1).mean(1)
         for j, e in enumerate(self.expert_names):
@@ -373,5 +414,7 @@ class MSTDistillSegmentor(DistillSegmentor):
     def routing_fractions(self) -> Dict[str, float]:
         """Cumulative fraction of images (pixels) routed to each expert in stage 3 so far."""
         total = float(self.route_counts.sum())
-        return {e: (float(c) / total if total else 0.0)
-                for e, c in zip(self.expert_names, self.route_counts.tolist())}
+        return {
+            e: (float(c) / total if total else 0.0)
+            for e, c in zip(self.expert_names, self.route_counts.tolist())
+        }

@@ -1,4 +1,5 @@
-"""RTFDNet losses (arXiv 2603.09149; docs/methods/rtfdnet.md (b), (e)): CMDR (feature + logit part) and RDR.
+"""RTFDNet losses (arXiv 2603.09149; docs/methods/rtfdnet.md (b), (e)): CMDR (feature + logit part)
+and RDR.
 
 Notation: K classes, unimodal logits Z^m (m in {rgb, x}) and fused logits Z^f, all (B, K, H, W)
 at label size; stage maps F_i^m, F_i^f (B, C_i, H_i, W_i), i = 1..S; ``gt`` (B, H, W) long with
@@ -16,6 +17,7 @@ at label size; stage maps F_i^m, F_i^f (B, C_i, H_i, W_i), i = 1..S; ``gt`` (B, 
 Where the paper and the authors' released code (curapima/RTFDNet @ c47a832) differ, the paper is
 the default and the code's behaviour is a flag (each class says which).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -33,19 +35,24 @@ def _pool(x: torch.Tensor) -> torch.Tensor:
 
 def _mlp(channels: int, reduction: int) -> nn.Sequential:
     hidden = max(channels // reduction, 1)
-    return nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+    return nn.Sequential(
+        nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+    )
 
 
-def _valid_mask(gt: Optional[torch.Tensor], shape, ignore_index: int, mask_void: bool,
-                device) -> torch.Tensor:
+def _valid_mask(
+    gt: Optional[torch.Tensor], shape, ignore_index: int, mask_void: bool, device
+) -> torch.Tensor:
     """(B, H, W) bool: pixels that count (all when ``mask_void`` is False or no ``gt``)."""
     if gt is None or not mask_void:
         return torch.ones(shape, dtype=torch.bool, device=device)
     if gt.dim() == 4:
         gt = gt[:, 0]
     if tuple(gt.shape) != tuple(shape):
-        raise ValueError(f'gt has shape {tuple(gt.shape)} but the logits are {tuple(shape)} '
-                         f'(resize the logits to label size first)')
+        raise ValueError(
+            f'gt has shape {tuple(gt.shape)} but the logits are {tuple(shape)} '
+            f'(resize the logits to label size first)'
+        )
     return gt != ignore_index
 
 
@@ -75,8 +82,15 @@ class CMDRFeatureLoss(nn.Module):
     Returns a scalar.
     """
 
-    def __init__(self, stage_channels: Sequence[int], num_modalities: int = 2, reduction: int = 16,
-                 alpha: str = 'learned', detach_fused: bool = True, loss_weight: float = 1.0):
+    def __init__(
+        self,
+        stage_channels: Sequence[int],
+        num_modalities: int = 2,
+        reduction: int = 16,
+        alpha: str = 'learned',
+        detach_fused: bool = True,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         if alpha not in ('learned', 'random'):
             raise ValueError(f"alpha must be 'learned' or 'random', got {alpha!r}")
@@ -88,12 +102,18 @@ class CMDRFeatureLoss(nn.Module):
         self.loss_weight = float(loss_weight)
         if alpha == 'learned':
             # [m][i] -> MLP on the unimodal / fused descriptor
-            self.mlps_uni = nn.ModuleList([
-                nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
-                for _ in range(self.num_modalities)])
-            self.mlps_fused = nn.ModuleList([
-                nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
-                for _ in range(self.num_modalities)])
+            self.mlps_uni = nn.ModuleList(
+                [
+                    nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
+                    for _ in range(self.num_modalities)
+                ]
+            )
+            self.mlps_fused = nn.ModuleList(
+                [
+                    nn.ModuleList([_mlp(c, self.reduction) for c in self.stage_channels])
+                    for _ in range(self.num_modalities)
+                ]
+            )
 
     def gate(self, m: int, i: int, fm: torch.Tensor, ff: torch.Tensor) -> torch.Tensor:
         """Channel gate a_i^m (B, C_i) in (0, 1)."""
@@ -107,21 +127,27 @@ class CMDRFeatureLoss(nn.Module):
         q = F.normalize(q_mlp(_pool(ff)), dim=1)
         return torch.sigmoid(c * p * q)
 
-    def forward(self, unimodal_feats: Sequence[Sequence[torch.Tensor]],
-                fused_feats: Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, unimodal_feats: Sequence[Sequence[torch.Tensor]], fused_feats: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
         if len(unimodal_feats) != self.num_modalities:
-            raise ValueError(f'CMDRFeatureLoss was built for {self.num_modalities} modalities, got '
-                             f'{len(unimodal_feats)}')
+            raise ValueError(
+                f'CMDRFeatureLoss was built for {self.num_modalities} modalities, got '
+                f'{len(unimodal_feats)}'
+            )
         num_stages = len(fused_feats)
         if num_stages != len(self.stage_channels):
-            raise ValueError(f'CMDRFeatureLoss was built for {len(self.stage_channels)} stages, got '
-                             f'{num_stages}')
+            raise ValueError(
+                f'CMDRFeatureLoss was built for {len(self.stage_channels)} stages, got {num_stages}'
+            )
         total = fused_feats[0].new_zeros(())
         for m, feats in enumerate(unimodal_feats):
             for i, (fm, ff) in enumerate(zip(feats, fused_feats)):
                 if fm.shape != ff.shape:
-                    raise ValueError(f'stage {i}: unimodal map {tuple(fm.shape)} and fused map '
-                                     f'{tuple(ff.shape)} differ')
+                    raise ValueError(
+                        f'stage {i}: unimodal map {tuple(fm.shape)} and fused map '
+                        f'{tuple(ff.shape)} differ'
+                    )
                 if self.detach_fused:
                     ff = ff.detach()
                 a = self.gate(m, i, fm, ff)[:, :, None, None]
@@ -152,8 +178,13 @@ class CMDRLogitLoss(nn.Module):
     the fused branch.
     """
 
-    def __init__(self, mask_void: bool = True, ignore_index: int = 255, loss_weight: float = 1.0,
-                 class_weight: Optional[Sequence[float]] = None):
+    def __init__(
+        self,
+        mask_void: bool = True,
+        ignore_index: int = 255,
+        loss_weight: float = 1.0,
+        class_weight: Optional[Sequence[float]] = None,
+    ):
         super().__init__()
         self.mask_void = mask_void
         self.ignore_index = ignore_index
@@ -164,23 +195,31 @@ class CMDRLogitLoss(nn.Module):
                 raise ValueError(f'class_weight must be non-negative, got {class_weight.tolist()}')
         self.register_buffer('class_weight', class_weight, persistent=False)
 
-    def forward(self, unimodal_logits: Sequence[torch.Tensor], fused_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        unimodal_logits: Sequence[torch.Tensor],
+        fused_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         b, _, h, w = fused_logits.shape
         valid = _valid_mask(gt, (b, h, w), self.ignore_index, self.mask_void, fused_logits.device)
         target = fused_logits.detach().argmax(dim=1)
         pixel_w = valid.to(fused_logits.dtype)
         if self.class_weight is not None:
             if self.class_weight.numel() != fused_logits.shape[1]:
-                raise ValueError(f'class_weight has {self.class_weight.numel()} entries but the '
-                                 f'logits have {fused_logits.shape[1]} classes')
+                raise ValueError(
+                    f'class_weight has {self.class_weight.numel()} entries but the '
+                    f'logits have {fused_logits.shape[1]} classes'
+                )
             pixel_w = pixel_w * self.class_weight.to(fused_logits)[target]
         n = pixel_w.sum()
         total = fused_logits.new_zeros(())
         for z in unimodal_logits:
             if z.shape != fused_logits.shape:
-                raise ValueError(f'unimodal logits {tuple(z.shape)} and fused logits '
-                                 f'{tuple(fused_logits.shape)} differ')
+                raise ValueError(
+                    f'unimodal logits {tuple(z.shape)} and fused logits '
+                    f'{tuple(fused_logits.shape)} differ'
+                )
             ce = F.cross_entropy(z, target, reduction='none')
             total = total + (ce * pixel_w).sum() / n.clamp(min=1e-12)
         return self.loss_weight * total
@@ -206,8 +245,13 @@ class RDRLoss(nn.Module):
     logits are detached: no gradient reaches the fused branch.
     """
 
-    def __init__(self, conf_thr: float = 0.0, mask_void: bool = True, ignore_index: int = 255,
-                 loss_weight: float = 1.0):
+    def __init__(
+        self,
+        conf_thr: float = 0.0,
+        mask_void: bool = True,
+        ignore_index: int = 255,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         if not 0.0 <= conf_thr <= 1.0:
             raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
@@ -216,8 +260,12 @@ class RDRLoss(nn.Module):
         self.ignore_index = ignore_index
         self.loss_weight = float(loss_weight)
 
-    def forward(self, unimodal_logits: Sequence[torch.Tensor], fused_logits: torch.Tensor,
-                gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        unimodal_logits: Sequence[torch.Tensor],
+        fused_logits: torch.Tensor,
+        gt: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         zf = fused_logits.detach()
         b, k, h, w = zf.shape
         valid = _valid_mask(gt, (b, h, w), self.ignore_index, self.mask_void, zf.device)
@@ -227,8 +275,9 @@ class RDRLoss(nn.Module):
         total = zf.new_zeros(())
         for z in unimodal_logits:
             if z.shape != zf.shape:
-                raise ValueError(f'unimodal logits {tuple(z.shape)} and fused logits '
-                                 f'{tuple(zf.shape)} differ')
+                raise ValueError(
+                    f'unimodal logits {tuple(z.shape)} and fused logits {tuple(zf.shape)} differ'
+                )
             onehot = F.one_hot(z.detach().argmax(dim=1), k).permute(0, 3, 1, 2).to(z.dtype)
             diff = (onehot * (z - zf)).abs().sum(dim=1)
             total = total + (diff * valid).sum() / denom

@@ -24,6 +24,7 @@ Inputs: ``{'rgb': (B, 3, H, W), '<x>': (B, C_x, H, W)}`` from
 ``predict`` returns ``pred_sem_seg`` (the head chosen by ``branch``, fused by default) and
 ``pred_sem_seg_rgb`` / ``pred_sem_seg_x`` / ``pred_sem_seg_fused`` for every head.
 """
+
 from __future__ import annotations
 
 import copy
@@ -40,9 +41,11 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from crossmodal.models.base import stack_labels
-from crossmodal.models.segmentors.multimodal_encoder_decoder import (build_modality_backbones,
-                                                                     check_modality_inputs,
-                                                                     stage_channels)
+from crossmodal.models.segmentors.multimodal_encoder_decoder import (
+    build_modality_backbones,
+    check_modality_inputs,
+    stage_channels,
+)
 from crossmodal.models.segmentors.sliding_window import slide_average
 
 from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
@@ -79,46 +82,54 @@ class RTFDNet(BaseSegmentor):
         data_preprocessor, init_cfg: as in mmseg.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 decode_head: dict,
-                 modalities: Sequence[str] = ('rgb', 'thermal'),
-                 fusion: Optional[dict] = None,
-                 in_channels: Optional[Dict[str, int]] = None,
-                 backbone_overrides: Optional[Dict[str, dict]] = None,
-                 w_ce: float = 0.5,
-                 w_mce: float = 1.0,
-                 w_akd: float = 0.5,
-                 w_rdr: float = 1.0,
-                 akd_alpha: str = 'learned',
-                 akd_detach_fused: bool = True,
-                 akd_reduction: int = 16,
-                 rdr_conf_thr: float = 0.0,
-                 mask_void: bool = True,
-                 mce_class_weight: Optional[Sequence[float]] = None,
-                 detach_in_fusion: Sequence[str] = (),
-                 branch: str = 'fused',
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+    def __init__(
+        self,
+        backbone: dict,
+        decode_head: dict,
+        modalities: Sequence[str] = ('rgb', 'thermal'),
+        fusion: Optional[dict] = None,
+        in_channels: Optional[Dict[str, int]] = None,
+        backbone_overrides: Optional[Dict[str, dict]] = None,
+        w_ce: float = 0.5,
+        w_mce: float = 1.0,
+        w_akd: float = 0.5,
+        w_rdr: float = 1.0,
+        akd_alpha: str = 'learned',
+        akd_detach_fused: bool = True,
+        akd_reduction: int = 16,
+        rdr_conf_thr: float = 0.0,
+        mask_void: bool = True,
+        mce_class_weight: Optional[Sequence[float]] = None,
+        detach_in_fusion: Sequence[str] = (),
+        branch: str = 'fused',
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.modalities = tuple(modalities)
         if len(self.modalities) != 2:
-            raise ValueError(f'RTFDNet takes exactly two modalities (rgb, x), got {self.modalities}')
+            raise ValueError(
+                f'RTFDNet takes exactly two modalities (rgb, x), got {self.modalities}'
+            )
         if branch not in BRANCHES:
             raise ValueError(f'branch must be one of {BRANCHES}, got {branch!r}')
         self.branch = branch
-        self.backbones = build_modality_backbones(backbone, self.modalities, in_channels,
-                                                  backbone_overrides)
+        self.backbones = build_modality_backbones(
+            backbone, self.modalities, in_channels, backbone_overrides
+        )
         self.stage_channels = stage_channels(self.backbones[self.modalities[0]])
         fusion = dict(fusion or dict(type='SFF', spatial_attn=True))
         self.fusions = ModuleList(
-            [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in self.stage_channels])
+            [MODELS.build(dict(fusion, channels=c, num_modalities=2)) for c in self.stage_channels]
+        )
         # fused head under the name a single-head segmentor uses; unimodal heads keyed by modality
         self.decode_head = MODELS.build(copy.deepcopy(decode_head))
         # mmengine's ModuleDict: init_weights() reaches the heads (their conv_seg Normal init)
-        self.heads = ModuleDict({m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities})
+        self.heads = ModuleDict(
+            {m: MODELS.build(copy.deepcopy(decode_head)) for m in self.modalities}
+        )
         self.align_corners = self.decode_head.align_corners
         self.num_classes = self.decode_head.num_classes
         self.out_channels = self.decode_head.out_channels
@@ -126,17 +137,31 @@ class RTFDNet(BaseSegmentor):
 
         unknown = sorted(set(detach_in_fusion) - set(self.modalities))
         if unknown:
-            raise ValueError(f'detach_in_fusion names {unknown}, not among the modalities '
-                             f'{self.modalities}')
+            raise ValueError(
+                f'detach_in_fusion names {unknown}, not among the modalities {self.modalities}'
+            )
         self.detach_in_fusion = tuple(detach_in_fusion)
         self.w_ce = float(w_ce)
-        self.loss_cmdr_feat = CMDRFeatureLoss(self.stage_channels, num_modalities=2, reduction=akd_reduction,
-                                              alpha=akd_alpha, detach_fused=akd_detach_fused,
-                                              loss_weight=w_akd)
-        self.loss_cmdr_logit = CMDRLogitLoss(mask_void=mask_void, ignore_index=self.ignore_index,
-                                             loss_weight=w_mce, class_weight=mce_class_weight)
-        self.loss_rdr = RDRLoss(conf_thr=rdr_conf_thr, mask_void=mask_void,
-                                ignore_index=self.ignore_index, loss_weight=w_rdr)
+        self.loss_cmdr_feat = CMDRFeatureLoss(
+            self.stage_channels,
+            num_modalities=2,
+            reduction=akd_reduction,
+            alpha=akd_alpha,
+            detach_fused=akd_detach_fused,
+            loss_weight=w_akd,
+        )
+        self.loss_cmdr_logit = CMDRLogitLoss(
+            mask_void=mask_void,
+            ignore_index=self.ignore_index,
+            loss_weight=w_mce,
+            class_weight=mce_class_weight,
+        )
+        self.loss_rdr = RDRLoss(
+            conf_thr=rdr_conf_thr,
+            mask_void=mask_void,
+            ignore_index=self.ignore_index,
+            loss_weight=w_rdr,
+        )
         self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
 
@@ -159,15 +184,20 @@ class RTFDNet(BaseSegmentor):
         check_modality_inputs(inputs, self.modalities, 'RTFDNet')
 
     # ------------------------------------------------------------------ features
-    def extract_modality_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
+    def extract_modality_feats(
+        self, inputs: Dict[str, torch.Tensor]
+    ) -> Dict[str, List[torch.Tensor]]:
         """{modality: [(B, C_i, H/4·2^i, W/4·2^i)] * 4} from each stream's encoder."""
         self._check_inputs(inputs)
         return {m: list(self.backbones[m](inputs[m])) for m in self.modalities}
 
     def fuse(self, feats: Dict[str, List[torch.Tensor]]) -> List[torch.Tensor]:
-        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x) (streams in ``detach_in_fusion`` detached)."""
-        r, x = ([f.detach() for f in feats[m]] if m in self.detach_in_fusion else feats[m]
-                for m in self.modalities)
+        """Fused stage maps F_i^f = fusion_i(F_i^r, F_i^x) (streams in ``detach_in_fusion``
+        detached)."""
+        r, x = (
+            [f.detach() for f in feats[m]] if m in self.detach_in_fusion else feats[m]
+            for m in self.modalities
+        )
         return [fusion([r[i], x[i]]) for i, fusion in enumerate(self.fusions)]
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> List[torch.Tensor]:
@@ -179,19 +209,27 @@ class RTFDNet(BaseSegmentor):
         feats = self.extract_modality_feats(inputs)
         fused = self.fuse(feats)
         r, x = self.modalities
-        logits = {'rgb': self.heads[r](feats[r]), 'x': self.heads[x](feats[x]),
-                  'fused': self.decode_head(fused)}
+        logits = {
+            'rgb': self.heads[r](feats[r]),
+            'x': self.heads[x](feats[x]),
+            'fused': self.decode_head(fused),
+        }
         return dict(feats=feats, fused_feats=fused, logits=logits)
 
-    def encode_decode_all(self, inputs: Dict[str, torch.Tensor],
-                          batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+    def encode_decode_all(
+        self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]
+    ) -> Dict[str, torch.Tensor]:
         """{branch: logits (B, K, H, W)} resized to the input image size."""
         logits = self.forward_heads(inputs)['logits']
         size = batch_img_metas[0]['img_shape']
-        return {k: resize(v, size=size, mode='bilinear', align_corners=self.align_corners)
-                for k, v in logits.items()}
+        return {
+            k: resize(v, size=size, mode='bilinear', align_corners=self.align_corners)
+            for k, v in logits.items()
+        }
 
-    def encode_decode(self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]) -> torch.Tensor:
+    def encode_decode(
+        self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]
+    ) -> torch.Tensor:
         """Logits of the selected ``branch`` at input size."""
         return self.encode_decode_all(inputs, batch_img_metas)[self.branch]
 
@@ -205,12 +243,15 @@ class RTFDNet(BaseSegmentor):
             for k, v in head_losses.items():
                 losses[f'{name}.{k}'] = self.w_ce * v if 'loss' in k else v
         gt = stack_labels(data_samples).long()
-        up = {k: resize(v, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners)
-              for k, v in logits.items()}
+        up = {
+            k: resize(v, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners)
+            for k, v in logits.items()
+        }
         uni = [up['rgb'], up['x']]
         if self.loss_cmdr_feat.loss_weight:
             losses['loss_cmdr_feat'] = self.loss_cmdr_feat(
-                [out['feats'][m] for m in self.modalities], out['fused_feats'])
+                [out['feats'][m] for m in self.modalities], out['fused_feats']
+            )
         if self.loss_cmdr_logit.loss_weight:
             losses['loss_cmdr_logit'] = self.loss_cmdr_logit(uni, up['fused'], gt)
         if self.loss_rdr.loss_weight:
@@ -223,11 +264,13 @@ class RTFDNet(BaseSegmentor):
             return [s.metainfo for s in data_samples]
         first = next(iter(inputs.values()))
         shape = tuple(first.shape[2:])
-        return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
-                ] * first.shape[0]
+        return [
+            dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
+        ] * first.shape[0]
 
-    def inference_all(self, inputs: Dict[str, torch.Tensor],
-                      batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+    def inference_all(
+        self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]
+    ) -> Dict[str, torch.Tensor]:
         """{branch: logits (B, K, H, W)} by whole-image or sliding-window inference."""
         mode = self.test_cfg.get('mode', 'whole')
         if mode == 'whole':
@@ -236,15 +279,23 @@ class RTFDNet(BaseSegmentor):
             return self.slide_inference_all(inputs, batch_img_metas)
         raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got {mode!r}")
 
-    def slide_inference_all(self, inputs: Dict[str, torch.Tensor],
-                            batch_img_metas: List[dict]) -> Dict[str, torch.Tensor]:
+    def slide_inference_all(
+        self, inputs: Dict[str, torch.Tensor], batch_img_metas: List[dict]
+    ) -> Dict[str, torch.Tensor]:
         """Sliding-window inference of all three heads at the same windows."""
-        return slide_average(inputs, batch_img_metas, self.test_cfg.crop_size, self.test_cfg.stride,
-                             self.encode_decode_all)
+        return slide_average(
+            inputs,
+            batch_img_metas,
+            self.test_cfg.crop_size,
+            self.test_cfg.stride,
+            self.encode_decode_all,
+        )
 
-    def predict(self, inputs: Dict[str, torch.Tensor],
-                data_samples: Optional[List[SegDataSample]] = None) -> List[SegDataSample]:
-        """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_{rgb,x,fused}`` of all."""
+    def predict(
+        self, inputs: Dict[str, torch.Tensor], data_samples: Optional[List[SegDataSample]] = None
+    ) -> List[SegDataSample]:
+        """``pred_sem_seg`` + ``seg_logits`` of ``branch``; ``pred_sem_seg_{rgb,x,fused}`` of
+        all."""
         metas = self._metas(inputs, data_samples)
         logits = self.inference_all(inputs, metas)
         samples = self.postprocess_result(logits[self.branch], data_samples)

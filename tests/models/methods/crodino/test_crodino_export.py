@@ -1,4 +1,5 @@
 """Export of a CroDiNo-KD model to plain mmseg: predictions equal the model inside the CroDiNo run."""
+
 import os.path as osp
 
 import cv2
@@ -22,22 +23,34 @@ def _save(tmp_path):
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 2.0)
     ckpt = tmp_path / 'crodino.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'), palette=[[0, 0, 0]] * 3))), ckpt)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'), palette=[[0, 0, 0]] * 3)),
+        ),
+        ckpt,
+    )
     cfg_path = tmp_path / 'crodino_cfg.py'
     Config(dict(model=crodino_cfg())).dump(str(cfg_path))
     return model.eval(), str(cfg_path), str(ckpt)
 
 
 def _ours(model, rgb, depth_m):
-    data = dict(inputs=[{'rgb': torch.from_numpy(rgb).permute(2, 0, 1).contiguous(),
-                         'depth': torch.from_numpy(depth_m)[None]}])
+    data = dict(
+        inputs=[
+            {
+                'rgb': torch.from_numpy(rgb).permute(2, 0, 1).contiguous(),
+                'depth': torch.from_numpy(depth_m)[None],
+            }
+        ]
+    )
     with torch.no_grad():
         return model.test_step(data)[0]
 
 
 def test_exported_rgb_model_predicts_identically(tmp_path):
     from mmseg.apis import inference_model, init_model
+
     model, cfg_path, ckpt = _save(tmp_path)
     out_cfg, out_ckpt = export_model(cfg_path, ckpt, str(tmp_path / 'out'), 'rgb')
     stock_cfg = Config.fromfile(out_cfg)
@@ -61,6 +74,7 @@ def test_exported_rgb_model_predicts_identically(tmp_path):
 
 def test_exported_depth_model_predicts_identically(tmp_path):
     from mmseg.apis import inference_model, init_model
+
     model, cfg_path, ckpt = _save(tmp_path)
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
@@ -71,7 +85,9 @@ def test_exported_depth_model_predicts_identically(tmp_path):
     model.branch = 'depth'  # seg_logits = the depth model's
     ours = _ours(model, rgb, depth_mm.astype(np.float32) * np.float32(0.001))
     # stored-unit export (mm PNG read unchanged, mean/std rescaled): same predictions
-    out_cfg, out_ckpt = export_model(cfg_path, ckpt, str(tmp_path / 'mm'), 'depth', input_scale=0.001)
+    out_cfg, out_ckpt = export_model(
+        cfg_path, ckpt, str(tmp_path / 'mm'), 'depth', input_scale=0.001
+    )
     stock = init_model(out_cfg, out_ckpt, device='cpu')
     res = inference_model(stock, png)
     torch.testing.assert_close(res.seg_logits.data, ours.seg_logits.data, atol=1e-4, rtol=1e-4)
@@ -98,11 +114,23 @@ def test_export_errors(tmp_path):
 
 def test_export_branch_cli_handles_crodino(tmp_path, capsys):
     import sys
+
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     import export_branch as eb
+
     _, cfg_path, ckpt = _save(tmp_path)
-    cfg_out, ckpt_out = eb.main([cfg_path, ckpt, '--out-dir', str(tmp_path / 'cli'), '--branch', 'depth',
-                                 '--input-scale', '0.001'])
+    cfg_out, ckpt_out = eb.main(
+        [
+            cfg_path,
+            ckpt,
+            '--out-dir',
+            str(tmp_path / 'cli'),
+            '--branch',
+            'depth',
+            '--input-scale',
+            '0.001',
+        ]
+    )
     assert cfg_out.endswith('segformer_depth_from_crodino.py') and osp.isfile(ckpt_out)
     stock = Config.fromfile(cfg_out)
     assert stock.model.data_preprocessor.mean == [6000.0]

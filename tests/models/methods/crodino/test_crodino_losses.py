@@ -1,4 +1,5 @@
 """CroDiNo-KD losses: golden values computed by hand / independent numpy, gradients, sampling."""
+
 import math
 
 import numpy as np
@@ -6,8 +7,12 @@ import pytest
 import torch
 
 import crossmodal  # noqa: F401
-from crossmodal.models.methods.crodino import (ModalityClassifier, OrthogonalityLoss,
-                                               PixelInfoNCELoss, info_nce_pairs)
+from crossmodal.models.methods.crodino import (
+    ModalityClassifier,
+    OrthogonalityLoss,
+    PixelInfoNCELoss,
+    info_nce_pairs,
+)
 from crossmodal.models.methods.crodino.losses import sample_pixels
 
 
@@ -16,10 +21,12 @@ def _np_info_nce(q, k, tau):
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     k = k / np.linalg.norm(k, axis=1, keepdims=True)
     s = q @ k.T / tau
+
     def ce(m):
         m = m - m.max(1, keepdims=True)
         logp = m - np.log(np.exp(m).sum(1, keepdims=True))
         return -np.mean(np.diag(logp))
+
     return 0.5 * (ce(s) + ce(s.T))
 
 
@@ -65,9 +72,9 @@ def test_pixel_info_nce_negatives_span_the_batch_and_pooling():
     # B=2, D=2, 2x2 maps pooled to 1x1 (stride_factor 2): one pixel per image, negatives across images
     za = torch.zeros(2, 2, 2, 2)
     zb = torch.zeros(2, 2, 2, 2)
-    za[0, 0], za[1, 1] = 1.0, 1.0           # pooled: (1, 0), (0, 1)
-    zb[0, 0], zb[0, 1] = 1.0, 1.0           # pooled: (1, 1)
-    zb[1, 1] = 2.0                          # pooled: (0, 2)
+    za[0, 0], za[1, 1] = 1.0, 1.0  # pooled: (1, 0), (0, 1)
+    zb[0, 0], zb[0, 1] = 1.0, 1.0  # pooled: (1, 1)
+    zb[1, 1] = 2.0  # pooled: (0, 2)
     loss = PixelInfoNCELoss(tau=0.2, pixels_per_img=4, stride_factor=2)
     q = np.array([[1.0, 0.0], [0.0, 1.0]])
     k = np.array([[1.0, 1.0], [0.0, 2.0]])
@@ -76,7 +83,7 @@ def test_pixel_info_nce_negatives_span_the_batch_and_pooling():
 
 def test_pixel_info_nce_sampling_is_reproducible_and_bounded():
     valid = torch.zeros(2, 4, 5, dtype=torch.bool)
-    valid[0, :2] = True   # 10 valid
+    valid[0, :2] = True  # 10 valid
     valid[1, 0, 0] = True  # 1 valid
     a = sample_pixels(valid, 6, torch.Generator().manual_seed(3))
     b = sample_pixels(valid, 6, torch.Generator().manual_seed(3))
@@ -127,7 +134,9 @@ def test_orthogonality_by_hand():
     zi = torch.tensor([[[[1.0, 0.0, 1.0]], [[0.0, 2.0, 1.0]]]])
     zs = torch.tensor([[[[1.0, 3.0, 2.0]], [[1.0, 0.0, 2.0]]]])
     assert OrthogonalityLoss(eps=0.0)(zi, zs).item() == pytest.approx(0.5, rel=1e-6)
-    assert OrthogonalityLoss(loss_weight=2.0, eps=0.0)(zi, zs).item() == pytest.approx(1.0, rel=1e-6)
+    assert OrthogonalityLoss(loss_weight=2.0, eps=0.0)(zi, zs).item() == pytest.approx(
+        1.0, rel=1e-6
+    )
 
 
 def test_orthogonality_gradient_and_zero_vectors():

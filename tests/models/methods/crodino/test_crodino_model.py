@@ -1,4 +1,5 @@
 """CroDiNoKD: construction, routing, losses, backward, predict, configs (tiny sizes)."""
+
 import os.path as osp
 
 import pytest
@@ -15,8 +16,15 @@ def test_loss_terms_backward_and_gradients_reach_everything():
     model = build().train()
     data = model.data_preprocessor(raw_batch(), True)
     losses = model(**data, mode='loss')
-    for key in ('rgb.decode.loss_ce', 'depth.decode.loss_ce', 'aux_rgb.loss_ce', 'aux_depth.loss_ce',
-                'loss_con', 'loss_orth_rgb', 'loss_orth_depth'):
+    for key in (
+        'rgb.decode.loss_ce',
+        'depth.decode.loss_ce',
+        'aux_rgb.loss_ce',
+        'aux_depth.loss_ce',
+        'loss_con',
+        'loss_orth_rgb',
+        'loss_orth_depth',
+    ):
         assert key in losses and torch.isfinite(losses[key]), key
     assert 'loss_mod' not in losses and model.modality_classifier is None
     total, _ = model.parse_losses(losses)
@@ -35,8 +43,11 @@ def test_contrastive_term_couples_the_two_models():
     assert model.aux_head is None
     data = model.data_preprocessor(raw_batch(), True)
     losses = model(**data, mode='loss')
-    assert set(k for k in losses if 'loss' in k) == {'rgb.decode.loss_ce', 'depth.decode.loss_ce',
-                                                      'loss_con'}
+    assert set(k for k in losses if 'loss' in k) == {
+        'rgb.decode.loss_ce',
+        'depth.decode.loss_ce',
+        'loss_con',
+    }
     losses['loss_con'].backward()
     assert model.models.rgb.backbone.layers[0][0].projection.weight.grad.abs().sum() > 0
     assert model.models.depth.backbone.layers[0][0].projection.weight.grad.abs().sum() > 0
@@ -56,22 +67,27 @@ def test_split_is_fusion_conv_channels():
     zi, zs = model.split(z)
     assert zi.shape[1] == zs.shape[1] == 8 and zi.shape[2:] == logits.shape[2:]
     # the main decoder D_m is conv_seg on concat(z_inv, z_spe)
-    torch.testing.assert_close(model.models.rgb.decode_head.conv_seg(torch.cat([zi, zs], 1)), logits)
+    torch.testing.assert_close(
+        model.models.rgb.decode_head.conv_seg(torch.cat([zi, zs], 1)), logits
+    )
 
 
 def test_each_model_gets_its_modality_in_its_own_normalisation():
     from mmseg.registry import MODELS
+
     model = build().eval()
     raw = raw_batch(void=False)
     data = model.data_preprocessor(raw, False)
     # RGB: bit-identical to the stock SegDataPreProcessor of the RGB model
     stock_dp = MODELS.build(stock_cfg()['data_preprocessor'])
-    ref = stock_dp(dict(inputs=[d['rgb'] for d in raw['inputs']],
-                        data_samples=raw['data_samples']), False)['inputs']
+    ref = stock_dp(
+        dict(inputs=[d['rgb'] for d in raw['inputs']], data_samples=raw['data_samples']), False
+    )['inputs']
     assert torch.equal(model.model_inputs('rgb', data['inputs']), ref)
     depth_dp = MODELS.build(stock_cfg(1, [6.0], [3.0])['data_preprocessor'])
-    ref_d = depth_dp(dict(inputs=[d['depth'] for d in raw['inputs']],
-                          data_samples=raw['data_samples']), False)['inputs']
+    ref_d = depth_dp(
+        dict(inputs=[d['depth'] for d in raw['inputs']], data_samples=raw['data_samples']), False
+    )['inputs']
     assert torch.equal(model.model_inputs('depth', data['inputs']), ref_d)
     with pytest.raises(KeyError, match='depth'):
         model.model_inputs('depth', {'rgb': data['inputs']['rgb']})
@@ -96,13 +112,18 @@ def test_predict_writes_both_models_and_tensor_mode():
 
 def test_multi_head_metric_scores_both_models():
     from mmseg.registry import METRICS
+
     model = build().eval()
     raw = raw_batch(void=False)
     with torch.no_grad():
         out = model.test_step(raw)
-    metric = METRICS.build(dict(type='MultiHeadIoUMetric', heads=dict(rgb='pred_sem_seg_rgb',
-                                                                       depth='pred_sem_seg_depth'),
-                                main='rgb'))
+    metric = METRICS.build(
+        dict(
+            type='MultiHeadIoUMetric',
+            heads=dict(rgb='pred_sem_seg_rgb', depth='pred_sem_seg_depth'),
+            main='rgb',
+        )
+    )
     metric.dataset_meta = dict(classes=('a', 'b', 'c'))
     metric.process(raw, [o.to_dict() for o in out])
     res = metric.compute_metrics(metric.results)
@@ -119,6 +140,7 @@ def test_modality_classifier_option():
 def test_rgb_model_init_matches_its_standalone_twin():
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
     init_default_scope('mmseg')
     torch.manual_seed(0)
     twin = MODELS.build(stock_cfg())
@@ -140,24 +162,40 @@ def test_bad_configs():
     with pytest.raises(FileNotFoundError, match='nope.py'):
         build(models=dict(rgb='nope.py', depth=stock_cfg(1, [6.0], [3.0])))
     bad = stock_cfg()
-    bad['decode_head'] = dict(type='FCNHead', in_channels=32, in_index=3, channels=16, num_convs=1,
-                              num_classes=NUM_CLASSES)
+    bad['decode_head'] = dict(
+        type='FCNHead',
+        in_channels=32,
+        in_index=3,
+        channels=16,
+        num_convs=1,
+        num_classes=NUM_CLASSES,
+    )
     with pytest.raises(ValueError, match='fusion_conv'):
         build(models=dict(rgb=bad, depth=stock_cfg(1, [6.0], [3.0])))
 
 
 def test_aux_head_uses_the_main_class_weights():
-    model = build(models=dict(rgb=stock_cfg(class_weight=[0.25, 1.0, 1.0]),
-                              depth=stock_cfg(1, [6.0], [3.0], class_weight=[0.25, 1.0, 1.0])))
+    model = build(
+        models=dict(
+            rgb=stock_cfg(class_weight=[0.25, 1.0, 1.0]),
+            depth=stock_cfg(1, [6.0], [3.0], class_weight=[0.25, 1.0, 1.0]),
+        )
+    )
     assert type(model.aux_head.loss_decode).__name__ == 'WeightedCrossEntropyLoss'
     assert list(model.aux_head.loss_decode.class_weight) == [0.25, 1.0, 1.0]
 
 
-@pytest.mark.parametrize('name', ['crodino_segformer_mit-t_600it_synthetic-rgbd-128x160.py',
-                                  'crodino_segformer_mit-b0_80k_nyudv2-rgbd-480x640.py'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'crodino_segformer_mit-t_600it_synthetic-rgbd-128x160.py',
+        'crodino_segformer_mit-b0_80k_nyudv2-rgbd-480x640.py',
+    ],
+)
 def test_configs_parse_and_build(name):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS, TRANSFORMS
+
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'distill', 'crodino', name))
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)

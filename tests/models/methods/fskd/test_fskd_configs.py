@@ -1,19 +1,25 @@
 """Every FSKD config parses, names the regression metric, and keeps the student normalisation consistent."""
+
 import glob
 import os
 
 import pytest
 from mmengine.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+)
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', 'distill', 'fskd', '*.py')))
 
 
 def test_configs_exist():
     names = {os.path.basename(c) for c in CONFIGS}
-    assert {'fskd-teacher_mit-t_300it_synthetic-forest-64x64.py', 'fskd-student-gt_mit-t_300it_synthetic-forest-64x64.py',
-            'fskd-distill_mit-t_300it_synthetic-forest-64x64.py',
-            'fskd-distill_mit-b5-b2_80k_forest-rgbi20cm-512x512.py'} <= names
+    assert {
+        'fskd-teacher_mit-t_300it_synthetic-forest-64x64.py',
+        'fskd-student-gt_mit-t_300it_synthetic-forest-64x64.py',
+        'fskd-distill_mit-t_300it_synthetic-forest-64x64.py',
+        'fskd-distill_mit-b5-b2_80k_forest-rgbi20cm-512x512.py',
+    } <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)

@@ -1,4 +1,5 @@
 """The synthetic forest's meta.json through RGBXSegDataset / LoadMultiModalFromFile (RGBI + LiDAR + targets)."""
+
 import json
 import os
 
@@ -16,17 +17,31 @@ from crossmodal.datasets.transforms.loading import SampleLoadError
 @pytest.fixture(scope='module')
 def forest(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('forest') / 'sf')
-    write_synthetic_forest(out, SyntheticForestConfig(seed=3, size_px=64, pulse_density=4.0), tile_size=32,
-                           progress=False)
+    write_synthetic_forest(
+        out,
+        SyntheticForestConfig(seed=3, size_px=64, pulse_density=4.0),
+        tile_size=32,
+        progress=False,
+    )
     return out
 
 
 def _ds(root, **kw):
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmseg')  # the pipeline's transforms live in mmseg's registry
-    cfg = dict(type='RGBXSegDataset', data_root=root, split='train', modalities=('rgb', 'lidar'), with_label=False,
-               with_targets=('chm', 'pai', 'fhd'),
-               pipeline=[dict(type='LoadMultiModalFromFile', with_label=False), dict(type='PackMultiModalInputs')])
+    cfg = dict(
+        type='RGBXSegDataset',
+        data_root=root,
+        split='train',
+        modalities=('rgb', 'lidar'),
+        with_label=False,
+        with_targets=('chm', 'pai', 'fhd'),
+        pipeline=[
+            dict(type='LoadMultiModalFromFile', with_label=False),
+            dict(type='PackMultiModalInputs'),
+        ],
+    )
     cfg.update(kw)
     return DATASETS.build(cfg)
 

@@ -1,4 +1,5 @@
 """CrossAttentionFusion and FSKDTeacher: shapes, gradients, bad input."""
+
 import math
 
 import pytest
@@ -6,13 +7,19 @@ import torch
 from mmseg.registry import MODELS
 
 from crossmodal.models.fusion import CrossAttentionFusion
-from crossmodal.models.fusion.cross_attention import PE_MAX_OCTAVES, pos_encoding_freqs, sincos_pos_encoding
+from crossmodal.models.fusion.cross_attention import (
+    PE_MAX_OCTAVES,
+    pos_encoding_freqs,
+    sincos_pos_encoding,
+)
 from fskd_helpers import MIT, samples, teacher_cfg
 
 
 def test_cross_attention_fusion_shapes_and_grads():
     torch.manual_seed(0)
-    fuse = CrossAttentionFusion(channels=16, num_modalities=2, kv_channels=8, num_heads=2, sr_ratio=2)
+    fuse = CrossAttentionFusion(
+        channels=16, num_modalities=2, kv_channels=8, num_heads=2, sr_ratio=2
+    )
     q = torch.randn(2, 16, 8, 10, requires_grad=True)
     kv = torch.randn(2, 8, 8, 10, requires_grad=True)
     out = fuse([q, kv])
@@ -47,12 +54,26 @@ def test_sincos_pos_encoding_values():
 
 
 def test_cross_attention_fusion_in_multimodal_encoder_decoder():
-    model = MODELS.build(dict(
-        type='MultiModalEncoderDecoder', modalities=('rgb', 'lidar'), in_channels=dict(lidar=5),
-        backbone=dict(MIT), fusion=dict(type='CrossAttentionFusion'),
-        decode_head=dict(type='SegformerHead', in_channels=[8, 16, 32, 64], in_index=[0, 1, 2, 3], channels=16,
-                         num_classes=3, norm_cfg=dict(type='BN', requires_grad=True))))
-    feats = model.extract_feat({'rgb': torch.randn(1, 3, 32, 32), 'lidar': torch.randn(1, 5, 32, 32)})
+    model = MODELS.build(
+        dict(
+            type='MultiModalEncoderDecoder',
+            modalities=('rgb', 'lidar'),
+            in_channels=dict(lidar=5),
+            backbone=dict(MIT),
+            fusion=dict(type='CrossAttentionFusion'),
+            decode_head=dict(
+                type='SegformerHead',
+                in_channels=[8, 16, 32, 64],
+                in_index=[0, 1, 2, 3],
+                channels=16,
+                num_classes=3,
+                norm_cfg=dict(type='BN', requires_grad=True),
+            ),
+        )
+    )
+    feats = model.extract_feat(
+        {'rgb': torch.randn(1, 3, 32, 32), 'lidar': torch.randn(1, 5, 32, 32)}
+    )
     assert [f.shape[1] for f in feats] == [8, 16, 32, 64] and feats[0].shape[-1] == 8
 
 
@@ -93,7 +114,9 @@ def test_sincos_pos_encoding_finite_and_bounded(channels):
     assert pe.shape == (256, channels)
     assert torch.isfinite(pe).all() and pe.abs().max() <= 1.0
     freqs = pos_encoding_freqs(channels // 4)
-    assert torch.isfinite(freqs).all() and freqs.max() <= 2.0 ** (PE_MAX_OCTAVES - 1) * math.pi * (1 + 1e-6)
+    assert torch.isfinite(freqs).all() and freqs.max() <= 2.0 ** (PE_MAX_OCTAVES - 1) * math.pi * (
+        1 + 1e-6
+    )
     assert (freqs[1:] > freqs[:-1]).all()  # distinct, increasing frequencies
 
 

@@ -1,4 +1,5 @@
 """Puts this directory on sys.path so the tests can import mst_helpers."""
+
 import os
 import sys
 

@@ -1,5 +1,6 @@
 """MST-Distill configs: every file parses; the stage configs build (random teachers) with the
 expected stage, experts and MaskNet sizes; the recipes chain the stages with load_mode='all'."""
+
 import glob
 import os.path as osp
 import warnings
@@ -26,10 +27,16 @@ def test_recipe_chains_three_stages(name):
 
 
 def test_embedded_student_budget_equals_the_twin():
-    iters = {i: Config.fromfile(glob.glob(osp.join(MST, f'mst-stage{i}_*synthetic-rgbd*'))[0])
-             .train_cfg.max_iters for i in (1, 2, 3)}
+    iters = {
+        i: Config.fromfile(
+            glob.glob(osp.join(MST, f'mst-stage{i}_*synthetic-rgbd*'))[0]
+        ).train_cfg.max_iters
+        for i in (1, 2, 3)
+    }
     assert iters == {1: 150, 2: 150, 3: 450}
-    twin = Config.fromfile(osp.join(ROOT, 'configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py'))
+    twin = Config.fromfile(
+        osp.join(ROOT, 'configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py')
+    )
     assert iters[1] + iters[3] == twin.train_cfg.max_iters
 
 
@@ -49,9 +56,16 @@ def test_embedded_stage_configs_build(stage):
     assert model.stage == ('warmup', 'mask', 'route')[stage - 1]
     assert model.expert_names == ['rgbd_stage4', 'rgbd_head', 'depth_stage4', 'depth_head']
     assert {k: m.channels for k, m in model.masknets.items()} == {
-        'rgbd_stage4': 128, 'rgbd_head': 64, 'depth_stage4': 128, 'depth_head': 64}
-    assert model.teachers.depth.backbone.in_channels == 1 if hasattr(
-        model.teachers.depth.backbone, 'in_channels') else True
+        'rgbd_stage4': 128,
+        'rgbd_head': 64,
+        'depth_stage4': 128,
+        'depth_head': 64,
+    }
+    assert (
+        model.teachers.depth.backbone.in_channels == 1
+        if hasattr(model.teachers.depth.backbone, 'in_channels')
+        else True
+    )
     assert tuple(cfg.train_dataloader.dataset.modalities) == ('rgb', 'depth')
 
 
@@ -60,5 +74,9 @@ def test_nyudv2_stage_config_builds():
     cfg, model = _build(path)
     assert model.student.decode_head.num_classes == 40
     assert {k: m.hidden_dim for k, m in model.masknets.items()} == {
-        'rgbd_stage4': 30, 'rgbd_head': 48, 'depth_stage4': 30, 'depth_head': 48}
+        'rgbd_stage4': 30,
+        'rgbd_head': 48,
+        'depth_stage4': 30,
+        'depth_head': 48,
+    }
     assert 'custom_keys' not in cfg.optim_wrapper.get('paramwise_cfg', {})

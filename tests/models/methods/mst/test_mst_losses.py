@@ -1,32 +1,40 @@
 """Golden tests of MST-Distill's losses: expected values by hand or an independent numpy loop."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from crossmodal.models.methods.mst.losses import (kd_map, load_balancing_loss, masked_teacher_kd,
-                                                  routed_kd)
+from crossmodal.models.methods.mst.losses import (
+    kd_map,
+    load_balancing_loss,
+    masked_teacher_kd,
+    routed_kd,
+)
 
 
 def np_kd(student, target, tau):
     """tau^2 KL(softmax(target/tau) || softmax(student/tau)) per pixel; inputs (K, ...) numpy."""
+
     def softmax(z):
         e = np.exp(z - z.max(0, keepdims=True))
         return e / e.sum(0, keepdims=True)
+
     p_t, p_s = softmax(target / tau), softmax(student / tau)
-    return tau ** 2 * (p_t * (np.log(p_t) - np.log(p_s))).sum(0)
+    return tau**2 * (p_t * (np.log(p_t) - np.log(p_s))).sum(0)
 
 
 # ---------------------------------------------------------------- load balancing
 def test_load_balancing_kl_by_hand():
     c = torch.tensor([[0.8, 0.2], [0.4, 0.6]])
     # mean over images (0.6, 0.4); KL(U || c_bar) = 0.5 ln(0.5/0.6) + 0.5 ln(0.5/0.4)
-    expected = 0.5 * (-0.1823215568) + 0.5 * 0.2231435513     # = 0.0204109973
+    expected = 0.5 * (-0.1823215568) + 0.5 * 0.2231435513  # = 0.0204109973
     assert load_balancing_loss(c, 'KL').item() == pytest.approx(expected, abs=1e-6)
     # the released code's KLDivLoss(batchmean) on the length-J vector divides by J = 2 once more
-    assert load_balancing_loss(c, 'KL', code_batchmean=True).item() == pytest.approx(expected / 2,
-                                                                                     abs=1e-6)
+    assert load_balancing_loss(c, 'KL', code_batchmean=True).item() == pytest.approx(
+        expected / 2, abs=1e-6
+    )
 
 
 def test_load_balancing_kl_uniform_is_zero_and_three_experts():
@@ -72,18 +80,19 @@ def test_masked_teacher_kd_numpy_with_void_and_gradient_only_to_masknet():
     x = torch.randn(2, 3, 2, 3, generator=g)
     frozen_teacher = torch.nn.Conv2d(3, 4, 1).requires_grad_(False)
     student = torch.nn.Conv2d(3, 4, 1)
-    mask_logit = torch.nn.Parameter(torch.randn(1, 3, 1, 1, generator=g))   # stands in for a MaskNet
+    mask_logit = torch.nn.Parameter(torch.randn(1, 3, 1, 1, generator=g))  # stands in for a MaskNet
     masked = frozen_teacher(x * torch.sigmoid(mask_logit))
     s = student(x)
     valid = torch.ones(2, 2, 3, dtype=torch.bool)
     valid[0, 0, :] = False
     loss = masked_teacher_kd(masked, s, tau=4.0, valid=valid)
-    ref = np_kd(masked.detach().numpy().transpose(1, 0, 2, 3), s.detach().numpy().transpose(1, 0, 2, 3),
-                4.0)                                              # (B, h, w): KD(masked <- S)
+    ref = np_kd(
+        masked.detach().numpy().transpose(1, 0, 2, 3), s.detach().numpy().transpose(1, 0, 2, 3), 4.0
+    )  # (B, h, w): KD(masked <- S)
     assert loss.item() == pytest.approx(ref[valid.numpy()].mean(), rel=1e-5)
     loss.backward()
     assert mask_logit.grad is not None and mask_logit.grad.abs().sum() > 0
-    assert student.weight.grad is None          # the student is the detached target
+    assert student.weight.grad is None  # the student is the detached target
     assert frozen_teacher.weight.grad is None
 
 
@@ -92,16 +101,20 @@ def test_kd_map_resizes_target_and_matches_numpy():
     s = torch.randn(1, 3, 2, 2, generator=g)
     t = torch.randn(1, 3, 2, 2, generator=g)
     ref = np_kd(s[0].numpy(), t[0].numpy(), 2.0)
-    torch.testing.assert_close(kd_map(s, t, 2.0)[0], torch.from_numpy(ref).float(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        kd_map(s, t, 2.0)[0], torch.from_numpy(ref).float(), rtol=1e-5, atol=1e-6
+    )
     big = kd_map(torch.randn(1, 3, 4, 4), torch.randn(1, 3, 2, 2), 2.0)
     assert big.shape == (1, 4, 4)
 
 
 # ---------------------------------------------------------------- routed top-k KD (stage 3)
-KD = np.array([  # (B=2, J=3, h=1, w=2) per-pixel KD values
-    [[[1.0, 2.0]], [[3.0, 5.0]], [[7.0, 11.0]]],
-    [[[13.0, 17.0]], [[19.0, 23.0]], [[29.0, 31.0]]],
-])
+KD = np.array(
+    [  # (B=2, J=3, h=1, w=2) per-pixel KD values
+        [[[1.0, 2.0]], [[3.0, 5.0]], [[7.0, 11.0]]],
+        [[[13.0, 17.0]], [[19.0, 23.0]], [[29.0, 31.0]]],
+    ]
+)
 
 
 def test_routed_kd_per_image_top1_by_hand():
@@ -142,9 +155,11 @@ def test_routed_kd_per_pixel_numpy_loop():
 
 def test_routed_kd_gate_gradient_only_with_weighting():
     kd = torch.tensor(KD)
-    logits = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], dtype=torch.float64, requires_grad=True)
+    logits = torch.tensor(
+        [[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], dtype=torch.float64, requires_grad=True
+    )
     loss, _ = routed_kd(kd, logits.softmax(1), k=1)
-    assert not loss.requires_grad                      # code: hard selection, no gate gradient
+    assert not loss.requires_grad  # code: hard selection, no gate gradient
     loss, _ = routed_kd(kd, logits.softmax(1), k=1, weighting='prob')
     c = logits.softmax(1).detach()
     # weights c_j of the selected expert: image 0 (c01 * (3 + 5)), image 1 (c10 * (13 + 17)) / 4
@@ -154,8 +169,16 @@ def test_routed_kd_gate_gradient_only_with_weighting():
     loss_r, _ = routed_kd(kd, logits.softmax(1), k=2, weighting='renorm')
     w0 = (c[0, 1] / (c[0, 1] + c[0, 2])).item()
     w1 = (c[1, 0] / (c[1, 0] + c[1, 2])).item()
-    expected = (w0 * 3 + (1 - w0) * 7 + w0 * 5 + (1 - w0) * 11 + w1 * 13 + (1 - w1) * 29
-                + w1 * 17 + (1 - w1) * 31) / 4
+    expected = (
+        w0 * 3
+        + (1 - w0) * 7
+        + w0 * 5
+        + (1 - w0) * 11
+        + w1 * 13
+        + (1 - w1) * 29
+        + w1 * 17
+        + (1 - w1) * 31
+    ) / 4
     assert loss_r.item() == pytest.approx(expected)
 
 

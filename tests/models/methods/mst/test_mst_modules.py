@@ -1,4 +1,5 @@
 """MaskNet and GateNet: shapes, gradients, parameter count vs hidden_dim_factor."""
+
 import pytest
 import torch
 
@@ -7,16 +8,16 @@ from crossmodal.models.methods.mst import GateNet, MaskNet, masknet_hidden_dim
 
 def test_hidden_dim_formula():
     # h = floor(C / (factor * heads)) * heads
-    assert masknet_hidden_dim(512, 2, 3) == 255       # the released code's setting
+    assert masknet_hidden_dim(512, 2, 3) == 255  # the released code's setting
     assert masknet_hidden_dim(512, 4, 3) == 126
     assert masknet_hidden_dim(64, 4, 3) == 15
-    assert masknet_hidden_dim(8, 4, 3) == 3           # never below `heads`
+    assert masknet_hidden_dim(8, 4, 3) == 3  # never below `heads`
 
 
 def expected_params(c, h):
-    reduce = c * 9 + c * c + 2 * c                    # depthwise 3x3, 1x1 conv (no bias), BN
-    embed = c * c * h + c * h                         # Linear C -> C*h
-    attn = 3 * h * h + 3 * h + h * h + h              # in_proj (q, k, v) + out_proj
+    reduce = c * 9 + c * c + 2 * c  # depthwise 3x3, 1x1 conv (no bias), BN
+    embed = c * c * h + c * h  # Linear C -> C*h
+    attn = 3 * h * h + 3 * h + h * h + h  # in_proj (q, k, v) + out_proj
     fc = h + 1
     return reduce + embed + attn + fc
 

@@ -1,4 +1,5 @@
 """MSTDistillSegmentor: what trains in each stage, masking hooks, routing, input routing, errors."""
+
 import copy
 
 import pytest
@@ -38,12 +39,15 @@ def changed_parts(before, after):
     return out
 
 
-@pytest.mark.parametrize('stage,train_teachers,trainable', [
-    ('warmup', True, {'student', 'teachers'}),
-    ('warmup', False, {'student'}),
-    ('mask', True, {'masknets'}),
-    ('route', True, {'student', 'gate'}),
-])
+@pytest.mark.parametrize(
+    'stage,train_teachers,trainable',
+    [
+        ('warmup', True, {'student', 'teachers'}),
+        ('warmup', False, {'student'}),
+        ('mask', True, {'masknets'}),
+        ('route', True, {'student', 'gate'}),
+    ],
+)
 def test_stage_trainable_frozen_and_step(stage, train_teachers, trainable):
     torch.manual_seed(0)
     model = build(mst_cfg(stage, warmup_train_teachers=train_teachers))
@@ -70,12 +74,20 @@ def test_warmup_mutual_losses_and_undetached_targets():
     data = model.data_preprocessor(make_batch(), True)
     losses = model(**data, mode='loss')
     kd_keys = sorted(k for k in losses if k.startswith('mst.loss_kd.'))
-    assert kd_keys == sorted(f'mst.loss_kd.{a}_from_{b}' for a in ('student', 'rgbd', 'depth')
-                             for b in ('student', 'rgbd', 'depth') if a != b)
-    assert {'mst.rgbd.decode.loss_ce', 'mst.depth.decode.loss_ce', 'student.decode.loss_ce'} <= set(losses)
+    assert kd_keys == sorted(
+        f'mst.loss_kd.{a}_from_{b}'
+        for a in ('student', 'rgbd', 'depth')
+        for b in ('student', 'rgbd', 'depth')
+        if a != b
+    )
+    assert {'mst.rgbd.decode.loss_ce', 'mst.depth.decode.loss_ce', 'student.decode.loss_ce'} <= set(
+        losses
+    )
     # code-faithful: KD(student <- rgbd) also sends gradient into the rgbd teacher
     losses['mst.loss_kd.student_from_rgbd'].backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.teachers.rgbd.parameters())
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in model.teachers.rgbd.parameters()
+    )
     model = build(mst_cfg('warmup', warmup_detach_targets=True))
     model.train()
     losses = model(**model.data_preprocessor(make_batch(), True), mode='loss')
@@ -88,7 +100,11 @@ def test_mask_hooks_are_active_only_in_expert_forwards():
     model = build(mst_cfg('mask'))
     model.eval()
     assert {k: m.channels for k, m in model.masknets.items()} == {
-        'rgbd_stage4': 64, 'rgbd_head': 16, 'depth_stage4': 64, 'depth_head': 16}
+        'rgbd_stage4': 64,
+        'rgbd_head': 16,
+        'depth_stage4': 64,
+        'depth_head': 16,
+    }
     assert model.expert_names == EXPERTS
     data = model.data_preprocessor(make_batch(), False)
     with torch.no_grad():
@@ -103,7 +119,7 @@ def test_mask_hooks_are_active_only_in_expert_forwards():
     net = model.masknets['depth_head']
     with torch.no_grad():
         net.fc.weight.zero_()
-        net.fc.bias.fill_(60.0)               # sigmoid(60) == 1 in float32
+        net.fc.bias.fill_(60.0)  # sigmoid(60) == 1 in float32
         torch.testing.assert_close(model.expert_logits('depth_head', data['inputs']), plain)
 
 
@@ -182,7 +198,9 @@ def test_config_errors():
 
 def test_mask_layer_errors_name_the_layer():
     """A container that never runs, or a list output without [i], is refused at construction."""
-    for layers, match in ((dict(depth=dict(bad='backbone.layers')), 'recorded nothing'),
-                          (dict(depth=dict(bad='backbone')), 'index a list output')):
+    for layers, match in (
+        (dict(depth=dict(bad='backbone.layers')), 'recorded nothing'),
+        (dict(depth=dict(bad='backbone')), 'index a list output'),
+    ):
         with pytest.raises((RuntimeError, ValueError), match=match):
             build(mst_cfg('mask', mask_layers=layers))

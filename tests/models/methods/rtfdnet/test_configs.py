@@ -1,4 +1,5 @@
 """The RTFDNet configs load, name the right datasets/class counts and build."""
+
 import os.path as osp
 
 import pytest
@@ -17,6 +18,7 @@ CASES = [
 @pytest.mark.parametrize('name,num_classes,crop,embed', CASES)
 def test_config_builds(name, num_classes, crop, embed):
     from mmseg.registry import MODELS
+
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'distill', 'rtfdnet', name))
     assert cfg.model.type == 'RTFDNet' and cfg.model.modalities == ('rgb', 'thermal')
     assert cfg.model.decode_head.num_classes == num_classes and tuple(cfg.crop_size) == crop
@@ -27,5 +29,6 @@ def test_config_builds(name, num_classes, crop, embed):
     model = MODELS.build(cfg.model)
     assert model.stage_channels[0] == embed and model.fusions[0].spatial_attn
     if num_classes == 14:
-        assert not any(t['type'] == 'HorizontalFlip'
-                       for t in cfg.train_pipeline[1]['transforms'])  # released FMB: no flip
+        assert not any(
+            t['type'] == 'HorizontalFlip' for t in cfg.train_pipeline[1]['transforms']
+        )  # released FMB: no flip

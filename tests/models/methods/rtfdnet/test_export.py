@@ -1,4 +1,5 @@
 """Export of the RGB / X stream to a stock mmseg SegFormer: predictions equal the branch's."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,13 @@ def _save(tmp_path, **kw):
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 2.0)
     ckpt = tmp_path / 'rtfdnet.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'), palette=[[0, 0, 0]] * 3))), ckpt)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'), palette=[[0, 0, 0]] * 3)),
+        ),
+        ckpt,
+    )
     cfg = Config(dict(model=tiny_cfg(**kw)))
     cfg_path = tmp_path / 'rtfdnet_cfg.py'
     cfg.dump(str(cfg_path))
@@ -29,6 +35,7 @@ def _save(tmp_path, **kw):
 @pytest.mark.parametrize('branch', ['rgb', 'x'])
 def test_exported_branch_equals_model_branch(tmp_path, branch):
     from mmseg.apis import inference_model, init_model
+
     model, cfg_path, ckpt = _save(tmp_path)
     out_cfg, out_ckpt = export_branch(cfg_path, ckpt, str(tmp_path / 'out'), branch=branch)
     stock = init_model(out_cfg, out_ckpt, device='cpu')
@@ -39,12 +46,20 @@ def test_exported_branch_equals_model_branch(tmp_path, branch):
     rgb = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
     th = rng.integers(0, 256, (32, 48), dtype=np.uint8)
     if branch == 'rgb':
-        res = inference_model(stock, np.ascontiguousarray(rgb[:, :, ::-1]))  # plain mmseg: BGR input
+        res = inference_model(
+            stock, np.ascontiguousarray(rgb[:, :, ::-1])
+        )  # plain mmseg: BGR input
     else:
         res = inference_model(stock, th)
     model.branch = branch
-    data = dict(inputs=[{'rgb': torch.from_numpy(rgb).permute(2, 0, 1),
-                         'thermal': torch.from_numpy(th)[None].float()}])
+    data = dict(
+        inputs=[
+            {
+                'rgb': torch.from_numpy(rgb).permute(2, 0, 1),
+                'thermal': torch.from_numpy(th)[None].float(),
+            }
+        ]
+    )
     with torch.no_grad():
         ours = model.test_step(data)[0]
     torch.testing.assert_close(res.seg_logits.data, ours.seg_logits.data, atol=1e-5, rtol=1e-5)
@@ -65,8 +80,11 @@ def test_export_errors(tmp_path):
 
 def test_export_cli(tmp_path, capsys):
     import tools.export_branch as eb
+
     _, cfg_path, ckpt = _save(tmp_path)
-    cfg_out, ckpt_out = eb.main([cfg_path, ckpt, '--out-dir', str(tmp_path / 'cli'), '--name', 'student'])
+    cfg_out, ckpt_out = eb.main(
+        [cfg_path, ckpt, '--out-dir', str(tmp_path / 'cli'), '--name', 'student']
+    )
     assert cfg_out.endswith('student.py') and ckpt_out.endswith('student.pth')
     stock = Config.fromfile(cfg_out)
     assert 'custom_imports' not in stock and stock.model.type == 'EncoderDecoder'

@@ -1,4 +1,5 @@
 """Golden tests of the RTFDNet losses on tiny hand-computed cases."""
+
 import math
 
 import pytest
@@ -14,9 +15,9 @@ def _lg(*pix):
 
 
 def test_cmdr_logit_golden():
-    fused = _lg([2., 0.], [0., 1.])  # argmax: pixel0 -> 0, pixel1 -> 1
-    zr = _lg([0., 0.], [1., 0.])     # CE: log 2 ; log(1 + e)
-    zx = fused.clone()               # CE: log(1 + e^-2) ; log(1 + e^-1)
+    fused = _lg([2.0, 0.0], [0.0, 1.0])  # argmax: pixel0 -> 0, pixel1 -> 1
+    zr = _lg([0.0, 0.0], [1.0, 0.0])  # CE: log 2 ; log(1 + e)
+    zx = fused.clone()  # CE: log(1 + e^-2) ; log(1 + e^-1)
     ce_r = [math.log(2), math.log(1 + math.e)]
     ce_x = [math.log(1 + math.exp(-2)), math.log(1 + math.exp(-1))]
     gt = torch.tensor([[[0, 255]]])
@@ -35,18 +36,20 @@ def test_cmdr_logit_golden():
     got = CMDRLogitLoss(class_weight=[0.25, 1.0])([zr, zx], fused, gt)
     assert got.item() == pytest.approx(ce_r[0] + ce_x[0], rel=1e-5)
     with pytest.raises(ValueError, match='3 entries'):
-        CMDRLogitLoss(class_weight=[1., 1., 1.])([zr, zx], fused, gt)
+        CMDRLogitLoss(class_weight=[1.0, 1.0, 1.0])([zr, zx], fused, gt)
 
 
 def test_rdr_golden():
-    zm = _lg([3., 1.], [0., 2.])      # argmax 0 ; 1
-    fused = _lg([1., 2.], [5., -1.])  # |3 - 1| = 2 ; |2 - (-1)| = 3
+    zm = _lg([3.0, 1.0], [0.0, 2.0])  # argmax 0 ; 1
+    fused = _lg([1.0, 2.0], [5.0, -1.0])  # |3 - 1| = 2 ; |2 - (-1)| = 3
     k = 2
     assert RDRLoss()([zm], fused).item() == pytest.approx((2 + 3) / (k * 2))
     # fused max-prob: pixel0 e^2/(e+e^2) = 0.731, pixel1 ~0.9975 -> threshold 0.8 keeps pixel 1
     assert RDRLoss(conf_thr=0.8)([zm], fused).item() == pytest.approx(3 / (k * 1))
     gt = torch.tensor([[[1, 255]]])
-    assert RDRLoss(loss_weight=0.5)([zm, zm], fused, gt).item() == pytest.approx(0.5 * 2 * 2 / (k * 1))
+    assert RDRLoss(loss_weight=0.5)([zm, zm], fused, gt).item() == pytest.approx(
+        0.5 * 2 * 2 / (k * 1)
+    )
     assert RDRLoss(mask_void=False)([zm], fused, gt).item() == pytest.approx(5 / 4)
 
 
@@ -61,12 +64,12 @@ def _set_mlp(mlp, w1, w2):
 def test_cmdr_feature_golden():
     # one modality, one stage, C = 2, hidden = 1 (reduction 2)
     loss = CMDRFeatureLoss([2], num_modalities=1, reduction=2, loss_weight=0.5)
-    _set_mlp(loss.mlps_uni[0][0], [[1., 0.]], [[1.], [1.]])    # p = (1, 1)/sqrt2
-    _set_mlp(loss.mlps_fused[0][0], [[1., 0.]], [[1.], [-1.]])  # q = (1, -1)/sqrt2
-    fm = torch.tensor([[[[1., 2.]], [[3., 4.]]]])  # (1, 2, 1, 2), positive -> ReLU passes
-    ff = torch.tensor([[[[0., 1.]], [[1., 1.]]]])
+    _set_mlp(loss.mlps_uni[0][0], [[1.0, 0.0]], [[1.0], [1.0]])  # p = (1, 1)/sqrt2
+    _set_mlp(loss.mlps_fused[0][0], [[1.0, 0.0]], [[1.0], [-1.0]])  # q = (1, -1)/sqrt2
+    fm = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (1, 2, 1, 2), positive -> ReLU passes
+    ff = torch.tensor([[[[0.0, 1.0]], [[1.0, 1.0]]]])
     sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
-    a = [sig(2 * 0.5), sig(2 * -0.5)]       # sigmoid(C * p * q)
+    a = [sig(2 * 0.5), sig(2 * -0.5)]  # sigmoid(C * p * q)
     sq = [(1 - 0) ** 2, (2 - 1) ** 2, (3 - 1) ** 2, (4 - 1) ** 2]
     expect = 0.5 * (a[0] ** 2 * (sq[0] + sq[1]) + a[1] ** 2 * (sq[2] + sq[3])) / 4
     assert loss([[fm]], [ff]).item() == pytest.approx(expect, rel=1e-5)
@@ -75,8 +78,10 @@ def test_cmdr_feature_golden():
 def test_cmdr_feature_stage_average_and_detach():
     torch.manual_seed(0)
     loss = CMDRFeatureLoss([2, 4], num_modalities=2, reduction=2)
-    fm = [[torch.randn(1, 2, 2, 2, requires_grad=True), torch.randn(1, 4, 1, 1, requires_grad=True)]
-          for _ in range(2)]
+    fm = [
+        [torch.randn(1, 2, 2, 2, requires_grad=True), torch.randn(1, 4, 1, 1, requires_grad=True)]
+        for _ in range(2)
+    ]
     ff = [torch.randn(1, 2, 2, 2, requires_grad=True), torch.randn(1, 4, 1, 1, requires_grad=True)]
     total = loss(fm, ff)
     # manual: sum_m mean_i MSE(a F^m, a F^f)
@@ -112,7 +117,11 @@ def test_losses_reject_bad_shapes():
     with pytest.raises(ValueError, match='differ'):
         RDRLoss()([torch.zeros(1, 2, 2, 2)], torch.zeros(1, 3, 2, 2))
     with pytest.raises(ValueError, match='label size'):
-        CMDRLogitLoss()([torch.zeros(1, 2, 2, 2)], torch.zeros(1, 2, 2, 2), torch.zeros(1, 4, 4).long())
+        CMDRLogitLoss()(
+            [torch.zeros(1, 2, 2, 2)], torch.zeros(1, 2, 2, 2), torch.zeros(1, 4, 4).long()
+        )
     with pytest.raises(ValueError, match='stages'):
-        CMDRFeatureLoss([2, 2], num_modalities=1)([[torch.zeros(1, 2, 1, 1)]], [torch.zeros(1, 2, 1, 1)])
+        CMDRFeatureLoss([2, 2], num_modalities=1)(
+            [[torch.zeros(1, 2, 1, 1)]], [torch.zeros(1, 2, 1, 1)]
+        )
     assert isinstance(CMDRFeatureLoss([2]).mlps_uni, nn.ModuleList)

@@ -1,4 +1,5 @@
 """RTFDNet model: forward/backward/shapes, predictions of every head, gradient flow."""
+
 import pytest
 import torch
 
@@ -6,8 +7,9 @@ from .common import NUM_CLASSES, batch, build
 
 
 def _fused_branch_params(model):
-    return list(model.fusions.named_parameters(prefix='fusions')) + \
-        list(model.decode_head.named_parameters(prefix='decode_head'))
+    return list(model.fusions.named_parameters(prefix='fusions')) + list(
+        model.decode_head.named_parameters(prefix='decode_head')
+    )
 
 
 def test_loss_forward_backward_shapes():
@@ -18,8 +20,14 @@ def test_loss_forward_backward_shapes():
         assert out['logits'][name].shape == (2, NUM_CLASSES, 8, 12)
     assert [f.shape[1] for f in out['fused_feats']] == [8, 16, 16, 32]
     losses = model.loss(inputs, samples)
-    assert {'rgb.loss_ce', 'x.loss_ce', 'fused.loss_ce', 'loss_cmdr_feat', 'loss_cmdr_logit',
-            'loss_rdr'} <= set(losses)
+    assert {
+        'rgb.loss_ce',
+        'x.loss_ce',
+        'fused.loss_ce',
+        'loss_cmdr_feat',
+        'loss_cmdr_logit',
+        'loss_rdr',
+    } <= set(losses)
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     for name, p in model.named_parameters():
@@ -44,7 +52,9 @@ def test_no_gradient_into_fused_branch_from_rdr_and_cmdr_logit():
     # ... while the unimodal heads and encoders do learn from them
     for m in ('rgb', 'thermal'):
         assert model.heads[m].conv_seg.weight.grad.abs().sum() > 0
-        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbones[m].parameters())
+        assert any(
+            p.grad is not None and p.grad.abs().sum() > 0 for p in model.backbones[m].parameters()
+        )
 
 
 def test_cmdr_feature_gradient_reaches_fusion_only_when_not_detached():
@@ -63,17 +73,22 @@ def test_detach_in_fusion_keeps_fused_loss_out_of_that_stream():
 
     def grads(model):
         model.loss(inputs, samples)['fused.loss_ce'].backward()
-        return {m: any(p.grad is not None and p.grad.abs().sum() > 0
-                       for p in model.backbones[m].parameters()) for m in ('rgb', 'thermal')}
+        return {
+            m: any(
+                p.grad is not None and p.grad.abs().sum() > 0
+                for p in model.backbones[m].parameters()
+            )
+            for m in ('rgb', 'thermal')
+        }
 
     assert grads(build()) == {'rgb': True, 'thermal': True}  # paper: fused CE trains both
-    assert grads(build(detach_in_fusion=('rgb', ))) == {'rgb': False, 'thermal': True}
+    assert grads(build(detach_in_fusion=('rgb',))) == {'rgb': False, 'thermal': True}
     # the fused predictions themselves do not change (build() seeds the initialisation)
-    a, b = build(), build(detach_in_fusion=('rgb', ))
+    a, b = build(), build(detach_in_fusion=('rgb',))
     a.eval(), b.eval()
     assert torch.equal(a._forward(inputs), b._forward(inputs))
     with pytest.raises(ValueError, match='not among the modalities'):
-        build(detach_in_fusion=('depth', ))
+        build(detach_in_fusion=('depth',))
 
 
 def test_predict_all_heads_and_branch_option():
@@ -102,8 +117,12 @@ def test_slide_inference_matches_shapes():
 
 
 def test_released_code_flags_and_errors():
-    model = build(fusion=dict(type='SFF', spatial_attn=False), akd_alpha='random',
-                  akd_detach_fused=False, mask_void=False)
+    model = build(
+        fusion=dict(type='SFF', spatial_attn=False),
+        akd_alpha='random',
+        akd_detach_fused=False,
+        mask_void=False,
+    )
     assert not model.fusions[0].spatial_attn
     assert not list(model.loss_cmdr_feat.parameters())
     inputs, samples = batch()
@@ -114,15 +133,22 @@ def test_released_code_flags_and_errors():
     with pytest.raises(TypeError, match='dict'):
         model.extract_feat(inputs['rgb'])
     with pytest.raises(ValueError, match='two modalities'):
-        build(modalities=('rgb', ))
+        build(modalities=('rgb',))
 
 
 def test_data_preprocessor_path():
     model = build().eval()
     inputs, samples = batch()
-    raw = dict(inputs=[{'rgb': (inputs['rgb'][i] * 50 + 120).clamp(0, 255).to(torch.uint8),
-                        'thermal': inputs['thermal'][i] * 40 + 100} for i in range(2)],
-               data_samples=samples)
+    raw = dict(
+        inputs=[
+            {
+                'rgb': (inputs['rgb'][i] * 50 + 120).clamp(0, 255).to(torch.uint8),
+                'thermal': inputs['thermal'][i] * 40 + 100,
+            }
+            for i in range(2)
+        ],
+        data_samples=samples,
+    )
     with torch.no_grad():
         out = model.test_step(raw)
     assert len(out) == 2 and out[0].pred_sem_seg_rgb.data.shape == (1, 32, 48)
