@@ -1,9 +1,10 @@
-"""Dataset checker for the crossmodal layout (DESIGN.md §3); CLI: ``tools/check_dataset.py <root> [--json]``.
+"""Dataset checker for the crossmodal layout (DESIGN.md §3); CLI:
+``tools/check_dataset.py <root> [--json]``.
 
-One pass over every stem of every split of the dataset; every problem found is reported (nothing stops at
-the first one). The rules are those of :mod:`crossmodal.datasets.validation`, the module the loader
-(``LoadMultiModalFromFile``) and ``RGBXSegDataset`` use, so a dataset this checker passes loads, and a file the
-loader refuses is reported here. Problem kinds:
+One pass over every stem of every split of the dataset; every problem found is reported (nothing
+stops at the first one). The rules are those of :mod:`crossmodal.datasets.validation`, the module
+the loader (``LoadMultiModalFromFile``) and ``RGBXSegDataset`` use, so a dataset this checker passes
+loads, and a file the loader refuses is reported here. Problem kinds:
 
 - ``meta_invalid``        meta.json missing/unparsable or a required field missing or inconsistent
                           (:func:`crossmodal.datasets.contract.load_meta`, the loader's own check)
@@ -12,23 +13,29 @@ loader refuses is reported here. Problem kinds:
 - ``empty_split``         a split file lists no stem
 - ``duplicate_stem``      a stem listed twice in one split file
 - ``pair_split_mismatch`` ``<split>_pairs.txt`` does not list the same stems as ``<split>.txt``
-- ``missing_file``        a stem's file is missing for a modality or the label (a stem without any files
-                          gives one per modality); stems listed only in ``unlabelled_splits`` need no label
+- ``missing_file``        a stem's file is missing for a modality or the label (a stem without any
+                          files gives one per modality); stems listed only in ``unlabelled_splits``
+                          need no label
 - ``unreadable``          a file exists but cannot be decoded (truncated JPEG/PNG included)
 - ``wrong_dtype``         stored dtype/bit depth differs from meta.json (label: uint8)
-- ``wrong_channels``      channel count differs from meta.json (label: 1; a palette PNG's indices count)
-- ``nonfinite``           NaN/inf pixels in a float input (count reported), inf in a regression target
+- ``wrong_channels``      channel count differs from meta.json (label: 1; a palette PNG's indices
+                          count)
+- ``nonfinite``           NaN/inf pixels in a float input (count reported), inf in a regression
+                          target
 - ``size_mismatch``       a modality's HxW differs from the label's (from rgb's without a label)
-- ``label_out_of_range``  stored label values that are neither a class (``0 <= v + label_offset < C``) nor
-                          void (``v + label_offset < 0``, ``v == 255`` or the ignore index)
-- ``empty_depth``         a depth-like modality (one with a ``unit``) that is all zero (checker only)
+- ``label_out_of_range``  stored label values that are neither a class
+                          (``0 <= v + label_offset < C``) nor void (``v + label_offset < 0``,
+                          ``v == 255`` or the ignore index)
+- ``empty_depth``         a depth-like modality (one with a ``unit``) that is all zero (checker
+                          only)
 
-Regression targets declared under ``targets`` are checked for presence, dtype (float32 unless declared)
-and size like modalities.
+Regression targets declared under ``targets`` are checked for presence, dtype (float32 unless
+declared) and size like modalities.
 
 Summary: stems per split, class histogram per split (pixels per class name + void), value range per
-depth-like modality in its own stored units (meta.json ``unit``, over finite non-zero pixels; fraction of
-zero pixels, count of non-finite ones), the same in metres for length units (``depth_range``), image sizes.
+depth-like modality in its own stored units (meta.json ``unit``, over finite non-zero pixels;
+fraction of zero pixels, count of non-finite ones), the same in metres for length units
+(``depth_range``), image sizes.
 """
 
 from __future__ import annotations
@@ -101,7 +108,8 @@ def _ranged(specs: Mapping[str, tuple]) -> List[str]:
 
 
 def check_dataset(root: str) -> Dict[str, Any]:
-    """Check the dataset at ``root``; returns ``{'root', 'ok', 'problems': [...], 'summary': {...}}``."""
+    """Check the dataset at ``root``; returns
+    ``{'root', 'ok', 'problems': [...], 'summary': {...}}``."""
     problems = Problems()
     summary: Dict[str, Any] = {}
     try:

@@ -4,8 +4,9 @@ Every converter writes the crossmodal layout of DESIGN.md §3::
 
     <out>/RGB/<stem>.<ext>, <out>/<X>/<stem>.<ext>, <out>/Label/<stem>.png
     <out>/<split>.txt          bare stems, one per line (CMX / Sigma / CMNeXt style)
-    <out>/<split>_pairs.txt    "RGB/<stem>.jpg<TAB>Label/<stem>.png" per line (SA-Gate / DFormer style;
-                               DFormer parses ``line.split('/')[1].split('.jpg')[0]``, which works too)
+    <out>/<split>_pairs.txt    "RGB/<stem>.jpg<TAB>Label/<stem>.png" per line (SA-Gate / DFormer
+                               style; DFormer parses ``line.split('/')[1].split('.jpg')[0]``, which
+                               works too)
     <out>/meta.json            classes, palette, ignore_index, label_offset, modalities, splits, ...
 
 Safety and resume (:class:`DatasetWriter`):
@@ -51,14 +52,16 @@ class PrepError(DatasetWriteError):
 
 
 def read_image(path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    """Read an image with cv2 (default IMREAD_UNCHANGED: keeps uint16 and alpha); raise naming the file.
+    """Read an image with cv2 (default IMREAD_UNCHANGED: keeps uint16 and alpha); raise naming the
+    file.
 
     Colour images come back in cv2's BGR(A) order; use :func:`to_rgb` to convert.
     """
     if not os.path.isfile(path):
         raise PrepError(f'{path}: file not found')
-    # cv2.imdecode, as the loader reads (crossmodal.datasets.validation): it refuses a truncated JPEG
-    # that cv2.imread would pad with grey, so a converter never copies or re-encodes a broken frame
+    # cv2.imdecode, as the loader reads (crossmodal.datasets.validation): it refuses a truncated
+    # JPEG that cv2.imread would pad with grey, so a converter never copies or re-encodes a broken
+    # frame
     buf = np.fromfile(path, dtype=np.uint8)
     img = cv2.imdecode(buf, flags) if buf.size else None
     if img is None:
@@ -89,7 +92,8 @@ def to_rgb(img_bgr: np.ndarray) -> np.ndarray:
 
 
 def single_channel(img: np.ndarray, path: str) -> np.ndarray:
-    """Return a 2-D array from a 1-channel image or a 3/4-channel image with identical colour channels.
+    """Return a 2-D array from a 1-channel image or a 3/4-channel image with identical colour
+    channels.
 
     Raises PrepError naming ``path`` if the colour channels differ (the image is not grey).
     """
@@ -111,7 +115,8 @@ def single_channel(img: np.ndarray, path: str) -> np.ndarray:
 def write_image(
     path: str, array: np.ndarray, *, rgb_order: bool = True, jpeg_quality: int = 95
 ) -> None:
-    """:func:`crossmodal.datasets.contract.write_image` (atomic, dtype kept), raising :class:`PrepError`."""
+    """:func:`crossmodal.datasets.contract.write_image` (atomic, dtype kept), raising
+    :class:`PrepError`."""
     contract.write_image(
         path, array, rgb_order=rgb_order, jpeg_quality=jpeg_quality, error=PrepError
     )
@@ -143,7 +148,8 @@ def colorize(
 ) -> np.ndarray:
     """Colour a stored label map (HxW uint8) with the per-train-id ``palette`` -> HxWx3 uint8 RGB.
 
-    train id = stored + label_offset; void (train id < 0, >= len(palette), or stored 255) -> void_color.
+    train id = stored + label_offset; void (train id < 0, >= len(palette), or stored 255) ->
+    void_color.
     """
     ids = label_lut(label_offset)  # the contract's stored -> train id rule (255 = void)
     lut = np.tile(np.asarray(void_color, np.uint8), (256, 1))
@@ -162,7 +168,8 @@ def write_split_files(
     rgb_spec: Mapping[str, str],
     label_spec: Optional[Mapping[str, str]],
 ) -> Dict[str, str]:
-    """``<split>.txt`` and ``<split>_pairs.txt`` (:func:`crossmodal.datasets.contract.write_split_files`)."""
+    """``<split>.txt`` and ``<split>_pairs.txt``
+    (:func:`crossmodal.datasets.contract.write_split_files`)."""
     return contract.write_split_files(root, split, stems, rgb_spec, label_spec)
 
 
@@ -190,12 +197,14 @@ def progress(iterable: Iterable, desc: str, total: Optional[int] = None, quiet: 
 
 
 class DatasetWriter:
-    """Writes one dataset in the crossmodal layout, with the output guard and resume described above.
+    """Writes one dataset in the crossmodal layout, with the output guard and resume described
+    above.
 
     Args:
         out: output root.
         converter: converter name (e.g. ``'nyudv2'``), recorded for resume.
-        options: the converter's options (JSON-serialisable); a resume with other options is refused.
+        options: the converter's options (JSON-serialisable); a resume with other options is
+            refused.
         modalities: meta.json ``modalities`` entries, must include ``'rgb'``; each has folder, ext,
             dtype ('uint8'|'uint16'|'float32') and channels.
         label: meta.json ``label`` entry ({'folder', 'ext'}).
@@ -239,9 +248,9 @@ class DatasetWriter:
                     state = json.load(f)
                 if state.get('converter') != self.converter or state.get('options') != self.options:
                     raise PrepError(
-                        f'{out}: holds an unfinished run of {state.get("converter")!r} with options '
-                        f'{state.get("options")}; this run is {self.converter!r} with {self.options}. '
-                        f'Pass --force to discard it and start again.'
+                        f'{out}: holds an unfinished run of {state.get("converter")!r} with '
+                        f'options {state.get("options")}; this run is {self.converter!r} with '
+                        f'{self.options}. Pass --force to discard it and start again.'
                     )
                 self.resumed = True
             else:
@@ -259,7 +268,8 @@ class DatasetWriter:
         )
 
     def _remove_previous(self) -> None:
-        """--force: delete what converters write (folders of any known modality, split files, meta)."""
+        """--force: delete what converters write (folders of any known modality, split files,
+        meta)."""
         known = set(self._managed()) | {
             'RGB',
             'Depth',
@@ -285,8 +295,9 @@ class DatasetWriter:
         return self.files.path(modality, stem)
 
     def is_done(self, stem: str, labelled: bool = True) -> bool:
-        """True when every file of ``stem`` exists (files are written atomically, so they are complete);
-        ``labelled=False``: every modality file (an unlabelled frame has no label file)."""
+        """True when every file of ``stem`` exists (files are written atomically, so they are
+        complete); ``labelled=False``: every modality file (an unlabelled frame has no label
+        file)."""
         names = list(self.modalities) + (['label'] if labelled else [])
         return all(os.path.isfile(self.path(m, stem)) for m in names)
 
@@ -303,15 +314,16 @@ class DatasetWriter:
 
         Args:
             stem: file stem.
-            label: HxW uint8 stored label, or None for an unlabelled frame (no label file is written;
-                list its stem in an ``unlabelled_splits`` split of :meth:`finalize`).
+            label: HxW uint8 stored label, or None for an unlabelled frame (no label file is
+                written; list its stem in an ``unlabelled_splits`` split of :meth:`finalize`).
             source: where the sample came from (used in error messages).
             copy_from: ``{modality: source file}``: write these modalities as a byte copy of the
                 source file instead of re-encoding the array (a JPEG stays bit-identical; the array,
                 decoded from that file, is still validated). The source extension must match the
                 output's (.jpg and .jpeg count as the same).
-            **arrays: one array per modality name (``rgb`` HxWx3 uint8 RGB order, ``depth`` HxW uint16,
-                ``thermal`` HxW uint8, ``hha`` HxWx3 uint8 ...), matching the declared dtype/channels.
+            **arrays: one array per modality name (``rgb`` HxWx3 uint8 RGB order, ``depth`` HxW
+                uint16, ``thermal`` HxW uint8, ``hha`` HxWx3 uint8 ...), matching the declared
+                dtype/channels.
         """
         where = f'{source or stem}'
         if set(arrays) != set(self.modalities):
@@ -368,11 +380,12 @@ class DatasetWriter:
         """Write the split files (both styles) and meta.json (last), remove the resume state.
 
         Args:
-            splits: split name -> stems; each gets ``<split>.txt`` and ``<split>_pairs.txt``. A split
-                without stems is not written and not listed in meta ``splits`` (the loader and the
-                checker refuse empty split files); meta ``omitted_empty_splits`` names it.
-            train_split: optional override of meta ``splits`` (split role -> file), e.g. MFNet --trainval
-                ``{'train': 'trainval.txt', 'test': 'test.txt'}``; default: every split as written.
+            splits: split name -> stems; each gets ``<split>.txt`` and ``<split>_pairs.txt``. A
+                split without stems is not written and not listed in meta ``splits`` (the loader and
+                the checker refuse empty split files); meta ``omitted_empty_splits`` names it.
+            train_split: optional override of meta ``splits`` (split role -> file), e.g. MFNet
+                --trainval ``{'train': 'trainval.txt', 'test': 'test.txt'}``; default: every split
+                as written.
             extra: more provenance fields for meta.json.
             unlabelled_splits: splits whose frames have no label file (written with ``label=None``);
                 recorded as meta ``unlabelled_splits``.

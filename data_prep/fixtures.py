@@ -1,14 +1,16 @@
-"""Tiny raw datasets in each benchmark's *distributed* format, for tests (and for trying the converters).
+"""Tiny raw datasets in each benchmark's *distributed* format, for tests (and for trying the
+converters).
 
-Each ``write_<dataset>_raw(directory, ...)`` writes a few small frames (default 24x32 px) laid out exactly
-as the dataset's authors distribute it and returns a dict with the converter's keyword arguments
-(``'args'``) and the ground truth it wrote (``'truth'``: stem -> arrays, ``'splits'``). ``convert_fixture``
-runs the matching converter on it, so any test can get a converted dataset in one call::
+Each ``write_<dataset>_raw(directory, ...)`` writes a few small frames (default 24x32 px) laid out
+exactly as the dataset's authors distribute it and returns a dict with the converter's keyword
+arguments (``'args'``) and the ground truth it wrote (``'truth'``: stem -> arrays, ``'splits'``).
+``convert_fixture`` runs the matching converter on it, so any test can get a converted dataset in
+one call::
 
     out = convert_fixture('mfnet', tmp_path / 'raw', tmp_path / 'MFNet')
 
-Contents are deterministic (seeded) and label maps use every class id present in the fixture, including
-void values where the dataset has them.
+Contents are deterministic (seeded) and label maps use every class id present in the fixture,
+including void values where the dataset has them.
 """
 
 from __future__ import annotations
@@ -64,11 +66,12 @@ NYU_KNOWN_894_TO_40 = {1: 40, 3: 3, 4: 22, 5: 5, 11: 2, 19: 7, 21: 1, 85: 23, 33
 
 
 def write_nyu_mat(path: str, rgbs, depths, raw_depths, labels) -> str:
-    """Write frames into a MATLAB v7.3 file laid out like ``nyu_depth_v2_labeled.mat`` (HDF5 + MATLAB user block).
+    """Write frames into a MATLAB v7.3 file laid out like ``nyu_depth_v2_labeled.mat`` (HDF5 +
+    MATLAB user block).
 
-    Args: lists of (H, W, 3) uint8 RGB, (H, W) float32 metres (filled and raw), (H, W) uint16 894-class ids.
-    MATLAB stores column-major, so h5py sees images (N, 3, W, H) and depths/labels (N, W, H); 894 ``names``
-    are object references to char arrays, as MATLAB writes cell arrays.
+    Args: lists of (H, W, 3) uint8 RGB, (H, W) float32 metres (filled and raw), (H, W) uint16
+    894-class ids. MATLAB stores column-major, so h5py sees images (N, 3, W, H) and depths/labels
+    (N, W, H); 894 ``names`` are object references to char arrays, as MATLAB writes cell arrays.
     """
     import h5py
 
@@ -93,11 +96,13 @@ def write_nyu_mat(path: str, rgbs, depths, raw_depths, labels) -> str:
 
 
 def write_nyu_raw(directory, n: int = 5, hw: Tuple[int, int] = DEFAULT_HW, seed: int = 0) -> Dict:
-    """Write ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5 with a MATLAB user block) and ``splits.mat``.
+    """Write ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5 with a MATLAB user block) and
+    ``splits.mat``.
 
-    Arrays are stored as MATLAB would (h5py sees reversed axes): images (N, 3, W, H) uint8, depths and
-    rawDepths (N, W, H) float32 metres, labels (N, W, H) uint16 with 894-class ids, names (894 refs).
-    Split: frames 1-based; odd frames train, even frames test (frame 1 is test, as in the real split).
+    Arrays are stored as MATLAB would (h5py sees reversed axes): images (N, 3, W, H) uint8, depths
+    and rawDepths (N, W, H) float32 metres, labels (N, W, H) uint16 with 894-class ids, names (894
+    refs). Split: frames 1-based; odd frames train, even frames test (frame 1 is test, as in the
+    real split).
     """
     import scipy.io
 
@@ -154,12 +159,12 @@ def write_sunrgbd_raw(
     seed: int = 0,
     hw: Optional[Tuple[int, int]] = None,
 ) -> Dict:
-    """Write a SUNRGBD/ frame tree (image/, depth/, depth_bfx/ with bit-rotated uint16 PNGs), 37-class label
-    PNGs ``labels/img-XXXXXX.png`` (test first, then train) and the two split lists.
+    """Write a SUNRGBD/ frame tree (image/, depth/, depth_bfx/ with bit-rotated uint16 PNGs),
+    37-class label PNGs ``labels/img-XXXXXX.png`` (test first, then train) and the two split lists.
 
-    Frames use different sizes per sensor, as in the real data (``hw``: the size of the first sensor's
-    frames, the others scaled alike; default 24x32). Depth values include a few above 8 m, which the
-    converter clips to 8000 mm.
+    Frames use different sizes per sensor, as in the real data (``hw``: the size of the first
+    sensor's frames, the others scaled alike; default 24x32). Depth values include a few above 8 m,
+    which the converter clips to 8000 mm.
     """
     from data_prep.sunrgbd import encode_depth
 
@@ -225,8 +230,9 @@ def write_sunrgbd_raw(
 def write_mfnet_raw(
     directory, n_train: int = 3, n_val: int = 2, n_test: int = 2, hw=DEFAULT_HW, seed: int = 0
 ) -> Dict:
-    """Write ``images/<name>.png`` (4-channel R,G,B,thermal-in-alpha), ``labels/<name>.png`` (0..8) and
-    ``train.txt``/``val.txt``/``test.txt``/``test_day.txt``/``test_night.txt`` (names like ``00001D``)."""
+    """Write ``images/<name>.png`` (4-channel R,G,B,thermal-in-alpha), ``labels/<name>.png`` (0..8)
+    and ``train.txt``/``val.txt``/``test.txt``/``test_day.txt``/``test_night.txt`` (names like
+    ``00001D``)."""
     directory = str(directory)
     rng = _rng(seed)
     names = [f'{i + 1:05d}{"D" if i % 2 == 0 else "N"}' for i in range(n_train + n_val + n_test)]
@@ -303,8 +309,8 @@ def write_pst900_raw(
 def write_fmb_raw(
     directory, n_train: int = 3, n_test: int = 2, hw=DEFAULT_HW, seed: int = 0
 ) -> Dict:
-    """Write ``{train,test}/{Visible,Infrared,Label}/<name>.png`` (Infrared saved as 3 identical channels,
-    labels 0..14 and a few 255)."""
+    """Write ``{train,test}/{Visible,Infrared,Label}/<name>.png`` (Infrared saved as 3 identical
+    channels, labels 0..14 and a few 255)."""
     from data_prep.fmb import DIRS
 
     return _write_split_folders(
@@ -336,7 +342,8 @@ def convert_fixture(
     Args:
         dataset: 'nyudv2', 'sunrgbd', 'mfnet', 'pst900' or 'fmb'.
         fixture_kwargs: options of the fixture writer (e.g. ``{'hw': (64, 64), 'n_train': 4}``).
-        convert_kwargs: extra converter options (e.g. ``hha=True``, ``trainval=True``, ``force=True``).
+        convert_kwargs: extra converter options (e.g. ``hha=True``, ``trainval=True``,
+            ``force=True``).
     Returns the converted dataset root (``str(out_dir)``).
     """
     import importlib

@@ -1,14 +1,15 @@
-"""FMB (Liu et al., "Multi-interactive Feature Learning and a Full-time Multi-modality Benchmark for Image
-Fusion and Segmentation", ICCV 2023; RGB-T, 14 classes + void) -> crossmodal layout.
+"""FMB (Liu et al., "Multi-interactive Feature Learning and a Full-time Multi-modality Benchmark for
+Image Fusion and Segmentation", ICCV 2023; RGB-T, 14 classes + void) -> crossmodal layout.
 
-Input as distributed (JinyuanLiu-CV/SegMiF): ``FMB/{train,test}/{Visible,Infrared,Label}/<name>.png`` --
-800x600, Label uint8 0..14 with 0 = unlabeled (``color/`` colour-coded labels are ignored). 1220 train /
-280 test, no validation split.
+Input as distributed (JinyuanLiu-CV/SegMiF):
+``FMB/{train,test}/{Visible,Infrared,Label}/<name>.png`` -- 800x600, Label uint8 0..14 with 0 =
+unlabeled (``color/`` colour-coded labels are ignored). 1220 train / 280 test, no validation split.
 
 Classes (stored 1..14, ``label_offset`` -1; stored 0 and 255 are void): Road, Sidewalk, Building,
-Traffic Lamp, Traffic Sign, Vegetation, Sky, Person, Car, Truck, Bus, Motorcycle, Bicycle, Pole (SegMiF
-issue #17; the paper reports 14 classes). Palette: the colour table of the released code (cv2 BGR order)
-converted to RGB. Known data issue: no Bicycle pixels in the test labels (SegMiF issue #28).
+Traffic Lamp, Traffic Sign, Vegetation, Sky, Person, Car, Truck, Bus, Motorcycle, Bicycle, Pole
+(SegMiF issue #17; the paper reports 14 classes). Palette: the colour table of the released code
+(cv2 BGR order) converted to RGB. Known data issue: no Bicycle pixels in the test labels (SegMiF
+issue #28).
 
 Usage::
 
@@ -97,7 +98,7 @@ def convert(
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split('\n')))
     p.add_argument('--root', required=True, help='FMB folder (with train/ and test/)')
     p.add_argument(
         '--unlabelled-dir',

@@ -1,32 +1,33 @@
-"""HHA depth encoding (Gupta, Girshick, Arbelaez, Malik, "Learning Rich Features from RGB-D Images for
-Object Detection and Segmentation", ECCV 2014).
+"""HHA depth encoding (Gupta, Girshick, Arbelaez, Malik, "Learning Rich Features from RGB-D Images
+for Object Detection and Segmentation", ECCV 2014).
 
 Three uint8 channels per pixel, in this order (RGB order on disk, like the authors' MATLAB
 ``saveHHA`` + ``imwrite``):
 
 1. horizontal **disparity**: ``31000 / max(z_cm, 100)``;
-2. **height** above the lowest observed point along gravity, in cm (a camera that sees nothing lower than
-   90 cm below itself is assumed 130 cm above the floor);
+2. **height** above the lowest observed point along gravity, in cm (a camera that sees nothing lower
+   than 90 cm below itself is assumed 130 cm above the floor);
 3. **angle** of the surface normal, in degrees, ``+ 38`` (``128 - 90``: walls -> 128).
 
-Steps (paper §3 and the structure of the authors' released MATLAB code, re-implemented with numpy/cv2):
-back-project the filled depth with the camera matrix (cm; 1-based pixel coordinates as in MATLAB);
-estimate normals by a least-squares plane fit ``a X + b Y + c Z = 1`` (solved in the ``(X/Z, Y/Z, 1)
--> 1/Z`` form) over square windows of half-size 3 (for the angle) and 10 (for gravity), zero-padded at
-the image border, leaving out pixels marked missing; estimate the gravity direction by iteratively refining
-``y`` (start ``(0, 1, 0)`` = image-down) as the eigenvector with the smallest eigenvalue of
-``sum_W n n^T - sum_F n n^T``, F = normals within 45 deg (then 15 deg) of ``y``, W = normals within
-45 (15) deg of perpendicular, 5 iterations per threshold; rotate the cloud so gravity is the y axis.
-The angle is measured between the camera-facing normal and "up" (floors 0 -> 38, walls 90 -> 128,
-ceilings 180 -> 218). Channels are rounded half up and saturated to [0, 255]; undefined -> 0.
+Steps (paper §3 and the structure of the authors' released MATLAB code, re-implemented with
+numpy/cv2): back-project the filled depth with the camera matrix (cm; 1-based pixel coordinates as
+in MATLAB); estimate normals by a least-squares plane fit ``a X + b Y + c Z = 1`` (solved in the
+``(X/Z, Y/Z, 1) -> 1/Z`` form) over square windows of half-size 3 (for the angle) and 10 (for
+gravity), zero-padded at the image border, leaving out pixels marked missing; estimate the gravity
+direction by iteratively refining ``y`` (start ``(0, 1, 0)`` = image-down) as the eigenvector with
+the smallest eigenvalue of ``sum_W n n^T - sum_F n n^T``, F = normals within 45 deg (then 15 deg) of
+``y``, W = normals within 45 (15) deg of perpendicular, 5 iterations per threshold; rotate the cloud
+so gravity is the y axis. The angle is measured between the camera-facing normal and "up" (floors 0
+-> 38, walls 90 -> 128, ceilings 180 -> 218). Channels are rounded half up and saturated to
+[0, 255]; undefined -> 0.
 
-Missing-pixel mask: the paper/code take it from the *raw* depth (``raw == 0``). The widely used MATLAB
-reference output (Depth2HHA-python ``demo/matlab_hha.png``; SA-Gate/CMX HHA images match it) is
-reproduced only when no pixel of the filled depth is treated as missing; that is the default here
-(``raw_depth_m=None``). Passing the raw depth gives the paper's variant (mean |diff| to the reference
-~28 levels on the angle channel). Measured on NYU frame 0 against matlab_hha.png with the default
-(tests/data_prep/test_hha.py): mean |diff| per channel 0 / 0.00001 / 0 levels, max 0 / 1 / 0 (2 height
-pixels on exact .5 rounding ties).
+Missing-pixel mask: the paper/code take it from the *raw* depth (``raw == 0``). The widely used
+MATLAB reference output (Depth2HHA-python ``demo/matlab_hha.png``; SA-Gate/CMX HHA images match it)
+is reproduced only when no pixel of the filled depth is treated as missing; that is the default here
+(``raw_depth_m=None``). Passing the raw depth gives the paper's variant (mean |diff| to the
+reference ~28 levels on the angle channel). Measured on NYU frame 0 against matlab_hha.png with the
+default (tests/data_prep/test_hha.py): mean |diff| per channel 0 / 0.00001 / 0 levels, max 0 / 1 / 0
+(2 height pixels on exact .5 rounding ties).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-# NYU Depth v2 colour camera (Depth2HHA / NYU toolbox camera_params): fx, fy, cx, cy (pixels, 1-based).
+# NYU Depth v2 colour camera (Depth2HHA / NYU toolbox camera_params): fx, fy, cx, cy
+# (pixels, 1-based).
 NYU_CAMERA = np.array([[518.8579, 0.0, 325.5824], [0.0, 519.4696, 253.7362], [0.0, 0.0, 1.0]])
 
 
 def backproject(z_cm: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """(H, W) depth -> (H, W, 3) camera-frame points in the depth's unit (x right, y down, z forward).
+    """(H, W) depth -> (H, W, 3) camera-frame points in the depth's unit (x right, y down, z
+    forward).
 
     Pixel coordinates are 1-based (MATLAB convention of the camera parameters).
     """
@@ -119,7 +122,8 @@ def gravity_direction(
     angle_thresh: Sequence[float] = (45.0, 15.0),
     iters: Sequence[int] = (5, 5),
 ) -> np.ndarray:
-    """Estimate the gravity direction (unit 3-vector, camera frame, same sign as ``y0``) from normals."""
+    """Estimate the gravity direction (unit 3-vector, camera frame, same sign as ``y0``) from
+    normals."""
     nn = normals.reshape(-1, 3)
     nn = nn[np.isfinite(nn).all(axis=1)]
     y = np.asarray(y0, np.float64)
@@ -152,7 +156,8 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def hha_channels(
     depth_m: np.ndarray, raw_depth_m: Optional[np.ndarray] = None, K: np.ndarray = NYU_CAMERA
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float HHA channels (disparity, height cm, angle deg) before quantisation; see :func:`depth_to_hha`."""
+    """Float HHA channels (disparity, height cm, angle deg) before quantisation; see
+    :func:`depth_to_hha`."""
     depth_m = np.asarray(depth_m, np.float64)
     if depth_m.ndim != 2:
         raise ValueError(f'depth must be HxW, got shape {depth_m.shape}')
@@ -171,7 +176,8 @@ def hha_channels(
         y_min = -130.0
     height = h - y_min
     with np.errstate(invalid='ignore'):
-        # angle between the camera-facing normal and "up" (-gravity): floors 0, walls 90, ceilings 180
+        # angle between the camera-facing normal and "up" (-gravity):
+        # floors 0, walls 90, ceilings 180
         angle = np.degrees(np.arccos(np.clip(np.sum(n_angle * -g, axis=2), -1.0, 1.0)))
     disparity = 31000.0 / np.maximum(z, 100.0)
     return disparity, height, angle
@@ -184,9 +190,9 @@ def depth_to_hha(
 
     Args:
         depth_m: (H, W) filled/in-painted depth in metres (NYU ``depths``).
-        raw_depth_m: (H, W) raw depth in metres, 0 = missing; its missing pixels are left out of the normal
-            fits (the paper's variant). None (default): only ``depth_m <= 0`` is missing, which reproduces
-            the MATLAB reference HHA images.
+        raw_depth_m: (H, W) raw depth in metres, 0 = missing; its missing pixels are left out of the
+            normal fits (the paper's variant). None (default): only ``depth_m <= 0`` is missing,
+            which reproduces the MATLAB reference HHA images.
         K: 3x3 colour camera matrix (pixels, 1-based principal point), default NYU Depth v2.
     Returns:
         (H, W, 3) uint8, channels (disparity, height, angle) -- write in RGB order.

@@ -1,14 +1,15 @@
 """MFNet (Ha et al., IROS 2017; RGB-T, 9 classes counting "unlabeled") -> crossmodal layout.
 
-Input as distributed (also RTFNet's re-host): ``<root>/images/<name>.png`` = 4-channel PNG with channels
-R, G, B, thermal (thermal in the alpha channel; read here with IMREAD_UNCHANGED -- a plain cv2.imread
-drops it), ``<root>/labels/<name>.png`` uint8 0..8, and split lists ``train.txt`` (784), ``val.txt`` (392),
-``test.txt`` (393), optionally ``test_day.txt`` / ``test_night.txt``.
+Input as distributed (also RTFNet's re-host): ``<root>/images/<name>.png`` = 4-channel PNG with
+channels R, G, B, thermal (thermal in the alpha channel; read here with IMREAD_UNCHANGED -- a plain
+cv2.imread drops it), ``<root>/labels/<name>.png`` uint8 0..8, and split lists ``train.txt`` (784),
+``val.txt`` (392), ``test.txt`` (393), optionally ``test_day.txt`` / ``test_night.txt``.
 
-Output: ``RGB/<name>.png``, ``Thermal/<name>.png`` (uint8, 1 channel), ``Label/<name>.png`` (0..8 as stored,
-``label_offset`` 0: unlabeled is class 0, as RTFNet/CMX count it), split files, meta.json. ``--trainval``
-also writes ``trainval.txt`` (train + val = 1176, Sigma's ``train2.txt``) and makes it the training split
-in meta.json (``splits``: ``train`` and ``trainval`` -> trainval.txt, no ``val``: validate on test then).
+Output: ``RGB/<name>.png``, ``Thermal/<name>.png`` (uint8, 1 channel), ``Label/<name>.png`` (0..8 as
+stored, ``label_offset`` 0: unlabeled is class 0, as RTFNet/CMX count it), split files, meta.json.
+``--trainval`` also writes ``trainval.txt`` (train + val = 1176, Sigma's ``train2.txt``) and makes
+it the training split in meta.json (``splits``: ``train`` and ``trainval`` -> trainval.txt, no
+``val``: validate on test then).
 
 Usage::
 

@@ -1,7 +1,7 @@
 """NYU Depth v2 label tables: the 894 -> 40 class mapping of Gupta et al. (CVPR 2013).
 
-Facts transcribed (generated, not hand-typed) from ``classMapping40.mat`` (field ``mapClass``, 1x894,
-values 1..40; ``className``, 40 names) as distributed with the NYU-40 benchmark
+Facts transcribed (generated, not hand-typed) from ``classMapping40.mat`` (field ``mapClass``,
+1x894, values 1..40; ``className``, 40 names) as distributed with the NYU-40 benchmark
 (ankurhanda/nyuv2-meta-data @ b92d15c5). Entry ``k-1`` is the 40-class id of 894-class id ``k``; the
 894 ids index the ``names`` cell array of ``nyu_depth_v2_labeled.mat`` (1-based, 0 = unlabeled).
 ``tests/data_prep`` checks this table against the .mat in shared data.

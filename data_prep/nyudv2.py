@@ -1,18 +1,21 @@
-"""NYU Depth v2 (labeled subset, 1449 frames) -> crossmodal layout (RGB + Depth [+ HHA], 40 classes).
+"""NYU Depth v2 (labeled subset, 1449 frames) -> crossmodal layout (RGB + Depth [+ HHA], 40
+classes).
 
-Input as distributed: ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read with h5py) and the official
-``splits.mat`` (``trainNdxs`` 795, ``testNdxs`` 654; 1-based frame indices). h5py sees MATLAB's
-column-major arrays with reversed axes: ``images`` (N, 3, W, H), ``depths``/``rawDepths``/``labels``
-(N, W, H); frame k is transposed back to (H, W[, 3]) here.
+Input as distributed: ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read with h5py) and the
+official ``splits.mat`` (``trainNdxs`` 795, ``testNdxs`` 654; 1-based frame indices). h5py sees
+MATLAB's column-major arrays with reversed axes: ``images`` (N, 3, W, H),
+``depths``/``rawDepths``/``labels`` (N, W, H); frame k is transposed back to (H, W[, 3]) here.
 
-Output (``<out>``): ``RGB/<i>.jpg``, ``Depth/<i>.png`` (uint16 millimetres, from the filled ``depths``
-by default), ``HHA/<i>.png`` with ``--hha`` (see data_prep/hha.py), ``Label/<i>.png`` (uint8, 0 = void,
-1..40 = NYU-40 classes of Gupta et al. 2013, i.e. ``label_offset`` -1), ``train.txt``/``test.txt``
-(stems ``i`` = 0-based frame index, as SA-Gate/CMX: frame k (1-based) -> ``k-1``) and meta.json.
+Output (``<out>``): ``RGB/<i>.jpg``, ``Depth/<i>.png`` (uint16 millimetres, from the filled
+``depths`` by default), ``HHA/<i>.png`` with ``--hha`` (see data_prep/hha.py), ``Label/<i>.png``
+(uint8, 0 = void, 1..40 = NYU-40 classes of Gupta et al. 2013, i.e. ``label_offset`` -1),
+``train.txt``/``test.txt`` (stems ``i`` = 0-based frame index, as SA-Gate/CMX: frame k (1-based) ->
+``k-1``) and meta.json.
 
 Usage::
 
-    python data_prep/nyudv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat --out data/nyudv2 [--hha]
+    python data_prep/nyudv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat \
+        --out data/nyudv2 [--hha]
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ def load_splits(path: str):
 
 
 def load_class_map(path: str = None) -> np.ndarray:
-    """Lookup table stored-894 -> stored-40 (index 0 -> 0), from the embedded table or classMapping40.mat."""
+    """Lookup table stored-894 -> stored-40 (index 0 -> 0), from the embedded table or
+    classMapping40.mat."""
     if path:
         import scipy.io
 
@@ -219,13 +223,15 @@ def convert(
             palette=voc_palette(41)[1:],
             label_offset=-1,
             splits={'train': [str(k - 1) for k in train], 'test': [str(k - 1) for k in test]},
-            split_source=f'official splits.mat ({os.path.basename(splits)}; 1-based trainNdxs/testNdxs, '
-            f'stem = index - 1)',
+            split_source=f'official splits.mat ({os.path.basename(splits)}; 1-based '
+            f'trainNdxs/testNdxs, stem = index - 1)',
             extra={
                 'source': os.path.basename(mat),
-                'label_encoding': 'stored 0 = unlabeled (void), 1..40 = NYU-40 (894 -> 40 map of Gupta '
-                'et al. 2013, classMapping40.mat)',
-                'palette_source': 'PASCAL-VOC bit-interleaved colour map indexed by stored label (CMX/DFormer)',
+                'label_encoding': 'stored 0 = unlabeled (void), 1..40 = NYU-40 (894 -> 40 map of '
+                'Gupta et al. 2013, classMapping40.mat)',
+                'palette_source': (
+                    'PASCAL-VOC bit-interleaved colour map indexed by stored label (CMX/DFormer)'
+                ),
             },
         )
     finally:
@@ -234,7 +240,7 @@ def convert(
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split('\n')))
     p.add_argument('--mat', required=True, help='nyu_depth_v2_labeled.mat (v7.3)')
     p.add_argument(
         '--splits', required=True, help='official splits.mat (trainNdxs/testNdxs, 1-based)'

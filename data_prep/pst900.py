@@ -1,12 +1,13 @@
 """PST900 (Shivakumar et al., ICRA 2020; RGB-T, 5 classes) -> crossmodal layout.
 
-Input as distributed (github ShreyasSkandanS/pst900_thermal_rgb): ``PST900_RGBT_Dataset/{train,test}/
-{rgb,thermal,labels,...}/<name>.png`` -- rgb 1280x720 uint8, thermal uint8 1-channel (FLIR AGC projected into
-the RGB camera, 0 = holes), labels uint8 0..4. 597 train / 288 test; there is no validation split
-(Sigma/CMX validate on test). ``depth`` and ``thermal_raw`` are not converted.
+Input as distributed (github ShreyasSkandanS/pst900_thermal_rgb):
+``PST900_RGBT_Dataset/{train,test}/{rgb,thermal,labels,...}/<name>.png`` -- rgb 1280x720 uint8,
+thermal uint8 1-channel (FLIR AGC projected into the RGB camera, 0 = holes), labels uint8 0..4. 597
+train / 288 test; there is no validation split (Sigma/CMX validate on test). ``depth`` and
+``thermal_raw`` are not converted.
 
-Classes (0 is a real class, ``label_offset`` 0): background, fire_extinguisher, backpack, hand_drill,
-survivor; palette = the toolkit colour map (listed there in cv2 BGR order) in RGB order.
+Classes (0 is a real class, ``label_offset`` 0): background, fire_extinguisher, backpack,
+hand_drill, survivor; palette = the toolkit colour map (listed there in cv2 BGR order) in RGB order.
 
 Usage::
 

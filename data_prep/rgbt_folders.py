@@ -1,8 +1,10 @@
-"""Shared converter for RGB-T datasets distributed as ``<root>/<split>/{<rgb>,<thermal>,<label>}/<name>.png``
-(PST900, FMB). Used by data_prep/pst900.py and data_prep/fmb.py.
+"""Shared converter for RGB-T datasets distributed as
+``<root>/<split>/{<rgb>,<thermal>,<label>}/<name>.png`` (PST900, FMB). Used by data_prep/pst900.py
+and data_prep/fmb.py.
 
-Output: ``RGB/<name>.png`` (uint8 RGB), ``Thermal/<name>.png`` (uint8, 1 channel), ``Label/<name>.png``
-(uint8 as stored; a palette PNG's indices), ``<split>.txt`` + ``<split>_pairs.txt`` per split, meta.json.
+Output: ``RGB/<name>.png`` (uint8 RGB), ``Thermal/<name>.png`` (uint8, 1 channel),
+``Label/<name>.png`` (uint8 as stored; a palette PNG's indices), ``<split>.txt`` +
+``<split>_pairs.txt`` per split, meta.json.
 
 No-label mode (``unlabelled_dir``, CLI ``--unlabelled-dir``): a folder of paired frames
 ``<dir>/{<rgb>,<thermal>}/<name>.png`` without labels (e.g. extra recordings for label-free
@@ -32,14 +34,16 @@ UNLABELLED_SPLIT = 'unlabelled'
 
 
 def list_names(folder: str, ext: str = '.png') -> List[str]:
-    """Sorted stems of the ``ext`` files in ``folder`` (raises PrepError if the folder is missing)."""
+    """Sorted stems of the ``ext`` files in ``folder`` (raises PrepError if the folder is
+    missing)."""
     if not os.path.isdir(folder):
         raise PrepError(f'{folder}: folder not found')
     return sorted(os.path.splitext(n)[0] for n in os.listdir(folder) if n.lower().endswith(ext))
 
 
 def read_label(path: str, allowed_max: int, allow_255: bool) -> np.ndarray:
-    """Read a stored label PNG as HxW uint8 and check its values (0..allowed_max, plus 255 if allowed).
+    """Read a stored label PNG as HxW uint8 and check its values (0..allowed_max, plus 255 if
+    allowed).
 
     A palette ("P") PNG gives its indices (VOC style), not its colours."""
     lab = single_channel(read_label_image(path), path)
@@ -86,8 +90,8 @@ def convert_split_folders(
 ) -> str:
     """Convert ``<root>/<split>/{dirs['rgb'], dirs['thermal'], dirs['label']}/<name>.png``.
 
-    Stems are the file names, which must be unique across splits; every RGB file needs a thermal and a
-    label file of the same size. ``unlabelled_dir``: also convert ``<unlabelled_dir>/{dirs['rgb'],
+    Stems are the file names, which must be unique across splits; every RGB file needs a thermal and
+    a label file of the same size. ``unlabelled_dir``: also convert ``<unlabelled_dir>/{dirs['rgb'],
     dirs['thermal']}/<name>.png`` (no labels) into the split ``unlabelled`` (module docstring).
     """
     if not os.path.isdir(root):

@@ -1,23 +1,26 @@
-"""SUN RGB-D (Song, Lichtenberg, Xiao, CVPR 2015; 10,335 RGB-D frames, 37 classes) -> crossmodal layout.
+"""SUN RGB-D (Song, Lichtenberg, Xiao, CVPR 2015; 10,335 RGB-D frames, 37 classes) -> crossmodal
+layout.
 
 Inputs as distributed:
 
-- ``--root``: the folder that contains ``SUNRGBD/`` from the official SUNRGBD.zip; each frame folder has
-  ``image/<f>.jpg``, ``depth/<f>.png`` (raw) and ``depth_bfx/<f>.png`` (in-painted).
-- ``--train-list`` / ``--test-list``: the official split as image-path lists (5285 / 5050 lines such as
-  ``SUNRGBD/kv2/kinect2data/<seq>/image/<f>.jpg``; ankurhanda/sunrgbd-meta-data
-  ``sunrgbd_training_images.txt`` / ``sunrgbd_testing_images.txt``, the order of the toolbox's allsplit.mat).
+- ``--root``: the folder that contains ``SUNRGBD/`` from the official SUNRGBD.zip; each frame folder
+  has ``image/<f>.jpg``, ``depth/<f>.png`` (raw) and ``depth_bfx/<f>.png`` (in-painted).
+- ``--train-list`` / ``--test-list``: the official split as image-path lists (5285 / 5050 lines such
+  as ``SUNRGBD/kv2/kinect2data/<seq>/image/<f>.jpg``; ankurhanda/sunrgbd-meta-data
+  ``sunrgbd_training_images.txt`` / ``sunrgbd_testing_images.txt``, the order of the toolbox's
+  allsplit.mat).
 - ``--labels``: folder of the 37-class label PNGs ``img-XXXXXX.png`` extracted from the toolbox's
-  SUNRGBD2Dseg.mat (ankurhanda/sunrgbd-meta-data): numbered from 1 through the test list and then the train
-  list (test line i -> ``img-{i:06d}``, train line j -> ``img-{len(test)+j:06d}``; 5050 + 5285).
-  Stored 0 = unlabeled, 1..37 (``label_offset`` -1).
+  SUNRGBD2Dseg.mat (ankurhanda/sunrgbd-meta-data): numbered from 1 through the test list and then
+  the train list (test line i -> ``img-{i:06d}``, train line j -> ``img-{len(test)+j:06d}``; 5050 +
+  5285). Stored 0 = unlabeled, 1..37 (``label_offset`` -1).
 
 Depth PNGs store millimetres with the 16-bit word rotated by 3 bits; the SUN RGB-D toolbox
-(read3dPoints.m) decodes ``mm = (d >> 3) | (d << 13)`` (16-bit) and clips at 8 m. Output ``Depth`` is that
-decoded value in uint16 mm, clipped at 8000 (0 stays 0 = missing).
+(read3dPoints.m) decodes ``mm = (d >> 3) | (d << 13)`` (16-bit) and clips at 8 m. Output ``Depth``
+is that decoded value in uint16 mm, clipped at 8000 (0 stays 0 = missing).
 
-Stems are the label numbers (``img-000001`` ...), so train/test stems never collide. With ``--rgb-ext .jpg``
-(default) the distributed JPEG is copied unchanged (same bytes); ``.png`` stores its decoded pixels losslessly.
+Stems are the label numbers (``img-000001`` ...), so train/test stems never collide. With
+``--rgb-ext .jpg`` (default) the distributed JPEG is copied unchanged (same bytes); ``.png`` stores
+its decoded pixels losslessly.
 
 Usage::
 
@@ -99,7 +102,8 @@ MAX_DEPTH_MM = 8000
 def decode_depth(d: np.ndarray, clip_mm: int = MAX_DEPTH_MM) -> np.ndarray:
     """SUN RGB-D depth PNG (uint16, bit-rotated) -> uint16 millimetres, clipped at ``clip_mm``.
 
-    ``mm = ((d >> 3) | (d << 13)) & 0xFFFF`` (SUNRGBD toolbox read3dPoints.m), then ``min(mm, clip_mm)``.
+    ``mm = ((d >> 3) | (d << 13)) & 0xFFFF`` (SUNRGBD toolbox read3dPoints.m), then
+    ``min(mm, clip_mm)``.
     """
     if d.dtype != np.uint16:
         raise ValueError(f'SUN RGB-D depth must be uint16, got {d.dtype}')
@@ -109,7 +113,8 @@ def decode_depth(d: np.ndarray, clip_mm: int = MAX_DEPTH_MM) -> np.ndarray:
 
 
 def encode_depth(mm: np.ndarray) -> np.ndarray:
-    """Inverse of the rotation in :func:`decode_depth` (for writing test fixtures): uint16 mm -> PNG word."""
+    """Inverse of the rotation in :func:`decode_depth` (for writing test fixtures): uint16 mm -> PNG
+    word."""
     m32 = mm.astype(np.uint32)
     return (((m32 << 3) | (m32 >> 13)) & 0xFFFF).astype(np.uint16)
 
@@ -179,7 +184,8 @@ def convert(
             + '; bit rotation undone, clipped at 8 m',
         },
     }
-    # 'rgb_jpeg': 'copied' keeps an unfinished run of the older, re-encoding converter from being resumed
+    # 'rgb_jpeg': 'copied' keeps an unfinished run of the older, re-encoding converter from being
+    # resumed
     writer = DatasetWriter(
         out,
         converter='sunrgbd',
@@ -207,8 +213,9 @@ def convert(
         for p, a in ((dpath, raw), (lpath, label)):
             if a.shape[:2] != rgb.shape[:2]:
                 raise PrepError(f'{p}: size {a.shape[:2]} differs from {ipath} {rgb.shape[:2]}')
-        # the distributed JPEG is copied byte for byte (re-encoding it at quality 95 changed pixels by
-        # up to 38 levels); it was decoded above with the loader's strict reader, so it is complete
+        # the distributed JPEG is copied byte for byte (re-encoding it at quality 95 changed pixels
+        # by up to 38 levels); it was decoded above with the loader's strict reader, so it is
+        # complete
         src_ext = os.path.splitext(ipath)[1].lower()
         same_format = src_ext in (('.jpg', '.jpeg') if rgb_ext == '.jpg' else (rgb_ext,))
         writer.write(
@@ -231,8 +238,8 @@ def convert(
             'train': [f'img-{len(test) + j + 1:06d}' for j in range(len(train))],
             'test': [f'img-{i + 1:06d}' for i in range(len(test))],
         },
-        split_source=f'official SUN RGB-D split lists ({os.path.basename(train_list)} {len(train)}, '
-        f'{os.path.basename(test_list)} {len(test)}; toolbox allsplit.mat order)',
+        split_source=f'official SUN RGB-D split lists ({os.path.basename(train_list)} '
+        f'{len(train)}, {os.path.basename(test_list)} {len(test)}; toolbox allsplit.mat order)',
         extra={
             'label_encoding': 'stored 0 = unlabeled (void), 1..37 (seg37list)',
             'frame_index': 'frame_index.txt (stem<TAB>SUNRGBD frame folder)',
@@ -243,7 +250,7 @@ def convert(
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split('\n')))
     p.add_argument(
         '--root', required=True, help='folder containing SUNRGBD/ (official SUNRGBD.zip)'
     )

@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Write a small synthetic forest dataset (RGBI + LiDAR metrics + CHM/PAI/FHD) in the crossmodal layout.
+"""Write a small synthetic forest dataset (RGBI + LiDAR metrics + CHM/PAI/FHD) in the crossmodal
+layout.
 
-    python data_prep/synthetic_forest.py --out data/synthetic_forest [--seed 0] [--size 512] [--tile-size 64]
+    python data_prep/synthetic_forest.py --out data/synthetic_forest [--seed 0] [--size 512] \
+        [--tile-size 64]
 
-Deterministic for a seed; runs offline (no files read). Scene model: crossmodal/datasets/lidar/synthetic.py.
+Deterministic for a seed; runs offline (no files read). Scene model:
+crossmodal/datasets/lidar/synthetic.py.
 """
 
 import argparse

@@ -190,7 +190,8 @@ def build(cfg, seed=None):
 
 
 # ------------------------------------------------------------------------------------- batches
-#: Value range of a random non-RGB modality in :func:`raw_batch` (thermal grey levels, depth metres).
+#: Value range of a random non-RGB modality in :func:`raw_batch`
+#: (thermal grey levels, depth metres).
 MODALITY_SCALE = dict(thermal=250.0, depth=10.0, lidar=5.0)
 
 

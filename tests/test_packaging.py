@@ -1,4 +1,5 @@
-"""Package metadata: torch is a range that admits CUDA builds; the CPU wheel pin lives in requirements.txt."""
+"""Package metadata: torch is a range that admits CUDA builds; the CPU wheel pin lives in
+requirements.txt."""
 
 import os
 import tomllib

@@ -1,6 +1,7 @@
 """Every tool is exercised by a test: a static check that each ``tools/*.py`` / ``tools/*.sh`` and
 each ``tools/benchmark.py`` subcommand is named in some test file, plus the smoke test of the one
-tool nothing else ran (tools/install_torch.sh, with a fake pip / python / nvidia-smi: no install)."""
+tool nothing else ran (tools/install_torch.sh, with a fake pip / python / nvidia-smi: no
+install)."""
 
 import ast
 import glob
@@ -67,7 +68,7 @@ def test_every_benchmark_subcommand_is_run_by_a_test():
         ), f'no test runs tools/benchmark.py {name}'
 
 
-# ---------------------------------------------------------------------------------- install_torch.sh
+# -------------------------------------------------------------------------------- install_torch.sh
 def _fake(path, body):
     with open(path, 'w') as f:
         f.write('#!/bin/sh\n' + body + '\n')

@@ -2,7 +2,8 @@
 """Check a config before a long GPU run: which checkpoint each backbone loads, then a few training
 iterations and a validation on a generated stand-in dataset at the config's real resolution.
 
-    python tools/check_config.py configs/teachers/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640.py
+    python tools/check_config.py \
+        configs/teachers/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640.py
     python tools/check_config.py <config> --fake-weights --fake-teachers   # offline, random weights
     python tools/check_config.py --all --fake-weights --fake-teachers --scale 0.125
 

@@ -44,7 +44,8 @@ def log_interval(iters):
 
 
 def progress_line(line, name):
-    """A short progress line (iterations, loss, ETA) for an mmengine training log line, else None."""
+    """A short progress line (iterations, loss, ETA) for an mmengine training log line, else
+    None."""
     m = _ITER_LINE.search(line)
     if not m:
         return None

@@ -23,16 +23,16 @@ plain student) and which config or tool to use instead.
 ``DIR/<stem>.png``, ``<stem>`` being the file name of the sample's image without its extension.
 
 Missing sensors (any model; crossmodal/evaluation/robustness.py): ``--modalities`` lists the
-modalities that are given, ``--drop`` the ones that are missing; a missing modality is blanked in the
-test pipeline (``--fill zero``, ``mean`` = dataset mean from the data preprocessor, or
+modalities that are given, ``--drop`` the ones that are missing; a missing modality is blanked in
+the test pipeline (``--fill zero``, ``mean`` = dataset mean from the data preprocessor, or
 ``sample-mean``). ``--robustness`` evaluates full input and each modality missing and writes a
 table (``<work_dir>/robustness.md`` / ``.json``, or ``--out`` without extension as the prefix).
 
-Multi-scale + flip testing (``--aug-test``, mmseg's flag name; crossmodal/evaluation/aug_test.py): every
-modality is resized jointly to each of ``--aug-scales`` (and flipped unless ``--no-flip``), the model's
-own inference runs on each copy, and the softmax probabilities are averaged at the original
-resolution. It wraps the model (not the pipeline), so it works for dict-input RGB-X models, RTFDNet,
-distillers and stock RGB students alike, and combines with ``--drop`` / ``--robustness``.
+Multi-scale + flip testing (``--aug-test``, mmseg's flag name; crossmodal/evaluation/aug_test.py):
+every modality is resized jointly to each of ``--aug-scales`` (and flipped unless ``--no-flip``),
+the model's own inference runs on each copy, and the softmax probabilities are averaged at the
+original resolution. It wraps the model (not the pipeline), so it works for dict-input RGB-X models,
+RTFDNet, distillers and stock RGB students alike, and combines with ``--drop`` / ``--robustness``.
 """
 
 import argparse

@@ -6,8 +6,8 @@
 
 ``train_dataloader.batch_size`` is per process: ``tools/dist_train.sh <cfg> N`` trains with N times
 that batch. ``--auto-scale-lr`` scales the learning rate by global batch /
-``auto_scale_lr.base_batch_size`` (mmengine's Runner does the scaling); the run logs one line with the
-per-process batch, world size, global batch and whether the LR is scaled.
+``auto_scale_lr.base_batch_size`` (mmengine's Runner does the scaling); the run logs one line with
+the per-process batch, world size, global batch and whether the LR is scaled.
 
 ``--resume`` without a path continues from the checkpoint named by ``<work_dir>/last_checkpoint``
 if it loads, otherwise from the newest complete ``iter_<n>.pth`` (logged; never a ``*.tmp`` left by

@@ -1,4 +1,5 @@
-"""Fixtures for the data_prep tests: converted tiny datasets, built once per session and copied per test."""
+"""Fixtures for the data_prep tests: converted tiny datasets, built once per session and copied per
+test."""
 
 import shutil
 

@@ -1,4 +1,5 @@
-"""tools/check_dataset.py: passes clean output; each planted defect is reported (one test per kind)."""
+"""tools/check_dataset.py: passes clean output; each planted defect is reported (one test per
+kind)."""
 
 import json
 import os

@@ -31,7 +31,8 @@ def test_write_image_refuses_uint16_jpeg(tmp_path):
 
 def test_voc_palette_known_entries():
     pal = common.voc_palette(41)
-    # values checked against SA-Gate ColoredLabel/0.png (data.md §1.4): 1 -> (128,0,0), 12 -> (64,0,128)
+    # values checked against SA-Gate ColoredLabel/0.png (data.md §1.4):
+    # 1 -> (128,0,0), 12 -> (64,0,128)
     assert pal[0] == [0, 0, 0] and pal[1] == [128, 0, 0] and pal[2] == [0, 128, 0]
     assert pal[3] == [128, 128, 0] and pal[4] == [0, 0, 128] and pal[12] == [64, 0, 128]
 

@@ -1,5 +1,6 @@
-"""Converters lose nothing: SUN RGB-D JPEGs copied byte for byte, unlabelled frames convertible (no Label
-file, an ``unlabelled`` split in meta.json) and loadable, palette label PNGs read as indices."""
+"""Converters lose nothing: SUN RGB-D JPEGs copied byte for byte, unlabelled frames convertible (no
+Label file, an ``unlabelled`` split in meta.json) and loadable, palette label PNGs read as
+indices."""
 
 import json
 import os

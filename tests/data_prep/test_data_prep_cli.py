@@ -1,4 +1,5 @@
-"""Each converter's command line (in-process main(argv)): writes, refuses to overwrite, --force rewrites."""
+"""Each converter's command line (in-process main(argv)): writes, refuses to overwrite, --force
+rewrites."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""Each converter's default --out, its docstring usage and data_prep/README.md name the config's data_root."""
+"""Each converter's default --out, its docstring usage and data_prep/README.md name the config's
+data_root."""
 
 import importlib
 import os.path as osp

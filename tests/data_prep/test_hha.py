@@ -1,4 +1,5 @@
-"""HHA encoder: a hand-built synthetic scene, and the MATLAB reference HHA of NYU frame 0 (shared data)."""
+"""HHA encoder: a hand-built synthetic scene, and the MATLAB reference HHA of NYU frame 0 (shared
+data)."""
 
 import os
 
@@ -12,9 +13,10 @@ WALL_CM, CAM_H_CM, CY = 600.0, 130.0, 60.0
 
 
 def _room(h=240, w=160):
-    """Camera looking horizontally at a wall 6 m away, floor 1.3 m below; NYU focal lengths, principal point
-    row CY (1-based pixel coordinates). Floor at camera-frame y = +130 cm (y down): z = 130 fy / (v - cy)
-    for rows below the horizon; the floor meets the wall 130 fy / 600 = 112.6 rows below it.
+    """Camera looking horizontally at a wall 6 m away, floor 1.3 m below; NYU focal lengths,
+    principal point row CY (1-based pixel coordinates). Floor at camera-frame y = +130 cm (y down):
+    z = 130 fy / (v - cy) for rows below the horizon; the floor meets the wall 130 fy / 600 = 112.6
+    rows below it.
     """
     K = NYU_CAMERA.copy()
     K[1, 2] = CY
@@ -55,10 +57,12 @@ def test_gravity_and_rotation_helpers():
 
 
 def test_matches_matlab_reference(shared_real):
-    """Tolerance stated: mean |diff| <= 0.01 levels per channel, max 1 level (exact .5 rounding ties).
+    """Tolerance stated: mean |diff| <= 0.01 levels per channel, max 1 level (exact .5 rounding
+    ties).
 
     Measured: mean 0 / 0.0000065 / 0, max 0 / 1 / 0 (2 pixels of the height channel) -- the default
-    (no missing mask). The paper's raw-depth mask variant is also reported (it does not match this reference).
+    (no missing mask). The paper's raw-depth mask variant is also reported (it does not match this
+    reference).
     """
     d = os.path.join(shared_real, 'nyuv2', 'depth2hha')
     depth = cv2.imread(os.path.join(d, '0.png'), cv2.IMREAD_UNCHANGED).astype(np.float64) / 10000
@@ -71,6 +75,7 @@ def test_matches_matlab_reference(shared_real):
     assert np.all(diff.mean(axis=0) <= 0.01), diff.mean(axis=0)
     assert diff.max() <= 1
     assert (diff > 0).sum() <= 10
-    # paper variant (raw-depth holes left out of the normal fits): disparity/height unchanged, angle differs
+    # paper variant (raw-depth holes left out of the normal fits): disparity/height unchanged, angle
+    # differs
     diff_raw = np.abs(depth_to_hha(depth, raw).astype(int) - ref).reshape(-1, 3)
     assert diff_raw[:, 0].max() == 0 and diff_raw[:, 1].max() <= 1 and diff_raw[:, 2].mean() > 5

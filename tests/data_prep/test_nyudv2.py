@@ -1,4 +1,5 @@
-"""NYU Depth v2 converter on a tiny v7.3 .mat written by the test, plus the real meta files in shared data."""
+"""NYU Depth v2 converter on a tiny v7.3 .mat written by the test, plus the real meta files in
+shared data."""
 
 import json
 import os
@@ -169,8 +170,9 @@ def test_real_label_frame_uses_nyu40_ids(shared_real):
 
 
 def test_real_frame_end_to_end(tmp_path, shared_real):
-    """NYU frame 0 (real RGB, filled/raw depth, NYU-40 label) packed into a v7.3 .mat in MATLAB's layout,
-    converted with --hha: label identical to SA-Gate's Label/0.png, depth in mm, HHA vs the MATLAB reference."""
+    """NYU frame 0 (real RGB, filled/raw depth, NYU-40 label) packed into a v7.3 .mat in MATLAB's
+    layout, converted with --hha: label identical to SA-Gate's Label/0.png, depth in mm, HHA vs the
+    MATLAB reference."""
     import scipy.io
 
     nyu = os.path.join(shared_real, 'nyuv2')
@@ -202,7 +204,8 @@ def test_real_frame_end_to_end(tmp_path, shared_real):
     assert (
         np.all(diff.mean(axis=0) <= 0.01) and diff.max() <= 1
     )  # float32 .mat depth: a few .5 ties
-    # an empty split is not written (the loader and the checker refuse empty split files) but recorded
+    # an empty split is not written (the loader and the checker refuse empty split files) but
+    # recorded
     meta = json.loads((out / 'meta.json').read_text())
     assert not (out / 'train.txt').exists() and (out / 'test.txt').read_text() == '0\n'
     assert meta['splits'] == {'test': 'test.txt'} and meta['omitted_empty_splits'] == ['train']

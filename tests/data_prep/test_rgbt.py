@@ -1,4 +1,5 @@
-"""RGB-T converters: MFNet (4-channel PNG, alpha = thermal), PST900, FMB; fixtures and real frames."""
+"""RGB-T converters: MFNet (4-channel PNG, alpha = thermal), PST900, FMB; fixtures and real
+frames."""
 
 import json
 import os

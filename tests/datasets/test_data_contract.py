@@ -1,6 +1,7 @@
-"""Nothing lost, nothing silently wrong: the loader, RGBXSegDataset construction and tools/check_dataset.py
-apply the same rules (crossmodal/datasets/validation.py) to NaN/inf inputs, truncated JPEGs, palette
-labels, empty or unlisted splits, unlabelled splits, and check every listed file's header up front."""
+"""Nothing lost, nothing silently wrong: the loader, RGBXSegDataset construction and
+tools/check_dataset.py apply the same rules (crossmodal/datasets/validation.py) to NaN/inf inputs,
+truncated JPEGs, palette labels, empty or unlisted splits, unlabelled splits, and check every listed
+file's header up front."""
 
 import json
 import shutil
@@ -55,7 +56,7 @@ def _sample(root, idx, split='train', modalities=('rgb', 'thermal'), **kw):
     return LoadMultiModalFromFile()(ds.get_data_info(idx))
 
 
-# ------------------------------------------------------------------------ 1. NaN / inf in a float input
+# ------------------------------------------------------------ 1. NaN / inf in a float input
 
 
 @pytest.mark.parametrize('ext', ['.tif', '.npy'])
@@ -106,7 +107,7 @@ def test_thermal_range_printed_in_its_own_units(rgbt_root):
     assert f"{vr['min']:g} .. {vr['max']:g} raw" in line and ' m ' not in line
 
 
-# ------------------------------------------------------------------------ 2. checker and loader agree
+# ------------------------------------------------------------ 2. checker and loader agree
 
 
 def test_truncated_jpeg_is_refused_by_checker_and_loader(rgbt_root):
@@ -161,7 +162,7 @@ def test_three_channel_label_is_refused_by_both(rgbt_root):
         RGBXSegDataset(str(rgbt_root), split='train')
 
 
-# ------------------------------------------------------------------------ 3. palette label PNGs
+# ------------------------------------------------------------ 3. palette label PNGs
 
 
 def test_palette_label_png_gives_indices(rgbt_root):
@@ -180,7 +181,7 @@ def test_palette_label_png_gives_indices(rgbt_root):
     assert report['ok'] and report['summary']['class_histogram']['train']['<void>'] == 1
 
 
-# ------------------------------------------------------------------------ 5. header checks at construction
+# ------------------------------------------------------------ 5. header checks at construction
 
 
 def test_bad_files_are_found_at_construction_all_at_once(rgbt_root):
@@ -221,7 +222,7 @@ def test_construction_of_1000_stems_reads_headers_fast(tmp_path, capfd):
     assert 'checking 3000 files' in capfd.readouterr().err  # progress bar above 200 files
 
 
-# ------------------------------------------------------------------------ 4. unlabelled split (dataset side)
+# ------------------------------------------------------------ 4. unlabelled split (dataset side)
 
 
 def _unlabelled_meta(root):

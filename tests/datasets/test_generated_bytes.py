@@ -4,7 +4,8 @@ recorded on the commit before the dataset writer was shared (``data/generated_ha
 
 The converters record their input folder in meta.json, so the temporary folder is replaced by
 ``<TMP>`` before meta.json is hashed. The hashes depend on the pinned numpy / OpenCV (PNG encoder);
-to re-record them after a deliberate format change: ``python tests/datasets/test_generated_bytes.py``.
+to re-record them after a deliberate format change:
+``python tests/datasets/test_generated_bytes.py``.
 """
 
 import hashlib

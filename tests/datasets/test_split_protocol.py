@@ -56,7 +56,8 @@ def test_mfnet_trainval_conversion_has_no_val_split(tmp_path):
     tv = convert_fixture('mfnet', tmp_path / 'raw2', tmp_path / 'tv', trainval=True)
     assert len(RGBXSegDataset(data_root=tv, split='trainval')) == 5
     assert len(RGBXSegDataset(data_root=tv, split='train')) == 5
-    # val frames are training frames here: asking for "val" names the problem instead of reading val.txt
+    # val frames are training frames here: asking for "val" names the problem instead of reading
+    # val.txt
     assert osp.isfile(osp.join(tv, 'val.txt'))
     with pytest.raises(DatasetLayoutError, match=r'split "val" is not one of .*trainval.txt'):
         RGBXSegDataset(data_root=tv, split='val')

@@ -19,7 +19,8 @@ DISTILL = [
 
 @pytest.fixture(scope='module')
 def tiny_sun(tmp_path_factory):
-    """4 train + 3 test frames of 24x32 .. 27x36 (four sensors), converted by data_prep/sunrgbd.py."""
+    """4 train + 3 test frames of 24x32 .. 27x36 (four sensors), converted by
+    data_prep/sunrgbd.py."""
     from data_prep.fixtures import convert_fixture
 
     base = tmp_path_factory.mktemp('sun')
@@ -72,12 +73,14 @@ loader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root={t
 train_dataloader = dict(batch_size=2, **loader)
 val_dataloader = loader
 test_dataloader = loader
-# a tiny MiT (no ImageNet file of this size; the real-size loading is tests/configs/test_real_configs.py)
-model = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4], num_layers=[1, 1, 1, 1], sr_ratios=[2, 2, 1, 1],
-                           init_cfg=None),
+# a tiny MiT (no ImageNet file of this size; the real-size loading is
+# tests/configs/test_real_configs.py)
+model = dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 2, 4], num_layers=[1, 1, 1, 1],
+                           sr_ratios=[2, 2, 1, 1], init_cfg=None),
              decode_head=dict(in_channels=[8, 16, 16, 32], channels=16))
 train_cfg = dict(max_iters=1, val_interval=1)
-default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1), visualization=dict(draw=False))
+default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1),
+                     visualization=dict(draw=False))
 """
     cfg_path = tmp_path / 'sun_tiny.py'
     cfg_path.write_text(tiny)

@@ -55,7 +55,8 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='LoadMultiModalFromFile'), {pack}]
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, modalities={mods}, pipeline=train_pipeline))
+                        dataset=dict(data_root=data_root, modalities={mods},
+                                     pipeline=train_pipeline))
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, modalities={mods}, pipeline=test_pipeline))
 test_dataloader = val_dataloader
@@ -63,7 +64,8 @@ model = dict(data_preprocessor=dict(size=(48, 64)))
 train_cfg = dict(max_iters={max_iters}, val_interval={max_iters})
 default_hooks = dict(checkpoint=dict(interval={ckpt_interval}, max_keep_ckpts=10),
                      logger=dict(interval=1))
-param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, end={max_iters}, by_epoch=False)]
+param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, end={max_iters},
+                        by_epoch=False)]
 randomness = dict(seed=0, deterministic=True)
 '''
     with open(path, 'w') as f:

@@ -1,6 +1,7 @@
-"""End-to-end CroDiNo-KD: tools/train.py co-trains the RGB and depth models of the embedded config on
-a tiny generated RGB-D set (3 iterations), validation reports both mIoUs, tools/test.py runs, and
-tools/export_branch.py exports each model to plain mmseg, which predicts like the model in the run."""
+"""End-to-end CroDiNo-KD: tools/train.py co-trains the RGB and depth models of the embedded config
+on a tiny generated RGB-D set (3 iterations), validation reports both mIoUs, tools/test.py runs, and
+tools/export_branch.py exports each model to plain mmseg, which predicts like the model in the
+run."""
 
 import glob
 import json
@@ -45,7 +46,8 @@ test_dataloader = val_dataloader
 model = dict(contrastive=dict(pixels_per_img=16),
              data_preprocessor=dict(type='MultiModalDataPreprocessor',
                                     mean=dict(rgb=[123.675, 116.28, 103.53], depth=[6.0]),
-                                    std=dict(rgb=[58.395, 57.12, 57.375], depth=[3.0]), size=(48, 64)))
+                                    std=dict(rgb=[58.395, 57.12, 57.375], depth=[3.0]),
+                                    size=(48, 64)))
 train_cfg = dict(max_iters={iters}, val_interval={iters})
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end={iters})]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval={iters}),

@@ -22,7 +22,8 @@ def test_demo_training_prints_progress_lines(tmp_path, tiny_rgbt, capfd):
     )
     with open(cfg, 'a') as f:  # the demo's schedule overrides expect warm-up + poly
         f.write(
-            "param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1),\n"
+            "param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,\n"
+            "    end=1),\n"
             "    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1, end=4, by_epoch=False)]\n"
         )
     res = demo.train_and_test('teacher', cfg, str(tmp_path / 'demo'), iters=4, seed=0)

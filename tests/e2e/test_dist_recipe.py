@@ -1,5 +1,6 @@
 """Distributed recipe: per-process batch x processes, ``--auto-scale-lr`` (tools/train.py,
-tools/train_stages.py), ``--amp`` / ``--launcher`` of tools/train_stages.py, tools/dist_train_stages.sh.
+tools/train_stages.py), ``--amp`` / ``--launcher`` of tools/train_stages.py,
+tools/dist_train_stages.sh.
 
 Tiny student (MiT-T) on 64x80 synthetic RGB-T frames, 2 iterations per run.
 """
@@ -117,8 +118,8 @@ def _two_stage_recipe(tmp_path, data_root):
 
 
 def test_train_stages_options_reach_every_stage_config():
-    """--launcher pytorch / --amp / --auto-scale-lr of tools/train_stages.py, parsed and applied to the
-    embedded GKD recipe's stage configs (no process group is started)."""
+    """--launcher pytorch / --amp / --auto-scale-lr of tools/train_stages.py, parsed and applied to
+    the embedded GKD recipe's stage configs (no process group is started)."""
     import train_stages
 
     args = train_stages.parse_args(

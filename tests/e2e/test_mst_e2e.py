@@ -1,5 +1,5 @@
-"""End-to-end MST-Distill: the three stages with tools/train_stages.py on tiny RGB-D data (2 it each),
-what each stage starts from / changes, student export loaded by plain mmseg."""
+"""End-to-end MST-Distill: the three stages with tools/train_stages.py on tiny RGB-D data (2 it
+each), what each stage starts from / changes, student export loaded by plain mmseg."""
 
 import glob
 import os.path as osp
@@ -147,7 +147,8 @@ def test_three_stages_then_export(tmp_path, tiny_rgbd, teacher_ckpts):
     recipe.write_text(
         recipe.read_text().replace(
             "]\n",
-            ",\n          dict(name='bad', config='bad.py', load_from='stage1', load_mode='all')]\n",
+            ",\n          dict(name='bad', config='bad.py', load_from='stage1', "
+            "load_mode='all')]\n",
         )
     )
     with pytest.raises(ValueError, match='load_mode="all"'):

@@ -87,7 +87,8 @@ def test_nan_input_with_skip_action_finishes_with_finite_weights(tmp_path, tiny_
         data,
         max_iters=6,
         extra=(
-            "custom_hooks = [dict(type='RNGStateHook'), dict(type='FiniteLossHook', action='skip')]\n"
+            "custom_hooks = [dict(type='RNGStateHook'), "
+            "dict(type='FiniteLossHook', action='skip')]\n"
         ),
     )
     wd = tmp_path / 'wd'
@@ -103,7 +104,8 @@ def test_nan_input_with_skip_action_finishes_with_finite_weights(tmp_path, tiny_
 
 
 _PAUSING_TRAIN = textwrap.dedent('''
-    """tools/train.py whose N-th checkpoint write stops half-way (file flushed), signals, and hangs."""
+    """tools/train.py whose N-th checkpoint write stops half-way (file flushed), signals, and
+    hangs."""
     import os, runpy, sys, time
     from mmengine.fileio.backends import local_backend
     original, count = local_backend.LocalBackend.put, [0]

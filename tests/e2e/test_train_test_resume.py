@@ -1,4 +1,5 @@
-"""tools/train.py, tools/test.py, --resume and tools/dist_train.sh on tiny data, as a user runs them."""
+"""tools/train.py, tools/test.py, --resume and tools/dist_train.sh on tiny data, as a user runs
+them."""
 
 import json
 import os

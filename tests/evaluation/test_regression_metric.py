@@ -53,8 +53,8 @@ def test_canopy_threshold_and_two_samples():
     )
     # sample 1 chm: pred (1, 2, 3) ref (1, 3, 2): canopy >= 2.5 pred (F, F, T), ref (F, T, F)
     # sample 2 chm: pred 4 ref 5 -> both canopy. IoU = 1 / 3
-    # pai: pred (0, 0, 0 | 1) ref (1, 1, 1 | 1): d = -1, -1, -1, 0 -> MAE 0.75, bias -0.75, RMSE sqrt(3/4);
-    # ref constant -> R2 and r are NaN
+    # pai: pred (0, 0, 0 | 1) ref (1, 1, 1 | 1): d = -1, -1, -1, 0 -> MAE 0.75, bias -0.75,
+    # RMSE sqrt(3/4); ref constant -> R2 and r are NaN
     m.process(
         {}, [sample([[[1.0, 2.0, 3.0]], [[0.0, 0.0, 0.0]]], [[[1.0, 3.0, 2.0]], [[1.0, 1.0, 1.0]]])]
     )

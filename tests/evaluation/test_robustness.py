@@ -1,4 +1,5 @@
-"""Missing-modality blanking: config resolution and the transform on real (tiny generated) samples."""
+"""Missing-modality blanking: config resolution and the transform on real (tiny generated)
+samples."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Readers and grids: world files, GeoTIFF tags, 4-band orthophotos, PLY/PCD (open3d), DTM gap filling."""
+"""Readers and grids: world files, GeoTIFF tags, 4-band orthophotos, PLY/PCD (open3d), DTM gap
+filling."""
 
 import numpy as np
 import pytest

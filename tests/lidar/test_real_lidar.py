@@ -1,4 +1,5 @@
-"""Real data: PDAL/laspy Autzen LAZ + co-registered orthophoto, lidR forest plots (../shared/data/real)."""
+"""Real data: PDAL/laspy Autzen LAZ + co-registered orthophoto, lidR forest plots
+(../shared/data/real)."""
 
 import json
 import math
@@ -37,7 +38,8 @@ def _colour_corr(pc, orth, dx, dy, n=20000):
 
 def test_autzen_units_crs_and_alignment(autzen):
     _root, pc, orth = autzen
-    # Autzen is NAD83(HARN) Oregon Lambert in INTERNATIONAL feet (WKT UNIT["foot",0.3048], GeoKey 9002)
+    # Autzen is NAD83(HARN) Oregon Lambert in INTERNATIONAL feet
+    # (WKT UNIT["foot",0.3048], GeoKey 9002)
     assert pc.crs.unit_m == pytest.approx(0.3048) and pc.z_to_m == pytest.approx(0.3048)
     assert orth.crs.unit_m == pytest.approx(0.3048)
     check_compatible(pc.crs, orth.crs)
@@ -45,7 +47,8 @@ def test_autzen_units_crs_and_alignment(autzen):
     # world file: C, F = centre of the UL pixel -> outer corner half a pixel up-left
     assert orth.grid.x0 == pytest.approx(635615.9278659122 - 0.5)
     assert orth.grid.y0 == pytest.approx(853362.1430851521 + 0.5)
-    # point colours were sampled from this ortho: correlation ~0.997 at zero offset, lower when shifted
+    # point colours were sampled from this ortho: correlation ~0.997 at zero offset, lower when
+    # shifted
     c0 = _colour_corr(pc, orth, 0.0, 0.0)
     c5 = _colour_corr(pc, orth, 5.0, 0.0)
     assert c0 > 0.99
@@ -106,7 +109,8 @@ def test_autzen_end_to_end(autzen, tmp_path):
 @pytest.mark.parametrize(
     'name,chm_max,chm_median,fhd_median',
     [
-        # height-normalised plot (z 0-30 m): data.md quotes CHM max 30.0, median 20.7, FHD median 2.25 (5 m cells)
+        # height-normalised plot (z 0-30 m): data.md quotes CHM max 30.0, median 20.7, FHD median
+        # 2.25 (5 m cells)
         ('Megaplot', (29.0, 30.5), (18.0, 23.0), (1.8, 2.6)),
         # non-normalised tile (z 789-830 m): CHM comes from DSM - DTM
         ('Topography', (15.0, 30.0), (3.0, 15.0), (1.0, 2.2)),

@@ -71,7 +71,8 @@ def test_chm_dsm_dtm_golden():
         # weights 1/n_returns: 1/2, 1/2, 1, 1, 1 (sum 4); below 2 m: 1/2 + 1 + 1 = 2.5 -> P = 0.625
         # -> PAI = -ln(0.625)/0.5 = 0.9400073
         ('return_weighted', -math.log(0.625) / 0.5),
-        # intensities 10, 20, 10, 30, 30 (sum 100); below 2 m: 20 + 30 + 30 = 80 -> P = 0.8 -> 0.4462871
+        # intensities 10, 20, 10, 30, 30 (sum 100); below 2 m: 20 + 30 + 30 = 80
+        # -> P = 0.8 -> 0.4462871
         ('intensity', -math.log(0.8) / 0.5),
     ],
 )
@@ -84,7 +85,8 @@ def test_pai_estimators_golden(estimator, expected):
 def test_pai_k_and_saturation():
     # k = 1 halves nothing else: PAI = -ln(0.5)/1 = 0.6931472
     assert run(A, pai_k=1.0)['pai'][0, 0] == pytest.approx(math.log(2), rel=1e-6)
-    # two vegetation-only first returns: P = 0 is clipped to 1/(N+1) = 1/3 -> PAI = ln(3)/0.5 = 2.1972246
+    # two vegetation-only first returns: P = 0 is clipped to 1/(N+1) = 1/3
+    # -> PAI = ln(3)/0.5 = 2.1972246
     veg = [(0.5, 0.5, 20, 1, 1, 1, 1), (0.5, 0.6, 18, 1, 1, 1, 1), (1.5, 0.5, 10, 2, 1, 1, 1)]
     assert run(veg)['pai'][0, 0] == pytest.approx(math.log(3) / 0.5, rel=1e-6)
 
@@ -96,11 +98,13 @@ def test_fhd_golden():
     assert r['fhd'][0, 0] == pytest.approx(math.log(2), rel=1e-6)
     assert r['fhd'][0, 1] == 0.0  # returns but none above 2 m -> 0
     assert run(A + B, fhd_log_base=2.0)['fhd'][0, 0] == pytest.approx(1.0, rel=1e-6)
-    # lidR-style normalisation: bins from 2 m up to the highest (index 8) = 9 bins -> ln2 / ln9 = 0.3154649
+    # lidR-style normalisation: bins from 2 m up to the highest (index 8) = 9 bins
+    # -> ln2 / ln9 = 0.3154649
     assert run(A + B, fhd_normalise=True)['fhd'][0, 0] == pytest.approx(
         math.log(2) / math.log(9), rel=1e-6
     )
-    # 3 returns in 3 distinct bins with 2 m bins: HAG 10 -> idx 4, 5 -> idx 1, 6 -> idx 2: ln 3 = 1.0986123
+    # 3 returns in 3 distinct bins with 2 m bins: HAG 10 -> idx 4, 5 -> idx 1, 6 -> idx 2: ln 3 =
+    # 1.0986123
     pts = A + [(0.5, 0.5, 16, 1, 1, 1, 1)]
     assert run(pts, fhd_bin_width=2.0)['fhd'][0, 0] == pytest.approx(math.log(3), rel=1e-6)
     # min height 5.5 m: only HAG 6 and 10 count, in two 1 m bins -> ln 2
@@ -109,7 +113,8 @@ def test_fhd_golden():
 
 def test_chm_uses_point_normalised_heights_on_slope():
     # ground plane z = x: ground points at cell centres x = 0.5, 1.5, 2.5 -> DTM 0.5, 1.5, 2.5.
-    # vegetation at x = 1.25, z = 8.25: DTM bilinear at 1.25 = 1.25 -> HAG = 7.0 (DSM - DTM would give 6.75)
+    # vegetation at x = 1.25, z = 8.25: DTM bilinear at 1.25 = 1.25 -> HAG = 7.0
+    # (DSM - DTM would give 6.75)
     pts = [
         (0.5, 0.5, 0.5, 2, 1, 1, 1),
         (1.5, 0.5, 1.5, 2, 1, 1, 1),
@@ -122,8 +127,9 @@ def test_chm_uses_point_normalised_heights_on_slope():
 
 
 def test_feet_are_converted_to_metres():
-    # z in feet: vegetation 10 ft above ground -> CHM 3.048 m; a return 5 ft (1.524 m) above ground is
-    # below the 2 m threshold, so first-return P = 2/3 (ground + 5 ft return) -> PAI = -ln(2/3)/0.5 = 0.8109302
+    # z in feet: vegetation 10 ft above ground -> CHM 3.048 m; a return 5 ft (1.524 m) above ground
+    # is below the 2 m threshold, so first-return P = 2/3 (ground + 5 ft return)
+    # -> PAI = -ln(2/3)/0.5 = 0.8109302
     pts = [(0.5, 0.5, 110, 1, 1, 1, 1), (0.5, 0.5, 105, 1, 1, 1, 1), (0.5, 0.5, 100, 2, 1, 1, 1)]
     r = compute_rasters(cloud(pts, z_to_m=0.3048), Grid(0.0, 1.0, 1.0, 1.0, 1, 1), RasterParams())
     assert r['chm'][0, 0] == pytest.approx(3.048, rel=1e-6)

@@ -32,7 +32,8 @@ def _save(model_cfg, path, seed=0):
 
 
 def _student_out(student_cfg, state, x):
-    """Tensor output of a stock student built from ``student_cfg`` with ``state`` loaded strictly."""
+    """Tensor output of a stock student built from ``student_cfg`` with ``state`` loaded
+    strictly."""
     stock = fixtures.build(student_cfg, seed=123).eval()
     stock.load_state_dict(state, strict=True)
     return stock._forward(x)

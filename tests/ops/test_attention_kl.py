@@ -32,7 +32,8 @@ def _golden_inputs():
 def test_golden_hand_computed():
     q_s, k_s, q_t, k_t = _golden_inputs()
     tau = 0.5
-    # scores by hand: student rows [1, 2, 0] and [-0.5, -1, 0]; teacher rows [0, 2, 1] and [1, 0, 0.5]
+    # scores by hand: student rows [1, 2, 0] and [-0.5, -1, 0];
+    # teacher rows [0, 2, 1] and [1, 0, 0.5]
     row0 = _kl([0 / tau, 2 / tau, 1 / tau], [1 / tau, 2 / tau, 0 / tau])
     row1 = _kl([1 / tau, 0 / tau, 0.5 / tau], [-0.5 / tau, -1 / tau, 0 / tau])
     for impl in ('reference', 'chunked'):
@@ -103,17 +104,12 @@ def test_gradcheck_chunked_float64():
     fn = lambda a, b, c, d: AttentionKLChunked.apply(a, b, c, d, 1 / 0.8, 3, 2)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (q_s, k_s, q_t, k_t))
     mask = torch.tensor([[True, False, True, True, False, True, True]])
-    fn2 = lambda a, b: attention_kl(
-        a,
-        b,
-        q_t,
-        k_t,
-        tau=1.3,
-        mask=mask,
-        impl='chunked',  # noqa: E731
-        block_q=2,
-        block_k=3,
-    )
+
+    def fn2(a, b):
+        return attention_kl(
+            a, b, q_t, k_t, tau=1.3, mask=mask, impl='chunked', block_q=2, block_k=3
+        )
+
     assert torch.autograd.gradcheck(fn2, (q_s, k_s))
 
 

@@ -1,5 +1,6 @@
-"""ImageNet MiT loading (crossmodal/models/backbones/pretrained.py) through ``model.init_weights()``,
-the call the Runner makes: mmseg and NVlabs key formats, channel adaptation, strict keys, URLs."""
+"""ImageNet MiT loading (crossmodal/models/backbones/pretrained.py) through
+``model.init_weights()``, the call the Runner makes: mmseg and NVlabs key formats, channel
+adaptation, strict keys, URLs."""
 
 import urllib.error
 
@@ -272,7 +273,8 @@ def test_distiller_loads_the_student_and_keeps_the_teacher(tmp_path):
 
 
 def test_exported_student_config_carries_no_pretrained_init(tmp_path):
-    """A student trained from ImageNet exports to a plain mmseg config: no PretrainedMiT left in it."""
+    """A student trained from ImageNet exports to a plain mmseg config: no PretrainedMiT left in
+    it."""
     from crossmodal.models.distill.export import write_plain_model
 
     path = str(write_fake_mit_checkpoint(tmp_path / 'mm.pth', _rgb_state(), 'mmseg'))

@@ -9,7 +9,8 @@ from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'distill', '*', '*.py')))
-# mmseg's grammar <method>_<backbone>[_...]_<schedule>_<dataset>-<crop>.py, schedule like 80k / 600it
+# mmseg's grammar <method>_<backbone>[_...]_<schedule>_<dataset>-<crop>.py,
+# schedule like 80k / 600it
 NAME = re.compile(r'^[a-z0-9-]+(_[a-z0-9-]+)+_\d+(k|it)_[a-z0-9-]+-\d+x\d+\.py$')
 
 

@@ -1,4 +1,5 @@
-"""DistillSegmentor: routing, frozen teachers, taps/connectors, losses, schedules, TAID state, errors."""
+"""DistillSegmentor: routing, frozen teachers, taps/connectors, losses, schedules, TAID state,
+errors."""
 
 import copy
 
@@ -73,7 +74,8 @@ def test_student_input_equals_stock_preprocessor_and_never_sees_thermal(teacher_
 
 
 def test_stock_single_modality_teacher_gets_its_own_preprocessor_tensor():
-    """A stock depth-only SegFormer teacher: one (B, 1, H, W) tensor, as its SegDataPreProcessor makes."""
+    """A stock depth-only SegFormer teacher: one (B, 1, H, W) tensor, as its SegDataPreProcessor
+    makes."""
     depth_cfg = student_cfg()
     depth_cfg['data_preprocessor'].update(mean=[5.0], std=[2.0])
     depth_cfg['backbone'] = dict(depth_cfg['backbone'], in_channels=1)

@@ -29,9 +29,11 @@ def tensors():
         (MaskedL1Loss(target_weights=[1.0, 0.5]), 3.0),
         # MSE: ch0 4; ch1 (1 + 9)/2 = 5 -> 4 + 2.5 = 6.5
         (MaskedMSELoss(target_weights=[1.0, 0.5]), 6.5),
-        # SmoothL1 beta 1: |2| -> 2 - 0.5 = 1.5; |1| -> 1 - 0.5 = 0.5, |3| -> 2.5 (mean 1.5) -> 1.5 + 0.75 = 2.25
+        # SmoothL1 beta 1: |2| -> 2 - 0.5 = 1.5; |1| -> 1 - 0.5 = 0.5, |3| -> 2.5 (mean 1.5)
+        # -> 1.5 + 0.75 = 2.25
         (MaskedSmoothL1Loss(beta=1.0, target_weights=[1.0, 0.5]), 2.25),
-        # SmoothL1 beta 4 (all quadratic, 0.5 d^2 / 4): ch0 0.5; ch1 (0.125 + 1.125)/2 = 0.625 -> 0.5 + 0.3125
+        # SmoothL1 beta 4 (all quadratic, 0.5 d^2 / 4): ch0 0.5; ch1 (0.125 + 1.125)/2 = 0.625
+        # -> 0.5 + 0.3125
         (MaskedSmoothL1Loss(beta=4.0, target_weights=[1.0, 0.5]), 0.8125),
         # loss_weight scales everything: 2 * (2 + 2)
         (MaskedL1Loss(loss_weight=2.0), 8.0),

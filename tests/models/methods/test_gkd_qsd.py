@@ -37,7 +37,8 @@ def _golden_inputs():
 
 def test_qsd_hand_worked_attention_and_output():
     # LN([1,0]) = [1,-1], LN([0,1]) = [-1,1] (up to eps); q = v = these.
-    # logits q_i . t_j: row 1 = [ln 3, 0] -> A_1 = [3/4, 1/4]; row 2 = [-ln 3, 0] -> A_2 = [1/4, 3/4]
+    # logits q_i . t_j: row 1 = [ln 3, 0] -> A_1 = [3/4, 1/4];
+    # row 2 = [-ln 3, 0] -> A_2 = [1/4, 3/4]
     # S'_1 = 3/4 [1,-1] + 1/4 [-1,1] = [0.5, -0.5]; S'_2 = [-0.5, 0.5]
     s, t = _golden_inputs()
     qsd = QuerySoftDistiller(2, 2)
@@ -96,7 +97,8 @@ def test_gkd_loss_hand_worked():
     #   = ((0.5 - 1.098612)^2 + 0.25 + 0.25 + 0.25) / 4 = (0.358336 + 0.75)/4 = 0.277084
     # L_cls: GAP(S) = [0.5,0.5] -> LN = [0,0] -> W_v 0 + 0 = [0,0]; GAP(T) = [ln3/2, 0]
     #   = (0.549306^2 + 0)/2 = 0.150869
-    # L_mask with S_masked tokens [1,0],[1,0]: LN -> [1,-1] both; A rows = [3/4,1/4]; out = [1,-1] both
+    # L_mask with S_masked tokens [1,0],[1,0]: LN -> [1,-1] both; A rows = [3/4,1/4]; out = [1,-1]
+    # both
     #   all tokens: ((1 - ln3)^2 + 1 + 1 + 1)/4 = (0.009727 + 3)/4 = 0.752431
     #   masked token (2) only: (1 + 1)/2 = 1
     s_masked = torch.tensor([[[[1.0, 1.0]], [[0.0, 0.0]]]])

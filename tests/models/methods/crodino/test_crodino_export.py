@@ -1,4 +1,5 @@
-"""Export of a CroDiNo-KD model to plain mmseg: predictions equal the model inside the CroDiNo run."""
+"""Export of a CroDiNo-KD model to plain mmseg: predictions equal the model inside the CroDiNo
+run."""
 
 import os.path as osp
 

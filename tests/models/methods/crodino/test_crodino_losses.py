@@ -31,7 +31,8 @@ def _np_info_nce(q, k, tau):
 
 
 def test_info_nce_two_pixels_by_hand():
-    # q0 = (1, 0), q1 = (0, 1); k0 = (1, 0), k1 = (1, 1)/sqrt2 -> cos = [[1, r], [0, r]], r = 1/sqrt2
+    # q0 = (1, 0), q1 = (0, 1); k0 = (1, 0), k1 = (1, 1)/sqrt2
+    # -> cos = [[1, r], [0, r]], r = 1/sqrt2
     q = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # scale must not matter (cosine)
     k = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
     r = 1 / math.sqrt(2)
@@ -69,7 +70,8 @@ def test_pixel_info_nce_uses_all_valid_pixels_and_excludes_void():
 
 
 def test_pixel_info_nce_negatives_span_the_batch_and_pooling():
-    # B=2, D=2, 2x2 maps pooled to 1x1 (stride_factor 2): one pixel per image, negatives across images
+    # B=2, D=2, 2x2 maps pooled to 1x1 (stride_factor 2): one pixel per image, negatives across
+    # images
     za = torch.zeros(2, 2, 2, 2)
     zb = torch.zeros(2, 2, 2, 2)
     za[0, 0], za[1, 1] = 1.0, 1.0  # pooled: (1, 0), (0, 1)

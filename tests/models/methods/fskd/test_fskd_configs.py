@@ -1,4 +1,5 @@
-"""Every FSKD config parses, names the regression metric, and keeps the student normalisation consistent."""
+"""Every FSKD config parses, names the regression metric, and keeps the student normalisation
+consistent."""
 
 import glob
 import os

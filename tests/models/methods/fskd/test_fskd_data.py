@@ -1,4 +1,5 @@
-"""The synthetic forest's meta.json through RGBXSegDataset / LoadMultiModalFromFile (RGBI + LiDAR + targets)."""
+"""The synthetic forest's meta.json through RGBXSegDataset / LoadMultiModalFromFile (RGBI + LiDAR +
+targets)."""
 
 import json
 import os

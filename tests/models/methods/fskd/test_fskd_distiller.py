@@ -72,7 +72,8 @@ def test_kd_pixel_weights_golden():
     t = torch.tensor([[[[1.0, 2.0]], [[0.5, 0.5]], [[1.0, 1.0]]]])  # (1, 3, 1, 2)
     gt = torch.tensor([[[[15.0, nan]], [[0.5, nan]], [[2.0, 1.0]]]])  # physical
     w = d.kd_weight(t, gt)
-    # pixel 0: normalised gt (1.5, 0.5, 2.0): mean |t - y| = (0.5 + 0 + 1) / 3 = 0.5 -> exp(-0.5); all valid
+    # pixel 0: normalised gt (1.5, 0.5, 2.0): mean |t - y| = (0.5 + 0 + 1) / 3 = 0.5
+    # -> exp(-0.5); all valid
     # pixel 1: only FHD valid: |1 - 1| = 0 -> conf 1; but not every target valid -> masked (0)
     assert w.shape == (1, 1, 1, 2)
     assert w[0, 0, 0, 0].item() == pytest.approx(math.exp(-0.5), abs=1e-6)

@@ -1,5 +1,5 @@
-"""End to end: tools/train.py + tools/test.py on a tiny synthetic forest (teacher, then distilled student):
-test_results.json with the regression metrics, scatter plots and error maps as PNG."""
+"""End to end: tools/train.py + tools/test.py on a tiny synthetic forest (teacher, then distilled
+student): test_results.json with the regression metrics, scatter plots and error maps as PNG."""
 
 import importlib.util
 import json

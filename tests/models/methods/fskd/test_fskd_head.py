@@ -1,4 +1,5 @@
-"""SegformerRegressionHead, RegressionEncoderDecoder (RGBI student) and the 4-channel MiT adaptation."""
+"""SegformerRegressionHead, RegressionEncoderDecoder (RGBI student) and the 4-channel MiT
+adaptation."""
 
 import math
 
