@@ -31,6 +31,7 @@ demo: $(STAMP)
 	$(PY) tools/demo.py
 
 test: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 clean:

@@ -39,6 +39,7 @@ from crossmodal.datasets.contract import (
     label_lut,
     split_file_names,
 )
+from crossmodal.datasets.contract import dump_json  # noqa: F401  (re-exported for converters)
 from crossmodal.datasets.contract import atomic_write_bytes as _atomic_write_bytes
 
 STATE_FILE = '.prep_state.json'

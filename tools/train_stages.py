@@ -21,6 +21,16 @@ from crossmodal.apis.train_stages import (
     last_checkpoint,  # noqa: E402,F401
     run_recipe,
 )
+
+# re-exported: tests and scripts import the recipe helpers from the tool
+from crossmodal.apis.train_stages import (  # noqa: E402,F401
+    check_all_weights,
+    resolve_load_from,
+    resolve_stage_config,
+    stage_config,  # noqa: F401
+    student_init_checkpoint,
+    write_summary,  # noqa: F401
+)
 from crossmodal.utils.runner_setup import add_train_args, parse_runner_args  # noqa: E402
 
 

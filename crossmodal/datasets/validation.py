@@ -51,6 +51,7 @@ from .contract import (
     label_void_and_class,
     split_files,  # noqa: F401
 )
+from .contract import CONVENTIONAL_SPLITS, file_specs, unlabelled_splits  # noqa: F401
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 

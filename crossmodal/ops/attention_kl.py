@@ -42,6 +42,8 @@ from .attention_kl_torch import (
     attention_kl_chunked,  # noqa: F401
     attention_kl_reference,
 )
+from .attention_kl_torch import AttentionKLChunked  # noqa: F401  (re-exported)
+from .attention_kl_torch import check_attention_inputs, reduce_rows  # noqa: F401
 from .common import IMPLS, resolve_impl  # noqa: F401
 
 

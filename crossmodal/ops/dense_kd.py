@@ -36,6 +36,8 @@ from .dense_kd_torch import (
     dense_kd_chunked,  # noqa: F401
     dense_kd_reference,
 )
+from .dense_kd_torch import DenseKDChunked  # noqa: F401  (re-exported)
+from .dense_kd_torch import check_dense_inputs, reduce_pixels  # noqa: F401
 
 WHERE = 'crossmodal/ops/dense_kd.py'
 

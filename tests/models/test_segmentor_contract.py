@@ -97,6 +97,7 @@ class TestCroDiNoKD(SegmentorContract):
         from mmengine.config import Config
 
         from crossmodal.deploy.parts import part_state_dict, select_part
+
         x = model.model_inputs('rgb', data['inputs'])
         part = select_part(Config(dict(model=self.make_cfg(tmp_path))), 'rgb')
         state, _ = part_state_dict(model.state_dict(), part, 'the CroDiNo model')
