@@ -1,4 +1,4 @@
-"""Stored label values -> train ids: the one decoding rule of the data contract (DESIGN.md §3).
+"""Stored label values -> train ids: the one decoding rule of the data contract (docs/design.md §3).
 
 ``train_id = stored + label_offset``; stored 255, a negative train id, the ignore index and a train
 id above 255 are void (255). numpy only, so that ``tools/infer.py`` (no torch, no mmseg) and the

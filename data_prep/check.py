@@ -1,4 +1,4 @@
-"""Dataset checker for the crossmodal layout (DESIGN.md §3); CLI:
+"""Dataset checker for the crossmodal layout (docs/design.md §3); CLI:
 ``tools/check_dataset.py <root> [--json]``.
 
 One pass over every stem of every split of the dataset; every problem found is reported (nothing

@@ -1,6 +1,6 @@
 """Shared writer utilities for the dataset converters in ``data_prep/``.
 
-Every converter writes the crossmodal layout of DESIGN.md §3::
+Every converter writes the crossmodal layout of docs/design.md §3::
 
     <out>/RGB/<stem>.<ext>, <out>/<X>/<stem>.<ext>, <out>/Label/<stem>.png
     <out>/<split>.txt          bare stems, one per line (CMX / Sigma / CMNeXt style)

@@ -6,7 +6,7 @@ Example (real Autzen sample, 1 ft ortho pixels, 5 ft metric cells):
         --ortho ../shared/data/real/lidar/pdal_autzen/autzen.jpg --out data/autzen \
         --cell-multiple 5 --tile-size 250
 
-The target definitions (methods.md §4b) are a reconstruction of FSKD (no code released).
+The target definitions (docs/methods/fskd.md (b)) are a reconstruction of FSKD (no code released).
 See crossmodal/datasets/lidar/ for the formulas; every parameter is written to meta.json.
 """
 

@@ -16,7 +16,7 @@ As in the real problem, the extra modality carries information RGB lacks:
 - ``rgbd`` variant: most objects are **camouflaged**: painted with the background's own colour and
   texture, so only depth separates them from the background.
 
-Both variants are written in the crossmodal layout (DESIGN.md §3):
+Both variants are written in the crossmodal layout (docs/design.md §3):
 ``<out>/{RGB,Depth|Thermal,Label}``, ``train.txt``/``test.txt`` with bare stems, and ``meta.json``.
 
 Usage::

@@ -1,4 +1,4 @@
-"""The dataset contract (DESIGN.md §3): what a crossmodal dataset root holds, in one place.
+"""The dataset contract (docs/design.md §3): what a crossmodal dataset root holds, in one place.
 
 - the **schema** of ``meta.json`` (:data:`META_FIELDS`, :data:`FILE_FIELDS`: required or optional,
   defaults, units) and its **validation** (:func:`validate_meta`, :func:`load_meta`), with the split

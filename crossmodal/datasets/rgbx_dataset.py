@@ -1,4 +1,4 @@
-"""``RGBXSegDataset``: paired multimodal frames in the crossmodal layout (DESIGN.md §3).
+"""``RGBXSegDataset``: paired multimodal frames in the crossmodal layout (docs/design.md §3).
 
 Layout::
 

@@ -1,4 +1,4 @@
-"""One set of rules for a dataset's files (DESIGN.md §3), shared by every reader.
+"""One set of rules for a dataset's files (docs/design.md §3), shared by every reader.
 
 Used by :class:`~crossmodal.datasets.transforms.LoadMultiModalFromFile` (full decode, raises on the
 first problem), :class:`~crossmodal.datasets.RGBXSegDataset` (header reads of every listed file at
@@ -18,7 +18,7 @@ the file concerned. Problem kinds:
 - ``wrong_channels``     channel count differs from meta.json (label: 1, a palette PNG counts as 1;
                          ``rgb``: the declared 3 or 4, default 3; target: a 2-D array)
 - ``nonfinite``          NaN or +-inf in a float input modality (any), or +-inf in a regression
-                         target (NaN there means "no data", DESIGN.md §3)
+                         target (NaN there means "no data", docs/design.md §3)
 - ``size_mismatch``      the files of one stem differ in height x width
 - ``label_out_of_range`` stored label values that are neither a class
                          (``0 <= v + label_offset < C``) nor void (stored 255,

@@ -1,6 +1,6 @@
 """Airborne LiDAR -> canopy rasters (CHM, PAI, FHD, vertical profiles) aligned to an orthophoto.
 
-Data side of FSKD (methods.md §4; a reconstruction — the authors released no code):
+Data side of FSKD (docs/methods/fskd.md; a reconstruction — the authors released no code):
 :mod:`.io` readers, :mod:`.crs` units/CRS checks, :mod:`.grid` ortho-aligned grids,
 :mod:`.rasterize` DTM/DSM/CHM, :mod:`.structure` PAI/FHD/profiles, :mod:`.tiling` dataset writer,
 :mod:`.synthetic` offline synthetic forest, :mod:`.pipeline` the end-to-end function.

@@ -1,9 +1,9 @@
 """Point cloud -> terrain / canopy rasters on a given grid (DTM, DSM, CHM, PAI, FHD, profiles).
 
-Steps (data.md §1.6; conventions follow lidR / PyForestScan):
+Steps (docs/lidar.md; conventions follow lidR / PyForestScan):
 1. Drop noise (ASPRS classes 7 and 18) and points outside the grid.
 2. DTM: per-cell minimum z of ground-classified points (class 2), gaps filled by inverse-distance
-   weighting of the 8 nearest ground cells (data.md §1.6 lists TIN or IDW).
+   weighting of the 8 nearest ground cells (TIN or IDW are the usual choices; docs/lidar.md).
    Without ground points: ``dtm_fallback='error'`` (default) raises, ``'lowest'`` uses the lowest
    return of each cell as ground (biased high under closed canopy), ``'zero'`` takes z as height
    above ground already (height-normalised files such as lidR's Megaplot). The choice is recorded.

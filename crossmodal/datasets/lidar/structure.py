@@ -4,7 +4,7 @@ All functions take flat per-point arrays plus ``cell`` (int64 flat cell index in
 return per-cell arrays of length ``n_cells``; heights are metres above ground.
 
 PAI (plant area index, m^2/m^2) — Beer-Lambert gap fraction for near-nadir airborne scans
-(MacArthur & Horn 1969; lidR / Kamoske et al. 2019 conventions, see data.md §1.6):
+(MacArthur & Horn 1969; lidR / Kamoske et al. 2019 conventions, see docs/lidar.md):
     P_gap = exp(-k * PAI)   ->   PAI = -ln(P_gap) / k,
     k = G * Omega (default 0.5: spherical leaves).
 Gap-fraction estimators (h0 = ``min_height``; a return "reaches the ground" if HAG < h0):

@@ -1,6 +1,6 @@
 """Cut aligned orthophoto / LiDAR rasters into patches and write the crossmodal dataset layout.
 
-Layout (DESIGN.md §3)::
+Layout (docs/design.md §3)::
 
     <out>/RGB/<stem>.png      uint8 (or uint16) RGB, or 4-channel R,G,B,NIR stored as PNG RGBA
     <out>/LiDAR/<stem>.npy    float32 (H, W, C): planar metrics + vertical-profile shares (NaN -> 0)

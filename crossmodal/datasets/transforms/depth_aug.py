@@ -1,7 +1,8 @@
 """``DepthPhotometricAug``: depth-only "photometric" augmentation (decoupled augmentation).
 
 CroDiNo-KD (arXiv 2505.24361) trains each modality with its own augmentation ("decoupled data
-augmentation"); the exact lists are unknown, so this is a **reconstruction** (methods.md §3(b)):
+augmentation"); the exact lists are unknown, so this is a **reconstruction**
+(docs/methods/crodino.md (b)):
 geometry stays shared (``JointGeometricAug`` / ``MultiModalRandomCrop``, needed by the pixel-level
 contrastive loss), colour jitter goes to RGB only (``ModalityPhotometricAug``), and depth gets
 sensor-like corruptions of its own, drawn independently of the RGB ones:

@@ -1,6 +1,6 @@
 """Loading every modality of a sample without losing bits or channels.
 
-mmcv's ``LoadImageFromFile`` turns 16-bit depth into 8-bit and drops alpha (frameworks.md C.4),
+mmcv's ``LoadImageFromFile`` turns 16-bit depth into 8-bit and drops alpha (docs/design.md §9),
 so non-RGB modalities never go through it. Here:
 
 - RGB: read with cv2 (BGR) and converted to **RGB once**; result ``img`` uint8 HxWx3 (HxWx4
@@ -54,7 +54,8 @@ def read_image_file(path: str, role: str = 'modality') -> np.ndarray:
 
 def decode_modality(arr: np.ndarray, spec: Dict, path: str, name: str = '') -> np.ndarray:
     """Check a stored array against meta.json (dtype, channels, finite values; the shared rules of
-    :mod:`~crossmodal.datasets.validation`) and turn it into the in-memory form of DESIGN.md §3."""
+    :mod:`~crossmodal.datasets.validation`) and turn it into the in-memory form of
+    docs/design.md §3."""
     check_array(arr, spec, path, Problems(raise_as=SampleLoadError), 'modality', name)
     channels = int(spec.get('channels', arr.shape[2] if arr.ndim == 3 else 1))
     if channels == 1:

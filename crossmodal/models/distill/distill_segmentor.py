@@ -1,6 +1,6 @@
 """``DistillSegmentor``: offline teacher(s) -> student distillation with input routing.
 
-DESIGN.md §4 and frameworks.md E.1: the concepts of mmrazor's ``SingleTeacherDistill`` +
+docs/design.md §4: the concepts of mmrazor's ``SingleTeacherDistill`` +
 ``ConfigurableDistiller`` (recorders by dotted path, connectors, registry losses, ``student.`` /
 ``distill.`` / ``teacher.`` log prefixes, a student-only exporter), re-implemented for
 MMEngine 0.10.7 / mmseg 1.2.2 with what mmrazor never shipped: **input routing** (each model

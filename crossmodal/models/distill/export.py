@@ -1,4 +1,5 @@
-"""Export parts of a distiller: its ``student`` (frameworks.md A.1 complaint #3, methods.md §7).
+"""Export parts of a distiller: its ``student`` (users of mmrazor must extract the student by
+hand; docs/deploy.md).
 
 :func:`distiller_parts` registers the part with :mod:`crossmodal.deploy.parts`: the stock student
 (``model.student``, a config path or an inline dict) with the ``student.*`` weights of the

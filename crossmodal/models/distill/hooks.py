@@ -1,7 +1,7 @@
 """``TeacherEvalHook``: evaluate every teacher once on the val dataloader before training.
 
 Logs ``teacher.<name>.mIoU`` (and every other metric of the val evaluator) once, so a distillation
-run states how good its teachers are in *our* harness (frameworks.md B.9.6, mmrazor issue #360),
+run states how good its teachers are in *our* harness (docs/design.md §8, mmrazor issue #360),
 without mmrazor's second full val pass at every evaluation.
 """
 

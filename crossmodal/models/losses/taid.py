@@ -38,7 +38,7 @@ from .dense import DenseDistillLoss, masked_mean
 
 @MODELS.register_module()
 class TAIDLoss(DenseDistillLoss):
-    """Dense TAID loss with its adaptive interpolation schedule (methods.md §6.6).
+    """Dense TAID loss with its adaptive interpolation schedule (docs/methods/losses.md §6.6).
 
     Args:
         loss_weight: multiplier of the returned loss.

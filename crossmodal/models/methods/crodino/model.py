@@ -5,7 +5,7 @@ Paper: Ferrod et al., "Revisiting Cross-Modal Knowledge Distillation: A Disentan
 RGBD Semantic Segmentation", arXiv 2505.24361 (ECML-PKDD 2025). The authors' code could not be
 obtained: everything below except the facts "two single-modality encoder-decoders + one auxiliary
 decoder, invariant/specific split, contrastive learning, decoupled augmentation, no teacher" is a
-**reconstruction** (methods.md §3(b), §3(e), §8).
+**reconstruction** (docs/methods/crodino.md (b), §3(e), §8).
 
 Models (one per modality, each a STOCK mmseg ``EncoderDecoder`` SegFormer built from its own config,
 e.g. ``configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py`` and the depth-only twin):
@@ -21,7 +21,7 @@ e.g. ``configs/students/segformer_mit-t_600it_synthetic-rgbd-128x160.py`` and th
 * Shared auxiliary decoder D_aux (reconstruction: light head) :class:`CroDiNoAuxHead` on ``z_inv``
   of both models, with the first model's ``loss_decode`` (class weights, ignore index).
 
-Loss (logged per term; methods.md §3(b))::
+Loss (logged per term; docs/methods/crodino.md (b))::
 
     sum_m [ CE(Y_m) + lambda_aux * CE(D_aux(z_inv^m)) ]            m.decode.loss_ce, aux_m.loss_ce
   + lambda_con  * PixelInfoNCE(z_inv^rgb, z_inv^depth)              loss_con
@@ -83,7 +83,8 @@ class CroDiNoKD(ModeDispatchModel):
             default ``(name, )``, i.e. ``rgb`` -> ('rgb', ), ``depth`` -> ('depth', ).
         z_dim: channels of z_inv (the first ``z_dim`` channels of ``fusion_conv``); default C/2.
             The orthogonality loss needs ``z_dim = C/2``.
-        lambda_aux, lambda_con, lambda_orth, lambda_mod: loss weights (methods.md §8: 1, 1, 1, off).
+        lambda_aux, lambda_con, lambda_orth, lambda_mod: loss weights (docs/methods/crodino.md
+            defaults: 1, 1, 1, off).
             A weight of 0 skips the term (and builds no auxiliary head / modality classifier).
         contrastive: :class:`PixelInfoNCELoss` kwargs (``tau``, ``pixels_per_img``,
             ``stride_factor``).

@@ -2,8 +2,8 @@
 reconstruction).
 
 FSKD (arXiv 2604.01766) says the RGBI-only SegFormer student "learns to reproduce" the fused
-teacher's outputs; losses and weights are not published. Reconstruction (methods.md §4(b), §8)
-[RECON]:
+teacher's outputs; losses and weights are not published. Reconstruction
+(docs/methods/fskd.md (b) and its defaults) [RECON]:
 
     L = λ_gt · L_gt(student, LiDAR targets) + λ_kd · L_kd(student, sg(teacher)) [+ λ_feat · L_feat]
 

@@ -19,10 +19,10 @@ from .qsd import QuerySoftDistiller, flatten_tokens, unflatten_tokens
 class QSDConnector(nn.Module):
     """QSD as a connector: (student (B, C_s, H, W), teacher (B, C_t, H', W')) -> (B, C_t, H, W).
 
-    The teacher map is bilinearly resampled to the student's grid (methods.md §2(e).1) and used as
-    keys; the output is the student's distilled map in the teacher's dimension, to be compared with
-    the teacher map by any feature loss (e.g. ``FeatureMSELoss``). For GKD's full objective (incl.
-    the masked branch) use ``GKDFeatureLoss``, which owns its QSD modules.
+    The teacher map is bilinearly resampled to the student's grid (docs/methods/gkd.md (e).1) and
+    used as keys; the output is the student's distilled map in the teacher's dimension, to be
+    compared with the teacher map by any feature loss (e.g. ``FeatureMSELoss``). For GKD's full
+    objective (incl. the masked branch) use ``GKDFeatureLoss``, which owns its QSD modules.
     """
 
     needs_teacher = True

@@ -2,9 +2,9 @@
 
 MST-Distill (Li et al., "MST-Distill: Mixture of Specialized Teachers for Cross-Modal Knowledge
 Distillation", ACM MM 2025, arXiv 2507.07015; released code github.com/Gray-OREO/MST-Distill,
-methods.md §5). Roles: a multimodal teacher T (e.g. RGB-D SFF SegFormer), a cross-modal teacher A
-(the other modality alone, e.g. depth-only SegFormer) and the student S (RGB SegFormer, stock
-mmseg).
+docs/methods/mst.md). Roles: a multimodal teacher T (e.g. RGB-D SFF SegFormer), a cross-modal
+teacher A (the other modality alone, e.g. depth-only SegFormer) and the student S (RGB SegFormer,
+stock mmseg).
 
 One model class, one ``stage`` per run; tools/train_stages.py chains the stages with
 ``load_mode='all'`` (every weight - student, teachers, MaskNets, GateNet - carried over):

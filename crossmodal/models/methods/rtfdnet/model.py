@@ -1,6 +1,7 @@
-"""``RTFDNet``: fusion-decoupling three-branch RGB-X segmentor (arXiv 2603.09149, methods.md §1).
+"""``RTFDNet``: fusion-decoupling three-branch RGB-X segmentor (arXiv 2603.09149,
+docs/methods/rtfdnet.md).
 
-Branches (methods.md §1(b)):
+Branches (docs/methods/rtfdnet.md (b)):
 
 * RGB stream: encoder E_r (:class:`~crossmodal.models.backbones.MiT`) + SegFormer head H_r.
 * X stream (thermal or depth): encoder E_x + SegFormer head H_x.
@@ -15,7 +16,7 @@ Training loss (all logits resized bilinearly to label size first)::
   + w_mce * CMDRLogitLoss(Z^r, Z^x vs argmax Z^f)             (CMDR logit part)
   + w_rdr * RDRLoss(Z^r, Z^x vs sg(Z^f))                      (RDR)
 
-Defaults follow the paper / methods.md §1(e) and §8; the released code is reproduced with
+Defaults follow the paper / docs/methods/rtfdnet.md (e) and §8; the released code is reproduced with
 ``fusion=dict(type='SFF', spatial_attn=False), akd_alpha='random', akd_detach_fused=False,
 mask_void=False, rdr_conf_thr=0.0``.
 
