@@ -262,7 +262,9 @@ def mit_state_dict(ckpt, prefix: Optional[str] = None) -> Dict[str, torch.Tensor
                 break
     if not isinstance(state, Mapping):
         raise PretrainedMismatchError(f'expected a state dict, got {type(state).__name__}')
-    state = {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state.items()}
+    from crossmodal.utils.checkpoints import strip_module_prefix
+
+    state = strip_module_prefix(state)  # DDP
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
     if prefix:
