@@ -159,6 +159,17 @@ class DistillSegmentor(ModeDispatchModel):
         self.teachers = teacher_set
         self.connectors = connector_modules
         self.distill_losses = loss_modules
+        # loss inputs that own parameters (GKD's learned mask token): trained and checkpointed
+        # with the distiller under loss_inputs.<loss name>.<input name>, never exported
+        self.loss_inputs = nn.ModuleDict(
+            {
+                spec['name'].replace('.', '_'): nn.ModuleDict(
+                    {k: v for k, v in spec['inputs'].items() if isinstance(v, nn.Module)}
+                )
+                for spec in loss_specs
+                if any(isinstance(v, nn.Module) for v in spec['inputs'].values())
+            }
+        )
         self.teacher_specs = teacher_set.specs
         self.loss_specs = loss_specs
         self.with_label = bool(with_label)

@@ -12,7 +12,9 @@ asks for more through these attributes, all optional:
     patch-masked copy of its input, in :mod:`crossmodal.models.methods.gkd.masked_student`). A
     ``LossInput`` with a ``spec_key`` takes its options from that key of the loss spec (GKD:
     ``masker=dict(patch_size=32)``). A loss may make ``needs`` a property (GKD: only when its
-    masked branch is on).
+    masked branch is on). A ``LossInput`` that is also an ``nn.Module`` (GKD's masked student
+    with a learned mask token) is registered as ``loss_inputs.<loss name>.<input name>`` of the
+    distiller: the optimiser trains its parameters and checkpoints hold them; export drops them.
 ``update(loss_value, step, total_steps)``
     a stateful loss (TAID): called once per training step, after the losses are parsed, with the
     value it returned (detached), the next step's index and the run's total steps (the loss's

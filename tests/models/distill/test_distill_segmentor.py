@@ -350,6 +350,61 @@ def test_gkd_feature_loss_with_masked_branch_and_freeze(teacher_ckpt):
     assert torch.equal(w, stage2.student.backbone.layers[0][0].projection.weight)
 
 
+def test_gkd_multi_stage_shares_the_masked_pass_and_token_fill_trains_its_token(teacher_ckpt):
+    def gkd(tap, dims, loss_on='all', **masker):
+        return dict(
+            type='GKDFeatureLoss',
+            student_dims=dims,
+            teacher_dims=dims,
+            mask_loss_on=loss_on,
+            student=tap,
+            teacher=f'rgbt.{tap}',
+            name=f'loss_gkd_{tap}',
+            masker=dict(patch_size=16, mask_prob=1.0, mask_ratio=0.5, **masker),
+        )
+
+    teachers = dict(
+        rgbt=dict(
+            config=teacher_cfg(),
+            checkpoint=teacher_ckpt,
+            taps=dict(s3='fusions.2', s4='fusions.3'),
+        )
+    )
+    taps = dict(s3='backbone[2]', s4='backbone[3]')
+    # multi-stage QSD, mean fill: one GKD loss per stage, equal maskers -> one masked pass (the
+    # engine also hands the patch mask over: mask_loss_on='masked')
+    model = build(
+        teacher_ckpt,
+        with_label=False,
+        teachers=teachers,
+        student_taps=taps,
+        losses=[gkd('s3', 40, loss_on='masked'), gkd('s4', 64)],
+    )
+    assert len(model.loss_inputs) == 2 and not any(
+        k.startswith('loss_inputs.') for k in model.state_dict()
+    )
+    calls = Recorder(model.student.backbone)
+    set_iter(0)
+    log = model.train_step(make_batch(with_label=False), optim(model))
+    assert {'distill.loss_gkd_s3.loss_mask', 'distill.loss_gkd_s4.loss_mask'} <= set(log)
+    assert len(calls.inputs) == 2  # the normal pass and one shared masked pass
+    # released-code masking: a learned mask token after the first patch embedding
+    model = build(
+        teacher_ckpt,
+        with_label=False,
+        teachers=teachers,
+        student_taps=taps,
+        losses=[gkd('s4', 64, fill='token', token_dims=8)],
+    )
+    key = 'loss_inputs.loss_gkd_s4.masked_student.masker.mask_token'
+    token = model.state_dict()[key].clone()
+    assert token.shape == (8,)
+    calls = Recorder(model.student.backbone)
+    model.train_step(make_batch(with_label=False), optim(model))
+    assert len(calls.inputs) == 2 and torch.equal(calls.inputs[0], calls.inputs[1])
+    assert not torch.equal(token, model.state_dict()[key])  # trained by the optimiser
+
+
 def test_student_init_matches_its_no_kd_twin(teacher_ckpt):
     torch.manual_seed(3)
     with DefaultScope.overwrite_default_scope('mmseg'):

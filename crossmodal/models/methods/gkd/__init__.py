@@ -1,5 +1,5 @@
-"""GKD (CVPR 2026): query-based soft distillation (QSD), its stage-1 losses, input masking (and the
-masked-student loss input), the QSD connector."""
+"""GKD (CVPR 2026): query-based soft distillation (QSD), its stage-1 losses, patch masking (mean
+fill or a learned mask token) and the masked-student loss input, the QSD connector."""
 
 from .connector import QSDConnector
 from .loss import GKDFeatureLoss
@@ -8,6 +8,7 @@ from .masking import (
     PatchMasker,
     mask_image_patches,
     mask_tokens,
+    pixel_mask_to_grid,
     random_token_mask,
     token_mask_to_pixels,
 )
@@ -22,6 +23,7 @@ __all__ = [
     'flatten_tokens',
     'mask_image_patches',
     'mask_tokens',
+    'pixel_mask_to_grid',
     'random_token_mask',
     'token_mask_to_pixels',
     'unflatten_tokens',
