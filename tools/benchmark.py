@@ -18,6 +18,7 @@ if ROOT not in sys.path:
 SUBCOMMANDS = {
     'infer': 'crossmodal.benchmarks.infer',
     'kernels': 'crossmodal.benchmarks.kernels',
+    'methods': 'crossmodal.benchmarks.methods',
     'train-step': 'crossmodal.benchmarks.train_step',
 }
 

@@ -1,0 +1,545 @@
+"""Methods x seeds on the embedded benchmark: mean +- std, paired 95 % CI against the twin, gap
+recovered (``tools/benchmark.py methods``).
+
+The harness drives the configs exactly as a user would: every run is a ``tools/train.py`` (or
+``tools/train_stages.py``) process, every score a ``tools/test.py`` process, with the seed, the
+teacher checkpoint and (for smoke runs) the schedule passed as ``--cfg-options``. A suite
+(:mod:`crossmodal.benchmarks.suites`) lists the rows: the teachers, the RGB-only twin and the
+methods, each with its config and up to 4 candidate settings of its main weight.
+
+Protocol (docs/benchmarks.md):
+
+- ``--phase select``: each candidate setting of each row trains with the selection seeds and is
+  scored on the **validation** split only; the best setting (highest val mIoU, or lowest MAE) is
+  written to ``selection.json``. The table states the budget (settings tried).
+- ``--phase final`` (default): each row trains with its selected setting (or its default) for
+  every seed and is scored on val and, once, on the **test** split.
+- Teachers train once (seed 0) and are shared by every distillation row of their variant; the
+  twin and the methods train for every seed. The twin and a method with the same seed start from
+  the same initial student and see the same data order, so differences are paired by seed.
+
+Results (``--work-dir``, default ``work_dirs/benchmark_v3``): ``runs/<row>/<setting>/seed<k>/``
+holds each run's work dir and its ``result.json`` (written last: a run with one is complete and is
+skipped when the harness runs again, so an interrupted benchmark resumes where it stopped);
+``results.json`` (every run and the summary), ``results.md`` (the table) and ``results.png`` (the
+plot) are rewritten at the end. Statistics: per row mean +- sample std over seeds; difference to
+the twin with a 95 % Student-t interval of the per-seed paired differences; fraction of the
+teacher-twin gap recovered = mean difference / (teacher - twin mean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Sequence
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# two-sided 95 % Student-t quantiles t_{0.975, df}, df = 1..30
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+
+
+def t975(df: int) -> float:
+    """Two-sided 95 % Student-t quantile for ``df`` degrees of freedom (normal above 30)."""
+    if df < 1:
+        return float('nan')
+    return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+def mean_std(xs: Sequence[float]) -> Dict[str, float]:
+    """``dict(mean, std, n)``; std is the sample std (ddof 1; nan for one value)."""
+    n = len(xs)
+    m = sum(xs) / n if n else float('nan')
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1)) if n > 1 else float('nan')
+    return dict(mean=m, std=sd, n=n)
+
+
+def paired_ci(a: Sequence[float], b: Sequence[float]) -> Dict[str, float]:
+    """Mean of ``a - b`` (paired by position) with its 95 % Student-t interval.
+
+    Returns ``dict(diff, lo, hi, n)``; lo/hi are nan with fewer than two pairs.
+    """
+    d = [x - y for x, y in zip(a, b)]
+    s = mean_std(d)
+    half = t975(s['n'] - 1) * s['std'] / math.sqrt(s['n']) if s['n'] > 1 else float('nan')
+    return dict(diff=s['mean'], lo=s['mean'] - half, hi=s['mean'] + half, n=s['n'])
+
+
+# ----------------------------------------------------------------------------- running
+def _cfg_value(v) -> str:
+    if isinstance(v, str):
+        return v
+    return json.dumps(v).replace(' ', '')
+
+
+def _options_args(options: Dict) -> List[str]:
+    return [f'{k}={_cfg_value(v)}' for k, v in options.items()]
+
+
+def schedule_options(iters: int) -> Dict:
+    """Overrides that shorten a run to ``iters`` iterations (smoke runs)."""
+    from crossmodal.apis.demo import schedule_options as demo_schedule
+
+    return demo_schedule(iters)
+
+
+def teacher_options(config: str, checkpoint: str) -> Dict:
+    """``model.teachers.<name>.checkpoint`` for every teacher a distillation config declares."""
+    from mmengine.config import Config
+
+    model = Config.fromfile(config).get('model') or {}
+    if 'teacher_checkpoint' in model:  # one-teacher distillers (FSKD, MST stages)
+        return {'model.teacher_checkpoint': checkpoint}
+    return {f'model.teachers.{t}.checkpoint': checkpoint for t in model.get('teachers') or {}}
+
+
+class RunError(RuntimeError):
+    """A training or test process failed; names the command and the log file."""
+
+
+def _run(cmd: List[str], log: str, threads: int) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               PYTHONUNBUFFERED='1')
+    t0 = time.perf_counter()
+    with open(log, 'a') as f:
+        f.write('$ ' + ' '.join(cmd) + '\n')
+        f.flush()
+        rc = subprocess.call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, env=env)
+    if rc != 0:
+        raise RunError(f'exit {rc}: {" ".join(cmd)} (log: {log})')
+    return time.perf_counter() - t0
+
+
+def evaluate(config: str, ckpt: str, work_dir: str, split: str, log: str, threads: int,
+             options: Optional[Dict] = None) -> Dict[str, float]:
+    """Score ``ckpt`` on ``split`` with ``tools/test.py``; returns its metrics dict."""
+    out = osp.join(work_dir, f'{split}_results.json')
+    opts = dict(options or {})
+    opts['test_dataloader.dataset.split'] = split
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), config, ckpt,
+           '--work-dir', osp.join(work_dir, f'eval_{split}'), '--out', out,
+           '--cfg-options', *_options_args(opts)]
+    _run(cmd, log, threads)
+    with open(out) as f:
+        res = json.load(f)
+    return {k: float(v) for k, v in res.get('metrics', res).items()
+            if isinstance(v, (int, float))}
+
+
+def stages_recipe_with_teacher(recipe: str, teacher_ckpt: str, out: str) -> str:
+    """A copy of a ``tools/train_stages.py`` recipe whose stages that declare teachers get
+    ``teacher_ckpt`` through their own ``cfg_options`` (a command-line ``--cfg-options`` would reach
+    every stage, also those without a teacher). Stage configs become absolute paths."""
+    from mmengine.config import Config
+
+    from crossmodal.apis.train_stages import resolve_stage_config
+
+    stages = []
+    for st in Config.fromfile(recipe).stages:
+        st = dict(st)
+        st['config'] = osp.abspath(resolve_stage_config(recipe, st['config']))
+        st['cfg_options'] = dict(st.get('cfg_options') or {},
+                                 **teacher_options(st['config'], teacher_ckpt))
+        stages.append(st)
+    with open(out, 'w') as f:
+        f.write(f'# written by tools/benchmark.py methods from {recipe}\nstages = {stages!r}\n')
+    return out
+
+
+def val_metrics_from_log(train_dir: str) -> Dict[str, float]:
+    """The last validation metrics the Runner logged in ``train_dir`` (its newest
+    ``<timestamp>/vis_data/scalars.json``): the training run's own end-of-training validation,
+    so the validation split needs no second process."""
+    import glob
+
+    logs = sorted(glob.glob(osp.join(train_dir, '*', 'vis_data', 'scalars.json')))
+    if not logs:
+        raise RunError(f'no scalars.json under {train_dir}: did the run validate?')
+    last = None
+    with open(logs[-1]) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'mIoU' in rec or 'MAE' in rec:
+                last = rec
+    if last is None:
+        raise RunError(f'{logs[-1]} holds no validation metrics (mIoU / MAE)')
+    return {k: float(v) for k, v in last.items() if isinstance(v, (int, float))
+            and k not in ('step', 'time', 'data_time', 'iter')}
+
+
+def data_root_options(data_root: Optional[str]) -> Dict:
+    """``<loader>.dataset.data_root`` of the three dataloaders (empty for None)."""
+    if not data_root:
+        return {}
+    return {f'{dl}.dataset.data_root': data_root
+            for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+
+
+def train_and_score(row, setting: Dict, seed: int, run_dir: str, teacher_ckpt: Optional[str],
+                    iters: Optional[int], splits: Sequence[str], threads: int,
+                    data_root: Optional[str] = None, extra: Optional[Dict] = None) -> Dict:
+    """One run: train ``row`` with ``setting`` and ``seed`` into ``run_dir``, score it on
+    ``splits``; writes and returns ``result.json``'s dict."""
+    os.makedirs(run_dir, exist_ok=True)
+    log = osp.join(run_dir, 'harness.log')
+    cfg = osp.join(ROOT, row.config)
+    opts: Dict = {'randomness.seed': seed}
+    if teacher_ckpt:
+        opts.update(teacher_options(cfg, teacher_ckpt))
+    if iters:
+        opts.update(schedule_options(iters))
+    opts.update(data_root_options(data_root))
+    opts.update(row.options)
+    opts.update(extra or {})
+    opts.update(setting)
+    train_dir = osp.join(run_dir, 'train')
+    tool = 'train_stages.py' if row.tool == 'stages' else 'train.py'
+    if row.tool == 'stages' and teacher_ckpt:
+        cfg = stages_recipe_with_teacher(cfg, teacher_ckpt, osp.join(run_dir, 'recipe.py'))
+    cmd = [sys.executable, osp.join(ROOT, 'tools', tool), cfg, '--work-dir', train_dir,
+           '--cfg-options', *_options_args(opts)]
+    train_s = _run(cmd, log, threads)
+    if row.tool == 'stages':
+        from crossmodal.apis.train_stages import resolve_stage_config
+        from mmengine.config import Config
+
+        last = Config.fromfile(cfg).stages[-1]
+        eval_cfg = resolve_stage_config(cfg, last['config'])
+        ckpt_dir = osp.join(train_dir, last['name'])
+    else:
+        eval_cfg, ckpt_dir = cfg, train_dir
+    if row.eval_config:
+        eval_cfg = osp.join(ROOT, row.eval_config)
+    metrics = {}
+    eval_opts = dict(data_root_options(data_root), **row.eval_options)
+    if teacher_ckpt and row.eval_config is None and row.tool != 'stages':
+        eval_opts.update(teacher_options(eval_cfg, teacher_ckpt))
+    for split in splits:
+        if split == 'val' and not row.eval_options and not row.eval_config:
+            metrics[split] = val_metrics_from_log(ckpt_dir)
+        else:
+            metrics[split] = evaluate(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts)
+    result = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=round(
+        train_s, 1), metrics=metrics, config=row.config, tool=row.tool)
+    tmp = osp.join(run_dir, 'result.json.tmp')
+    with open(tmp, 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(tmp, osp.join(run_dir, 'result.json'))
+    return result
+
+
+def setting_name(setting: Dict) -> str:
+    if not setting:
+        return 'default'
+    return '_'.join(f'{k.split(".")[-1]}={_cfg_value(v)}' for k, v in sorted(setting.items()))
+
+
+# ----------------------------------------------------------------------------- the harness
+def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequence[str]] = None,
+              phase: str = 'final', iters: Optional[int] = None, jobs: int = 1,
+              threads: int = 1, select_seeds: Sequence[int] = (0,), progress: bool = True,
+              data_root: Optional[str] = None, extra: Optional[Dict] = None) -> Dict:
+    """Run ``phase`` of ``suite`` for ``rows`` (default all) and return the results dict (also
+    written to ``work_dir``). See the module docstring for the protocol."""
+    wanted = list(rows) if rows else [r.name for r in suite.rows]
+    by_name = {r.name: r for r in suite.rows}
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise ValueError(f'unknown rows {unknown}; the suite has {sorted(by_name)}')
+    # the twin and the teachers a row needs run too
+    needed = list(wanted)
+    for n in wanted:
+        r = by_name[n]
+        for dep in (r.teacher, suite.twin_of(r)):
+            if dep and dep not in needed:
+                needed.insert(0, dep)
+    os.makedirs(work_dir, exist_ok=True)
+    sel_path = osp.join(work_dir, 'selection.json')
+    selection = {}
+    if osp.isfile(sel_path):
+        with open(sel_path) as f:
+            selection = json.load(f)
+
+    def run_dir(row, setting, seed):
+        return osp.join(work_dir, 'runs', row.name, setting_name(setting), f'seed{seed}')
+
+    def teacher_ckpt(row):
+        if not row.teacher:
+            return None
+        t = by_name[row.teacher]
+        return osp.join(run_dir(t, {}, 0), 'train')
+
+    def jobs_for(names, phase_):
+        out = []
+        for n in names:
+            r = by_name[n]
+            if r.role == 'teacher':
+                out.append((r, {}, 0, ('val', 'test') if phase_ == 'final' else ('val',)))
+                continue
+            if phase_ == 'select':
+                for s in (r.grid or [{}]):
+                    for seed in select_seeds:
+                        out.append((r, s, seed, ('val',)))
+            else:
+                s = selection.get(r.name, {}).get('setting', r.default_setting())
+                for seed in seeds:
+                    out.append((r, s, seed, ('val', 'test')))
+        return out
+
+    results: List[Dict] = []
+    failures: List[str] = []
+    teachers_of = {by_name[n].name for n in needed if by_name[n].role == 'teacher'}
+
+    def do(job):
+        r, s, seed, splits = job
+        d = run_dir(r, s, seed)
+        if r.teacher and not osp.isfile(osp.join(run_dir(by_name[r.teacher], {}, 0),
+                                                 'result.json')):
+            failures.append(f'{r.name} {setting_name(s)} seed {seed}: skipped, its teacher '
+                            f'{r.teacher} has no result')
+            return None
+        res_path = osp.join(d, 'result.json')
+        if osp.isfile(res_path):
+            with open(res_path) as f:
+                old = json.load(f)
+            if all(sp in old['metrics'] for sp in splits) and old.get('iters') == iters:
+                return old
+        t0 = time.perf_counter()
+        if progress:
+            print(f'[benchmark] {r.name} {setting_name(s)} seed {seed} ...', file=sys.stderr,
+                  flush=True)
+        try:
+            res = train_and_score(r, s, seed, d, teacher_ckpt(r), iters, splits, threads,
+                                  data_root, extra)
+        except RunError as e:
+            failures.append(f'{r.name} {setting_name(s)} seed {seed}: {e}')
+            if progress:
+                print(f'[benchmark] FAILED {e}', file=sys.stderr, flush=True)
+            return None
+        if progress:
+            m = res['metrics'][splits[-1]].get(r.metric)
+            print(f'[benchmark] {r.name} {setting_name(s)} seed {seed}: {splits[-1]} {r.metric} '
+                  f'{m:.2f} ({time.perf_counter() - t0:.0f} s)', file=sys.stderr, flush=True)
+        return res
+
+    # one pool: teachers first, then the twins, then the methods; a method's job waits for its
+    # teacher's (the queue order guarantees the teacher is already running)
+    done = {n: threading.Event() for n in teachers_of}
+
+    def do_after_teacher(job):
+        r = job[0]
+        if r.role != 'teacher' and r.teacher in done:
+            done[r.teacher].wait()
+        try:
+            return do(job)
+        finally:
+            if r.role == 'teacher':
+                done[r.name].set()
+
+    order = {'teacher': 0, 'twin': 1, 'method': 2}
+    all_jobs = jobs_for([n for n in needed if by_name[n].role == 'teacher'], 'final') + jobs_for(
+        [n for n in needed if by_name[n].role != 'teacher'], phase)
+    all_jobs.sort(key=lambda j: order[j[0].role])
+    if jobs <= 1:
+        results += [x for x in map(do_after_teacher, all_jobs) if x]
+    else:
+        with ThreadPoolExecutor(jobs) as ex:
+            results += [x for x in ex.map(do_after_teacher, all_jobs) if x]
+    others = [n for n in needed if by_name[n].role != 'teacher']
+
+    if phase == 'select':
+        for n in others:
+            r = by_name[n]
+            cands = [x for x in results if x['row'] == n]
+            if not cands or not r.grid:
+                continue
+            best = max(cands, key=lambda x: r.sign * x['metrics']['val'][r.metric])
+            selection[n] = dict(
+                setting=best['setting'],
+                budget=len(r.grid),
+                val={setting_name(x['setting']): x['metrics']['val'][r.metric] for x in cands},
+            )
+        with open(sel_path, 'w') as f:
+            json.dump(selection, f, indent=1)
+    out = summarise(suite, results, selection, phase, iters, seeds)
+    out['failures'] = failures
+    if phase == 'final':
+        write_reports(out, work_dir)
+    return out
+
+
+def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, seeds) -> Dict:
+    """Per-row statistics over seeds (split ``test`` in the final phase, ``val`` in select)."""
+    split = 'test' if phase == 'final' else 'val'
+    by_name = {r.name: r for r in suite.rows}
+    summary = []
+    for r in suite.rows:
+        runs = [x for x in results if x['row'] == r.name and split in x['metrics']]
+        if not runs:
+            continue
+        runs.sort(key=lambda x: x['seed'])
+        vals = [x['metrics'][split][r.metric] for x in runs]
+        row = dict(name=r.name, label=r.label or r.name, role=r.role, metric=r.metric,
+                   seeds=[x['seed'] for x in runs], values=vals, **mean_std(vals),
+                   val_mean=mean_std([x['metrics']['val'][r.metric] for x in runs])['mean'],
+                   train_time_s=mean_std([x['train_time_s'] for x in runs])['mean'],
+                   budget=selection.get(r.name, {}).get('budget', 1 if r.role == 'method' else 0),
+                   setting=runs[0]['setting'])
+        twin = suite.twin_of(r)
+        if r.role == 'method' and twin:
+            tm = by_name[twin].metric
+            t_runs = {x['seed']: x['metrics'][split][tm] for x in results
+                      if x['row'] == twin and split in x['metrics']}
+            common = [x for x in runs if x['seed'] in t_runs]
+            if common:
+                a = [x['metrics'][split][r.metric] for x in common]
+                b = [t_runs[x['seed']] for x in common]
+                row['vs_twin'] = paired_ci(a, b)
+                row['twin'] = twin
+                tr = by_name[twin]
+                teacher = r.teacher or tr.teacher or next(
+                    (x.name for x in suite.rows if x.role == 'teacher'), None)
+                t_val = [x['metrics'][split][by_name[teacher].metric] for x in results
+                         if x['row'] == teacher and split in x['metrics']] if teacher else []
+                if t_val:
+                    gap = t_val[0] - sum(b) / len(b)
+                    row['gap_recovered'] = row['vs_twin']['diff'] / gap if gap else float('nan')
+        summary.append(row)
+    # the targets of the testbed: twin / teacher ratio, twin seed std
+    targets = {}
+    for r in suite.rows:
+        if r.role == 'twin':
+            tw = next((s for s in summary if s['name'] == r.name), None)
+            for t in suite.rows:
+                if t.role != 'teacher' or t.metric != r.metric:
+                    continue
+                te = next((s for s in summary if s['name'] == t.name), None)
+                if tw and te:
+                    targets[f'{r.name}/{t.name}'] = dict(
+                        ratio=tw['mean'] / te['mean'] if r.sign > 0 else te['mean'] / tw['mean'],
+                        twin_std=tw['std'], twin_mean=tw['mean'], teacher=te['mean'])
+    return dict(suite=suite.name, phase=phase, split=split, iters=iters, seeds=list(seeds),
+                runs=results, summary=summary, targets=targets)
+
+
+def _fmt(x, nd=2):
+    return '-' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{x:.{nd}f}'
+
+
+def markdown_table(out: Dict) -> str:
+    """The results table (one line per row; methods with their paired CI against the twin)."""
+    lines = [
+        f'Suite `{out["suite"]}`, split `{out["split"]}`, seeds {out["seeds"]}'
+        + (f', {out["iters"]} iterations (smoke)' if out.get('iters') else '') + '.',
+        '',
+        '| row | metric | mean +- std (n) | diff vs twin [95 % CI] | gap recovered | HP budget '
+        '| train s |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for s in out['summary']:
+        ci = s.get('vs_twin')
+        ci_s = (f'{ci["diff"]:+.2f} [{_fmt(ci["lo"])}, {_fmt(ci["hi"])}]' if ci else '')
+        gap = s.get('gap_recovered')
+        lines.append(
+            f'| {s["label"]} | {s["metric"]} | {_fmt(s["mean"])} +- {_fmt(s["std"])} ({s["n"]}) '
+            f'| {ci_s} | {_fmt(gap * 100, 0) + " %" if gap is not None else ""} '
+            f'| {s["budget"] or ""} | {_fmt(s["train_time_s"], 0)} |'
+        )
+    for k, t in out.get('targets', {}).items():
+        lines.append('')
+        lines.append(f'Target check `{k}`: twin/teacher = {t["ratio"]:.3f} (target 0.75-0.92), '
+                     f'twin seed std = {_fmt(t["twin_std"])} (target <= 1.0).')
+    return '\n'.join(lines) + '\n'
+
+
+def plot(out: Dict, path: str) -> Optional[str]:
+    """Bar plot of each method's difference to its twin with the 95 % CI; None without
+    matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rows = [s for s in out['summary'] if s.get('vs_twin')]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(rows) + 1.2))
+    ys = list(range(len(rows)))[::-1]
+    d = [s['vs_twin']['diff'] for s in rows]
+    lo = [s['vs_twin']['diff'] - s['vs_twin']['lo'] if not math.isnan(s['vs_twin']['lo'])
+          else 0 for s in rows]
+    colours = ['tab:green' if s['vs_twin']['lo'] > 0 else
+               'tab:red' if s['vs_twin']['hi'] < 0 else 'tab:gray' for s in rows]
+    ax.barh(ys, d, xerr=lo, color=colours, capsize=3)
+    ax.set_yticks(ys, [s['label'] for s in rows])
+    ax.axvline(0, color='k', lw=0.8)
+    ax.set_xlabel(f'{rows[0]["metric"]} difference to the twin ({out["split"]}), 95 % CI paired '
+                  'by seed')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_reports(out: Dict, work_dir: str) -> None:
+    from crossmodal.evaluation.strict_json import to_strict_json
+
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(to_strict_json(out), f, indent=1)
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(markdown_table(out))
+    out['plot'] = plot(out, osp.join(work_dir, 'results.png'))
+
+
+# ----------------------------------------------------------------------------- CLI
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--suite', default='v3', help='suite name (crossmodal/benchmarks/suites.py)')
+    p.add_argument('--rows', help='comma-separated rows (default: all); twin and teachers follow')
+    p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds (final phase)')
+    p.add_argument('--phase', choices=('select', 'final'), default='final')
+    p.add_argument('--select-seeds', default='0', help='seeds of the selection phase')
+    p.add_argument('--iters', type=int, help='override every schedule (smoke runs)')
+    p.add_argument('--jobs', type=int, default=1, help='runs in parallel')
+    p.add_argument('--threads', type=int, default=1, help='torch threads per run')
+    p.add_argument('--work-dir', help='default work_dirs/benchmark_<suite>')
+    p.add_argument('--data-root', help='dataset root of every row (default: the configs\')')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='extra --cfg-options of every training run (not of the scoring runs)')
+    p.add_argument('--list', action='store_true', help='list the suite and exit')
+
+
+def run(args) -> Dict:
+    from crossmodal.benchmarks.suites import get_suite
+
+    suite = get_suite(args.suite)
+    if args.list:
+        return dict(suite=suite.name, rows=[r.describe() for r in suite.rows])
+    seeds = [int(s) for s in args.seeds.split(',')]
+    rows = args.rows.split(',') if args.rows else None
+    out = run_suite(
+        suite, args.work_dir or osp.join('work_dirs', f'benchmark_{suite.name}'), seeds, rows,
+        phase=args.phase, iters=args.iters, jobs=args.jobs, threads=args.threads,
+        select_seeds=[int(s) for s in args.select_seeds.split(',')], data_root=args.data_root,
+        extra=dict(kv.split('=', 1) for kv in args.cfg_options),
+    )
+    if out['phase'] == 'final':
+        print(markdown_table(out), file=sys.stderr)
+    from crossmodal.evaluation.strict_json import to_strict_json
+
+    return to_strict_json(dict(
+        summary=out['summary'], targets=out['targets'], failures=out['failures'],
+        work_dir=args.work_dir or osp.join('work_dirs', f'benchmark_{suite.name}')))

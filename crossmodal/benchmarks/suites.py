@@ -1,0 +1,139 @@
+"""The benchmark suites of ``tools/benchmark.py methods`` (:mod:`crossmodal.benchmarks.methods`).
+
+A :class:`Row` is one config trained and scored as a user would; a :class:`Suite` lists the rows:
+``role='teacher'`` rows train once (seed 0) and are the teachers of the rows naming them,
+``role='twin'`` is the no-distillation student every method row is paired with, ``role='method'``
+rows are the distillation methods. ``grid`` holds at most 4 candidate settings (``--cfg-options``
+dicts) of the row's main weight, tried on the validation split by ``--phase select``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+MAX_GRID = 4
+
+
+@dataclass
+class Row:
+    """One benchmark row.
+
+    Args:
+        name: row id (work-dir name, ``--rows``).
+        config: repo-relative config path (a recipe for ``tool='stages'``).
+        role: ``'teacher'``, ``'twin'`` or ``'method'``.
+        tool: ``'train'`` (``tools/train.py``) or ``'stages'`` (``tools/train_stages.py``).
+        teacher: name of the teacher row whose checkpoint the config's teachers get.
+        twin: twin row to pair with (default: the suite's twin of the same metric).
+        metric: key of ``tools/test.py``'s metrics (``'mIoU'``; ``'MAE'`` for regression).
+        higher_is_better: False for errors (MAE).
+        label: table label (default ``name``).
+        options: ``--cfg-options`` always passed.
+        grid: candidate settings for ``--phase select`` (at most :data:`MAX_GRID`).
+        eval_config: config ``tools/test.py`` scores with (default: the trained one, or a recipe's
+            last stage).
+        eval_options: ``--cfg-options`` of the scoring run (e.g. RTFDNet's ``model.branch=rgb``).
+    """
+
+    name: str
+    config: str
+    role: str = 'method'
+    tool: str = 'train'
+    teacher: Optional[str] = None
+    twin: Optional[str] = None
+    metric: str = 'mIoU'
+    higher_is_better: bool = True
+    label: Optional[str] = None
+    options: Dict = field(default_factory=dict)
+    grid: List[Dict] = field(default_factory=list)
+    eval_config: Optional[str] = None
+    eval_options: Dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.role not in ('teacher', 'twin', 'method'):
+            raise ValueError(f'row {self.name}: role must be teacher, twin or method')
+        if self.tool not in ('train', 'stages'):
+            raise ValueError(f'row {self.name}: tool must be train or stages')
+        if len(self.grid) > MAX_GRID:
+            raise ValueError(f'row {self.name}: at most {MAX_GRID} candidate settings')
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.higher_is_better else -1
+
+    def default_setting(self) -> Dict:
+        return {}
+
+    def describe(self) -> Dict:
+        return dict(name=self.name, config=self.config, role=self.role, tool=self.tool,
+                    teacher=self.teacher, metric=self.metric, grid=self.grid)
+
+
+@dataclass
+class Suite:
+    name: str
+    rows: List[Row]
+
+    def twin_of(self, row: Row) -> Optional[str]:
+        if row.role != 'method':
+            return None
+        if row.twin:
+            return row.twin
+        twins = [r.name for r in self.rows if r.role == 'twin' and r.metric == row.metric]
+        return twins[0] if twins else None
+
+
+_V3 = 'configs/benchmark_v3/{}_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py'
+
+
+def _loss_row(name: str, label: str, weight_key: str, grid_weights=()) -> Row:
+    return Row(
+        name=name, label=label, config=_V3.format(name), teacher='teacher-rgbt',
+        grid=[{weight_key: w} for w in grid_weights],
+    )
+
+
+def v3() -> Suite:
+    """Embedded benchmark v3 (data_prep/synthetic_v3.py): RGB-T teacher, RGB twin, every loss."""
+    lw = 'model.distill_losses.0.loss_weight'
+    rows = [
+        Row('teacher-rgbt',
+            'configs/teachers/rgbx-sff-segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py',
+            role='teacher', label='teacher RGB-T (SFF)'),
+        Row('twin', 'configs/students/segformer_mit-t_800it_synthetic-v3-rgb-128x160.py',
+            role='twin', label='RGB twin (no KD)'),
+        _loss_row('kd', 'KD (tau 2)', lw, (0.5, 1.0, 2.0, 4.0)),
+        _loss_row('cwd', 'CWD logits + stage 4', lw, (1.0, 3.0, 5.0)),
+        _loss_row('dkd', 'DKD', lw, (0.25, 1.0)),
+        _loss_row('bild', 'BiLD (k 4)', lw, (0.5, 1.0, 2.0)),
+        _loss_row('dbild', 'DBiLD (kneedle k)', lw, (0.5, 1.0, 2.0)),
+        _loss_row('pld', 'PLD', lw, (0.5, 1.0, 2.0)),
+        _loss_row('taid', 'TAID', lw, (0.5, 1.0, 2.0)),
+        _loss_row('fitnet', 'FitNet stage 4', lw, (0.5, 1.0, 2.0)),
+        _loss_row('at', 'AT stages 2 + 4', lw, (1.0, 10.0, 100.0)),
+        _loss_row('affinity-kd', 'affinity KD stage 2', lw, (0.5, 1.0, 2.0)),
+        _loss_row('attn-kd', 'attention-map KD stage 3', lw, (0.5, 1.0, 2.0)),
+        Row('gkd', 'configs/benchmark_v3/gkd_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py',
+            tool='stages', teacher='teacher-rgbt', label='GKD (QSD stage 1 + head stage 2)'),
+        Row('rtfdnet-rgb', 'configs/benchmark_v3/rtfdnet_mit-t_800it_synthetic-v3-rgbt-128x160.py',
+            metric='mIoU_rgb', label='RTFDNet RGB head',
+            grid=[{'model.w_mce': w} for w in (0.25, 0.5, 1.0)]),
+    ]
+    return Suite('v3', rows)
+
+
+def smoke() -> Suite:
+    """The v3 rows the test suite runs for a few iterations on a tiny v3 dataset."""
+    s = v3()
+    keep = {'teacher-rgbt', 'twin', 'kd', 'cwd'}
+    return Suite('smoke', [r for r in s.rows if r.name in keep])
+
+
+SUITES = {'v3': v3, 'smoke': smoke}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        raise ValueError(f'unknown suite {name!r}; choose one of {sorted(SUITES)}')
+    return SUITES[name]()

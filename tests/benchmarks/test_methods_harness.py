@@ -1,0 +1,139 @@
+"""tools/benchmark.py methods: statistics (golden), the table, and a smoke run of the harness
+(2 methods x 1 seed x 2 iterations on a tiny v3 dataset) through the real tools."""
+
+import json
+import math
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from crossmodal.benchmarks import methods as M
+from crossmodal.benchmarks.suites import MAX_GRID, Row, Suite, get_suite
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def test_paired_ci_golden():
+    # differences 1, 2, 3: mean 2, sd 1, half width t(0.975, 2) / sqrt(3) = 4.303 / 1.732
+    ci = M.paired_ci([11.0, 12.0, 13.0], [10.0, 10.0, 10.0])
+    assert ci['diff'] == pytest.approx(2.0)
+    assert ci['hi'] - ci['diff'] == pytest.approx(4.303 / math.sqrt(3), rel=1e-4)
+    assert ci['lo'] == pytest.approx(2.0 - 2.4843, abs=1e-3)
+    one = M.paired_ci([1.0], [0.0])
+    assert one['diff'] == 1.0 and math.isnan(one['lo'])
+
+
+def test_mean_std_and_t_quantiles():
+    s = M.mean_std([1.0, 2.0, 3.0, 4.0])
+    assert s['mean'] == 2.5 and s['std'] == pytest.approx(math.sqrt(5 / 3))
+    assert M.t975(1) == 12.706 and M.t975(4) == 2.776 and M.t975(100) == 1.96
+
+
+def _fake(row, seed, test, val=None):
+    return dict(row=row, setting={}, seed=seed, iters=None, train_time_s=1.0,
+                metrics={'val': {'mIoU': val if val is not None else test}, 'test': {'mIoU': test}})
+
+
+def test_summary_pairs_by_seed_and_reports_gap():
+    suite = Suite('t', [Row('teacher', 'a.py', role='teacher'), Row('twin', 'b.py', role='twin'),
+                        Row('kd', 'c.py', teacher='teacher')])
+    runs = [_fake('teacher', 0, 80.0)] + [_fake('twin', s, v) for s, v in enumerate((60, 61, 62))]
+    runs += [_fake('kd', s, v) for s, v in enumerate((63, 63, 66))]
+    out = M.summarise(suite, runs, {}, 'final', None, [0, 1, 2])
+    kd = next(s for s in out['summary'] if s['name'] == 'kd')
+    assert kd['vs_twin']['diff'] == pytest.approx(3.0)  # differences 3, 2, 4
+    assert kd['vs_twin']['lo'] == pytest.approx(3.0 - 4.303 / math.sqrt(3), rel=1e-4)
+    assert kd['gap_recovered'] == pytest.approx(3.0 / (80 - 61))
+    t = out['targets']['twin/teacher']
+    assert t['ratio'] == pytest.approx(61 / 80) and t['twin_std'] == pytest.approx(1.0)
+    table = M.markdown_table(out)
+    assert '| kd | mIoU | 64.00 +- 1.73 (3) | +3.00 [' in table
+    assert 'twin/teacher = 0.762' in table
+
+
+def test_suite_rows_and_limits():
+    suite = get_suite('v3')
+    names = [r.name for r in suite.rows]
+    assert names[:2] == ['teacher-rgbt', 'twin'] and 'cwd' in names
+    for r in suite.rows:
+        assert osp.isfile(osp.join(ROOT, r.config)), r.config
+        assert len(r.grid) <= MAX_GRID
+    with pytest.raises(ValueError, match='at most'):
+        Row('x', 'a.py', grid=[{}] * (MAX_GRID + 1))
+    with pytest.raises(ValueError, match='unknown suite'):
+        get_suite('nope')
+
+
+@pytest.fixture(scope='module')
+def tiny_v3(tmp_path_factory):
+    from data_prep.synthetic_v3 import generate
+
+    root = str(tmp_path_factory.mktemp('v3') / 'synthetic_v3')
+    generate(root, splits={'train': 8, 'val': 4, 'test': 4}, progress=False)
+    return root
+
+
+def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path):
+    """teacher + twin + KD + CWD, 1 seed, 2 iterations: JSON, markdown, plot; a second call
+    reuses every finished run (resume)."""
+    work = str(tmp_path / 'bm')
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), 'methods', '--suite',
+           'smoke', '--seeds', '0', '--iters', '2', '--jobs', '2', '--data-root', tiny_v3,
+           '--work-dir', work]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout)
+    assert res['failures'] == []
+    names = {s['name'] for s in res['summary']}
+    assert names == {'teacher-rgbt', 'twin', 'kd', 'cwd'}
+    kd = next(s for s in res['summary'] if s['name'] == 'kd')
+    assert 0.0 <= kd['mean'] <= 100.0 and kd['vs_twin']['n'] == 1
+    for f in ('results.json', 'results.md', 'results.png'):
+        assert osp.isfile(osp.join(work, f)), f
+    run = json.load(open(osp.join(work, 'runs', 'kd', 'default', 'seed0', 'result.json')))
+    assert set(run['metrics']) == {'val', 'test'}
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert '[benchmark] kd default seed 0 ...' not in again.stderr  # resumed: nothing retrained
+    assert json.loads(again.stdout)['summary'] == res['summary']
+
+
+def test_select_phase_picks_the_best_val_setting_then_final_uses_it(tmp_path, monkeypatch):
+    """--phase select tries each grid setting on val only; --phase final trains the chosen one for
+    every seed and reads test (train_and_score replaced by a fake scorer: no training)."""
+    calls = []
+
+    def fake(row, setting, seed, run_dir, teacher_ckpt, iters, splits, threads, data_root=None,
+             extra=None):
+        calls.append((row.name, dict(setting), seed, tuple(splits)))
+        w = setting.get('w', 0)
+        score = {'teacher': 90.0, 'twin': 60.0 + seed}.get(row.name, 61.0 + seed - (w - 2) ** 2)
+        res = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=0.0,
+                   metrics={s: {'mIoU': score} for s in splits})
+        import os
+        os.makedirs(run_dir, exist_ok=True)
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(res, f)
+        return res
+
+    monkeypatch.setattr(M, 'train_and_score', fake)
+    suite = Suite('t', [Row('teacher', 'a.py', role='teacher'), Row('twin', 'b.py', role='twin'),
+                        Row('kd', 'c.py', teacher='teacher', grid=[{'w': 1}, {'w': 2}, {'w': 4}])])
+    work = str(tmp_path)
+    M.run_suite(suite, work, seeds=[0, 1, 2], phase='select', progress=False)
+    sel = json.load(open(osp.join(work, 'selection.json')))
+    assert sel['kd']['setting'] == {'w': 2} and sel['kd']['budget'] == 3
+    assert all(c[3] == ('val',) for c in calls if c[0] == 'kd')  # selection never reads test
+    calls.clear()
+    out = M.run_suite(suite, work, seeds=[0, 1, 2], phase='final', progress=False)
+    kd_calls = [c for c in calls if c[0] == 'kd']
+    assert [c[1] for c in kd_calls] == [{'w': 2}] * 3 and {c[2] for c in kd_calls} == {0, 1, 2}
+    kd = next(s for s in out['summary'] if s['name'] == 'kd')
+    assert kd['budget'] == 3 and kd['vs_twin']['diff'] == pytest.approx(1.0)
+    assert kd['vs_twin']['lo'] == pytest.approx(1.0) == kd['vs_twin']['hi']  # zero spread
+    assert osp.isfile(osp.join(work, 'results.md'))
+    calls.clear()
+    M.run_suite(suite, work, seeds=[0, 1, 2], phase='final', progress=False)
+    assert calls == []  # resumed: every run has its result.json
