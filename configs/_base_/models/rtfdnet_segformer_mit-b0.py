@@ -45,10 +45,20 @@ model = dict(
     w_rdr=1.0,
     # paper defaults; released code: akd_alpha='random', akd_detach_fused=False, mask_void=False
     akd_alpha='learned',
+    # CMDR gate sigmoid(C p(F^m) p(F^f)): one pooling MLP per stage for both sides (paper, code);
+    # 'separate' = the project's earlier gate (closes itself). akd_detach_gate / akd_gate_norm
+    # ('mean') are project options, off here.
+    akd_gate_mlps='shared',
+    akd_detach_gate=False,
+    akd_gate_norm=None,
     akd_detach_fused=True,
     akd_reduction=16,
     rdr_conf_thr=0.0,
     mask_void=True,
+    # logit-level terms: 'supervised' = the class_weight of decode_head.loss_decode (None when the
+    # CE is unweighted, as here: then paper/code behaviour); None = unweighted; or a list of K.
+    mce_class_weight='supervised',
+    rdr_class_weight=None,
     branch='fused',
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

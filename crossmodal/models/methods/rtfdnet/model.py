@@ -18,7 +18,9 @@ Training loss (all logits resized bilinearly to label size first)::
 
 Defaults follow the paper / docs/methods/rtfdnet.md (e) and §8; the released code is reproduced with
 ``fusion=dict(type='SFF', spatial_attn=False), akd_alpha='random', akd_detach_fused=False,
-mask_void=False, rdr_conf_thr=0.0``.
+mask_void=False, rdr_conf_thr=0.0, mce_class_weight=None``. One project default differs from
+both: the CMDR logit part is class-weighted like the supervised decode loss
+(``mce_class_weight='supervised'``), which changes nothing when that loss has no class weights.
 
 Inputs: ``{'rgb': (B, 3, H, W), '<x>': (B, C_x, H, W)}`` from
 :class:`~crossmodal.models.data_preprocessor.MultiModalDataPreprocessor`.
@@ -29,7 +31,7 @@ Inputs: ``{'rgb': (B, 3, H, W), '<x>': (B, C_x, H, W)}`` from
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -52,6 +54,53 @@ from crossmodal.models.segmentors.sliding_window import slide_average
 from .losses import CMDRFeatureLoss, CMDRLogitLoss, RDRLoss
 
 BRANCHES = ('rgb', 'x', 'fused')
+SUPERVISED = 'supervised'
+
+ClassWeightOption = Union[str, Sequence[float], None]
+
+
+def supervised_class_weight(head: nn.Module) -> Optional[List[float]]:
+    """Per-class weights (K floats) of a built decode head's ``loss_decode``, or None.
+
+    Reads the ``class_weight`` attribute of the loss module(s) (mmseg ``CrossEntropyLoss``,
+    :class:`~crossmodal.models.losses.WeightedCrossEntropyLoss`, ...; a list, array or tensor).
+    Losses without class weights are skipped; several losses with different weights raise
+    ``ValueError`` (pass the weights explicitly then).
+    """
+    losses = head.loss_decode
+    losses = list(losses) if isinstance(losses, nn.ModuleList) else [losses]
+    found = []
+    for loss in losses:
+        cw = getattr(loss, 'class_weight', None)
+        if cw is None:
+            continue
+        cw = [float(v) for v in torch.as_tensor(cw).flatten().tolist()]
+        if cw not in found:
+            found.append(cw)
+    if len(found) > 1:
+        raise ValueError(
+            f'the decode head has losses with different class weights {found}; pass the '
+            f'weights of the logit-level terms explicitly (mce_class_weight / rdr_class_weight)'
+        )
+    return found[0] if found else None
+
+
+def resolve_class_weight(
+    option: ClassWeightOption, head: nn.Module, num_classes: int, name: str
+) -> Optional[List[float]]:
+    """``'supervised'`` -> :func:`supervised_class_weight` of ``head``; None -> None; a sequence
+    of ``num_classes`` floats -> that list."""
+    if isinstance(option, str):
+        if option != SUPERVISED:
+            raise ValueError(f"{name} must be 'supervised', None or a list, got {option!r}")
+        weights = supervised_class_weight(head)
+    elif option is None:
+        return None
+    else:
+        weights = [float(v) for v in option]
+    if weights is not None and len(weights) != num_classes:
+        raise ValueError(f'{name} has {len(weights)} entries for {num_classes} classes')
+    return weights
 
 
 @MODELS.register_module()
@@ -67,13 +116,25 @@ class RTFDNet(BaseSegmentor):
         in_channels: ``{modality: channels}`` overrides (defaults: rgb 3, thermal/depth 1, hha 3).
         backbone_overrides: ``{modality: {...}}`` per-stream changes (e.g. ``pretrained_path``).
         w_ce, w_mce, w_akd, w_rdr: loss weights (defaults = released B2 configs: 0.5/1/0.5/1).
-        akd_alpha: ``'learned'`` gate MLPs (default) or ``'random'`` (released code).
+        akd_alpha: ``'learned'`` gate MLPs (default) or ``'random'`` (released code: a fresh
+            random pooling MLP on every call, never trained).
+        akd_gate_mlps: ``'shared'`` (default; paper formula and code: one pooling MLP per stage
+            for both sides) or ``'separate'`` (the project's earlier gate, which can close
+            itself; see ``CMDRFeatureLoss``).
+        akd_detach_gate: compute the gate without gradient (False = paper and code).
+        akd_gate_norm: None (paper and code) or ``'mean'`` (gate divided by its channel mean).
         akd_detach_fused: detach F^f in the CMDR feature loss (default; False = released code).
         akd_reduction: gate MLP bottleneck ratio (16 as in the code).
         rdr_conf_thr: fused-head confidence threshold of RDR (0 = released code).
         mask_void: exclude void pixels from the CMDR logit part and RDR (False = released code).
-        mce_class_weight: per-class weights of the CMDR logit part's pseudo-label CE (None =
-            paper and code; a project option for class-imbalanced data, see ``CMDRLogitLoss``).
+        mce_class_weight: per-class weights (K,) of the CMDR logit part's pseudo-label CE
+            (weighted by the fused argmax class, see ``CMDRLogitLoss``). ``'supervised'``
+            (default): the ``class_weight`` of the decode head's ``loss_decode``, None when it
+            has none (so configs with an unweighted CE behave as the paper and the code).
+            None: unweighted (paper and code) whatever the supervised loss. A list: those.
+        rdr_class_weight: the same option for RDR (pixels weighted by the fused argmax class).
+            Default None (unweighted: the paper and the code do not weight RDR);
+            ``'supervised'`` or a list as ``mce_class_weight``.
         detach_in_fusion: modalities whose stage maps enter the SFF blocks detached, so the fused
             head's losses do not train that stream's encoder (e.g. ``('rgb', )``). Empty (default)
             = paper and code: the fused CE back-propagates into both encoders. A project ablation
@@ -100,7 +161,11 @@ class RTFDNet(BaseSegmentor):
         akd_reduction: int = 16,
         rdr_conf_thr: float = 0.0,
         mask_void: bool = True,
-        mce_class_weight: Optional[Sequence[float]] = None,
+        mce_class_weight: ClassWeightOption = SUPERVISED,
+        rdr_class_weight: ClassWeightOption = None,
+        akd_gate_mlps: str = 'shared',
+        akd_detach_gate: bool = False,
+        akd_gate_norm: Optional[str] = None,
         detach_in_fusion: Sequence[str] = (),
         branch: str = 'fused',
         train_cfg: Optional[dict] = None,
@@ -148,6 +213,9 @@ class RTFDNet(BaseSegmentor):
             num_modalities=2,
             reduction=akd_reduction,
             alpha=akd_alpha,
+            gate_mlps=akd_gate_mlps,
+            detach_gate=akd_detach_gate,
+            gate_norm=akd_gate_norm,
             detach_fused=akd_detach_fused,
             loss_weight=w_akd,
         )
@@ -155,13 +223,18 @@ class RTFDNet(BaseSegmentor):
             mask_void=mask_void,
             ignore_index=self.ignore_index,
             loss_weight=w_mce,
-            class_weight=mce_class_weight,
+            class_weight=resolve_class_weight(
+                mce_class_weight, self.decode_head, self.num_classes, 'mce_class_weight'
+            ),
         )
         self.loss_rdr = RDRLoss(
             conf_thr=rdr_conf_thr,
             mask_void=mask_void,
             ignore_index=self.ignore_index,
             loss_weight=w_rdr,
+            class_weight=resolve_class_weight(
+                rdr_class_weight, self.decode_head, self.num_classes, 'rdr_class_weight'
+            ),
         )
         self.train_cfg = ConfigDict(train_cfg) if isinstance(train_cfg, dict) else train_cfg
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))

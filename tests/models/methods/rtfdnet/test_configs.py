@@ -28,6 +28,13 @@ def test_config_builds(name, num_classes, crop, embed):
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     assert model.stage_channels[0] == embed and model.fusions[0].spatial_attn
+    # the pseudo-label CE takes the supervised loss's class weights (embedded data only)
+    cw = model.loss_cmdr_logit.class_weight
+    if num_classes == 4:
+        assert cw.tolist() == [0.25, 1.0, 1.0, 1.0]
+    else:
+        assert cw is None
+    assert model.loss_rdr.class_weight is None and model.loss_cmdr_feat.gate_mlps == 'shared'
     if num_classes == 14:
         assert not any(
             t['type'] == 'HorizontalFlip' for t in cfg.train_pipeline[1]['transforms']

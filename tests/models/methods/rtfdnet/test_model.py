@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from fixtures import HEADS_2, ce_loss, seg_head
+
 from .common import NUM_CLASSES, batch, build
 
 
@@ -152,3 +154,81 @@ def test_data_preprocessor_path():
     with torch.no_grad():
         out = model.test_step(raw)
     assert len(out) == 2 and out[0].pred_sem_seg_rgb.data.shape == (1, 32, 48)
+
+
+def _head(loss_decode):
+    return seg_head(NUM_CLASSES, num_heads=HEADS_2, loss_decode=loss_decode)
+
+
+def _label_size_logits(model, inputs, samples):
+    """(gt (B, H, W), {branch: logits (B, K, H, W)}) at label size, as ``RTFDNet.loss`` uses."""
+    from mmseg.models.utils import resize
+
+    gt = torch.stack([s.gt_sem_seg.data[0] for s in samples]).long()
+    with torch.no_grad():
+        logits = model.forward_heads(inputs)['logits']
+    size = gt.shape[-2:]
+    return gt, {k: resize(v, size=size, mode='bilinear') for k, v in logits.items()}
+
+
+def test_logit_class_weights_come_from_the_supervised_loss():
+    from crossmodal.models.methods.rtfdnet import CMDRLogitLoss, RDRLoss
+
+    cw = [0.25, 1.0, 2.0]
+    weighted = dict(type='WeightedCrossEntropyLoss', class_weight=cw)
+    inputs, samples = batch()
+    model = build(decode_head=_head(weighted), rdr_class_weight='supervised')
+    model.init_weights()  # the training path: weights survive init
+    assert model.loss_cmdr_logit.class_weight.tolist() == cw
+    assert model.loss_rdr.class_weight.tolist() == cw
+    # the model's loss values are the weighted terms of its own logits (no dropout in the tiny head)
+    losses = model.loss(inputs, samples)
+    gt, up = _label_size_logits(model, inputs, samples)
+    uni = [up['rgb'], up['x']]
+    want = CMDRLogitLoss(class_weight=cw)(uni, up['fused'], gt)
+    assert losses['loss_cmdr_logit'].item() == pytest.approx(want.item(), rel=1e-5)
+    assert abs(CMDRLogitLoss()(uni, up['fused'], gt).item() - want.item()) > 1e-4
+    want = RDRLoss(class_weight=cw)(uni, up['fused'], gt)
+    assert losses['loss_rdr'].item() == pytest.approx(want.item(), rel=1e-5)
+    # RDR is unweighted unless asked (paper, code)
+    assert build(decode_head=_head(weighted)).loss_rdr.class_weight is None
+    # mmseg's own CrossEntropyLoss(class_weight=...) and a list of decode losses
+    mmseg_ce = ce_loss(class_weight=cw)
+    assert build(decode_head=_head(mmseg_ce)).loss_cmdr_logit.class_weight.tolist() == cw
+    two = [mmseg_ce, dict(type='DiceLoss', loss_name='loss_dice')]
+    assert build(decode_head=_head(two)).loss_cmdr_logit.class_weight.tolist() == cw
+
+
+def test_logit_class_weight_options():
+    # unweighted supervised CE (the real MFNet/PST/FMB configs): unweighted, as paper and code
+    model = build()
+    assert model.loss_cmdr_logit.class_weight is None and model.loss_rdr.class_weight is None
+    weighted = _head(dict(type='WeightedCrossEntropyLoss', class_weight=[0.25, 1.0, 1.0]))
+    assert build(decode_head=weighted, mce_class_weight=None).loss_cmdr_logit.class_weight is None
+    model = build(decode_head=weighted, mce_class_weight=[1, 2, 3], rdr_class_weight=[3, 2, 1])
+    assert model.loss_cmdr_logit.class_weight.tolist() == [1.0, 2.0, 3.0]
+    assert model.loss_rdr.class_weight.tolist() == [3.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match='2 entries for 3 classes'):
+        build(mce_class_weight=[1.0, 1.0])
+    with pytest.raises(ValueError, match="'supervised', None or a list"):
+        build(rdr_class_weight='auto')
+    conflicting = [
+        ce_loss(class_weight=[0.25, 1.0, 1.0]),
+        ce_loss(class_weight=[1.0, 1.0, 1.0], loss_name='loss_ce2'),
+    ]
+    with pytest.raises(ValueError, match='different class weights'):
+        build(decode_head=_head(conflicting))
+    build(decode_head=_head(conflicting), mce_class_weight=None)  # explicit choice is fine
+
+
+def test_cmdr_gate_options_reach_the_loss():
+    model = build()
+    lf = model.loss_cmdr_feat
+    assert lf.gate_mlps == 'shared' and not lf.detach_gate and lf.gate_norm is None
+    assert len(lf.mlps) == 4 and not hasattr(lf, 'mlps_uni')
+    model = build(akd_gate_mlps='separate', akd_detach_gate=True, akd_gate_norm='mean')
+    lf = model.loss_cmdr_feat
+    assert lf.detach_gate and lf.gate_norm == 'mean' and len(lf.mlps_uni) == 2
+    inputs, samples = batch()
+    model.loss(inputs, samples)['loss_cmdr_feat'].backward()
+    assert all(p.grad is None for p in lf.parameters())  # detached gate: MLPs untouched
