@@ -2,8 +2,10 @@
 recovered (``tools/benchmark.py methods``).
 
 The harness drives the configs exactly as a user would: every run is a ``tools/train.py`` (or
-``tools/train_stages.py``) process, every score a ``tools/test.py`` process, with the seed, the
-teacher checkpoint and (for smoke runs) the schedule passed as ``--cfg-options``. A suite
+``tools/train_stages.py``) process and every test score a ``tools/test.py`` process, with the seed,
+the teacher checkpoint and (for smoke runs) the schedule passed as ``--cfg-options``; the validation
+score is the training run's own end-of-training validation (its ``scalars.json``), or a
+``tools/test.py`` run on the val split for rows with ``eval_options`` or an ``eval_config``. A suite
 (:mod:`crossmodal.benchmarks.suites`) lists the rows: the teachers, the RGB-only twin and the
 methods, each with its config and up to 4 candidate settings of its main weight.
 
@@ -14,6 +16,7 @@ Protocol (docs/benchmarks.md):
   written to ``selection.json``. The table states the budget (settings tried).
 - ``--phase final`` (default): each row trains with its selected setting (or its default) for
   every seed and is scored on val and, once, on the **test** split.
+- ``--report``: trains nothing; summarises the finished runs and lists the missing ones.
 - Teachers train once (seed 0) and are shared by every distillation row of their variant; the
   twin and the methods train for every seed. The twin and a method with the same seed start from
   the same initial student and see the same data order, so differences are paired by seed.
@@ -250,7 +253,8 @@ def setting_name(setting: Dict) -> str:
 def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequence[str]] = None,
               phase: str = 'final', iters: Optional[int] = None, jobs: int = 1,
               threads: int = 1, select_seeds: Sequence[int] = (0,), progress: bool = True,
-              data_root: Optional[str] = None, extra: Optional[Dict] = None) -> Dict:
+              data_root: Optional[str] = None, extra: Optional[Dict] = None,
+              report_only: bool = False) -> Dict:
     """Run ``phase`` of ``suite`` for ``rows`` (default all) and return the results dict (also
     written to ``work_dir``). See the module docstring for the protocol."""
     wanted = list(rows) if rows else [r.name for r in suite.rows]
@@ -262,7 +266,7 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
     needed = list(wanted)
     for n in wanted:
         r = by_name[n]
-        for dep in (r.teacher, suite.twin_of(r)):
+        for dep in (r.teacher, suite.twin_of(r), r.control):
             if dep and dep not in needed:
                 needed.insert(0, dep)
     os.makedirs(work_dir, exist_ok=True)
@@ -300,13 +304,15 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
 
     results: List[Dict] = []
     failures: List[str] = []
+    missing: List[str] = []
     teachers_of = {by_name[n].name for n in needed if by_name[n].role == 'teacher'}
 
     def do(job):
         r, s, seed, splits = job
         d = run_dir(r, s, seed)
-        if r.teacher and not osp.isfile(osp.join(run_dir(by_name[r.teacher], {}, 0),
-                                                 'result.json')):
+        teacher_done = r.teacher and osp.isfile(
+            osp.join(run_dir(by_name[r.teacher], {}, 0), 'result.json'))
+        if r.teacher and not report_only and not teacher_done:
             failures.append(f'{r.name} {setting_name(s)} seed {seed}: skipped, its teacher '
                             f'{r.teacher} has no result')
             return None
@@ -316,6 +322,9 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
                 old = json.load(f)
             if all(sp in old['metrics'] for sp in splits) and old.get('iters') == iters:
                 return old
+        if report_only:
+            missing.append(f'{r.name} {setting_name(s)} seed {seed}')
+            return None
         t0 = time.perf_counter()
         if progress:
             print(f'[benchmark] {r.name} {setting_name(s)} seed {seed} ...', file=sys.stderr,
@@ -375,6 +384,7 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
             json.dump(selection, f, indent=1)
     out = summarise(suite, results, selection, phase, iters, seeds)
     out['failures'] = failures
+    out['missing'] = missing
     if phase == 'final':
         write_reports(out, work_dir)
     return out
@@ -397,6 +407,14 @@ def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, se
                    train_time_s=mean_std([x['train_time_s'] for x in runs])['mean'],
                    budget=selection.get(r.name, {}).get('budget', 1 if r.role == 'method' else 0),
                    setting=runs[0]['setting'])
+        if r.control:
+            c_runs = {x['seed']: x['metrics'][split][by_name[r.control].metric] for x in results
+                      if x['row'] == r.control and split in x['metrics']}
+            common = [x for x in runs if x['seed'] in c_runs]
+            if common:
+                row['vs_control'] = dict(paired_ci([x['metrics'][split][r.metric] for x in common],
+                                                   [c_runs[x['seed']] for x in common]),
+                                         control=r.control)
         twin = suite.twin_of(r)
         if r.role == 'method' and twin:
             tm = by_name[twin].metric
@@ -457,6 +475,12 @@ def markdown_table(out: Dict) -> str:
             f'| {ci_s} | {_fmt(gap * 100, 0) + " %" if gap is not None else ""} '
             f'| {s["budget"] or ""} | {_fmt(s["train_time_s"], 0)} |'
         )
+    for s in out['summary']:
+        c = s.get('vs_control')
+        if c:
+            lines.append('')
+            lines.append(f'{s["label"]} against its control `{c["control"]}`: {c["diff"]:+.2f} '
+                         f'[{_fmt(c["lo"])}, {_fmt(c["hi"])}] (n = {c["n"]}).')
     for k, t in out.get('targets', {}).items():
         lines.append('')
         lines.append(f'Target check `{k}`: twin/teacher = {t["ratio"]:.3f} (target 0.75-0.92), '
@@ -519,6 +543,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--data-root', help='dataset root of every row (default: the configs\')')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='extra --cfg-options of every training run (not of the scoring runs)')
+    p.add_argument('--report', action='store_true',
+                   help='train nothing: summarise the finished runs (and list the missing ones)')
     p.add_argument('--list', action='store_true', help='list the suite and exit')
 
 
@@ -534,7 +560,7 @@ def run(args) -> Dict:
         suite, args.work_dir or osp.join('work_dirs', f'benchmark_{suite.name}'), seeds, rows,
         phase=args.phase, iters=args.iters, jobs=args.jobs, threads=args.threads,
         select_seeds=[int(s) for s in args.select_seeds.split(',')], data_root=args.data_root,
-        extra=dict(kv.split('=', 1) for kv in args.cfg_options),
+        extra=dict(kv.split('=', 1) for kv in args.cfg_options), report_only=args.report,
     )
     if out['phase'] == 'final':
         print(markdown_table(out), file=sys.stderr)
@@ -542,4 +568,5 @@ def run(args) -> Dict:
 
     return to_strict_json(dict(
         summary=out['summary'], targets=out['targets'], failures=out['failures'],
+        missing=out['missing'],
         work_dir=args.work_dir or osp.join('work_dirs', f'benchmark_{suite.name}')))

@@ -34,6 +34,8 @@ class Row:
         eval_config: config ``tools/test.py`` scores with (default: the trained one, or a recipe's
             last stage).
         eval_options: ``--cfg-options`` of the scoring run (e.g. RTFDNet's ``model.branch=rgb``).
+        control: a second row to pair with besides the twin (a method's ablation, e.g. GKD
+            against its stage 2 alone on the pretrained encoder).
     """
 
     name: str
@@ -49,6 +51,7 @@ class Row:
     grid: List[Dict] = field(default_factory=list)
     eval_config: Optional[str] = None
     eval_options: Dict = field(default_factory=dict)
+    control: Optional[str] = None
 
     def __post_init__(self):
         if self.role not in ('teacher', 'twin', 'method'):
@@ -104,6 +107,7 @@ def v3() -> Suite:
         Row('twin', 'configs/students/segformer_mit-t_800it_synthetic-v3-rgb-128x160.py',
             role='twin', label='RGB twin (no KD)'),
         _loss_row('kd', 'KD (tau 2)', lw, (0.5, 1.0, 2.0, 4.0)),
+        _loss_row('kd-cw', 'KD (tau 2), class-weighted', lw, (0.5, 1.0, 2.0, 4.0)),
         _loss_row('cwd', 'CWD logits + stage 4', lw, (1.0, 3.0, 5.0)),
         _loss_row('dkd', 'DKD', lw, (0.25, 1.0)),
         _loss_row('bild', 'BiLD (k 4)', lw, (0.5, 1.0, 2.0)),
@@ -114,8 +118,12 @@ def v3() -> Suite:
         _loss_row('at', 'AT stages 2 + 4', lw, (1.0, 10.0, 100.0)),
         _loss_row('affinity-kd', 'affinity KD stage 2', lw, (0.5, 1.0, 2.0)),
         _loss_row('attn-kd', 'attention-map KD stage 3', lw, (0.5, 1.0, 2.0)),
+        Row('gkd-head-only',
+            'configs/benchmark_v3/gkd-stage2_segformer_mit-t_400it_synthetic-v3-rgbt-128x160.py',
+            label='GKD stage 2 alone (frozen pretrained encoder)'),
         Row('gkd', 'configs/benchmark_v3/gkd_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py',
-            tool='stages', teacher='teacher-rgbt', label='GKD (QSD stage 1 + head stage 2)'),
+            tool='stages', teacher='teacher-rgbt', label='GKD (QSD stage 1 + head stage 2)',
+            control='gkd-head-only'),
         Row('rtfdnet-rgb', 'configs/benchmark_v3/rtfdnet_mit-t_800it_synthetic-v3-rgbt-128x160.py',
             metric='mIoU_rgb', label='RTFDNet RGB head',
             grid=[{'model.w_mce': w} for w in (0.25, 0.5, 1.0)]),

@@ -27,7 +27,7 @@ def test_subcommands_are_all_covered():
     sys.path.insert(0, os.path.join(ROOT, 'tools'))
     import benchmark
 
-    assert set(benchmark.SUBCOMMANDS) == {'kernels', 'train-step', 'infer'}
+    assert set(benchmark.SUBCOMMANDS) == {'kernels', 'train-step', 'infer', 'methods'}
 
 
 def test_kernels_cli_tiny():

@@ -66,6 +66,10 @@ def test_suite_rows_and_limits():
         get_suite('nope')
 
 
+def _benchmark_cmd(name, *argv):
+    return [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), name, *argv]
+
+
 @pytest.fixture(scope='module')
 def tiny_v3(tmp_path_factory):
     from data_prep.synthetic_v3 import generate
@@ -79,9 +83,8 @@ def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path):
     """teacher + twin + KD + CWD, 1 seed, 2 iterations: JSON, markdown, plot; a second call
     reuses every finished run (resume)."""
     work = str(tmp_path / 'bm')
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), 'methods', '--suite',
-           'smoke', '--seeds', '0', '--iters', '2', '--jobs', '2', '--data-root', tiny_v3,
-           '--work-dir', work]
+    cmd = _benchmark_cmd('methods', '--suite', 'smoke', '--seeds', '0', '--iters', '2', '--jobs',
+                         '2', '--data-root', tiny_v3, '--work-dir', work)
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout)
@@ -137,3 +140,7 @@ def test_select_phase_picks_the_best_val_setting_then_final_uses_it(tmp_path, mo
     calls.clear()
     M.run_suite(suite, work, seeds=[0, 1, 2], phase='final', progress=False)
     assert calls == []  # resumed: every run has its result.json
+    rep = M.run_suite(suite, work, seeds=[0, 1, 2, 3], phase='final', progress=False,
+                      report_only=True)
+    assert calls == [] and rep['missing'] == ['twin default seed 3', 'kd w=2 seed 3']
+    assert next(s for s in rep['summary'] if s['name'] == 'kd')['n'] == 3

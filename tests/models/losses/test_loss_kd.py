@@ -51,3 +51,30 @@ def test_kd_zero_when_equal_and_bad_tau():
     assert KDLoss(tau=2.0)(x, x.clone()).item() == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match='tau'):
         KDLoss(tau=0.0)
+
+
+def test_class_weighted_kd_golden():
+    """Two pixels (classes 0 and 1), weights 0.25 / 1: the loss is the weight-normalised mean of
+    the per-pixel KLs, hand-computed: KL(t || s) = sum t log(t / s)."""
+    import math
+
+    import pytest
+    import torch
+
+    from crossmodal.models.losses.kd import KDLoss
+
+    s = torch.tensor([[[[0.0, 0.0]], [[0.0, math.log(3.0)]]]])  # (1, 2, 1, 2)
+    t = torch.tensor([[[[math.log(3.0), 0.0]], [[0.0, 0.0]]]])
+    gt = torch.tensor([[[0, 1]]])
+    # pixel 0: t = (3/4, 1/4), s = (1/2, 1/2); pixel 1: t = (1/2, 1/2), s = (1/4, 3/4)
+    kl0 = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    kl1 = 0.5 * math.log(2.0) + 0.5 * math.log(2.0 / 3.0)
+    loss = KDLoss(tau=1.0, class_weight=[0.25, 1.0])(s, t, gt)
+    assert float(loss) == pytest.approx((0.25 * kl0 + kl1) / 1.25, rel=1e-6)
+    assert float(KDLoss(tau=1.0)(s, t, gt)) == pytest.approx((kl0 + kl1) / 2, rel=1e-6)
+    void = torch.tensor([[[255, 1]]])
+    assert float(KDLoss(tau=1.0, class_weight=[0.25, 1.0])(s, t, void)) == pytest.approx(kl1)
+    with pytest.raises(ValueError, match='train-id labels'):
+        KDLoss(class_weight=[1.0, 1.0])(s, t, None)
+    with pytest.raises(ValueError, match="impl='torch'"):
+        KDLoss(class_weight=[1.0, 1.0], impl='chunked')
