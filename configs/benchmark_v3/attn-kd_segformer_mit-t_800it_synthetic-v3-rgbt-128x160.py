@@ -1,6 +1,6 @@
 # Attention-map KD: the student's stage-3 attention logits against the teacher's thermal-branch
 # stage-3 attention (tau = sqrt(d) = 4), v3 RGB-T.
-_base_ = ['./distill_base_rgbt.py']
+_base_ = ['./distill-base_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py']
 model = dict(
     teachers=dict(rgbt=dict(taps=dict(attn3='backbones.thermal.layers.2.1.0.attn@qk'))),
     student_taps=dict(attn3='backbone.layers.2.1.0.attn@qk'),

@@ -1,6 +1,6 @@
 # Channel-wise distillation (Shu et al., ICCV 2021) on logits (tau 1, weight 3) plus CWD on the fused
 # stage-4 feature through a 1x1 connector, RGB-T teacher -> RGB student, v3.
-_base_ = ['./distill_base_rgbt.py']
+_base_ = ['./distill-base_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py']
 model = dict(
     connectors=dict(stage4=dict(type='ConvConnector', in_channels=128, out_channels=128)),
     distill_losses=[

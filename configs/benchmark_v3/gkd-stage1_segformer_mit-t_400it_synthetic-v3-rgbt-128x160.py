@@ -3,7 +3,7 @@
 # (the paper starts stage 1 from a pretrained student; v2 started from scratch and could not show
 # the method). Mean fill of the masked patches (docs/methods/gkd.md: a zero fill freezes the first
 # patch embedding). 400 iterations: with stage 2's 400 the recipe costs the twin's 800.
-_base_ = ['./distill_base_rgbt.py']
+_base_ = ['./distill-base_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py']
 max_iters = 400
 model = dict(
     with_label=False,

@@ -44,6 +44,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence
 
+from crossmodal.evaluation.strict_json import to_strict_json
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # two-sided 95 % Student-t quantiles t_{0.975, df}, df = 1..30
@@ -511,8 +513,8 @@ def plot(out: Dict, path: str) -> Optional[str]:
     ax.barh(ys, d, xerr=lo, color=colours, capsize=3)
     ax.set_yticks(ys, [s['label'] for s in rows])
     ax.axvline(0, color='k', lw=0.8)
-    ax.set_xlabel(f'{rows[0]["metric"]} difference to the twin ({out["split"]}), 95 % CI paired '
-                  'by seed')
+    metric = rows[0]['metric'].split('_')[0]
+    ax.set_xlabel(f'{metric} - twin ({out["split"]} split), 95 % CI paired by seed')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -520,8 +522,6 @@ def plot(out: Dict, path: str) -> Optional[str]:
 
 
 def write_reports(out: Dict, work_dir: str) -> None:
-    from crossmodal.evaluation.strict_json import to_strict_json
-
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(to_strict_json(out), f, indent=1)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
@@ -564,8 +564,6 @@ def run(args) -> Dict:
     )
     if out['phase'] == 'final':
         print(markdown_table(out), file=sys.stderr)
-    from crossmodal.evaluation.strict_json import to_strict_json
-
     return to_strict_json(dict(
         summary=out['summary'], targets=out['targets'], failures=out['failures'],
         missing=out['missing'],

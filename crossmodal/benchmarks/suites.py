@@ -83,7 +83,9 @@ class Suite:
             return None
         if row.twin:
             return row.twin
-        twins = [r.name for r in self.rows if r.role == 'twin' and r.metric == row.metric]
+        # the twin scored the same way (mIoU against mIoU or a head's mIoU_*, MAE against MAE)
+        twins = [r.name for r in self.rows
+                 if r.role == 'twin' and r.higher_is_better == row.higher_is_better]
         return twins[0] if twins else None
 
 

@@ -79,8 +79,8 @@ class KDLoss(DenseDistillLoss):
         ignore_index: int = 255,
         detach_teacher: bool = True,
         impl: str = 'torch',
-        class_weight: Optional[Sequence[float]] = None,
         loss_name: str = 'loss_kd',
+        class_weight: Optional[Sequence[float]] = None,
     ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
         if class_weight is not None and impl != 'torch':
