@@ -57,7 +57,6 @@ def main(argv=None) -> int:
     p.add_argument('--eval-frames', type=int, default=128, help='held-out frames scored at the end')
     a = p.parse_args(argv)
 
-    import numpy as np
     import torch
     import torch.nn.functional as F
 
@@ -130,7 +129,6 @@ def main(argv=None) -> int:
     meta['params'] = int(sum(v.numel() for v in state.values()))
     meta['bytes'] = os.path.getsize(a.out)
     print(json.dumps(meta, indent=2))
-    del np
     return 0
 
 
