@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 from crossmodal.evaluation.strict_json import to_strict_json
 
@@ -93,21 +93,53 @@ def _options_args(options: Dict) -> List[str]:
     return [f'{k}={_cfg_value(v)}' for k, v in options.items()]
 
 
-def schedule_options(iters: int) -> Dict:
-    """Overrides that shorten a run to ``iters`` iterations (smoke runs)."""
+def schedule_options(iters: int, config: Optional[str] = None) -> Dict:
+    """Overrides that shorten a run to ``iters`` iterations (smoke runs): the demo's rule (warm-up
+    then main scheduler) for a config with two schedulers; a config with one scheduler (MST-Distill
+    stage 3) gets it over the whole run. ``config`` None assumes two."""
     from crossmodal.apis.demo import schedule_options as demo_schedule
 
-    return demo_schedule(iters)
+    opts = demo_schedule(iters)
+    if config is not None:
+        from mmengine.config import Config
+
+        n = len(Config.fromfile(config).get('param_scheduler') or [])
+        if n != 2:
+            opts = {k: v for k, v in opts.items() if not k.startswith('param_scheduler.')}
+            if n == 1:
+                opts.update({'param_scheduler.0.begin': 0, 'param_scheduler.0.end': iters})
+            elif n > 2:
+                raise ValueError(f'{config}: {n} param schedulers; smoke schedules handle 1 or 2')
+    return opts
 
 
-def teacher_options(config: str, checkpoint: str) -> Dict:
-    """``model.teachers.<name>.checkpoint`` for every teacher a distillation config declares."""
+def teacher_options(config: str, checkpoint: Union[str, Dict[str, str]]) -> Dict:
+    """``model.teachers.<name>.checkpoint`` for every teacher a distillation config declares.
+
+    ``checkpoint`` is one path for every teacher, or ``{teacher key: path}`` naming each teacher of
+    the config (a key the config lacks, or a teacher left without a path, is an error)."""
     from mmengine.config import Config
 
     model = Config.fromfile(config).get('model') or {}
     if 'teacher_checkpoint' in model:  # one-teacher distillers (FSKD, MST stages)
+        if isinstance(checkpoint, dict):
+            if len(checkpoint) != 1:
+                raise ValueError(f'{config} has one teacher (model.teacher_checkpoint); got '
+                                 f'checkpoints for {sorted(checkpoint)}')
+            checkpoint = next(iter(checkpoint.values()))
         return {'model.teacher_checkpoint': checkpoint}
-    return {f'model.teachers.{t}.checkpoint': checkpoint for t in model.get('teachers') or {}}
+    keys = list(model.get('teachers') or {})
+    if not keys:  # e.g. a recipe's stage without teachers (GKD stage 2)
+        return {}
+    if not isinstance(checkpoint, dict):
+        return {f'model.teachers.{t}.checkpoint': checkpoint for t in keys}
+    unknown = sorted(set(checkpoint) - set(keys))
+    left = sorted(set(keys) - set(checkpoint))
+    if unknown or left:
+        raise ValueError(f'{config}: teachers {keys}; checkpoints given for {sorted(checkpoint)}'
+                         + (f' (unknown: {unknown})' if unknown else '')
+                         + (f' (no checkpoint: {left})' if left else ''))
+    return {f'model.teachers.{t}.checkpoint': checkpoint[t] for t in keys}
 
 
 class RunError(RuntimeError):
@@ -143,10 +175,12 @@ def evaluate(config: str, ckpt: str, work_dir: str, split: str, log: str, thread
             if isinstance(v, (int, float))}
 
 
-def stages_recipe_with_teacher(recipe: str, teacher_ckpt: str, out: str) -> str:
-    """A copy of a ``tools/train_stages.py`` recipe whose stages that declare teachers get
-    ``teacher_ckpt`` through their own ``cfg_options`` (a command-line ``--cfg-options`` would reach
-    every stage, also those without a teacher). Stage configs become absolute paths."""
+def stages_recipe(recipe: str, teacher_ckpt: Optional[Union[str, Dict[str, str]]],
+                  iters: Optional[int], out: str) -> str:
+    """A copy of a ``tools/train_stages.py`` recipe whose stages get, through their own
+    ``cfg_options``, the teacher checkpoint(s) when they declare teachers and the smoke schedule of
+    ``iters`` fitted to each stage's schedulers (a command-line ``--cfg-options`` reaches every
+    stage alike and wins over a stage's own). Stage configs become absolute paths."""
     from mmengine.config import Config
 
     from crossmodal.apis.train_stages import resolve_stage_config
@@ -155,8 +189,12 @@ def stages_recipe_with_teacher(recipe: str, teacher_ckpt: str, out: str) -> str:
     for st in Config.fromfile(recipe).stages:
         st = dict(st)
         st['config'] = osp.abspath(resolve_stage_config(recipe, st['config']))
-        st['cfg_options'] = dict(st.get('cfg_options') or {},
-                                 **teacher_options(st['config'], teacher_ckpt))
+        opts = dict(st.get('cfg_options') or {})
+        if teacher_ckpt:
+            opts.update(teacher_options(st['config'], teacher_ckpt))
+        if iters:
+            opts.update(schedule_options(iters, st['config']))
+        st['cfg_options'] = opts
         stages.append(st)
     with open(out, 'w') as f:
         f.write(f'# written by tools/benchmark.py methods from {recipe}\nstages = {stages!r}\n')
@@ -192,7 +230,8 @@ def data_root_options(data_root: Optional[str]) -> Dict:
             for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
 
 
-def train_and_score(row, setting: Dict, seed: int, run_dir: str, teacher_ckpt: Optional[str],
+def train_and_score(row, setting: Dict, seed: int, run_dir: str,
+                    teacher_ckpt: Optional[Union[str, Dict[str, str]]],
                     iters: Optional[int], splits: Sequence[str], threads: int,
                     data_root: Optional[str] = None, extra: Optional[Dict] = None) -> Dict:
     """One run: train ``row`` with ``setting`` and ``seed`` into ``run_dir``, score it on
@@ -203,16 +242,16 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str, teacher_ckpt: O
     opts: Dict = {'randomness.seed': seed}
     if teacher_ckpt:
         opts.update(teacher_options(cfg, teacher_ckpt))
-    if iters:
-        opts.update(schedule_options(iters))
+    if iters and row.tool != 'stages':
+        opts.update(schedule_options(iters, cfg))
     opts.update(data_root_options(data_root))
     opts.update(row.options)
     opts.update(extra or {})
     opts.update(setting)
     train_dir = osp.join(run_dir, 'train')
     tool = 'train_stages.py' if row.tool == 'stages' else 'train.py'
-    if row.tool == 'stages' and teacher_ckpt:
-        cfg = stages_recipe_with_teacher(cfg, teacher_ckpt, osp.join(run_dir, 'recipe.py'))
+    if row.tool == 'stages' and (teacher_ckpt or iters):
+        cfg = stages_recipe(cfg, teacher_ckpt, iters, osp.join(run_dir, 'recipe.py'))
     cmd = [sys.executable, osp.join(ROOT, 'tools', tool), cfg, '--work-dir', train_dir,
            '--cfg-options', *_options_args(opts)]
     train_s = _run(cmd, log, threads)
@@ -229,7 +268,8 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str, teacher_ckpt: O
         eval_cfg = osp.join(ROOT, row.eval_config)
     metrics = {}
     eval_opts = dict(data_root_options(data_root), **row.eval_options)
-    if teacher_ckpt and row.eval_config is None and row.tool != 'stages':
+    if teacher_ckpt and row.eval_config is None:
+        # the scored config builds its teachers too (a recipe's last stage: MST-Distill stage 3)
         eval_opts.update(teacher_options(eval_cfg, teacher_ckpt))
     for split in splits:
         if split == 'val' and not row.eval_options and not row.eval_config:
@@ -268,7 +308,7 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
     needed = list(wanted)
     for n in wanted:
         r = by_name[n]
-        for dep in (r.teacher, suite.twin_of(r), r.control):
+        for dep in (*r.teacher_rows, suite.twin_of(r), r.control):
             if dep and dep not in needed:
                 needed.insert(0, dep)
     os.makedirs(work_dir, exist_ok=True)
@@ -282,10 +322,12 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
         return osp.join(work_dir, 'runs', row.name, setting_name(setting), f'seed{seed}')
 
     def teacher_ckpt(row):
+        """The teacher checkpoint dir (one teacher row) or ``{teacher key: dir}``."""
         if not row.teacher:
             return None
-        t = by_name[row.teacher]
-        return osp.join(run_dir(t, {}, 0), 'train')
+        if isinstance(row.teacher, str):
+            return osp.join(run_dir(by_name[row.teacher], {}, 0), 'train')
+        return {k: osp.join(run_dir(by_name[t], {}, 0), 'train') for k, t in row.teacher.items()}
 
     def jobs_for(names, phase_):
         out = []
@@ -312,11 +354,11 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
     def do(job):
         r, s, seed, splits = job
         d = run_dir(r, s, seed)
-        teacher_done = r.teacher and osp.isfile(
-            osp.join(run_dir(by_name[r.teacher], {}, 0), 'result.json'))
-        if r.teacher and not report_only and not teacher_done:
+        not_done = [t for t in r.teacher_rows
+                    if not osp.isfile(osp.join(run_dir(by_name[t], {}, 0), 'result.json'))]
+        if not_done and not report_only:
             failures.append(f'{r.name} {setting_name(s)} seed {seed}: skipped, its teacher '
-                            f'{r.teacher} has no result')
+                            f'{", ".join(not_done)} has no result')
             return None
         res_path = osp.join(d, 'result.json')
         if osp.isfile(res_path):
@@ -351,8 +393,10 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
 
     def do_after_teacher(job):
         r = job[0]
-        if r.role != 'teacher' and r.teacher in done:
-            done[r.teacher].wait()
+        if r.role != 'teacher':
+            for t in r.teacher_rows:
+                if t in done:
+                    done[t].wait()
         try:
             return do(job)
         finally:
@@ -429,7 +473,7 @@ def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, se
                 row['vs_twin'] = paired_ci(a, b)
                 row['twin'] = twin
                 tr = by_name[twin]
-                teacher = r.teacher or tr.teacher or next(
+                teacher = r.primary_teacher or tr.primary_teacher or next(
                     (x.name for x in suite.rows if x.role == 'teacher'), None)
                 t_val = [x['metrics'][split][by_name[teacher].metric] for x in results
                          if x['row'] == teacher and split in x['metrics']] if teacher else []
@@ -443,7 +487,7 @@ def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, se
         if r.role == 'twin':
             tw = next((s for s in summary if s['name'] == r.name), None)
             for t in suite.rows:
-                if t.role != 'teacher' or t.metric != r.metric:
+                if t.role != 'teacher' or t.metric != r.metric or not t.target:
                     continue
                 te = next((s for s in summary if s['name'] == t.name), None)
                 if tw and te:

@@ -10,7 +10,7 @@ dicts) of the row's main weight, tried on the validation split by ``--phase sele
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 MAX_GRID = 4
 
@@ -24,7 +24,9 @@ class Row:
         config: repo-relative config path (a recipe for ``tool='stages'``).
         role: ``'teacher'``, ``'twin'`` or ``'method'``.
         tool: ``'train'`` (``tools/train.py``) or ``'stages'`` (``tools/train_stages.py``).
-        teacher: name of the teacher row whose checkpoint the config's teachers get.
+        teacher: name of the teacher row whose checkpoint every teacher of the config gets, or a
+            dict ``{config teacher key: teacher row}`` for configs with several teachers
+            (MST-Distill: ``{'rgbd': 'teacher-rgbd', 'depth': 'depth-only'}``).
         twin: twin row to pair with (default: the suite's twin of the same metric).
         metric: key of ``tools/test.py``'s metrics (``'mIoU'``; ``'MAE'`` for regression).
         higher_is_better: False for errors (MAE).
@@ -36,13 +38,15 @@ class Row:
         eval_options: ``--cfg-options`` of the scoring run (e.g. RTFDNet's ``model.branch=rgb``).
         control: a second row to pair with besides the twin (a method's ablation, e.g. GKD
             against its stage 2 alone on the pretrained encoder).
+        target: for a teacher row, whether the testbed's twin/teacher ratio target is checked
+            against it (False for a single-modality helper such as MST-Distill's depth model).
     """
 
     name: str
     config: str
     role: str = 'method'
     tool: str = 'train'
-    teacher: Optional[str] = None
+    teacher: Optional[Union[str, Dict[str, str]]] = None
     twin: Optional[str] = None
     metric: str = 'mIoU'
     higher_is_better: bool = True
@@ -52,6 +56,7 @@ class Row:
     eval_config: Optional[str] = None
     eval_options: Dict = field(default_factory=dict)
     control: Optional[str] = None
+    target: bool = True
 
     def __post_init__(self):
         if self.role not in ('teacher', 'twin', 'method'):
@@ -60,6 +65,21 @@ class Row:
             raise ValueError(f'row {self.name}: tool must be train or stages')
         if len(self.grid) > MAX_GRID:
             raise ValueError(f'row {self.name}: at most {MAX_GRID} candidate settings')
+
+    @property
+    def teacher_rows(self) -> List[str]:
+        """The teacher rows this row needs (in declaration order)."""
+        if not self.teacher:
+            return []
+        if isinstance(self.teacher, str):
+            return [self.teacher]
+        return list(dict.fromkeys(self.teacher.values()))
+
+    @property
+    def primary_teacher(self) -> Optional[str]:
+        """The teacher the gap recovered is measured against (the first one)."""
+        rows = self.teacher_rows
+        return rows[0] if rows else None
 
     @property
     def sign(self) -> int:
@@ -129,6 +149,20 @@ def v3() -> Suite:
         Row('rtfdnet-rgb', 'configs/benchmark_v3/rtfdnet_mit-t_800it_synthetic-v3-rgbt-128x160.py',
             metric='mIoU_rgb', label='RTFDNet RGB head',
             grid=[{'model.w_mce': w} for w in (0.25, 0.5, 1.0)]),
+        # RGB-D: the same frames and RGB twin (v3 renders RGB, thermal and depth from one geometry)
+        Row('teacher-rgbd',
+            'configs/teachers/rgbx-sff-segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py',
+            role='teacher', label='teacher RGB-D (SFF)'),
+        Row('depth-only', 'configs/students/segformer_mit-t_800it_synthetic-v3-depth-128x160.py',
+            role='teacher', target=False, label='depth-only SegFormer (MST teacher A)'),
+        Row('crodino-rgb',
+            'configs/benchmark_v3/crodino_segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py',
+            label='CroDiNo-KD RGB model (RGB-D, no teacher)',
+            grid=[{'model.lambda_con': w} for w in (0.1, 0.3, 1.0)]),
+        Row('mst', 'configs/benchmark_v3/mst_segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py',
+            tool='stages', teacher={'rgbd': 'teacher-rgbd', 'depth': 'depth-only'},
+            label='MST-Distill student (RGB-D)',
+            grid=[{'model.w_kl': w} for w in (0.5, 1.0, 2.0)]),
     ]
     return Suite('v3', rows)
 

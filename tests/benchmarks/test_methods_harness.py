@@ -66,6 +66,78 @@ def test_suite_rows_and_limits():
         get_suite('nope')
 
 
+_MST = osp.join(ROOT, 'configs/benchmark_v3/mst_segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py')
+
+
+def test_teacher_options_one_path_or_one_per_teacher():
+    stage3 = osp.join(ROOT, 'configs/benchmark_v3/'
+                      'mst-stage3_segformer_mit-t_600it_synthetic-v3-rgbd-128x160.py')
+    assert M.teacher_options(stage3, 'a') == {'model.teachers.rgbd.checkpoint': 'a',
+                                              'model.teachers.depth.checkpoint': 'a'}
+    both = M.teacher_options(stage3, {'rgbd': 'a', 'depth': 'b'})
+    assert both == {'model.teachers.rgbd.checkpoint': 'a', 'model.teachers.depth.checkpoint': 'b'}
+    with pytest.raises(ValueError, match=r"no checkpoint: \['depth'\]"):
+        M.teacher_options(stage3, {'rgbd': 'a'})
+    with pytest.raises(ValueError, match=r"unknown: \['rgbt'\]"):
+        M.teacher_options(stage3, {'rgbd': 'a', 'depth': 'b', 'rgbt': 'c'})
+    gkd2 = osp.join(ROOT, 'configs/benchmark_v3/'
+                    'gkd-stage2_segformer_mit-t_400it_synthetic-v3-rgbt-128x160.py')
+    assert M.teacher_options(gkd2, {'rgbt': 'a'}) == {}  # a stage without teachers
+
+
+def test_stages_recipe_gives_each_stage_its_teachers_and_schedule(tmp_path):
+    """MST-Distill's recipe: every stage gets both teachers; the smoke schedule fits each stage's
+    schedulers (stage 3 has one PolyLR, stages 1-2 a warm-up and a main scheduler)."""
+    from mmengine.config import Config
+
+    out = M.stages_recipe(_MST, {'rgbd': 't/rgbd', 'depth': 't/depth'}, 4,
+                          str(tmp_path / 'recipe.py'))
+    stages = Config.fromfile(out).stages
+    assert [s['name'] for s in stages] == ['stage1', 'stage2', 'stage3']
+    for st in stages:
+        assert osp.isabs(st['config']) and osp.isfile(st['config'])
+        o = st['cfg_options']
+        assert o['model.teachers.depth.checkpoint'] == 't/depth'
+        assert o['model.teachers.rgbd.checkpoint'] == 't/rgbd'
+        assert o['train_cfg.max_iters'] == 4
+    assert stages[1]['load_mode'] == 'all'
+    s1, s3 = stages[0]['cfg_options'], stages[2]['cfg_options']
+    assert s1['param_scheduler.1.end'] == 4 and s1['param_scheduler.0.end'] == 1
+    assert s3['param_scheduler.0.end'] == 4 and not any(k.startswith('param_scheduler.1')
+                                                        for k in s3)
+
+
+def test_multi_teacher_row_waits_for_every_teacher(tmp_path, monkeypatch):
+    """A row with ``teacher={key: row}`` runs after both teachers, gets ``{key: dir}`` and its gap
+    is measured against the first teacher; a helper teacher (target=False) has no target check."""
+    seen = {}
+
+    def fake(row, setting, seed, run_dir, teacher_ckpt, iters, splits, threads, data_root=None,
+             extra=None):
+        seen[row.name] = teacher_ckpt
+        score = {'t1': 80.0, 't2': 70.0, 'twin': 60.0 + seed}.get(row.name, 62.0 + seed)
+        res = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=0.0,
+                   metrics={s: {'mIoU': score} for s in splits})
+        import os
+        os.makedirs(run_dir, exist_ok=True)
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(res, f)
+        return res
+
+    monkeypatch.setattr(M, 'train_and_score', fake)
+    suite = Suite('t', [Row('t1', 'a.py', role='teacher'),
+                        Row('t2', 'b.py', role='teacher', target=False),
+                        Row('twin', 'c.py', role='twin'),
+                        Row('mst', 'd.py', teacher={'rgbd': 't1', 'depth': 't2'})])
+    out = M.run_suite(suite, str(tmp_path), seeds=[0, 1], rows=['mst'], jobs=2, progress=False)
+    assert out['failures'] == []
+    assert set(seen['mst']) == {'rgbd', 'depth'}
+    assert seen['mst']['depth'].endswith(osp.join('runs', 't2', 'default', 'seed0', 'train'))
+    mst = next(s for s in out['summary'] if s['name'] == 'mst')
+    assert mst['gap_recovered'] == pytest.approx(2.0 / (80.0 - 60.5))
+    assert list(out['targets']) == ['twin/t1']
+
+
 def _benchmark_cmd(name, *argv):
     return [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), name, *argv]
 
