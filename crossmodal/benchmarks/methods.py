@@ -201,7 +201,7 @@ def stages_recipe(recipe: str, teacher_ckpt: Optional[Union[str, Dict[str, str]]
     return out
 
 
-def val_metrics_from_log(train_dir: str) -> Dict[str, float]:
+def val_metrics_from_log(train_dir: str, metric: str = 'mIoU') -> Dict[str, float]:
     """The last validation metrics the Runner logged in ``train_dir`` (its newest
     ``<timestamp>/vis_data/scalars.json``): the training run's own end-of-training validation,
     so the validation split needs no second process."""
@@ -214,10 +214,10 @@ def val_metrics_from_log(train_dir: str) -> Dict[str, float]:
     with open(logs[-1]) as f:
         for line in f:
             rec = json.loads(line)
-            if 'mIoU' in rec or 'MAE' in rec:
+            if metric in rec:
                 last = rec
     if last is None:
-        raise RunError(f'{logs[-1]} holds no validation metrics (mIoU / MAE)')
+        raise RunError(f'{logs[-1]} holds no validation metric {metric!r}')
     return {k: float(v) for k, v in last.items() if isinstance(v, (int, float))
             and k not in ('step', 'time', 'data_time', 'iter')}
 
@@ -273,7 +273,7 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         eval_opts.update(teacher_options(eval_cfg, teacher_ckpt))
     for split in splits:
         if split == 'val' and not row.eval_options and not row.eval_config:
-            metrics[split] = val_metrics_from_log(ckpt_dir)
+            metrics[split] = val_metrics_from_log(ckpt_dir, row.metric)
         else:
             metrics[split] = evaluate(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts)
     result = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=round(
@@ -448,6 +448,7 @@ def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, se
         runs.sort(key=lambda x: x['seed'])
         vals = [x['metrics'][split][r.metric] for x in runs]
         row = dict(name=r.name, label=r.label or r.name, role=r.role, metric=r.metric,
+                   higher_is_better=r.higher_is_better,
                    seeds=[x['seed'] for x in runs], values=vals, **mean_std(vals),
                    val_mean=mean_std([x['metrics']['val'][r.metric] for x in runs])['mean'],
                    train_time_s=mean_std([x['train_time_s'] for x in runs])['mean'],
@@ -498,6 +499,18 @@ def summarise(suite, results: List[Dict], selection: Dict, phase: str, iters, se
                 runs=results, summary=summary, targets=targets)
 
 
+def verdict(s: Dict, key: str = 'vs_twin') -> str:
+    """``'better'`` / ``'worse'`` when the 95 % CI of a summary row's difference (``vs_twin`` or
+    ``vs_control``) excludes zero in the good / bad direction (lower is better for errors such as
+    MAE), ``'level'`` when it contains zero, ``''`` without a CI (one seed)."""
+    ci = s.get(key)
+    if not ci or any(isinstance(ci[k], float) and math.isnan(ci[k]) for k in ('lo', 'hi')):
+        return ''
+    sign = 1 if s.get('higher_is_better', True) else -1
+    lo, hi = sorted((sign * ci['lo'], sign * ci['hi']))
+    return 'better' if lo > 0 else 'worse' if hi < 0 else 'level'
+
+
 def _fmt(x, nd=2):
     return '-' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{x:.{nd}f}'
 
@@ -508,9 +521,9 @@ def markdown_table(out: Dict) -> str:
         f'Suite `{out["suite"]}`, split `{out["split"]}`, seeds {out["seeds"]}'
         + (f', {out["iters"]} iterations (smoke)' if out.get('iters') else '') + '.',
         '',
-        '| row | metric | mean +- std (n) | diff vs twin [95 % CI] | gap recovered | HP budget '
-        '| train s |',
-        '|---|---|---|---|---|---|---|',
+        '| row | metric | mean +- std (n) | diff vs twin [95 % CI] | verdict | gap recovered '
+        '| HP budget | train s |',
+        '|---|---|---|---|---|---|---|---|',
     ]
     for s in out['summary']:
         ci = s.get('vs_twin')
@@ -518,7 +531,7 @@ def markdown_table(out: Dict) -> str:
         gap = s.get('gap_recovered')
         lines.append(
             f'| {s["label"]} | {s["metric"]} | {_fmt(s["mean"])} +- {_fmt(s["std"])} ({s["n"]}) '
-            f'| {ci_s} | {_fmt(gap * 100, 0) + " %" if gap is not None else ""} '
+            f'| {ci_s} | {verdict(s)} | {_fmt(gap * 100, 0) + " %" if gap is not None else ""} '
             f'| {s["budget"] or ""} | {_fmt(s["train_time_s"], 0)} |'
         )
     for s in out['summary']:
@@ -526,7 +539,8 @@ def markdown_table(out: Dict) -> str:
         if c:
             lines.append('')
             lines.append(f'{s["label"]} against its control `{c["control"]}`: {c["diff"]:+.2f} '
-                         f'[{_fmt(c["lo"])}, {_fmt(c["hi"])}] (n = {c["n"]}).')
+                         f'[{_fmt(c["lo"])}, {_fmt(c["hi"])}] (n = {c["n"]}; '
+                         f'{verdict(s, "vs_control") or "one seed"}).')
     for k, t in out.get('targets', {}).items():
         lines.append('')
         lines.append(f'Target check `{k}`: twin/teacher = {t["ratio"]:.3f} (target 0.75-0.92), '
@@ -552,8 +566,8 @@ def plot(out: Dict, path: str) -> Optional[str]:
     d = [s['vs_twin']['diff'] for s in rows]
     lo = [s['vs_twin']['diff'] - s['vs_twin']['lo'] if not math.isnan(s['vs_twin']['lo'])
           else 0 for s in rows]
-    colours = ['tab:green' if s['vs_twin']['lo'] > 0 else
-               'tab:red' if s['vs_twin']['hi'] < 0 else 'tab:gray' for s in rows]
+    colours = [{'better': 'tab:green', 'worse': 'tab:red'}.get(verdict(s), 'tab:gray')
+               for s in rows]
     ax.barh(ys, d, xerr=lo, color=colours, capsize=3)
     ax.set_yticks(ys, [s['label'] for s in rows])
     ax.axvline(0, color='k', lw=0.8)

@@ -66,6 +66,38 @@ def test_suite_rows_and_limits():
         get_suite('nope')
 
 
+def test_verdict_reads_the_ci_in_the_metric_direction():
+    ci = lambda lo, hi: dict(diff=(lo + hi) / 2, lo=lo, hi=hi, n=3)  # noqa: E731
+    assert M.verdict({'vs_twin': ci(0.5, 2.0)}) == 'better'
+    assert M.verdict({'vs_twin': ci(-2.0, -0.5)}) == 'worse'
+    assert M.verdict({'vs_twin': ci(-1.0, 2.0)}) == 'level'
+    # an error metric (MAE): a CI below zero is an improvement
+    assert M.verdict({'vs_twin': ci(-0.3, -0.1), 'higher_is_better': False}) == 'better'
+    assert M.verdict({'vs_twin': dict(diff=1.0, lo=math.nan, hi=math.nan, n=1)}) == ''
+    assert M.verdict({}) == ''
+
+
+def test_val_metrics_from_log_reads_the_rows_metric(tmp_path):
+    d = tmp_path / 'train' / '20261201_000000' / 'vis_data'
+    d.mkdir(parents=True)
+    recs = [{'loss': 1.0, 'step': 10}, {'chm_MAE': 2.5, 'chm_RMSE': 3.0, 'step': 20},
+            {'loss': 0.5, 'step': 30}, {'chm_MAE': 2.0, 'chm_RMSE': 2.4, 'step': 40}]
+    (d / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in recs))
+    got = M.val_metrics_from_log(str(tmp_path / 'train'), 'chm_MAE')
+    assert got == {'chm_MAE': 2.0, 'chm_RMSE': 2.4}
+    with pytest.raises(M.RunError, match="no validation metric 'mIoU'"):
+        M.val_metrics_from_log(str(tmp_path / 'train'))
+
+
+def test_fskd_suite_scores_mae_lower_is_better():
+    suite = get_suite('fskd')
+    assert [r.role for r in suite.rows] == ['teacher', 'twin', 'method']
+    for r in suite.rows:
+        assert osp.isfile(osp.join(ROOT, r.config)) and r.metric == 'chm_MAE'
+        assert not r.higher_is_better and not r.grid  # no validation split: no selection
+    assert suite.twin_of(suite.rows[2]) == 'fskd-twin'
+
+
 _MST = osp.join(ROOT, 'configs/benchmark_v3/mst_segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py')
 
 
