@@ -193,17 +193,22 @@ def check_teacher(
 
 def check_dataset(cache_dir: str, manifest: Mapping, data_root: str, split: str) -> None:
     """Compare a training dataset (root, split) with the one the cache was made from; the error
-    names the part that differs (split name, data_root, split file, meta.json)."""
+    names every part that differs (split name, data_root, split file contents, meta.json)."""
     cached = manifest.get('dataset') or {}
     now = dataset_identity(data_root, split)
     if cached.get('sha256') == now['sha256']:
         return
-    for key, what in (
-        ('split', 'the split'),
-        ('data_root', 'the dataset root (data_root)'),
-        ('split_file_sha256', 'the split file contents (split_file_sha256)'),
-        ('meta_sha256', 'the dataset meta.json (meta_sha256)'),
-    ):
-        if cached.get(key) != now[key]:
-            raise _differs(cache_dir, what, cached.get(key), now[key], REBUILD)
-    raise _differs(cache_dir, 'the dataset hash', cached.get('sha256'), now['sha256'], REBUILD)
+    diffs = [
+        f'{what} (cache {cached.get(key)}, now {now[key]})'
+        for key, what in (
+            ('split', 'the split'),
+            ('data_root', 'the dataset root (data_root)'),
+            ('split_file_sha256', 'the split file contents (split_file_sha256)'),
+            ('meta_sha256', 'the dataset meta.json (meta_sha256)'),
+        )
+        if cached.get(key) != now[key]
+    ] or [f'the dataset hash (cache {cached.get("sha256")}, now {now["sha256"]})']
+    raise TeacherCacheMismatch(
+        f'teacher cache {cache_dir} is stale or foreign: the training data differs from the data '
+        f'it was made from: {"; ".join(diffs)}; {REBUILD}'
+    )

@@ -65,3 +65,55 @@ def write_cache(root, dense, k, image_shape, taps=None, name='t', complete=True)
     )
     write_json_atomic(osp.join(root, MANIFEST), manifest)
     return str(root)
+
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+KD_CFG = osp.join(
+    ROOT, 'configs', 'benchmark_v3', 'kd_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py'
+)
+KD_CACHED_CFG = osp.join(
+    ROOT, 'configs', 'benchmark_v3', 'kd-cached_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py'
+)
+TEACHER_CFG = osp.join(
+    ROOT, 'configs', 'teachers', 'rgbx-sff-segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py'
+)
+
+
+def tiny_v3(root):
+    """The embedded benchmark v3 at 8 / 4 / 4 frames of 128 x 160."""
+    from data_prep.synthetic_v3 import generate
+
+    generate(str(root), splits={'train': 8, 'val': 4, 'test': 4}, progress=False)
+    return str(root)
+
+
+def teacher_checkpoint(path, seed=0):
+    """A (random-weight) checkpoint of the v3 RGB-T teacher config, written like a trained one."""
+    import crossmodal
+    from crossmodal.models.distill.teachers import build_teacher
+    from mmengine.registry import DefaultScope
+
+    crossmodal.register_all_modules(init_default_scope=False)
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        teacher, _ = build_teacher(TEACHER_CFG, None, 'rgbt', warn_random=False)
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, str(path))
+    return str(path)
+
+
+def data_options(data_root, ckpt):
+    """--cfg-options of the v3 configs on tiny data with a given teacher checkpoint."""
+    return {
+        'model.teachers.rgbt.checkpoint': ckpt,
+        'train_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.data_root': data_root,
+        'test_dataloader.dataset.data_root': data_root,
+    }
+
+
+def kd_config(data_root, ckpt, path=KD_CFG, **extra):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict(dict(data_options(data_root, ckpt), **extra))
+    return cfg
