@@ -115,7 +115,10 @@ class LoadTeacherCache(BaseTransform):
                 if self._wants_tap(name, tap):
                     parts.append(arr)
                     taps[tap] = (int(arr.shape[0]), (h / arr.shape[1], w / arr.shape[2]))
-            maps[name] = np.concatenate([upsample_nearest(p, h, w) for p in parts], axis=-1)
+            if any(p.shape[1:] != parts[0].shape[1:] for p in parts):  # taps at other strides
+                maps[name] = np.concatenate([upsample_nearest(p, h, w) for p in parts], axis=-1)
+            else:  # one gather for all channels
+                maps[name] = upsample_nearest(np.concatenate(parts, axis=0), h, w)
             layout[name] = dict(
                 k=int(k), num_classes=int(cache.teachers[name]['num_classes']), taps=taps
             )
