@@ -263,3 +263,38 @@ def _distiller_with_losses(made, losses):
     mcfg.update(teacher_cache=made['cache'], distill_losses=losses)
     with DefaultScope.overwrite_default_scope('mmseg'):
         return MODELS.build(mcfg)
+
+
+def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path):
+    """k = K, full frames, no augmentation: the KD loss from the cache is the online KD loss (up
+    to the fp16 storage of the logits), through the real loader, packer and distiller."""
+    import copy
+
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+
+    cache = str(tmp_path / 'k8')
+    cfg = kd_config(made['data'], made['ckpt'])
+    cache_teachers(cfg, cache, topk=8, progress=False)
+    ds_cfg = cfg.train_dataloader.dataset.to_dict()
+    ds_cfg['pipeline'] = [dict(type='LoadMultiModalFromFile'),
+                          dict(type='LoadTeacherCache', cache_dir=cache),
+                          dict(type='PackMultiModalInputs')]
+    mcfg = cfg.model.to_dict()
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(ds_cfg)
+        online = MODELS.build(copy.deepcopy(mcfg))
+        cached = MODELS.build(dict(copy.deepcopy(mcfg), teacher_cache=cache))
+    cached.student.load_state_dict(online.student.state_dict())
+    online.train()
+    cached.train()
+    batch = pseudo_collate([ds[0], ds[3]])
+    losses = {}
+    for name, model in (('online', online), ('cached', cached)):
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        torch.manual_seed(0)  # the same drop-path draws in both students
+        losses[name] = model.loss(data['inputs'], data['data_samples'])
+    a, b = losses['cached']['distill.loss_kd'], losses['online']['distill.loss_kd']
+    assert b > 0 and torch.allclose(a, b, rtol=2e-3), (a, b)
+    assert torch.equal(losses['cached']['student.decode.loss_ce'],
+                       losses['online']['student.decode.loss_ce'])
