@@ -298,3 +298,35 @@ def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path)
     assert b > 0 and torch.allclose(a, b, rtol=2e-3), (a, b)
     assert torch.equal(losses['cached']['student.decode.loss_ce'],
                        losses['online']['student.decode.loss_ce'])
+
+
+def test_cached_tap_reaches_a_feature_loss_at_its_own_resolution(made):
+    """A cached tap (stage 4, stride 32) is loaded only when a loss uses it, upsampled to the image
+    grid and pooled back: on an unaugmented full frame it is the stored map again."""
+    import copy
+
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+
+    cfg = kd_config(made['data'], made['ckpt'])
+    losses = [dict(type='KDLoss', tau=2.0, student='logits', teacher='rgbt.logits'),
+              dict(type='FeatureMSELoss', student='stage4', teacher='rgbt.stage4')]
+    cfg.model.distill_losses = losses
+    cfg.model.teacher_cache = made['cache']
+    cfg.train_dataloader.dataset.pipeline = [dict(type='LoadMultiModalFromFile'),
+                                             dict(type='PackMultiModalInputs')]
+    setup_teacher_cache(cfg)
+    assert cfg.train_dataloader.dataset.pipeline[1]['taps'] == ('rgbt.stage4',)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(cfg.train_dataloader.dataset.to_dict())
+        model = MODELS.build(copy.deepcopy(cfg.model.to_dict()))
+    model.train()
+    item = ds[1]
+    data = model.data_preprocessor(pseudo_collate([item]), True)
+    feat = model.cached_teacher_output('rgbt', 'stage4', data['data_samples'], (128, 160))
+    stored = TeacherCache(made['cache']).load(item['data_samples'].stem)['rgbt']['taps']['stage4']
+    assert feat.shape == (1, 128, 4, 5)
+    assert torch.equal(feat[0], torch.from_numpy(stored.astype(np.float32)))
+    out = model.loss(data['inputs'], data['data_samples'])
+    names = sorted(k for k in out if k.startswith('distill.'))
+    assert len(names) == 2 and all(out[k] > 0 for k in names), names
