@@ -130,3 +130,36 @@ def test_tolerance_against_bilinearly_resized_dense_map(tmp_path):
     assert min(agree) >= 0.75, agree
     assert max(dp) <= 0.05, dp
     assert max(rel) < 0.08, rel
+
+
+def test_resize_crop_padding_and_batch_padding_keep_alignment(tmp_path):
+    """MultiModalResize (down to 40 x 50), a crop larger than the sample (padded: label 255,
+    cache 0) and the distiller's batch padding to a larger size: the cache stays exactly on the
+    nearest-moved dense map and on the label wherever the label is valid."""
+    dense = smooth_logits(K, H // STRIDE, W // STRIDE, 11)
+    cache = write_cache(tmp_path / 'c', {'s0': dense}, k=K, image_shape=(H, W))
+    cfgs = [
+        dict(type='LoadTeacherCache', cache_dir=cache),
+        dict(type='MultiModalResize', scale=(40, 50), resize_label=True,
+             nearest_modalities=('coords', 'dense_nn')),
+        dict(type='JointGeometricAug', transforms=[dict(type='HorizontalFlip', p=1.0)],
+             nearest_modalities=('coords', 'dense_nn')),
+        dict(type='MultiModalRandomCrop', crop_size=(48, 56), modality_pad_val=dict(coords=-1)),
+        dict(type='PackMultiModalInputs', modalities=('rgb', 'coords', 'dense_nn')),
+    ]
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        pipeline = [TRANSFORMS.build(c) for c in cfgs]
+    np.random.seed(0)
+    results, up_nn = _sample(dense)
+    out = _run(pipeline, results)
+    gt = out['data_samples'].gt_sem_seg.data[0].long()
+    valid = gt != 255
+    assert valid.float().mean() == pytest.approx(40 * 50 / (48 * 56))  # the padded band is void
+    sp = gather_cached_output('t', 'logits', [out['data_samples']], (64, 64), dict(num_classes=K))
+    assert sp.values.shape == (1, K, 64, 64)
+    assert torch.all(sp.values[0, :, 48:] == 0) and torch.all(sp.values[0, :, :, 56:] == 0)
+    ys, xs = out['inputs']['coords'][0].long(), out['inputs']['coords'][1].long()
+    want = torch.from_numpy(up_nn.astype(np.float16).astype(np.float32))[ys, xs].permute(2, 0, 1)
+    got = sp.densify('residual')[0, :, :48, :56]
+    assert torch.equal(got[:, valid], want[:, valid])
+    assert torch.equal(sp.indices[0, 0, :48, :56][valid], gt[valid])
