@@ -31,6 +31,14 @@ timing does not depend on them).
 ``AmpOptimWrapper``; CPU: bf16 autocast), each timed on the same models; the results are under
 ``results[<precision>]`` and the first precision's numbers are repeated at the top level.
 ``--scale`` shrinks the crop and every size in the model config (as ``tools/check_config.py``).
+
+``--teacher-cache <dir>`` (a cache ``tools/cache_teacher.py`` made from this config) also builds the
+distiller with ``model.teacher_cache=<dir>`` (no teacher) and times its step on the same batch of
+the train dataloader (real data: the cached maps are looked up by sample), interleaved with the
+online step: ``cached_step_ms``, ``online_step_ms`` (= ``distill_step_ms``) and ``cached_ratio =
+cached_step_ms / online_step_ms`` per precision (the first precision's at the top level), plus
+``pipeline_ms_per_sample`` of the online and the cached train pipeline (loading, cache lookup,
+augmentation: the work the dataloader workers do), medians over the batch's samples.
 """
 
 from __future__ import annotations
@@ -75,6 +83,12 @@ def add_arguments(parser) -> None:
         help='shrink crop and model sizes by this factor (implies --synthetic)',
     )
     parser.add_argument('--cfg-options', nargs='+', default=None, help='k=v config overrides')
+    parser.add_argument(
+        '--teacher-cache',
+        default=None,
+        help='a teacher cache of this config (tools/cache_teacher.py): also time the step that '
+        'trains from it (no teacher) against the online step',
+    )
 
 
 def _interleaved_medians_ms(fns, iters: int, warmup: int, sync):
@@ -166,6 +180,7 @@ def run(args) -> dict:
         device=args.device,
         precisions=args.precision,
         scale=args.scale,
+        teacher_cache=args.teacher_cache,
     )
 
 
@@ -209,8 +224,10 @@ def measure(
     device: str = 'cpu',
     precisions: Sequence[str] = ('fp32',),
     scale: float = 1.0,
+    teacher_cache: Optional[str] = None,
 ) -> dict:
-    """Build the config's models once and time the three steps for every precision."""
+    """Build the config's models once and time the three steps (four with ``teacher_cache``)
+    for every precision."""
     import warnings
 
     import torch
@@ -236,6 +253,21 @@ def measure(
     kind = mcfg.get('type')
     if kind not in ('DistillSegmentor', 'RTFDNet'):
         raise ValueError(f'{config}: model.type must be DistillSegmentor or RTFDNet, got {kind!r}')
+    mcfg.pop('teacher_cache', None)  # the online distiller; the cached one is built below
+    cache_cfg = None
+    if teacher_cache:
+        if kind != 'DistillSegmentor':
+            raise ValueError(f'{config}: --teacher-cache needs a DistillSegmentor config')
+        if synthetic or scale != 1:
+            raise ValueError(
+                '--teacher-cache times real batches of the train dataloader (the cached maps are '
+                'looked up by sample): drop --synthetic / --scale'
+            )
+        from crossmodal.teacher_cache.run_config import setup_teacher_cache
+
+        cache_cfg = copy.deepcopy(cfg)
+        cache_cfg.model.teacher_cache = teacher_cache
+        setup_teacher_cache(cache_cfg)  # dataset check + LoadTeacherCache in the train pipeline
     weights = {}
     for name, spec in (mcfg.get('teachers') or {}).items():
         ckpt = spec.get('checkpoint')
@@ -248,6 +280,10 @@ def measure(
     with DefaultScope.overwrite_default_scope('mmseg'), warnings.catch_warnings():
         warnings.simplefilter('ignore')
         distiller = MODELS.build(copy.deepcopy(mcfg)).to(dev)
+        cached = None
+        if cache_cfg is not None:
+            cached = MODELS.build(dict(copy.deepcopy(mcfg), teacher_cache=teacher_cache)).to(dev)
+            cached.train()
         if kind == 'DistillSegmentor':
             student = MODELS.build(model_config(mcfg['student'], 'student')).to(dev)
         else:
@@ -276,7 +312,9 @@ def measure(
         all_mods = tuple(distiller.modalities)
     source = 'train_dataloader'
     root = cfg.train_dataloader.dataset.get('data_root', '')
-    if synthetic or not osp.isdir(root):
+    if cache_cfg is not None:
+        batch = _loader_batch(cache_cfg, bs)  # + the cached maps; the online step ignores them
+    elif synthetic or not osp.isdir(root):
         source = 'synthetic'
         batch = _random_batch(crop, bs, all_mods, student.decode_head.num_classes)
     else:
@@ -327,10 +365,14 @@ def measure(
             teacher_forward,
             lambda: distiller.train_step(batch, d_ow),
         ]
+        if cached is not None:
+            c_ow = make_optim_wrapper(
+                [p for p in cached.parameters() if p.requires_grad], device, precision
+            )
+            fns.append(lambda c_ow=c_ow: cached.train_step(batch, c_ow))
         peaks = [peak_mib(fn, dev) for fn in fns]  # also a first (warm-up) run of each
-        student_ms, teacher_ms, distill_ms = _interleaved_medians_ms(
-            fns, iters, max(0, warmup - 1), sync
-        )
+        medians = _interleaved_medians_ms(fns, iters, max(0, warmup - 1), sync)
+        student_ms, teacher_ms, distill_ms = medians[:3]
         res = dict(
             student_step_ms=round(student_ms, 3),
             teacher_forward_ms=round(teacher_ms, 3),
@@ -344,6 +386,14 @@ def measure(
         ):
             res[f'{key}_images_per_s'] = round(bs * 1000.0 / ms, 2)
             res[f'{key}_peak_mib'] = peak
+        if cached is not None:
+            res.update(
+                online_step_ms=round(distill_ms, 3),
+                cached_step_ms=round(medians[3], 3),
+                cached_ratio=round(medians[3] / distill_ms, 4),
+                cached_step_images_per_s=round(bs * 1000.0 / medians[3], 2),
+                cached_step_peak_mib=peaks[3],
+            )
         if precision == 'amp':
             from .amp import amp_dtype
 
@@ -381,4 +431,30 @@ def measure(
     out.update(
         {k: first[k] for k in ('student_step_ms', 'teacher_forward_ms', 'distill_step_ms', 'ratio')}
     )
+    if cached is not None:
+        out.update({k: first[k] for k in ('online_step_ms', 'cached_step_ms', 'cached_ratio')})
+        out['teacher_cache'] = dict(
+            cache=teacher_cache,
+            losses=[s['name'] for s in cached.loss_specs],
+            pipeline_ms_per_sample=dict(
+                online=_pipeline_ms(cfg, bs), cached=_pipeline_ms(cache_cfg, bs)
+            ),
+        )
     return out
+
+
+def _pipeline_ms(cfg, n: int) -> float:
+    """Median time (ms) of one sample of the train dataset's pipeline (file loading, cache
+    lookup, augmentation), over its first ``n`` samples (after one untimed sample)."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset))
+    ds[0]
+    times = []
+    for i in range(min(n, len(ds))):
+        t0 = time.perf_counter()
+        ds[i]
+        times.append((time.perf_counter() - t0) * 1e3)
+    return round(statistics.median(times), 3)

@@ -68,9 +68,11 @@ def load_run_config(
     run.
 
     Applies ``--cfg-options``, the launcher, the work dir (default ``work_dirs/<name>``), replaces
-    ``{work_dir}`` in evaluator output paths and installs the reliability hooks. (Not to be confused
-    with :func:`crossmodal.deploy.student.load_config`, which only turns a path / dict / Config into
-    a Config.)
+    ``{work_dir}`` in evaluator output paths, installs the reliability hooks and, for a
+    ``model.teacher_cache``, checks the training data against the cache and gives the train
+    pipeline its ``LoadTeacherCache`` (:mod:`crossmodal.teacher_cache.run_config`).
+    (Not to be confused with :func:`crossmodal.deploy.student.load_config`, which only turns a
+    path / dict / Config into a Config.)
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
@@ -84,6 +86,9 @@ def load_run_config(
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     resolve_work_dir_paths(cfg)
     install_reliability_hooks(cfg)
+    from crossmodal.teacher_cache.run_config import setup_teacher_cache
+
+    setup_teacher_cache(cfg)  # model.teacher_cache: dataset check, LoadTeacherCache in the pipeline
     return cfg
 
 

@@ -5,9 +5,11 @@ from .geometric import JointGeometricAug, MultiModalRandomCrop
 from .loading import LoadMultiModalFromFile, SampleLoadError
 from .photometric import ModalityPhotometricAug
 from .resize import MultiModalResize
+from .teacher_cache import LoadTeacherCache
 
 __all__ = [
     'LoadMultiModalFromFile',
+    'LoadTeacherCache',
     'SampleLoadError',
     'JointGeometricAug',
     'MultiModalRandomCrop',

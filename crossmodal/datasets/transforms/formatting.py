@@ -33,6 +33,30 @@ def _to_chw(arr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
+def _cache_pixel_data(arr: np.ndarray, layout: dict) -> PixelData:
+    """(H, W, 2k + 1 + sum C) cached teacher map -> PixelData(topk_logits, topk_classes,
+    tail_lse, tap_*)."""
+    t = _to_chw(arr.astype(np.float32))
+    k = int(layout['k'])
+    fields = dict(
+        topk_logits=t[:k], topk_classes=t[k : 2 * k].round().long(), tail_lse=t[2 * k : 2 * k + 1]
+    )
+    start = 2 * k + 1
+    for tap, (channels, _) in layout['taps'].items():
+        fields[f'tap_{tap}'] = t[start : start + channels]
+        start += channels
+    if start != t.shape[0]:
+        raise ValueError(
+            f'PackMultiModalInputs: cached teacher map has {t.shape[0]} channels, its layout '
+            f'{layout} says {start}'
+        )
+    meta = dict(
+        num_classes=int(layout['num_classes']),
+        tap_strides={tap: s for tap, (_, s) in layout['taps'].items()},
+    )
+    return PixelData(metainfo=meta, **fields)
+
+
 @TRANSFORMS.register_module()
 class PackMultiModalInputs(BaseTransform):
     """Pack the modalities as tensors and the label as a ``SegDataSample``.
@@ -47,7 +71,10 @@ class PackMultiModalInputs(BaseTransform):
         meta_keys: keys copied to the data sample's metainfo.
 
     Tensors keep the stored dtype (uint8 RGB, float32 depth in metres); normalisation happens
-    in the data preprocessor.
+    in the data preprocessor. Cached teacher maps (``teacher_cache``, :class:`LoadTeacherCache`)
+    become the data sample's ``teacher_cache_<teacher>``: a ``PixelData`` with ``topk_logits``
+    (k, H, W) float32, ``topk_classes`` (k, H, W) int64, ``tail_lse`` (1, H, W) float32 and
+    ``tap_<name>`` (C, H, W) float32, metainfo ``num_classes`` and ``tap_strides``.
     """
 
     def __init__(
@@ -98,6 +125,9 @@ class PackMultiModalInputs(BaseTransform):
             sample.gt_regression = PixelData(
                 data=_to_chw(results['gt_regression'].astype(np.float32))
             )
+        layout = results.get('teacher_cache_layout', {})
+        for name, arr in results.get('teacher_cache', {}).items():
+            sample.set_field(_cache_pixel_data(arr, layout[name]), f'teacher_cache_{name}')
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta.setdefault('pad_shape', results.get('img_shape'))
         sample.set_metainfo(meta)

@@ -3,11 +3,14 @@
 :class:`JointGeometricAug` runs albumentations *dual* transforms with ``additional_targets`` so
 one random draw moves every modality and the label identically. Continuous modalities (thermal,
 HHA) use the image interpolation; modalities listed in ``nearest_modalities`` (default: depth,
-whose invalid zeros must not be blended with valid depth) and the label use nearest-neighbour.
+whose invalid zeros must not be blended with valid depth) and the label use nearest-neighbour, as
+do cached teacher maps (``results['teacher_cache']``, :class:`LoadTeacherCache`), so each of their
+pixels keeps the top-k set of one source pixel.
 
 :class:`MultiModalRandomCrop` crops every array at the same window (mmseg's ``cat_max_ratio``
 rule), padding first when the sample is smaller than the crop, with per-key pad values (image 0,
-label 255, each modality ``pad_val`` / 0).
+label 255, each modality ``pad_val`` / 0, cached teacher maps 0: those pixels are void in the
+label).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ._albu import build_albu_list, reseed
+
+_CV_MAX_CHANNELS = 128  # OpenCV 5: cv2.flip / cv2.resize refuse arrays of more channels
 
 
 @TRANSFORMS.register_module()
@@ -72,6 +77,15 @@ class JointGeometricAug(BaseTransform):
                 targets.append((key, 'mask'))
                 kwargs[key] = results[key]
                 extra_masks.append(key)
+        cached = results.get('teacher_cache', {})
+        chunks = {}
+        for name, arr in cached.items():  # nearest, like the label (LoadTeacherCache)
+            # OpenCV takes at most 128 channels per array: one mask target per chunk (one
+            # Compose call draws one set of parameters for all targets)
+            chunks[name] = [f'tc_{name}_{i}' for i in range(0, arr.shape[-1], _CV_MAX_CHANNELS)]
+            for i, key in zip(range(0, arr.shape[-1], _CV_MAX_CHANNELS), chunks[name]):
+                targets.append((key, 'mask'))
+                kwargs[key] = np.ascontiguousarray(arr[..., i : i + _CV_MAX_CHANNELS])
         if has_img:
             kwargs['image'] = results['img']
         else:  # no RGB requested: drive the compose with the first modality
@@ -91,6 +105,9 @@ class JointGeometricAug(BaseTransform):
             mods[name] = arr
         for key in extra_masks:
             results[key] = out[key]
+        for name, keys in chunks.items():
+            parts = [out[key] if out[key].ndim == 3 else out[key][..., None] for key in keys]
+            cached[name] = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
         if 'gt_seg_map' in results:
             results['gt_seg_map'] = out['mask']
         h, w = out['image'].shape[:2]
@@ -159,6 +176,9 @@ class MultiModalRandomCrop(BaseTransform):
             results['gt_seg_map'] = _pad_to(results['gt_seg_map'], H, W, self.seg_pad_val)
         if 'gt_regression' in results:
             results['gt_regression'] = _pad_to(results['gt_regression'], H, W, np.nan)
+        cached = results.get('teacher_cache', {})
+        for k in cached:
+            cached[k] = _pad_to(cached[k], H, W, 0)
         win = self._window(H, W)
         if self.cat_max_ratio < 1.0 and 'gt_seg_map' in results:
             for _ in range(10):
@@ -176,6 +196,8 @@ class MultiModalRandomCrop(BaseTransform):
         for key in ('gt_seg_map', 'gt_regression'):
             if key in results:
                 results[key] = results[key][y0:y1, x0:x1]
+        for k in cached:
+            cached[k] = cached[k][y0:y1, x0:x1]
         results['img_shape'] = (ch, cw)
         return results
 

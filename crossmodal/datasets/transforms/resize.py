@@ -47,7 +47,8 @@ class MultiModalResize(BaseTransform):
             (the interpolation of albumentations' ``Resize``, so train and test inputs match).
 
     Required keys: ``img`` and/or ``modalities``. Modified: those, ``img_shape``,
-    ``scale_factor`` (and the labels when ``resize_label``).
+    ``scale_factor`` (and the labels when ``resize_label``). Cached teacher maps
+    (``teacher_cache``, :class:`LoadTeacherCache`) follow the image, always with nearest.
     """
 
     def __init__(
@@ -70,6 +71,9 @@ class MultiModalResize(BaseTransform):
         mods = results.get('modalities', {})
         for name in list(mods):
             mods[name] = _resize(mods[name], h, w, nearest=name in self.nearest_modalities)
+        cached = results.get('teacher_cache', {})
+        for name in list(cached):
+            cached[name] = _resize(cached[name], h, w, nearest=True)
         if self.resize_label:
             for key in ('gt_seg_map', 'gt_regression'):
                 if key in results:

@@ -41,6 +41,14 @@ as GKD's masked-student pass, with their options under the provider's spec key, 
 protocol of :mod:`crossmodal.models.distill.protocol`; the engine handles it for any loss and
 imports no method. Teachers are built, loaded strictly and frozen by
 :class:`~crossmodal.models.distill.teachers.TeacherSet`.
+
+Offline distillation (``teacher_cache=<dir>``, docs/teacher_cache.md): the teachers are **not**
+built; their specs (config, checkpoint) are checked against the cache's manifest (a different
+config or checkpoint is an error saying which hash differs), and a loss on ``'<teacher>.logits'``
+gets the batch's cached top-k logits as
+:class:`~crossmodal.models.losses.sparse_targets.SparseLogits` (from the data samples'
+``teacher_cache_<teacher>``, put there by the ``LoadTeacherCache`` transform and moved through
+the sample's geometric augmentation), a loss on a cached tap its cached feature map.
 """
 
 from __future__ import annotations
@@ -65,6 +73,7 @@ from .routing import (
     student_norms,
     teacher_norms,
 )
+from .cached_teachers import cached_teacher_specs, gather_cached_output
 from .taps import TapRecorder, resolve_module
 from .teachers import TeacherSet, load_teacher_weights, model_config  # noqa: F401  (re-exported)
 
@@ -96,6 +105,11 @@ class DistillSegmentor(ModeDispatchModel):
         modality_channels: channel counts per modality when not the defaults (rgb 3, depth 1, ...).
         data_preprocessor: the distiller's ``MultiModalDataPreprocessor`` config; None builds the
             default of :func:`~crossmodal.models.distill.routing.default_distill_preprocessor`.
+        teacher_cache: a directory written by ``tools/cache_teacher.py``: train from the cached
+            teacher outputs, without building or running the teachers (module docstring). Every
+            teacher of ``teachers`` must be in the cache with the same config and checkpoint
+            (``TeacherCacheMismatch`` otherwise); logit losses must accept sparse teachers
+            (``KDLoss``, ``CWDLoss``, ``DKDLoss``: ``sparse_mode``).
         init_cfg: mmengine init config.
 
     Raises (at construction): ``ValueError`` for a teacher checkpoint that does not match its
@@ -117,6 +131,7 @@ class DistillSegmentor(ModeDispatchModel):
         freeze: Sequence[str] = (),
         modality_channels: Optional[Dict[str, int]] = None,
         data_preprocessor: Optional[dict] = None,
+        teacher_cache: Optional[str] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
         # The student is built first so that, for one seed, its initial weights equal those of its
@@ -127,7 +142,10 @@ class DistillSegmentor(ModeDispatchModel):
             student_cfg = model_config(student, 'student')
             student_model = MODELS.build(student_cfg)
             with torch.random.fork_rng(devices=[]):
-                teacher_set = TeacherSet(teachers or {})
+                cached_specs = None
+                if teacher_cache:
+                    cached_specs = self._cached_teacher_specs(teacher_cache, teachers or {})
+                teacher_set = TeacherSet({} if teacher_cache else (teachers or {}))
                 connector_modules = nn.ModuleDict(
                     {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()}
                 )
@@ -172,6 +190,9 @@ class DistillSegmentor(ModeDispatchModel):
         )
         self.teacher_specs = teacher_set.specs
         self.loss_specs = loss_specs
+        self.teacher_cache = str(teacher_cache) if teacher_cache else None
+        if cached_specs is not None:
+            self.teacher_specs = cached_specs
         self.with_label = bool(with_label)
         self.student_task_loss = bool(student_task_loss)
         self.student_channel_flip = bool(getattr(s_dp, 'channel_conversion', False))
@@ -200,6 +221,7 @@ class DistillSegmentor(ModeDispatchModel):
         s_taps.update({k: self._strip(v, ('student.',)) for k, v in (student_taps or {}).items()})
         self.student_taps = TapRecorder(self.student, s_taps, 'student')
         self.teacher_taps = {}
+        self._cached_step: Dict[tuple, object] = {}
         for name, t in self.teachers.items():
             taps = {'logits': LOGITS_PATH}
             taps.update(
@@ -301,21 +323,51 @@ class DistillSegmentor(ModeDispatchModel):
             )
         return modules, specs
 
+    @staticmethod
+    def _cached_teacher_specs(cache_dir: str, teachers: Dict[str, dict]) -> Dict[str, dict]:
+        """Teacher specs of a cached run: checked against the manifest, nothing built."""
+        return cached_teacher_specs(cache_dir, teachers)
+
+    def cached_teacher_output(self, name: str, tap: str, data_samples, size):
+        """Teacher ``name``'s cached output of this batch (``tap`` 'logits' or a cached tap) at
+        the batch's input ``size``; see :func:`~.cached_teachers.gather_cached_output`."""
+        key = (name, tap)
+        if key not in self._cached_step:
+            self._cached_step[key] = gather_cached_output(
+                name, tap, data_samples, size, self.teacher_specs[name], self.teacher_cache
+            )
+        return self._cached_step[key]
+
     def _validate(self) -> None:
         s_classes = getattr(getattr(self.student, 'decode_head', None), 'num_classes', None)
         for spec, module in zip(self.loss_specs, self.distill_losses):
             where = f'distill loss "{spec["name"]}" ({spec["type"]})'
-            if spec['teacher'] not in self.teachers:
+            if spec['teacher'] not in self.teacher_specs:
                 raise ValueError(
                     f'{where}: unknown teacher "{spec["teacher"]}"; teachers are '
-                    f'{sorted(self.teachers)}'
+                    f'{sorted(self.teacher_specs)}'
                 )
             if spec['student'] not in self.student_taps.specs:
                 raise ValueError(
                     f'{where}: unknown student tap "{spec["student"]}"; student taps are '
                     f'{sorted(self.student_taps.specs)}'
                 )
-            t_taps = self.teacher_taps[spec['teacher']].specs
+            if self.teacher_cache:
+                t_taps = ['logits'] + list(self.teacher_specs[spec['teacher']]['cached_taps'])
+                if spec['teacher_tap'] not in t_taps:
+                    raise ValueError(
+                        f'{where}: tap "{spec["teacher_tap"]}" of teacher "{spec["teacher"]}" is '
+                        f'not in the teacher cache {self.teacher_cache} (it has {t_taps}); '
+                        f'cache it with tools/cache_teacher.py --taps {spec["teacher_tap"]}'
+                    )
+                if spec['teacher_tap'] == 'logits' and getattr(module, 'sparse_mode', None) is None:
+                    raise ValueError(
+                        f'{where} takes dense teacher logits only, but teacher '
+                        f'"{spec["teacher"]}" comes from a teacher cache (top-k logits); use '
+                        f'KDLoss, CWDLoss or DKDLoss, or distil online (no model.teacher_cache)'
+                    )
+            else:
+                t_taps = self.teacher_taps[spec['teacher']].specs
             if spec['teacher_tap'] not in t_taps:
                 raise ValueError(
                     f'{where}: unknown tap "{spec["teacher_tap"]}" of teacher '
@@ -337,10 +389,14 @@ class DistillSegmentor(ModeDispatchModel):
                 and spec['teacher_tap'] == 'logits'
                 and spec['connector'] is None
             ):
-                t_classes = getattr(
-                    getattr(self.teachers[spec['teacher']], 'decode_head', None),
-                    'num_classes',
-                    None,
+                t_classes = (
+                    self.teacher_specs[spec['teacher']]['num_classes']
+                    if self.teacher_cache
+                    else getattr(
+                        getattr(self.teachers[spec['teacher']], 'decode_head', None),
+                        'num_classes',
+                        None,
+                    )
                 )
                 if s_classes is not None and t_classes is not None and s_classes != t_classes:
                     raise ValueError(
@@ -414,6 +470,11 @@ class DistillSegmentor(ModeDispatchModel):
     @torch.no_grad()
     def teacher_predict(self, name: str, inputs, data_samples=None):
         """Prediction of teacher ``name`` from the distiller's (normalised) inputs."""
+        if self.teacher_cache:
+            raise RuntimeError(
+                f'teacher "{name}" is not built: this distiller trains from the teacher cache '
+                f'{self.teacher_cache}; evaluate the teacher with its own config and checkpoint'
+            )
         return self.teachers[name].predict(self.teacher_inputs(name, inputs), data_samples)
 
     def _current_iter(self) -> int:
@@ -459,9 +520,15 @@ class DistillSegmentor(ModeDispatchModel):
 
         it = self._current_iter()
         step = DistillStep(model=self, student_input=x, gt=gt, iter=it)
+        self._cached_step.clear()
         for spec, module in zip(self.loss_specs, self.distill_losses):
             s_feat = self.student_taps.get(spec['student'])
-            t_feat = self.teacher_taps[spec['teacher']].get(spec['teacher_tap'])
+            if self.teacher_cache:
+                t_feat = self.cached_teacher_output(
+                    spec['teacher'], spec['teacher_tap'], data_samples, tuple(x.shape[-2:])
+                )
+            else:
+                t_feat = self.teacher_taps[spec['teacher']].get(spec['teacher_tap'])
             kwargs = {}
             if spec['connector'] is not None:
                 conn = self.connectors[spec['connector']]

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from .dense import DenseDistillLoss
+from .sparse_targets import check_mode
 
 
 @MODELS.register_module()
@@ -39,9 +40,15 @@ class CWDLoss(DenseDistillLoss):
         ignore_index: void train id; void pixels are excluded from the spatial softmax.
         detach_teacher: stop gradients into the teacher (default True).
         loss_name: logging name.
+        sparse_mode: how sparse (top-k) teacher logits from a teacher cache are completed:
+            ``'residual'`` (default: the residual probability mass spread uniformly over the
+            classes outside the top-k) or ``'renorm'`` (top-k probabilities renormalised);
+            :mod:`crossmodal.models.losses.sparse_targets`. Dense teachers ignore it.
+            With ``'renorm'`` a class outside a pixel's top-k gets (almost) no spatial mass
+            there (logit ``ABSENT_LOGIT``).
 
-    Forward: ``(student (B,C,H,W), teacher (B,C,H',W'), gt (B,H'',W'') or None)`` -> scalar.
-    Teacher resized bilinearly to (H, W), gt nearest-resized to (H, W).
+    Forward: ``(student (B,C,H,W), teacher (B,C,H',W') or SparseLogits, gt (B,H'',W'') or None)``
+    -> scalar. Teacher resized bilinearly to (H, W) (sparse: nearest), gt nearest-resized.
     """
 
     requires_labels = False
@@ -53,8 +60,10 @@ class CWDLoss(DenseDistillLoss):
         ignore_index: int = 255,
         detach_teacher: bool = True,
         loss_name: str = 'loss_cwd',
+        sparse_mode: str = 'residual',
     ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
+        self.sparse_mode = check_mode(sparse_mode, 'CWDLoss')
         if tau <= 0:
             raise ValueError(f'CWDLoss: tau must be > 0, got {tau}')
         self.tau = float(tau)

@@ -7,7 +7,11 @@ Every dense KD loss in :mod:`crossmodal.models.losses` has the same call signatu
 * ``student_logits``: (B, K, H, W) float, the student's logits (or features for the feature losses).
 * ``teacher_logits``: (B, K, H', W') float. If ``(H', W') != (H, W)`` the teacher is resized to the
   student's resolution with **bilinear** interpolation (``align_corners=False``). The teacher is
-  detached (``detach_teacher=True``, the default) so gradients reach the student only.
+  detached (``detach_teacher=True``, the default) so gradients reach the student only. Losses with a
+  ``sparse_mode`` (KD, CWD, DKD) also take
+  :class:`~crossmodal.models.losses.sparse_targets.SparseLogits` (a cached teacher's top-k logits):
+  nearest-resampled to (H, W) and turned into dense logits by ``sparse_mode``; any other loss
+  refuses them with a ``TypeError``.
 * ``gt``: optional (B, H'', W'') long train ids, ``ignore_index`` (255) meaning void. If its size
   differs from the logits' it is resized to (H, W) with **nearest** interpolation (labels are never
   blended). Void pixels are masked out; the loss is averaged over the valid pixels only. Losses with
@@ -27,6 +31,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .sparse_targets import SparseLogits, dense_teacher
 
 WHERE = 'crossmodal/models/losses/dense.py'
 
@@ -113,6 +119,8 @@ class DenseDistillLoss(nn.Module):
     """
 
     requires_labels: bool = False
+    # None: dense teacher tensors only; 'residual' / 'renorm': also SparseLogits (sparse_targets)
+    sparse_mode = None
 
     def __init__(
         self,
@@ -154,6 +162,13 @@ class DenseDistillLoss(nn.Module):
         if self.detach_teacher:
             teacher = teacher.detach()
         size = tuple(student.shape[-2:])
+        if isinstance(teacher, SparseLogits):
+            if self.sparse_mode is None:
+                raise TypeError(
+                    f'{name} takes dense teacher tensors only, got sparse (top-k) teacher logits '
+                    f'from a teacher cache; use KDLoss, CWDLoss or DKDLoss on cached logits'
+                )
+            teacher = dense_teacher(teacher, size, self.sparse_mode, dtype=student.dtype)
         teacher = resize_to(teacher.to(student.dtype), size)
         valid = None
         if gt is not None:

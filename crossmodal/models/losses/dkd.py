@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from .dense import DenseDistillLoss, masked_mean
+from .sparse_targets import check_mode
 
 
 def _binary_and_nontarget_logprobs(z: torch.Tensor, target_mask: torch.Tensor):
@@ -51,9 +52,14 @@ class DKDLoss(DenseDistillLoss):
         ignore_index: void train id in ``gt``; void pixels are excluded.
         detach_teacher: stop gradients into the teacher (default True).
         loss_name: logging name.
+        sparse_mode: how sparse (top-k) teacher logits from a teacher cache are completed:
+            ``'residual'`` (default: the residual probability mass spread uniformly over the
+            classes outside the top-k) or ``'renorm'`` (top-k probabilities renormalised);
+            :mod:`crossmodal.models.losses.sparse_targets`. Dense teachers ignore it.
 
-    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt (B,H'',W''))`` -> scalar.
-    Teacher resized bilinearly to (H, W), gt nearest-resized to (H, W). ``K >= 2`` is required.
+    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W') or SparseLogits, gt
+    (B,H'',W''))`` -> scalar. Teacher resized bilinearly to (H, W) (sparse: nearest), gt
+    nearest-resized to (H, W). ``K >= 2`` is required.
     """
 
     requires_labels = True
@@ -67,8 +73,10 @@ class DKDLoss(DenseDistillLoss):
         ignore_index: int = 255,
         detach_teacher: bool = True,
         loss_name: str = 'loss_dkd',
+        sparse_mode: str = 'residual',
     ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
+        self.sparse_mode = check_mode(sparse_mode, 'DKDLoss')
         if tau <= 0:
             raise ValueError(f'DKDLoss: tau must be > 0, got {tau}')
         self.alpha = float(alpha)

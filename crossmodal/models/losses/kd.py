@@ -30,6 +30,7 @@ from crossmodal.ops.dense_kd import dense_kd
 
 from .dense import DenseDistillLoss, masked_mean
 from .deprecation import warn_deprecated_alias
+from .sparse_targets import check_mode
 
 KD_IMPLS = ('torch', 'auto', 'reference', 'chunked', 'triton')
 
@@ -64,10 +65,15 @@ class KDLoss(DenseDistillLoss):
             35 % background, outweighs a class-weighted CE and cost the rare thin classes most of
             their IoU (pole 26.9 -> 7.8). Needs train-id labels; ``impl='torch'`` only.
         loss_name: logging name.
+        sparse_mode: how sparse (top-k) teacher logits from a teacher cache are completed:
+            ``'residual'`` (default: the residual probability mass spread uniformly over the
+            classes outside the top-k) or ``'renorm'`` (top-k probabilities renormalised);
+            :mod:`crossmodal.models.losses.sparse_targets`. Dense teachers ignore it.
 
-    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W'), gt (B,H'',W'') or None)``
-    -> scalar (nats x tau^2 x loss_weight). Teacher resized bilinearly to (H, W); ``gt`` train ids
-    or a bool ignore mask (True = ignored), nearest-resized to (H, W).
+    Forward: ``(student_logits (B,K,H,W), teacher_logits (B,K,H',W') or SparseLogits, gt
+    (B,H'',W'') or None)`` -> scalar (nats x tau^2 x loss_weight). Teacher resized bilinearly to
+    (H, W) (sparse: nearest); ``gt`` train ids or a bool ignore mask (True = ignored),
+    nearest-resized to (H, W).
     """
 
     requires_labels = False
@@ -81,8 +87,10 @@ class KDLoss(DenseDistillLoss):
         impl: str = 'torch',
         loss_name: str = 'loss_kd',
         class_weight: Optional[Sequence[float]] = None,
+        sparse_mode: str = 'residual',
     ) -> None:
         super().__init__(loss_weight, ignore_index, detach_teacher, loss_name)
+        self.sparse_mode = check_mode(sparse_mode, type(self).__name__)
         if class_weight is not None and impl != 'torch':
             raise ValueError(
                 f"{type(self).__name__}: class_weight needs impl='torch', got {impl!r}"
