@@ -201,6 +201,36 @@ def stages_recipe(recipe: str, teacher_ckpt: Optional[Union[str, Dict[str, str]]
     return out
 
 
+_CACHE_LOCKS: Dict[str, threading.Lock] = {}
+_CACHE_LOCKS_GUARD = threading.Lock()
+
+
+def teacher_cache_dir(teacher_ckpt: str, cache: Dict) -> str:
+    """Where a row's teacher cache lives: next to the teacher run it was made from (``<teacher
+    run>/cache-k<k>[-<taps>]``), shared by every seed and row with the same k and taps."""
+    taps = '-'.join(cache.get('taps') or ())
+    return osp.join(osp.dirname(teacher_ckpt), f'cache-k{int(cache.get("topk", 4))}'
+                    + (f'-{taps}' if taps else ''))
+
+
+def make_teacher_cache(config: str, teacher_ckpt: Union[str, Dict[str, str]], cache: Dict,
+                       log: str, threads: int, data_root: Optional[str] = None) -> str:
+    """Run ``tools/cache_teacher.py`` for ``config``'s teachers (resumable: a finished cache is
+    only re-checked); one job at a time per cache dir. Returns the cache dir."""
+    first = teacher_ckpt if isinstance(teacher_ckpt, str) else next(iter(teacher_ckpt.values()))
+    out = teacher_cache_dir(first, cache)
+    with _CACHE_LOCKS_GUARD:
+        lock = _CACHE_LOCKS.setdefault(osp.abspath(out), threading.Lock())
+    with lock:
+        opts = dict(teacher_options(config, teacher_ckpt), **data_root_options(data_root))
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'cache_teacher.py'), config, '--out', out,
+               '--topk', str(int(cache.get('topk', 4))), '--no-progress']
+        if cache.get('taps'):
+            cmd += ['--taps', *cache['taps']]
+        _run(cmd + ['--cfg-options', *_options_args(opts)], log, threads)
+    return out
+
+
 def val_metrics_from_log(train_dir: str, metric: str = 'mIoU') -> Dict[str, float]:
     """The last validation metrics the Runner logged in ``train_dir`` (its newest
     ``<timestamp>/vis_data/scalars.json``): the training run's own end-of-training validation,
@@ -248,6 +278,14 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
     opts.update(row.options)
     opts.update(extra or {})
     opts.update(setting)
+    cache_s = None
+    if row.cache:
+        if not teacher_ckpt:
+            raise RunError(f'row {row.name}: cache= needs a teacher row')
+        t0 = time.perf_counter()
+        opts['model.teacher_cache'] = make_teacher_cache(cfg, teacher_ckpt, row.cache, log,
+                                                         threads, data_root)
+        cache_s = round(time.perf_counter() - t0, 1)
     train_dir = osp.join(run_dir, 'train')
     tool = 'train_stages.py' if row.tool == 'stages' else 'train.py'
     if row.tool == 'stages' and (teacher_ckpt or iters):
@@ -271,6 +309,8 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
     if teacher_ckpt and row.eval_config is None:
         # the scored config builds its teachers too (a recipe's last stage: MST-Distill stage 3)
         eval_opts.update(teacher_options(eval_cfg, teacher_ckpt))
+    if 'model.teacher_cache' in opts and row.eval_config is None:
+        eval_opts['model.teacher_cache'] = opts['model.teacher_cache']
     for split in splits:
         if split == 'val' and not row.eval_options and not row.eval_config:
             metrics[split] = val_metrics_from_log(ckpt_dir, row.metric)
@@ -278,6 +318,8 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
             metrics[split] = evaluate(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts)
     result = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=round(
         train_s, 1), metrics=metrics, config=row.config, tool=row.tool)
+    if cache_s is not None:
+        result['cache_time_s'] = cache_s  # making / re-checking the teacher cache
     tmp = osp.join(run_dir, 'result.json.tmp')
     with open(tmp, 'w') as f:
         json.dump(result, f, indent=1)

@@ -40,6 +40,10 @@ class Row:
             against its stage 2 alone on the pretrained encoder).
         target: for a teacher row, whether the testbed's twin/teacher ratio target is checked
             against it (False for a single-modality helper such as MST-Distill's depth model).
+        cache: offline distillation (docs/teacher_cache.md): ``dict(topk=4, taps=('stage4',))``
+            makes the harness run ``tools/cache_teacher.py`` once per teacher checkpoint (next to
+            the teacher's run, shared by seeds and rows) and train with
+            ``model.teacher_cache=<that dir>``.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Row:
     eval_options: Dict = field(default_factory=dict)
     control: Optional[str] = None
     target: bool = True
+    cache: Optional[Dict] = None
 
     def __post_init__(self):
         if self.role not in ('teacher', 'twin', 'method'):
@@ -142,6 +147,12 @@ def v3() -> Suite:
         _loss_row('at', 'AT stages 2 + 4', lw, (1.0, 10.0, 100.0)),
         _loss_row('affinity-kd', 'affinity KD stage 2', lw, (0.5, 1.0, 2.0)),
         _loss_row('attn-kd', 'attention-map KD stage 3', lw, (0.5, 1.0, 2.0)),
+        # offline distillation from the teacher's top-k cache, paired with the online row
+        Row('kd-cached', _V3.format('kd-cached'), teacher='teacher-rgbt', cache=dict(topk=4),
+            control='kd', label='KD (tau 2) from the teacher cache (k 4)'),
+        Row('cwd-cached', _V3.format('cwd-cached'), teacher='teacher-rgbt',
+            cache=dict(topk=4, taps=('stage4',)), control='cwd',
+            label='CWD logits + stage 4 from the teacher cache (k 4)'),
         Row('gkd-head-only',
             'configs/benchmark_v3/gkd-stage2_segformer_mit-t_400it_synthetic-v3-rgbt-128x160.py',
             label='GKD stage 2 alone (frozen pretrained encoder)'),

@@ -170,6 +170,27 @@ def test_multi_teacher_row_waits_for_every_teacher(tmp_path, monkeypatch):
     assert list(out['targets']) == ['twin/t1']
 
 
+def test_cache_rows_make_the_teacher_cache_once_next_to_the_teacher(tmp_path, monkeypatch):
+    """kd-cached / cwd-cached: tools/cache_teacher.py on the row's config with the teacher's
+    checkpoint, k and taps, into <teacher run>/cache-k4[-stage4]; paired with the online row."""
+    suite = get_suite('v3')
+    rows = {r.name: r for r in suite.rows}
+    assert rows['kd-cached'].control == 'kd' and rows['cwd-cached'].control == 'cwd'
+    cmds = []
+    monkeypatch.setattr(M, '_run', lambda cmd, log, threads: cmds.append(cmd) or 0.0)
+    ckpt = str(tmp_path / 'runs' / 'teacher-rgbt' / 'default' / 'seed0' / 'train')
+    r = rows['cwd-cached']
+    out = M.make_teacher_cache(osp.join(ROOT, r.config), ckpt, r.cache, 'log', 1, '/data/v3')
+    assert out == osp.join(osp.dirname(ckpt), 'cache-k4-stage4')
+    (cmd,) = cmds
+    assert cmd[1].endswith('cache_teacher.py') and cmd[cmd.index('--out') + 1] == out
+    assert cmd[cmd.index('--topk') + 1] == '4' and cmd[cmd.index('--taps') + 1] == 'stage4'
+    opts = cmd[cmd.index('--cfg-options') + 1:]
+    assert f'model.teachers.rgbt.checkpoint={ckpt}' in opts
+    assert 'train_dataloader.dataset.data_root=/data/v3' in opts
+    assert M.teacher_cache_dir(ckpt, rows['kd-cached'].cache).endswith('cache-k4')
+
+
 def _benchmark_cmd(name, *argv):
     return [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), name, *argv]
 
