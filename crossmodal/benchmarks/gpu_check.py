@@ -135,7 +135,7 @@ SETTINGS: Dict[str, Dict[str, Any]] = {
     'dry': dict(
         budgets=dict(environment=15, kernels=120, train_throughput=120, smoke=120, inference=90),
         # the plumbing only (pytest subprocess, junit summary): the interpreted kernels themselves
-        # are tests/ops/test_triton_kernels.py in the main suite, so the dry run takes one cheap case
+        # are tests/ops/test_triton_kernels.py in the main suite; the dry run takes one cheap case
         kernel_tests=dict(files=['tests/ops/test_triton_kernels.py::test_triton_argument_errors'],
                           interpret='1', timeout=90),
         kernel_bench=dict(

@@ -231,6 +231,54 @@ def make_teacher_cache(config: str, teacher_ckpt: Union[str, Dict[str, str]], ca
     return out
 
 
+LOCK_NAME = 'harness.lock'
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_run(run_dir: str) -> Optional[int]:
+    """Claim ``run_dir`` for this process (``harness.lock`` holding the PID, created atomically),
+    so that several harness processes can share one work dir. Returns None when claimed, else the
+    PID of the live process holding it; a lock left by a dead process is taken over."""
+    os.makedirs(run_dir, exist_ok=True)
+    path = osp.join(run_dir, LOCK_NAME)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    pid = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                return pid
+            try:  # stale: its process is gone
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, 'w') as f:
+            f.write(str(os.getpid()))
+        return None
+    raise RunError(f'could not claim {path}')
+
+
+def release_run(run_dir: str) -> None:
+    try:
+        os.remove(osp.join(run_dir, LOCK_NAME))
+    except FileNotFoundError:
+        pass
+
+
 def val_metrics_from_log(train_dir: str, metric: str = 'mIoU') -> Dict[str, float]:
     """The last validation metrics the Runner logged in ``train_dir`` (its newest
     ``<timestamp>/vis_data/scalars.json``): the training run's own end-of-training validation,
@@ -411,6 +459,19 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
         if report_only:
             missing.append(f'{r.name} {setting_name(s)} seed {seed}')
             return None
+        holder = claim_run(d)
+        if holder is not None:  # another harness process on this work dir trains it now
+            missing.append(f'{r.name} {setting_name(s)} seed {seed}')
+            if progress:
+                print(f'[benchmark] {r.name} {setting_name(s)} seed {seed}: running in process '
+                      f'{holder}, skipped', file=sys.stderr, flush=True)
+            return None
+        try:
+            return _train_job(r, s, seed, d, splits)
+        finally:
+            release_run(d)
+
+    def _train_job(r, s, seed, d, splits):
         t0 = time.perf_counter()
         if progress:
             print(f'[benchmark] {r.name} {setting_name(s)} seed {seed} ...', file=sys.stderr,

@@ -191,6 +191,26 @@ def test_cache_rows_make_the_teacher_cache_once_next_to_the_teacher(tmp_path, mo
     assert M.teacher_cache_dir(ckpt, rows['kd-cached'].cache).endswith('cache-k4')
 
 
+def test_claim_run_lets_two_harness_processes_share_a_work_dir(tmp_path):
+    import os
+
+    d = str(tmp_path / 'run')
+    assert M.claim_run(d) is None  # claimed by this process
+    lock = osp.join(d, M.LOCK_NAME)
+    assert open(lock).read() == str(os.getpid())
+    M.release_run(d)
+    assert not osp.exists(lock)
+    parent = os.getppid()  # a live process holding the run: skipped
+    with open(lock, 'w') as f:
+        f.write(str(parent))
+    assert M.claim_run(d) == parent
+    done = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                          capture_output=True, text=True)
+    with open(lock, 'w') as f:  # a lock left by a dead process is taken over
+        f.write(done.stdout.strip())
+    assert M.claim_run(d) is None and open(lock).read() == str(os.getpid())
+
+
 def _benchmark_cmd(name, *argv):
     return [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), name, *argv]
 
