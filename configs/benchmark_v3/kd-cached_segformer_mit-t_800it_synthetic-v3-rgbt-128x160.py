@@ -5,6 +5,7 @@
 #   python tools/cache_teacher.py \
 #       configs/benchmark_v3/kd_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py \
 #       --out work_dirs/benchmark_v3/teacher_cache/rgbt-k4 --topk 4
+# (tools/benchmark.py methods makes it next to the teacher's run for the kd-cached row)
 # then train as usual (tools/train.py inserts LoadTeacherCache into the train pipeline):
 #   python tools/train.py \
 #       configs/benchmark_v3/kd-cached_segformer_mit-t_800it_synthetic-v3-rgbt-128x160.py
