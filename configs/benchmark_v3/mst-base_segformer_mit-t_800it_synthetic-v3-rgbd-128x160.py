@@ -7,6 +7,7 @@
 # data order and seed). The benchmark harness passes both checkpoints
 # (model.teachers.rgbd.checkpoint / model.teachers.depth.checkpoint).
 _base_ = [
+    '../_base_/models/mst_distill.py',
     '../_base_/datasets/synthetic_v3_rgbd.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_v3.py'
 ]
@@ -14,34 +15,12 @@ rgbd_teacher_config = '{{ fileDirname }}/../teachers/rgbx-sff-segformer_mit-t_80
 depth_teacher_config = '{{ fileDirname }}/../students/segformer_mit-t_800it_synthetic-v3-depth-128x160.py'
 student_config = '{{ fileDirname }}/../students/segformer_mit-t_800it_synthetic-v3-rgb-128x160.py'
 model = dict(
-    type='MSTDistillSegmentor',
-    stage='warmup',
     student=student_config,
-    student_modalities=('rgb', ),
     teachers=dict(
         rgbd=dict(config=rgbd_teacher_config, checkpoint='work_dirs/v3_rgbd_teacher/iter_800.pth',
                   modalities=('rgb', 'depth')),
         depth=dict(config=depth_teacher_config, checkpoint='work_dirs/v3_depth/iter_800.pth',
-                   modalities=('depth', ))),
-    # 2 MaskNets per teacher -> J = 4 specialised teachers (docs/methods/mst.md (e)1)
-    mask_layers=dict(
-        rgbd=dict(stage4='fusions.3', head='decode_head.fusion_conv'),
-        depth=dict(stage4='backbone[3]', head='decode_head.fusion_conv')),
-    hidden_dim_factor=4,
-    mask_heads=3,
-    tau=4.0,
-    top_k=1,
-    route='image',
-    gate_detach_input=True,
-    gate_weighting=None,
-    w_task=1.0,
-    w_kl=1.0,
-    w_lb=1.0,
-    lb_mode='KL',
-    lb_code_batchmean=False,
-    warmup_train_teachers=True,
-    warmup_detach_targets=False,
-    w_mutual=1.0)
+                   modalities=('depth', ))))
 # The student's LR trajectory over stages 1 + 3 equals the twin's single 800-iteration schedule
 # (warm-up 50, then linear decay to 0 at 800): stage 1 covers twin iterations 0-200, stage 3 200-800.
 twin_iters = 800

@@ -8,6 +8,7 @@
 # (tools/dist_train.sh <cfg> N) the global batch is N x 8; add --auto-scale-lr (LR x global/8)
 # or set train_dataloader.batch_size to 8/N.
 _base_ = [
+    '../../_base_/models/mst_distill.py',
     '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
     '../../_base_/schedules/schedule_80k.py'
 ]
@@ -15,10 +16,7 @@ rgbd_teacher_config = '{{ fileDirname }}/../../teachers/rgbx-sff-segformer_mit-b
 depth_teacher_config = '{{ fileDirname }}/../../teachers/segformer_mit-b2_80k_nyudv2-depthonly-480x640.py'
 student_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py'
 model = dict(
-    type='MSTDistillSegmentor',
-    stage='warmup',
     student=student_config,
-    student_modalities=('rgb', ),
     teachers=dict(
         rgbd=dict(config=rgbd_teacher_config,
                   checkpoint='work_dirs/rgbx-sff-segformer_mit-b2_80k_nyudv2-rgbd-480x640',
@@ -26,24 +24,7 @@ model = dict(
         depth=dict(config=depth_teacher_config,
                    checkpoint='work_dirs/segformer_mit-b2_80k_nyudv2-depthonly-480x640',
                    modalities=('depth', ))),
-    mask_layers=dict(
-        rgbd=dict(stage4='fusions.3', head='decode_head.fusion_conv'),
-        depth=dict(stage4='backbone[3]', head='decode_head.fusion_conv')),
     # channels of the hooked outputs (saves the dummy teacher forward that infers them)
     mask_channels=dict(rgbd_stage4=512, rgbd_head=768, depth_stage4=512, depth_head=768),
-    hidden_dim_factor=16,
-    mask_heads=3,
-    tau=4.0,
-    top_k=1,
-    route='image',
-    gate_detach_input=True,
-    gate_weighting=None,
-    w_task=1.0,
-    w_kl=1.0,
-    w_lb=1.0,
-    lb_mode='KL',
-    lb_code_batchmean=False,
-    warmup_train_teachers=True,
-    warmup_detach_targets=False,
-    w_mutual=1.0)
+    hidden_dim_factor=16)
 custom_hooks = [dict(type='RNGStateHook')]
