@@ -200,9 +200,10 @@ def fskd() -> Suite:
 
 
 def smoke() -> Suite:
-    """The v3 rows the test suite runs for a few iterations on a tiny v3 dataset."""
+    """The v3 rows the test suite runs for a few iterations on a tiny v3 dataset: teacher, twin,
+    online KD and KD from the teacher cache (cache_teacher -> train -> test, end to end)."""
     s = v3()
-    keep = {'teacher-rgbt', 'twin', 'kd', 'cwd'}
+    keep = {'teacher-rgbt', 'twin', 'kd', 'kd-cached'}
     return Suite('smoke', [r for r in s.rows if r.name in keep])
 
 

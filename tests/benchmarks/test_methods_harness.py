@@ -225,8 +225,9 @@ def tiny_v3(tmp_path_factory):
 
 
 def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path, monkeypatch):
-    """teacher + twin + KD + CWD, 1 seed, 2 iterations: JSON, markdown, plot; a second call
-    reuses every finished run (resume)."""
+    """teacher + twin + KD + KD from the teacher cache, 1 seed, 2 iterations: JSON, markdown, plot;
+    the cached row runs tools/cache_teacher.py -> tools/train.py (no teacher built) ->
+    tools/test.py end to end; a second call reuses every finished run (resume)."""
     work = str(tmp_path / 'bm')
     cmd = _benchmark_cmd('methods', '--suite', 'smoke', '--seeds', '0', '--iters', '2', '--jobs',
                          '2', '--data-root', tiny_v3, '--work-dir', work)
@@ -235,9 +236,24 @@ def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path, monkeypatch):
     res = json.loads(out.stdout)
     assert res['failures'] == []
     names = {s['name'] for s in res['summary']}
-    assert names == {'teacher-rgbt', 'twin', 'kd', 'cwd'}
+    assert names == {'teacher-rgbt', 'twin', 'kd', 'kd-cached'}
     kd = next(s for s in res['summary'] if s['name'] == 'kd')
     assert 0.0 <= kd['mean'] <= 100.0 and kd['vs_twin']['n'] == 1
+    cached = next(s for s in res['summary'] if s['name'] == 'kd-cached')
+    assert cached['vs_control']['control'] == 'kd' and cached['vs_control']['n'] == 1
+    # the cache: made once next to the teacher's run, complete, k = 4 of the 8 classes
+    cache = osp.join(work, 'runs', 'teacher-rgbt', 'default', 'seed0', 'cache-k4')
+    manifest = json.load(open(osp.join(cache, 'manifest.json')))
+    assert manifest['complete'] and manifest['topk'] == 4 and len(manifest['samples']) == 8
+    # trained from it: the distiller's checkpoint holds no teacher, the log has the KD term
+    from crossmodal.utils import checkpoints
+
+    cdir = osp.join(work, 'runs', 'kd-cached', 'default', 'seed0')
+    state = checkpoints.state_dict_of(checkpoints.load(osp.join(cdir, 'train', 'iter_2.pth')))
+    assert state and not [k for k in state if k.startswith('teachers.')]
+    assert 'distill.loss_kd' in open(osp.join(cdir, 'harness.log')).read()
+    scored = json.load(open(osp.join(cdir, 'test_results.json')))
+    assert scored['model'] == 'DistillSegmentor' and 0.0 <= scored['metrics']['mIoU'] <= 100.0
     for f in ('results.json', 'results.md', 'results.png'):
         assert osp.isfile(osp.join(work, f)), f
     run = json.load(open(osp.join(work, 'runs', 'kd', 'default', 'seed0', 'result.json')))

@@ -2,7 +2,8 @@
 
 A real cache of the v3 RGB-T teacher (random weights) over a tiny v3 train split (8 frames), made
 in-process with :func:`crossmodal.teacher_cache.writer.cache_teachers` (``tools/cache_teacher.py``
-runs the same function; tests/e2e/test_teacher_cache_e2e.py runs the tool).
+runs the same function; the kd-cached row of the harness smoke test,
+tests/benchmarks/test_methods_harness.py, runs the tools end to end).
 """
 
 import json
