@@ -216,7 +216,8 @@ def teacher_cache_dir(teacher_ckpt: str, cache: Dict) -> str:
 def make_teacher_cache(config: str, teacher_ckpt: Union[str, Dict[str, str]], cache: Dict,
                        log: str, threads: int, data_root: Optional[str] = None) -> str:
     """Run ``tools/cache_teacher.py`` for ``config``'s teachers (resumable: a finished cache is
-    only re-checked); one job at a time per cache dir. Returns the cache dir."""
+    only re-checked); one job of this process at a time per cache dir (samples are written
+    atomically, so a second harness process only repeats work). Returns the cache dir."""
     first = teacher_ckpt if isinstance(teacher_ckpt, str) else next(iter(teacher_ckpt.values()))
     out = teacher_cache_dir(first, cache)
     with _CACHE_LOCKS_GUARD:
