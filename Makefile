@@ -7,6 +7,9 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.crossmodal-installed
 TEST_STAMP := $(VENV)/.crossmodal-test-installed
 PYTEST_ARGS ?= -q
+# pytest-xdist workers: the suite is mostly single-threaded tool subprocesses, so two workers on two
+# cores nearly halve its wall time (each worker runs torch with one thread: tests/conftest.py)
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup setup-test demo test clean
 
@@ -32,7 +35,7 @@ demo: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS) tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf work_dirs data/synthetic_*

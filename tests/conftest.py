@@ -11,6 +11,12 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
     sys.path.insert(1, TESTS)
 
+# Under pytest-xdist (`make test` runs two workers) each worker and the tools it starts use one
+# torch thread, so the workers do not oversubscribe the cores; set before torch is imported.
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ.setdefault(_var, '1')
+
 import pytest  # noqa: E402
 
 import crossmodal  # noqa: E402,F401
