@@ -21,6 +21,11 @@ Data flow of one training step (``mode='loss'``)::
 The routing rules (who normalises what) are in :mod:`crossmodal.models.distill.routing`.
 ``predict`` / ``_forward`` run the student alone, so val/test report the student's mIoU.
 
+Mixed batches (labelled + unlabelled samples, :mod:`crossmodal.datasets.mixed_labels`): the
+student's supervised loss sees the unlabelled samples' all-void labels, so only labelled pixels
+train it; each distillation loss gets the ``gt`` of :func:`~.mixed_batches.distill_target` (every
+pixel of an unlabelled sample valid); ``batch.labelled`` logs the labelled fraction of the batch.
+
 Loss specs (``distill_losses``), one dict per loss::
 
     dict(type='KDLoss', tau=1.0, loss_weight=1.0,          # the registry loss and its arguments
@@ -74,6 +79,7 @@ from .routing import (
     teacher_norms,
 )
 from .cached_teachers import cached_teacher_specs, gather_cached_output
+from .mixed_batches import distill_target, labelled_flags
 from .taps import TapRecorder, resolve_module
 from .teachers import TeacherSet, load_teacher_weights, model_config  # noqa: F401  (re-exported)
 
@@ -502,6 +508,11 @@ class DistillSegmentor(ModeDispatchModel):
 
         x = self.student_inputs(inputs)
         gt = stack_labels(data_samples) if self.with_label else None
+        labelled = labelled_flags(data_samples)
+        if labelled is not None:
+            losses['batch.labelled'] = x.new_tensor(float(labelled.float().mean()))
+            if bool(labelled.all()):
+                labelled = None  # an all-labelled batch of a mixed loader: nothing to mask
         self.student_taps.clear()
         if self.with_label and self.student_task_loss and gt is not None:
             for k, v in self.student.loss(x, data_samples).items():
@@ -537,7 +548,8 @@ class DistillSegmentor(ModeDispatchModel):
                 )
             for provide in spec['inputs'].values():
                 kwargs.update(provide(step, spec))
-            out = module(s_feat, t_feat, gt=gt, **kwargs)
+            loss_gt = gt if labelled is None else distill_target(module, spec, gt, labelled)
+            out = module(s_feat, t_feat, gt=loss_gt, **kwargs)
             factor = spec['schedule'](it) if spec['schedule'] is not None else 1.0
             weight = factor * self.teacher_specs[spec['teacher']]['loss_weight']
             if isinstance(out, dict):

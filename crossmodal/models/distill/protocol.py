@@ -6,6 +6,12 @@ asks for more through these attributes, all optional:
 
 ``requires_labels = True``
     the loss needs ``gt`` (refused in an unlabelled stage, ``with_label=False``).
+``accepts_ignore_mask = True``
+    ``gt`` may be a bool (B, H, W) ignore mask (True = ignored) instead of train ids: the loss uses
+    labels only to skip void pixels. In a batch that mixes labelled and unlabelled samples
+    (:mod:`crossmodal.datasets.mixed_labels`) such a loss gets a mask in which every pixel of an
+    unlabelled sample is valid; a loss that needs the train ids gets them, void on the unlabelled
+    samples (it learns from the labelled ones only); any other loss is refused on a mixed batch.
 ``needs = ('<input name>', ...)``
     extra keyword inputs, each computed by the :class:`LossInput` registered under that name
     (:func:`register_loss_input`; e.g. GKD's ``'masked_student'``: the student's tap on a

@@ -15,9 +15,11 @@ Every dense KD loss in :mod:`crossmodal.models.losses` has the same call signatu
 * ``gt``: optional (B, H'', W'') long train ids, ``ignore_index`` (255) meaning void. If its size
   differs from the logits' it is resized to (H, W) with **nearest** interpolation (labels are never
   blended). Void pixels are masked out; the loss is averaged over the valid pixels only. Losses with
-  ``requires_labels = True`` (DKD, PLD) raise a ``ValueError`` when ``gt`` is missing. Losses built
-  on :meth:`DenseDistillLoss.prepare_valid` (KD, affinity KD) also take a bool (B, H'', W'') mask as
-  ``gt`` (True = ignored pixel), nearest-resized the same way.
+  ``requires_labels = True`` (DKD, PLD) raise a ``ValueError`` when ``gt`` is missing. Every
+  other loss (``accepts_ignore_mask``: KD without class weights, CWD, BiLD, TAID, feature, AT and
+  affinity losses) also takes a bool (B, H'', W'') mask as ``gt`` (True = ignored pixel),
+  nearest-resized the same way: the distiller passes one for a batch that mixes labelled and
+  unlabelled samples (every pixel of an unlabelled sample is valid for distillation).
 
 The returned value is a scalar tensor already multiplied by ``loss_weight``. When no pixel is valid
 the result is an exact zero that is still connected to the student graph (so DDP does not complain
@@ -122,6 +124,12 @@ class DenseDistillLoss(nn.Module):
     # None: dense teacher tensors only; 'residual' / 'renorm': also SparseLogits (sparse_targets)
     sparse_mode = None
 
+    @property
+    def accepts_ignore_mask(self) -> bool:
+        """True when ``gt`` may be a bool ignore mask (the loss uses labels only to mask void
+        pixels); losses that need the train ids (``requires_labels``) return False."""
+        return not self.requires_labels
+
     def __init__(
         self,
         loss_weight: float = 1.0,
@@ -148,11 +156,23 @@ class DenseDistillLoss(nn.Module):
     ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
         """Check, resize and mask the inputs.
 
+        ``gt``: (B, H'', W'') train ids, None, or (when :attr:`accepts_ignore_mask`) a bool ignore
+        mask (True = ignored).
+
         Returns ``(student, teacher, gt, valid)``: the teacher resized to the student's (H, W) and
-        detached (if ``detach_teacher``), ``gt`` nearest-resized to (H, W) (or None), and ``valid``
-        a (B, H, W) bool mask of non-void pixels (None when ``gt`` is None).
+        detached (if ``detach_teacher``), ``gt`` nearest-resized to (H, W) (None when it is None or
+        a mask), and ``valid`` a (B, H, W) bool mask of non-void pixels (None when ``gt`` is None).
         """
         name = type(self).__name__
+        if isinstance(gt, torch.Tensor) and gt.dtype == torch.bool:
+            if not self.accepts_ignore_mask:
+                raise ValueError(
+                    f'{name} needs the train-id labels as gt (it uses the classes), got a bool '
+                    f'ignore mask'
+                )
+            mask = gt[:, 0] if gt.dim() == 4 and gt.shape[1] == 1 else gt
+            student, teacher, _, _ = self.prepare(student, teacher, None, same_channels)
+            return student, teacher, None, ~resize_ignore_mask(mask, student.shape[-2:], name)
         check_pair(student, teacher, name, same_channels=same_channels)
         if self.requires_labels and gt is None:
             raise ValueError(
@@ -197,16 +217,7 @@ class DenseDistillLoss(nn.Module):
         gt: Optional[torch.Tensor],
         same_channels: bool = True,
     ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        """:meth:`prepare`, also accepting a bool ignore mask (True = ignored) as ``gt``.
-
-        Returns ``(student, teacher, valid)`` with ``valid`` a (B, H, W) bool mask or None.
-        """
-        mask = None
-        if isinstance(gt, torch.Tensor) and gt.dtype == torch.bool:
-            mask, gt = gt, None
+        """:meth:`prepare` without the resized labels: ``(student, teacher, valid)`` with
+        ``valid`` a (B, H, W) bool mask or None."""
         student, teacher, _, valid = self.prepare(student, teacher, gt, same_channels=same_channels)
-        if mask is not None:
-            if mask.dim() == 4 and mask.shape[1] == 1:
-                mask = mask[:, 0]
-            valid = ~resize_ignore_mask(mask, student.shape[-2:], type(self).__name__)
         return student, teacher, valid

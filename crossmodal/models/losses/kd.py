@@ -103,6 +103,11 @@ class KDLoss(DenseDistillLoss):
         self.tau = float(tau)
         self.impl = impl
 
+    @property
+    def accepts_ignore_mask(self) -> bool:
+        """Class weights index the train ids: a class-weighted KD needs labels, not a mask."""
+        return self.class_weight is None
+
     def forward(
         self,
         student_logits: torch.Tensor,

@@ -65,6 +65,8 @@ class AttentionMapKDLoss(nn.Module):
     Returns: scalar loss (nats x loss_weight).
     """
 
+    accepts_ignore_mask = True  # gt may be a bool mask (module docstring)
+
     def __init__(
         self,
         loss_weight: float = 1.0,
