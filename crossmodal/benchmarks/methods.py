@@ -383,6 +383,18 @@ def setting_name(setting: Dict) -> str:
 
 
 # ----------------------------------------------------------------------------- the harness
+def prepare_suite(suite, data_root: Optional[str] = None) -> None:
+    """Run the suite's ``prepare`` commands (e.g. the semi-supervised labelled subset) with
+    ``{data_root}`` filled in; a failing command stops the benchmark with its output."""
+    root = data_root or getattr(suite, 'data_root', None)
+    for cmd in getattr(suite, 'prepare', ()):
+        argv = [sys.executable] + [a.replace('{data_root}', root) for a in cmd]
+        proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f'suite {suite.name}: {" ".join(argv[1:])} failed '
+                               f'(exit {proc.returncode}):\n{proc.stderr.strip()}')
+
+
 def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequence[str]] = None,
               phase: str = 'final', iters: Optional[int] = None, jobs: int = 1,
               threads: int = 1, select_seeds: Sequence[int] = (0,), progress: bool = True,
@@ -403,6 +415,8 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
             if dep and dep not in needed:
                 needed.insert(0, dep)
     os.makedirs(work_dir, exist_ok=True)
+    if not report_only:
+        prepare_suite(suite, data_root)
     sel_path = osp.join(work_dir, 'selection.json')
     selection = {}
     if osp.isfile(sel_path):

@@ -100,8 +100,14 @@ class Row:
 
 @dataclass
 class Suite:
+    """Rows, and ``prepare``: commands (argument lists, ``{data_root}`` filled in; default root
+    ``data_root``) the harness runs once before training, e.g. the labelled subset of the
+    semi-supervised suite (they must be no-ops when already done)."""
+
     name: str
     rows: List[Row]
+    prepare: List[List[str]] = field(default_factory=list)
+    data_root: str = 'data/synthetic_v3'
 
     def twin_of(self, row: Row) -> Optional[str]:
         if row.role != 'method':
@@ -207,7 +213,31 @@ def smoke() -> Suite:
     return Suite('smoke', [r for r in s.rows if r.name in keep])
 
 
-SUITES = {'v3': v3, 'fskd': fskd, 'smoke': smoke}
+def semi() -> Suite:
+    """Semi-supervised distillation on benchmark v3 (RGB-T): labels for 25 % of the train stems
+    (``python data_prep/label_subset.py data/synthetic_v3 --fraction 0.25``: train_l25 /
+    train_u75), the teacher trained on them; students on the labelled 25 % alone, distilled on it,
+    distilled on it + the unlabelled 75 %; the fully labelled RGB student (the v3 twin) is the
+    ceiling. Every row is paired with the labelled-only student; the unlabelled-data row also with
+    the labelled-only distilled row (its ``control``)."""
+    return Suite('semi', [
+        Row('teacher-l25', _V3_SEMI.format('teacher-l25_rgbx-sff-segformer', 'rgbt'),
+            role='teacher',
+            target=False, label='teacher RGB-T, 25 % labels'),
+        Row('student-l25', _V3_SEMI.format('student-l25_segformer', 'rgb'), role='twin',
+            label='RGB student, 25 % labels (no KD)'),
+        Row('twin', 'configs/students/segformer_mit-t_800it_synthetic-v3-rgb-128x160.py',
+            label='RGB student, 100 % labels (ceiling)'),
+        Row('kd-l25', _V3_SEMI.format('kd-l25_segformer', 'rgbt'), teacher='teacher-l25',
+            label='KD (tau 2), 25 % labelled only'),
+        Row('kd-l25u75', _V3_SEMI.format('kd-l25u75_segformer', 'rgbt'), teacher='teacher-l25',
+            control='kd-l25', label='KD (tau 2), 25 % labelled + 75 % unlabelled'),
+    ], prepare=[['data_prep/label_subset.py', '{data_root}', '--fraction', '0.25', '--seed', '0']])
+
+
+_V3_SEMI = 'configs/benchmark_v3/{}_mit-t_800it_synthetic-v3-{}-128x160.py'
+
+SUITES = {'v3': v3, 'fskd': fskd, 'smoke': smoke, 'semi': semi}
 
 
 def get_suite(name: str) -> Suite:

@@ -57,6 +57,8 @@ class MixedLabelDataset(ConcatDataset):
         labelled: dataset config (or built dataset) whose samples have labels.
         unlabelled: dataset config (or built dataset) of frames without labels, with the same
             classes; a config is built with ``with_label=False`` (labels on disk are not read).
+        data_root: when given, the ``data_root`` of both part configs (the harness's and a user's
+            ``--cfg-options train_dataloader.dataset.data_root=...`` reach both parts).
         lazy_init: mmengine's lazy initialisation.
 
     ``__getitem__`` returns the sub-dataset's packed sample with ``metainfo['labelled']`` set and,
@@ -67,7 +69,14 @@ class MixedLabelDataset(ConcatDataset):
             part was built with labels.
     """
 
-    def __init__(self, labelled, unlabelled, lazy_init: bool = False):
+    def __init__(
+        self, labelled, unlabelled, data_root: Optional[str] = None, lazy_init: bool = False
+    ):
+        if data_root is not None:  # one override for both parts (`--cfg-options ...data_root=`)
+            labelled, unlabelled = (
+                dict(p, data_root=data_root) if isinstance(p, dict) else p
+                for p in (labelled, unlabelled)
+            )
         if isinstance(unlabelled, dict):
             unlabelled = dict(unlabelled)
             if unlabelled.get('with_label'):

@@ -66,6 +66,30 @@ def test_suite_rows_and_limits():
         get_suite('nope')
 
 
+@pytest.mark.parametrize('name', ['v3', 'fskd', 'smoke', 'semi'])
+def test_every_suite_names_existing_configs(name):
+    for r in get_suite(name).rows:
+        assert osp.isfile(osp.join(ROOT, r.config)), (name, r.config)
+
+
+def test_semi_suite_prepares_its_labelled_subset_before_training(tmp_path, monkeypatch):
+    """The semi-supervised suite writes train_l25 / train_u75 into the data root first (a no-op
+    when present); a failing prepare command stops the run with its error."""
+    from data_prep.synthetic import generate
+
+    root = tmp_path / 'data'
+    generate(str(root), 'rgbt', num=8, height=16, width=20, progress=False)
+    suite = get_suite('semi')
+    M.prepare_suite(suite, str(root))
+    meta = json.load(open(root / 'meta.json'))
+    assert 'train_u75' in meta['unlabelled_splits'] and 'train_l25' in meta['splits']
+    M.prepare_suite(suite, str(root))  # idempotent
+    with pytest.raises(RuntimeError, match='label_subset.py.*failed'):
+        M.prepare_suite(suite, str(tmp_path / 'missing'))
+    by = {r.name: r for r in suite.rows}
+    assert suite.twin_of(by['kd-l25u75']) == 'student-l25' and by['kd-l25u75'].control == 'kd-l25'
+
+
 def test_verdict_reads_the_ci_in_the_metric_direction():
     ci = lambda lo, hi: dict(diff=(lo + hi) / 2, lo=lo, hi=hi, n=3)  # noqa: E731
     assert M.verdict({'vs_twin': ci(0.5, 2.0)}) == 'better'

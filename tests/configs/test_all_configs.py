@@ -81,8 +81,12 @@ def test_config_parses_builds_and_names_registered_transforms(config):
         ds = loader.dataset
         assert DATASETS.get(ds.type) is not None, (key, ds.type)
         assert isinstance(ds.get('data_root'), str) and ds.data_root, (key, ds.get('data_root'))
-        for step in ds.pipeline:
-            assert TRANSFORMS.get(step['type']) is not None, (key, step['type'])
+        # a wrapper (MixedLabelDataset) holds the pipelines in its parts
+        parts = [ds[k] for k in ('labelled', 'unlabelled') if k in ds] or [ds]
+        for part in parts:
+            assert DATASETS.get(part.type) is not None, (key, part.type)
+            for step in part.pipeline:
+                assert TRANSFORMS.get(step['type']) is not None, (key, step['type'])
         seen += 1
     assert cfg.get('train_dataloader') is not None and seen >= 2, 'a config trains and evaluates'
 
