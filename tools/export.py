@@ -3,6 +3,7 @@ r"""Export one part of a trained model as a plain mmseg model (pth) or an ONNX g
 
     python tools/export.py <config> <ckpt> [--part P] --format pth|onnx (--out FILE | --out-dir D)
         [--name STEM] [--input-size H W | --dynamic] [--input-scale S] [--student-prefix student.]
+        [--alpha A]
 
 Parts (``--part``; default first): a distill config: ``student``; RTFDNet: ``rgb``, ``x`` (or a
 modality name); CroDiNo-KD: ``rgb``, ``depth``; a plain student config: ``student`` (itself).
@@ -14,6 +15,9 @@ ONNX (RGB parts): <stem>.onnx (raw RGB 0-255 float32 NCHW in, logits at input re
 normalisation inside the graph) + <stem>.onnx.json (classes, palette, mean/std, input size/policy).
 --student-prefix P: the student with its weights under P (a distill config, or the student's own
 config with a distillation checkpoint); teacher/connector keys are dropped.
+DHO students (decode head ``DualHeadSegformerHead``) are written as a stock ``SegformerHead``: the
+label and KD classifiers folded into one (``alpha * label + (1 - alpha) * kd``) at the config's
+alpha or ``--alpha`` (pick it with tools/select_alpha.py).
 """
 
 import argparse
@@ -76,6 +80,13 @@ def parse_args(argv=None):
         'teacher/connector keys are dropped',
     )
     p.add_argument('--opset', type=int, default=None, help='ONNX opset (default 17)')
+    p.add_argument(
+        '--alpha',
+        type=float,
+        default=None,
+        help='DHO students (DualHeadSegformerHead): the label-head weight folded into the '
+        'exported classifier, in [0, 1] (default: the config\'s decode_head.alpha)',
+    )
     return p.parse_args(argv)
 
 
@@ -87,7 +98,9 @@ def export(args) -> dict:
 
     if args.format == 'pth' and args.dynamic:
         raise ExportError('--dynamic applies to --format onnx only')
-    model, cfg, part, info = load_part(args.config, args.checkpoint, args.part, args.student_prefix)
+    model, cfg, part, info = load_part(
+        args.config, args.checkpoint, args.part, args.student_prefix, head_alpha=args.alpha
+    )
     out = args.out or os.path.join(args.out_dir, f'{args.name or part.file_stem}.{args.format}')
     if args.format == 'onnx':
         if part.in_channels != 3 or part.modality not in ('rgb', 'image'):
@@ -98,27 +111,38 @@ def export(args) -> dict:
             )
         kw = {} if args.opset is None else {'opset': args.opset}
         spec = export_onnx(model, info, out, input_size=args.input_size, dynamic=args.dynamic, **kw)
-        return {
+        res = {
             'onnx': out,
             'sidecar': out + '.json',
             'part': part.name,
             'input': spec['input']['policy'],
             'classes': len(spec['classes']),
         }
+        return _with_fold(res, info)
     if not out.endswith('.pth'):
         raise ExportError(f'--out must end with .pth for --format pth, got {out}')
     scale = 'auto' if args.input_scale is None else args.input_scale
     res = write_loaded_part(
         model, cfg, part, info, out, os.path.splitext(out)[0] + '.py', scale, args.input_size
     )
-    return {
-        'checkpoint': res['checkpoint'],
-        'config': res['config'],
-        'part': part.name,
-        'classes': res['classes'],
-        'dropped_key_groups': res['dropped_key_groups'],
-        'state_dict_numel': res['state_dict_numel'],
-    }
+    return _with_fold(
+        {
+            'checkpoint': res['checkpoint'],
+            'config': res['config'],
+            'part': part.name,
+            'classes': res['classes'],
+            'dropped_key_groups': res['dropped_key_groups'],
+            'state_dict_numel': res['state_dict_numel'],
+        },
+        info,
+    )
+
+
+def _with_fold(summary: dict, info) -> dict:
+    """The summary plus ``dho_alpha`` when a DHO head was folded."""
+    if 'dho_alpha' in info.meta:
+        summary['dho_alpha'] = info.meta['dho_alpha']
+    return summary
 
 
 def main(argv=None) -> int:

@@ -235,9 +235,14 @@ def export_part_pth(
     input_scale: Union[str, float, None] = 'auto',
     input_size: Optional[Tuple[int, int]] = None,
     dataset_meta: Union[dict, str, None] = None,
+    head_alpha: Optional[float] = None,
 ) -> dict:
     """Extract part ``part`` of ``config``'s model from ``checkpoint`` (strictly:
     :func:`crossmodal.deploy.student.load_part`) and write it with :func:`write_plain_model`.
+
+    A DHO student (``DualHeadSegformerHead``) is written as a stock ``SegformerHead`` with its two
+    classifiers folded (:mod:`crossmodal.deploy.head_fold`) at the config's alpha or
+    ``head_alpha``.
 
     ``input_scale``: 1-channel parts: ``'auto'`` reads the dataset's meta.json (a warning when it
     is not found). ``dataset_meta``: default the classes / palette of the checkpoint's
@@ -248,7 +253,7 @@ def export_part_pth(
     """
     from .student import load_part
 
-    model, cfg, p, info = load_part(config, checkpoint, part, student_prefix)
+    model, cfg, p, info = load_part(config, checkpoint, part, student_prefix, head_alpha=head_alpha)
     return write_loaded_part(
         model, cfg, p, info, out_ckpt, out_config, input_scale, input_size, dataset_meta
     )

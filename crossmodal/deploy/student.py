@@ -277,12 +277,18 @@ def load_part(
     student_prefix: Optional[str] = None,
     device: str = 'cpu',
     where_cfg: Optional[str] = None,
+    head_alpha: Optional[float] = None,
 ):
     """Build part ``part`` (:mod:`crossmodal.deploy.parts`; default: the model's default part) of
     ``config``'s model in eval mode and load its weights from ``checkpoint`` strictly.
 
     A plain student part (or ``student_prefix``) also refuses teacher, distiller, RTFDNet and
     CroDiNo-KD checkpoints with :class:`NotAStudentError` (what the checkpoint is, what to use).
+
+    A DHO student (``DualHeadSegformerHead``) is returned folded into a stock ``SegformerHead``
+    (:mod:`crossmodal.deploy.head_fold`; the part's ``model_cfg`` is the stock one) with the
+    config's alpha, or ``head_alpha`` when given (an ``ExportError`` for any other head);
+    ``info.meta`` then records ``folded_head`` and ``dho_alpha``.
 
     Returns:
         (model, cfg, part, info): the stock ``EncoderDecoder``, the full config, the
@@ -314,6 +320,11 @@ def load_part(
         if student_prefix or p.rename == {'': ''}:
             check_state_dict(state_dict, checkpoint)
     model = build_part(p, state_dict, checkpoint, where_cfg, device)
+    from .head_fold import fold_dual_head
+
+    model, p, alpha = fold_dual_head(model, p, head_alpha, checkpoint, where_cfg, device)
+    if alpha is not None:
+        meta.update(folded_head='DualHeadSegformerHead', dho_alpha=alpha)
     dp = p.model_cfg.get('data_preprocessor') or {}
     num_classes = int(model.decode_head.num_classes)
     classes, palette, source = _dataset_meta(cfg, ckpt_meta, num_classes, where_cfg)
