@@ -2,7 +2,7 @@
 """Choose the DHO mix weight alpha of a trained student on the validation split (one pass).
 
     python tools/select_alpha.py <config> <checkpoint> [--split val|test]
-        [--alphas 0 0.25 0.5 0.75 1] [--data-root DIR] [--device cpu] [--no-progress]
+        [--alphas 0 0.25 0.5 0.75 1] [--data-root DIR] [--device cpu] [--no-progress] [--out F]
         [--cfg-options k=v ...]
 
 The config is a distillation config (``DistillSegmentor``) or a plain student config whose
@@ -21,6 +21,7 @@ with ``tools/export.py <config> <ckpt> --alpha A`` or set ``decode_head.alpha`` 
 
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import warnings
@@ -50,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument('--data-root', default=None, help="override the split's dataset data_root")
     p.add_argument('--device', default='cpu', help='cpu or cuda')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--out', help='also write the JSON summary to this file')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='k=v config overrides')
     return p.parse_args(argv)
 
@@ -135,6 +137,10 @@ def main(argv=None) -> dict:
         **alpha_sweep_summary(res, config_alpha=head.alpha),
     )
     print(json.dumps(summary, indent=2))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(summary, f, indent=2)
     return summary
 
 

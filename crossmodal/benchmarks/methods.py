@@ -175,6 +175,25 @@ def evaluate(config: str, ckpt: str, work_dir: str, split: str, log: str, thread
             if isinstance(v, (int, float))}
 
 
+def select_alpha(config: str, ckpt: str, work_dir: str, split: str, log: str, threads: int,
+                 options: Optional[Dict] = None, data_root: Optional[str] = None,
+                 alphas: Optional[Sequence[float]] = None) -> Dict:
+    """``tools/select_alpha.py`` on ``split`` (a DHO student's head mix): its JSON summary
+    (``mIoU`` per alpha, ``best_alpha``, ``best_mIoU``)."""
+    out = osp.join(work_dir, f'{split}_alpha.json')
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'select_alpha.py'), config, ckpt,
+           '--split', split, '--out', out, '--no-progress']
+    if alphas:
+        cmd += ['--alphas', *[f'{a:g}' for a in alphas]]
+    if data_root:
+        cmd += ['--data-root', data_root]
+    if options:
+        cmd += ['--cfg-options', *_options_args(options)]
+    _run(cmd, log, threads)
+    with open(out) as f:
+        return json.load(f)
+
+
 def stages_recipe(recipe: str, teacher_ckpt: Optional[Union[str, Dict[str, str]]],
                   iters: Optional[int], out: str) -> str:
     """A copy of a ``tools/train_stages.py`` recipe whose stages get, through their own
@@ -360,8 +379,16 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         eval_opts.update(teacher_options(eval_cfg, teacher_ckpt))
     if 'model.teacher_cache' in opts and row.eval_config is None:
         eval_opts['model.teacher_cache'] = opts['model.teacher_cache']
+    alpha = None
     for split in splits:
-        if split == 'val' and not row.eval_options and not row.eval_config:
+        if getattr(row, 'head_mix', False):
+            alphas = None if split == 'val' or alpha is None else [alpha]
+            sweep = select_alpha(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts,
+                                 data_root, alphas)
+            alpha = sweep['best_alpha'] if split == 'val' else alpha
+            metrics[split] = {row.metric: float(sweep['best_mIoU']), 'alpha': sweep['best_alpha'],
+                              **{f'{row.metric}@{a}': float(v) for a, v in sweep['mIoU'].items()}}
+        elif split == 'val' and not row.eval_options and not row.eval_config:
             metrics[split] = val_metrics_from_log(ckpt_dir, row.metric)
         else:
             metrics[split] = evaluate(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts)

@@ -44,6 +44,9 @@ class Row:
             makes the harness run ``tools/cache_teacher.py`` once per teacher checkpoint (next to
             the teacher's run, shared by seeds and rows) and train with
             ``model.teacher_cache=<that dir>``.
+        head_mix: a dual-head (DHO) student: its mix weight alpha is chosen per seed on the
+            validation split (``tools/select_alpha.py``, alphas 0..1 by 0.25) and the test split
+            is scored once, at that alpha, by the same tool.
     """
 
     name: str
@@ -62,6 +65,7 @@ class Row:
     control: Optional[str] = None
     target: bool = True
     cache: Optional[Dict] = None
+    head_mix: bool = False
 
     def __post_init__(self):
         if self.role not in ('teacher', 'twin', 'method'):
@@ -232,6 +236,9 @@ def semi() -> Suite:
             label='KD (tau 2), 25 % labelled only'),
         Row('kd-l25u75', _V3_SEMI.format('kd-l25u75_segformer', 'rgbt'), teacher='teacher-l25',
             control='kd-l25', label='KD (tau 2), 25 % labelled + 75 % unlabelled'),
+        Row('dho-l25u75', _V3_SEMI.format('dho-l25u75_segformer', 'rgbt'), teacher='teacher-l25',
+            control='kd-l25u75', head_mix=True,
+            label='DHO (KD head + label head), 25 % labelled + 75 % unlabelled'),
     ], prepare=[['data_prep/label_subset.py', '{data_root}', '--fraction', '0.25', '--seed', '0']])
 
 
