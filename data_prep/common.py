@@ -210,6 +210,10 @@ class DatasetWriter:
             dtype ('uint8'|'uint16'|'float32') and channels.
         label: meta.json ``label`` entry ({'folder', 'ext'}).
         force: remove this converter's previous output first.
+        labels: False for a dataset without any label file (a pool of unlabelled frames, e.g.
+            ``data_prep/paired_frames.py``): no label folder is created, :meth:`write` refuses a
+            label and :meth:`finalize` needs every split in ``unlabelled_splits``. meta.json still
+            declares ``label`` (the contract requires it), where labels would go.
     """
 
     def __init__(
@@ -221,6 +225,7 @@ class DatasetWriter:
         modalities: Mapping[str, Mapping],
         label: Optional[Mapping[str, str]] = None,
         force: bool = False,
+        labels: bool = True,
     ):
         if 'rgb' not in modalities:
             raise ValueError('modalities must include "rgb"')
@@ -229,14 +234,16 @@ class DatasetWriter:
         self.options = json.loads(json.dumps(dict(options)))
         self.modalities = {k: dict(v) for k, v in modalities.items()}
         self.label = dict(label or DEFAULT_LABEL)
-        self.files = DatasetFiles(out, {**self.modalities, 'label': self.label}, error=PrepError)
+        self.labels = bool(labels)
+        specs = {**self.modalities, **({'label': self.label} if self.labels else {})}
+        self.files = DatasetFiles(out, specs, error=PrepError)
         self.resumed = False
         self._prepare(force)
 
     # -- output guard ------------------------------------------------------------------
     def _managed(self) -> List[str]:
-        folders = [m['folder'] for m in self.modalities.values()] + [self.label['folder']]
-        return folders
+        folders = [m['folder'] for m in self.modalities.values()]
+        return folders + ([self.label['folder']] if self.labels else [])
 
     def _prepare(self, force: bool) -> None:
         out = self.out
@@ -299,7 +306,7 @@ class DatasetWriter:
         """True when every file of ``stem`` exists (files are written atomically, so they are
         complete); ``labelled=False``: every modality file (an unlabelled frame has no label
         file)."""
-        names = list(self.modalities) + (['label'] if labelled else [])
+        names = list(self.modalities) + (['label'] if labelled and self.labels else [])
         return all(os.path.isfile(self.path(m, stem)) for m in names)
 
     def write(
@@ -331,6 +338,8 @@ class DatasetWriter:
             raise PrepError(
                 f'{where}: got modalities {sorted(arrays)}, expected {sorted(self.modalities)}'
             )
+        if label is not None and not self.labels:
+            raise PrepError(f'{where}: this dataset has no labels (labels=False), got a label map')
         if label is not None and (label.dtype != np.uint8 or label.ndim != 2):
             raise PrepError(f'{where}: label must be HxW uint8, got {label.dtype} {label.shape}')
         ref, hw = (
@@ -395,6 +404,12 @@ class DatasetWriter:
         unknown = [u for u in unlabelled_splits if u not in splits]
         if unknown:
             raise ValueError(f'unlabelled_splits {unknown} are not in splits {sorted(splits)}')
+        labelled = [sp for sp in splits if sp not in unlabelled_splits]
+        if labelled and not self.labels:
+            raise ValueError(
+                f'splits {labelled} are not in unlabelled_splits, but this dataset has no labels '
+                f'(labels=False)'
+            )
         missing = [
             s
             for sp, stems in splits.items()

@@ -325,12 +325,46 @@ def write_fmb_raw(
     )
 
 
+# ----------------------------------------------------------------------------- paired frames
+
+
+def write_paired_frames_raw(
+    directory,
+    n: int = 4,
+    hw=DEFAULT_HW,
+    seed: int = 0,
+    rgb_dir: str = 'RGB',
+    thermal_dir: str = 'Thermal',
+    classes_like: str = 'mfnet',
+) -> Dict:
+    """Write ``<rgb_dir>/<name>.png`` (uint8 RGB) and ``<thermal_dir>/<name>.png`` (uint8,
+    1 channel), no labels, names like MSRS's (``00004D``, ``00008N``): the input of
+    ``data_prep/paired_frames.py``."""
+    directory = str(directory)
+    rng = _rng(seed)
+    names = [f'{4 * (i + 1):05d}{"D" if i % 2 == 0 else "N"}' for i in range(n)]
+    truth = {}
+    for nm in names:
+        rgb = _rgb(rng, hw)
+        thermal = rng.integers(8, 244, hw).astype(np.uint8)
+        _imwrite(os.path.join(directory, rgb_dir, nm + '.png'), rgb[:, :, ::-1])
+        _imwrite(os.path.join(directory, thermal_dir, nm + '.png'), thermal)
+        truth[nm] = {'rgb': rgb, 'thermal': thermal}
+    args = {'src': directory, 'classes_like': classes_like}
+    if rgb_dir != 'RGB':
+        args['rgb_dir'] = rgb_dir
+    if thermal_dir != 'Thermal':
+        args['thermal_dir'] = thermal_dir
+    return {'args': args, 'truth': truth, 'splits': {'unlabelled': names}}
+
+
 WRITERS = {
     'nyudv2': write_nyu_raw,
     'sunrgbd': write_sunrgbd_raw,
     'mfnet': write_mfnet_raw,
     'pst900': write_pst900_raw,
     'fmb': write_fmb_raw,
+    'paired_frames': write_paired_frames_raw,
 }
 
 
@@ -340,7 +374,8 @@ def convert_fixture(
     """Write the tiny raw fixture of ``dataset`` into ``raw_dir`` and convert it into ``out_dir``.
 
     Args:
-        dataset: 'nyudv2', 'sunrgbd', 'mfnet', 'pst900' or 'fmb'.
+        dataset: 'nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb' or 'paired_frames' (an unlabelled
+            pool of RGB-T frames).
         fixture_kwargs: options of the fixture writer (e.g. ``{'hw': (64, 64), 'n_train': 4}``).
         convert_kwargs: extra converter options (e.g. ``hha=True``, ``trainval=True``,
             ``force=True``).

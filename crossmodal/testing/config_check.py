@@ -4,7 +4,10 @@
 every MiT backbone loaded through ``model.init_weights()`` and how many of its tensors equal the
 checkpoint's, then trains a few iterations and validates with mmengine's Runner on a generated
 stand-in dataset in the dataset converter's layout (``data_prep/fixtures.py`` frames converted by
-the real converter; the forest rasters by :mod:`crossmodal.datasets.lidar.synthetic`).
+the real converter; the forest rasters by :mod:`crossmodal.datasets.lidar.synthetic`). Each
+dataloader gets the stand-in of its own ``data_root`` (:func:`standin_plan`: a label-free
+distillation config trains on an unlabelled pool, ``msrs``, and tests on MFNet). A config without
+validation (``val_dataloader`` None, e.g. the unlabelled-pool configs) runs its test loop instead.
 
 Offline, ``fake_weights=True`` writes random checkpoints with the real names, key formats and shapes
 (:mod:`crossmodal.testing.fake_weights`) into a folder searched before torch's hub cache, and
@@ -37,7 +40,11 @@ REAL_FRAME_HW: Dict[str, Tuple[int, int]] = {
     'pst900': (720, 1280),
     'fmb': (600, 800),
     'forest': (512, 512),
+    'msrs': (480, 640),  # an unlabelled RGB-T pool (data_prep/paired_frames.py), MFNet's frame size
 }
+#: stand-in writers that are not the kind's own converter (``data_prep/fixtures.py`` WRITERS key)
+_STANDIN_FIXTURE = {'msrs': 'paired_frames'}
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 #: Model keys whose value may be another config (path or dict) that builds a sub-model.
 _NESTED_MODEL_KEYS = ('student', 'teacher')
@@ -61,15 +68,48 @@ def list_real_configs(config_dir: str = 'configs') -> List[str]:
     return out
 
 
-def dataset_kind(cfg) -> str:
-    """Which benchmark a config trains on, from its train ``data_root``."""
-    root = str(cfg.train_dataloader.dataset.get('data_root', '')).lower()
-    for kind in ('nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb', 'forest'):
+def loader_kind(dataset_cfg) -> str:
+    """Which benchmark a dataloader's dataset config reads, from its ``data_root``."""
+    root = str(dataset_cfg.get('data_root', '')).lower()
+    for kind in ('nyudv2', 'sunrgbd', 'mfnet', 'pst900', 'fmb', 'forest', 'msrs'):
         if kind in root.replace('-', '').replace('_', ''):
             return kind
     raise ValueError(
         f'cannot tell the benchmark of data_root={root!r} (one of {sorted(REAL_FRAME_HW)})'
     )
+
+
+def dataset_kind(cfg) -> str:
+    """Which benchmark a config trains on, from its train ``data_root``."""
+    return loader_kind(cfg.train_dataloader.dataset)
+
+
+def _scaled_hw(kind: str, scale: float) -> Tuple[int, int]:
+    return tuple(_scaled(v, scale) if scale != 1 else v for v in REAL_FRAME_HW[kind])
+
+
+def standin_plan(cfg, base_dir: str, scale: float = 1.0) -> Dict[str, Tuple[str, tuple, str]]:
+    """``{dataloader key: (kind, frame (H, W), stand-in root)}`` of every dataloader of ``cfg``
+    (read before :func:`prepare_config` rewrites the roots): each reads the stand-in of its own
+    benchmark, ``<base_dir>/standin_<kind>_<H>x<W>``."""
+    plan = {}
+    for key in _LOADERS:
+        dl = cfg.get(key)
+        if dl is None:
+            continue
+        kind = loader_kind(dl.dataset)
+        hw = _scaled_hw(kind, scale)
+        plan[key] = (kind, hw, osp.join(base_dir, f'standin_{kind}_{hw[0]}x{hw[1]}'))
+    return plan
+
+
+def _load_config(config: str, cfg_options: Optional[dict] = None):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 # ---------------------------------------------------------------------------------- nested models
@@ -231,7 +271,9 @@ def write_standin_dataset(
     from data_prep.fixtures import convert_fixture
 
     kw = dict(hw=tuple(int(v) for v in hw))
-    if kind == 'nyudv2':
+    if kind == 'msrs':  # one unlabelled split
+        kw['n'] = n_train + n_test
+    elif kind == 'nyudv2':
         kw['n'] = n_train + n_test
     elif kind == 'sunrgbd':
         kw.update(n_train=n_train, n_test=n_test)
@@ -239,7 +281,9 @@ def write_standin_dataset(
         kw.update(n_train=n_train, n_val=n_test, n_test=n_test)
     else:
         kw.update(n_train=n_train, n_test=n_test)
-    convert_fixture(kind, osp.join(root + '_raw'), root, fixture_kwargs=kw)
+    convert_fixture(
+        _STANDIN_FIXTURE.get(kind, kind), osp.join(root + '_raw'), root, fixture_kwargs=kw
+    )
     return root
 
 
@@ -358,34 +402,33 @@ def prepare_config(
     data_root: Optional[str] = None,
     batch_size: int = 2,
     cfg_options: Optional[dict] = None,
+    standin_dir: Optional[str] = None,
 ):
     # batch_size 2: BatchNorm in the heads needs more than one value per channel in training
-    """The config as a short Runner job on a stand-in dataset (returns
-    ``(cfg, kind, frame_hw)``)."""
-    from mmengine.config import Config
-
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    """The config as a short Runner job on a stand-in dataset (returns ``(cfg, kind, frame_hw)``
+    of the training data). ``data_root``: one root for every dataloader; default: each dataloader
+    the stand-in of its own benchmark under ``standin_dir`` (default ``work_dir``;
+    :func:`standin_plan`), written by :func:`write_standin_dataset`."""
+    cfg = _load_config(config, cfg_options)
     kind = dataset_kind(cfg)
-    hw = REAL_FRAME_HW[kind]
-    hw = tuple(_scaled(v, scale) if scale != 1 else v for v in hw)
-    root = data_root or osp.join(work_dir, f'standin_{kind}_{hw[0]}x{hw[1]}')
+    hw = _scaled_hw(kind, scale)
+    plan = standin_plan(cfg, standin_dir or work_dir, scale)
     model = inline_model_configs(cfg.model.to_dict())
     shrink_resolution(model, scale)
     cfg.model = model
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for key in _LOADERS:
         dl = cfg.get(key)
         if dl is None:
             continue
-        dl.dataset.data_root = root
+        dl.dataset.data_root = data_root or plan[key][2]
         dl.num_workers = 0
         dl.persistent_workers = False
         if key == 'train_dataloader':
             dl.batch_size = batch_size
         shrink_resolution(dl.dataset.pipeline, scale)
     cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
+    if cfg.get('val_dataloader') is not None:
+        cfg.train_cfg.val_interval = iters
     hooks = cfg.default_hooks
     hooks.logger.interval = 1
     # a check writes no checkpoint (saving a B2/B5 model is most of a short run's time)
@@ -416,10 +459,12 @@ def check_config(
     cross_check_format: Optional[str] = None,
 ) -> dict:
     """Build ``config``, load its pretrained weights through ``model.init_weights()``, train
-    ``iters`` iterations and validate on a stand-in dataset. Returns a JSON-able report::
+    ``iters`` iterations and validate on a stand-in dataset (a config without validation: its
+    test loop, when it has one). Returns a JSON-able report::
 
         dict(config, dataset, frame_hw, backbones=[pretrained_table rows], all_pretrained,
-             losses={name: value of the last iteration}, losses_finite, metrics={...}, seconds)
+             losses={name: value of the last iteration}, losses_finite, metrics={...},
+             evaluated_on='val' | 'test' | None, seconds)
 
     ``cross_check_format`` (with ``fake_weights``): after ``init_weights()`` loaded the
     ``weight_format`` files, every pretrained backbone is loaded again from the same random weights
@@ -439,15 +484,14 @@ def check_config(
     os.makedirs(work_dir, exist_ok=True)
     t0 = time.time()
     shared_dir = osp.abspath(shared_dir or work_dir)
-    cfg, kind, hw = prepare_config(config, work_dir, scale, iters, cfg_options=cfg_options)
-    cfg.train_dataloader.dataset.data_root = root = osp.join(
-        shared_dir, f'standin_{kind}_{hw[0]}x{hw[1]}'
+    cfg, kind, hw = prepare_config(
+        config, work_dir, scale, iters, cfg_options=cfg_options, standin_dir=shared_dir
     )
-    for key in ('val_dataloader', 'test_dataloader'):
-        if cfg.get(key) is not None:
-            cfg[key].dataset.data_root = root
+    for key, (k, k_hw, root) in standin_plan(
+        _load_config(config, cfg_options), shared_dir, scale
+    ).items():
+        write_standin_dataset(k, root, k_hw)
     cfg.log_level = log_level
-    write_standin_dataset(kind, cfg.train_dataloader.dataset.data_root, hw)
     env = {}
     if fake_weights:
         fake_dir = osp.join(shared_dir, f'fake_pretrained_{weight_format}')
@@ -477,10 +521,15 @@ def check_config(
             }
 
         def after_val_epoch(self, runner, metrics=None):
+            captured['evaluated_on'] = 'val'
             captured['metrics'] = {
                 k: (float(v) if isinstance(v, (int, float)) else v)
                 for k, v in (metrics or {}).items()
             }
+
+        def after_test_epoch(self, runner, metrics=None):
+            self.after_val_epoch(runner, metrics)
+            captured['evaluated_on'] = 'test'
 
     if fake_teachers:
         report['fabricated_teachers'] = fabricate_teachers(
@@ -491,6 +540,8 @@ def check_config(
         runner.register_hook(_Inspect())
         if train:
             runner.train()
+            if cfg.get('val_dataloader') is None and cfg.get('test_dataloader') is not None:
+                runner.test()  # no validation (an unlabelled training pool): test instead
         else:
             runner._init_model_weights()
             captured['backbones'] = pretrained_table(runner.model)
@@ -511,6 +562,7 @@ def check_config(
     report['losses'] = losses
     report['losses_finite'] = bool(losses) and all(math.isfinite(v) for v in losses.values())
     report['metrics'] = captured.get('metrics', {})
+    report['evaluated_on'] = captured.get('evaluated_on')
     report['seconds'] = round(time.time() - t0, 1)
     return report
 
@@ -557,6 +609,7 @@ def format_report(report: dict) -> str:
         )
     if report['metrics']:
         shown = {k: v for k, v in report['metrics'].items() if isinstance(v, float)}
-        lines.append('validation: ' + ', '.join(f'{k}={v:.4g}' for k, v in list(shown.items())[:8]))
+        what = 'test (no validation)' if report.get('evaluated_on') == 'test' else 'validation'
+        lines.append(f'{what}: ' + ', '.join(f'{k}={v:.4g}' for k, v in list(shown.items())[:8]))
     lines.append(f'{report["seconds"]} s')
     return '\n'.join(lines)

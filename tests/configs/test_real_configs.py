@@ -33,6 +33,11 @@ def test_every_real_benchmark_has_configs():
     assert len(CONFIGS) >= 25
 
 
+def _has_no_val(config):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, config)).get('val_dataloader') is None
+
+
 @pytest.mark.parametrize('config', CONFIGS)
 def test_real_config_loads_imagenet_trains_and_validates(config, shared, tmp_path):
     fmt, other = (('nvlabs', 'mmseg') if CONFIGS.index(config) % 2 else ('mmseg', 'nvlabs'))
@@ -49,6 +54,8 @@ def test_real_config_loads_imagenet_trains_and_validates(config, shared, tmp_pat
     assert report['all_pretrained'] and report['cross_format_equal']
     assert report['losses_finite'], report['losses']
     assert report['metrics'], 'no validation metrics'
+    # a config without validation (trained on an unlabelled pool) is scored by its test loop
+    assert report['evaluated_on'] == ('test' if _has_no_val(config) else 'val')
     if 'fskd-distill' in config:  # the teacher is finite, so the distillation term is not 0
         assert report['losses']['distill.loss_kd'] > 0, report['losses']
 
