@@ -163,3 +163,19 @@ def _runner_loader(root):
         ),
         seed=0,
     )
+
+
+def test_ddp_ranks_share_each_pass_without_overlap(root, monkeypatch):
+    import crossmodal.datasets.mixed_labels as ml
+
+    ds = mixed(root)
+    epochs = []
+    for rank in (0, 1):
+        monkeypatch.setattr(ml, 'get_dist_info', lambda rank=rank: (rank, 2))
+        bs = MixedBatchSampler(FakeSampler(ds), batch_size=3, labelled_per_batch=1)
+        assert len(bs) == 2  # 4 labelled frames, 2 per rank
+        epochs.append(list(bs))
+    lab = [[b[0] for b in e] for e in epochs]
+    unl = [[i for b in e for i in b[1:]] for e in epochs]
+    assert sorted(lab[0] + lab[1]) == [0, 1, 2, 3]
+    assert not set(unl[0]) & set(unl[1])  # 4 + 4 of the 12 unlabelled, disjoint
