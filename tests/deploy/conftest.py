@@ -8,16 +8,6 @@ import torch
 from deploy_helpers import CLASSES, PALETTE, synthetic_batch, tiny_student_model_cfg
 
 
-@pytest.fixture(scope='session', autouse=True)
-def _one_torch_thread():
-    """The test machine's 2 cores are shared by several jobs; one intra-op thread avoids
-    oversubscription (3-4x faster here). Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope='session')
 def tiny_student(tmp_path_factory):
     """(config_path, ckpt_path, model_cfg dict): 10 AdamW steps (64x64) on synthetic data."""

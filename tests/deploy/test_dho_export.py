@@ -45,7 +45,6 @@ def dho_run(tmp_path_factory):
     from mmengine.config import Config
 
     d = tmp_path_factory.mktemp('dho_export')
-    torch.set_num_threads(1)
     student = fixtures.build(dho_cfg(), seed=0)
     with torch.no_grad():
         for m in student.modules():

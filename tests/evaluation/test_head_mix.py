@@ -32,14 +32,6 @@ STOCK_STUDENT = os.path.join(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def dho_student_cfg():
     cfg = fixtures.student_cfg(
         K,

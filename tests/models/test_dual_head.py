@@ -44,14 +44,6 @@ def tiny_head(alpha=0.5, **kw):
     )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ---------------------------------------------------------------- the mix, by hand
 def test_golden_mix_of_two_classes_on_a_1x1_feature():
     head = tiny_head(alpha=0.25).eval()
