@@ -79,7 +79,7 @@ from .routing import (
     teacher_norms,
 )
 from .cached_teachers import cached_teacher_specs, gather_cached_output
-from .mixed_batches import distill_target, labelled_flags
+from .mixed_batches import distill_target, labelled_flags, padded_area
 from .taps import TapRecorder, resolve_module
 from .teachers import TeacherSet, load_teacher_weights, model_config  # noqa: F401  (re-exported)
 
@@ -508,11 +508,13 @@ class DistillSegmentor(ModeDispatchModel):
 
         x = self.student_inputs(inputs)
         gt = stack_labels(data_samples) if self.with_label else None
-        labelled = labelled_flags(data_samples)
+        labelled, padded = labelled_flags(data_samples), None
         if labelled is not None:
             losses['batch.labelled'] = x.new_tensor(float(labelled.float().mean()))
             if bool(labelled.all()):
                 labelled = None  # an all-labelled batch of a mixed loader: nothing to mask
+            elif gt is not None:
+                padded = padded_area(data_samples, gt.shape)
         self.student_taps.clear()
         if self.with_label and self.student_task_loss and gt is not None:
             for k, v in self.student.loss(x, data_samples).items():
@@ -548,7 +550,9 @@ class DistillSegmentor(ModeDispatchModel):
                 )
             for provide in spec['inputs'].values():
                 kwargs.update(provide(step, spec))
-            loss_gt = gt if labelled is None else distill_target(module, spec, gt, labelled)
+            loss_gt = gt if labelled is None else distill_target(
+                module, spec, gt, labelled, padded
+            )
             out = module(s_feat, t_feat, gt=loss_gt, **kwargs)
             factor = spec['schedule'](it) if spec['schedule'] is not None else 1.0
             weight = factor * self.teacher_specs[spec['teacher']]['loss_weight']

@@ -32,7 +32,32 @@ def labelled_flags(data_samples: Optional[Sequence]) -> Optional[torch.Tensor]:
     return torch.tensor([bool(f) for f in flags])
 
 
-def distill_target(module, spec: dict, gt: Optional[torch.Tensor], labelled: torch.Tensor):
+def padded_area(data_samples: Sequence, shape) -> torch.Tensor:
+    """(B, H, W) bool, True on the pixels the data pre-processor added as padding (mmseg's
+    ``stack_batch`` metainfo ``padding_size`` = (left, right, top, bottom)); all False for a
+    sample without it."""
+    h, w = int(shape[-2]), int(shape[-1])
+    out = torch.zeros(len(data_samples), h, w, dtype=torch.bool)
+    for i, s in enumerate(data_samples):
+        left, right, top, bottom = (int(v) for v in s.metainfo.get('padding_size', (0, 0, 0, 0)))
+        if left:
+            out[i, :, :left] = True
+        if right:
+            out[i, :, w - right:] = True
+        if top:
+            out[i, :top] = True
+        if bottom:
+            out[i, h - bottom:] = True
+    return out
+
+
+def distill_target(
+    module,
+    spec: dict,
+    gt: Optional[torch.Tensor],
+    labelled: torch.Tensor,
+    padded: Optional[torch.Tensor] = None,
+):
     """The ``gt`` of one distillation loss on a mixed batch.
 
     Args:
@@ -41,12 +66,14 @@ def distill_target(module, spec: dict, gt: Optional[torch.Tensor], labelled: tor
         gt: (B, H, W) train ids, unlabelled samples all ``ignore_index`` (None in an unlabelled
             stage, ``with_label=False``).
         labelled: (B,) bool from :func:`labelled_flags`.
+        padded: (B, H, W) bool from :func:`padded_area` (None: no padding); padding stays ignored
+            on the unlabelled samples too.
 
     Returns:
         None when ``gt`` is None; for a loss that needs the train ids (``requires_labels``, class
         weights) the train ids themselves (it learns from the labelled samples only); for a loss
         with ``accepts_ignore_mask`` a (B, H, W) bool ignore mask: the labelled samples' void
-        pixels, no pixel of an unlabelled sample.
+        pixels, and only the padding of an unlabelled sample.
 
     Raises:
         ValueError: a loss that declares neither (it might use ``gt`` in a way a mixed batch would
@@ -59,7 +86,8 @@ def distill_target(module, spec: dict, gt: Optional[torch.Tensor], labelled: tor
     if getattr(module, 'accepts_ignore_mask', False):
         ignore_index = int(getattr(module, 'ignore_index', 255))
         mask = gt == ignore_index
-        mask[~labelled.to(mask.device)] = False
+        unl = ~labelled.to(mask.device)
+        mask[unl] = False if padded is None else padded.to(mask.device)[unl]
         return mask
     raise ValueError(
         f'distill loss "{spec["name"]}" ({spec["type"]}) does not declare how it uses labels '

@@ -101,6 +101,30 @@ def test_kd_uses_unlabelled_pixels_and_the_labelled_samples_void_mask(teacher_ck
     assert not torch.allclose(ref, as_void)  # the unlabelled sample would be dropped otherwise
 
 
+def test_padding_of_an_unlabelled_sample_stays_out_of_kd(teacher_ckpt):
+    """A smaller unlabelled frame is padded by the data pre-processor: its padding is not a pixel
+    the teacher should teach on (the labelled samples' padding is void by its label already)."""
+    model = build(teacher_ckpt)
+    batch = make_batch(n=2, sizes=[(32, 40), (28, 36)])
+    s = batch['data_samples'][1]
+    s.gt_sem_seg = PixelData(data=torch.full_like(s.gt_sem_seg.data, 255))
+    for sample, lab in zip(batch['data_samples'], (True, False)):
+        sample.set_metainfo(dict(labelled=lab))
+    model.eval()
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    assert list(data['data_samples'][1].padding_size) == [0, 4, 0, 4]
+    losses = model.loss(data['inputs'], data['data_samples'])
+    s_logits = model.student_taps.get('logits')
+    t_logits = model.teacher_taps['rgbt'].get('logits')
+    ignore = torch.zeros(2, 32, 40, dtype=torch.bool)
+    ignore[1, 28:] = True
+    ignore[1, :, 36:] = True
+    ref = KDLoss(tau=2.0)(s_logits, t_logits, gt=ignore)
+    assert torch.allclose(losses['distill.loss_kd'], ref, atol=1e-6)
+    no_pad = KDLoss(tau=2.0)(s_logits, t_logits, gt=torch.zeros_like(ignore))
+    assert not torch.allclose(ref, no_pad)
+
+
 def test_distill_target_by_loss_declaration():
     gt = torch.tensor([[[1, 255]], [[255, 255]]])  # (2, 1, 2): sample 1 unlabelled
     labelled = torch.tensor([True, False])
