@@ -79,9 +79,23 @@ def loader_kind(dataset_cfg) -> str:
     )
 
 
+def dataset_parts(dataset_cfg) -> List[Tuple[str, dict]]:
+    """``[(suffix, dataset config that reads files)]`` of a dataloader's dataset: itself
+    (suffix ``''``), or the parts of a wrapper (``MixedLabelDataset``: ``'.labelled'``,
+    ``'.unlabelled'``, each with the wrapper's ``data_root`` when it sets one)."""
+    if dataset_cfg.get('type') == 'MixedLabelDataset':
+        root = dataset_cfg.get('data_root')
+        return [
+            (f'.{name}', dict(dataset_cfg[name], **({'data_root': root} if root else {})))
+            for name in ('labelled', 'unlabelled')
+        ]
+    return [('', dataset_cfg)]
+
+
 def dataset_kind(cfg) -> str:
-    """Which benchmark a config trains on, from its train ``data_root``."""
-    return loader_kind(cfg.train_dataloader.dataset)
+    """Which benchmark a config trains on, from its train ``data_root`` (a mixed dataset's
+    labelled part)."""
+    return loader_kind(dataset_parts(cfg.train_dataloader.dataset)[0][1])
 
 
 def _scaled_hw(kind: str, scale: float) -> Tuple[int, int]:
@@ -97,9 +111,10 @@ def standin_plan(cfg, base_dir: str, scale: float = 1.0) -> Dict[str, Tuple[str,
         dl = cfg.get(key)
         if dl is None:
             continue
-        kind = loader_kind(dl.dataset)
-        hw = _scaled_hw(kind, scale)
-        plan[key] = (kind, hw, osp.join(base_dir, f'standin_{kind}_{hw[0]}x{hw[1]}'))
+        for suffix, part in dataset_parts(dl.dataset):  # `train_dataloader.unlabelled`, ...
+            kind = loader_kind(part)
+            hw = _scaled_hw(kind, scale)
+            plan[key + suffix] = (kind, hw, osp.join(base_dir, f'standin_{kind}_{hw[0]}x{hw[1]}'))
     return plan
 
 
@@ -420,12 +435,19 @@ def prepare_config(
         dl = cfg.get(key)
         if dl is None:
             continue
-        dl.dataset.data_root = data_root or plan[key][2]
+        if dl.dataset.get('type') == 'MixedLabelDataset':
+            dl.dataset.data_root = None  # each part its own stand-in
+            parts = [(f'.{n}', dl.dataset[n]) for n in ('labelled', 'unlabelled')]
+            dl.batch_sampler.labelled_per_batch = batch_size // 2
+        else:
+            parts = [('', dl.dataset)]
+        for suffix, part in parts:
+            part.data_root = data_root or plan[key + suffix][2]
+            shrink_resolution(part.pipeline, scale)
         dl.num_workers = 0
         dl.persistent_workers = False
         if key == 'train_dataloader':
             dl.batch_size = batch_size
-        shrink_resolution(dl.dataset.pipeline, scale)
     cfg.train_cfg.max_iters = iters
     if cfg.get('val_dataloader') is not None:
         cfg.train_cfg.val_interval = iters

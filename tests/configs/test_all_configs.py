@@ -80,10 +80,11 @@ def test_config_parses_builds_and_names_registered_transforms(config):
             continue
         ds = loader.dataset
         assert DATASETS.get(ds.type) is not None, (key, ds.type)
-        assert isinstance(ds.get('data_root'), str) and ds.data_root, (key, ds.get('data_root'))
-        # a wrapper (MixedLabelDataset) holds the pipelines in its parts
+        # a wrapper (MixedLabelDataset) holds the pipelines (and maybe the data roots) in its parts
         parts = [ds[k] for k in ('labelled', 'unlabelled') if k in ds] or [ds]
         for part in parts:
+            root = ds.get('data_root') or part.get('data_root')
+            assert isinstance(root, str) and root, (key, root)
             assert DATASETS.get(part.type) is not None, (key, part.type)
             for step in part.pipeline:
                 assert TRANSFORMS.get(step['type']) is not None, (key, step['type'])
