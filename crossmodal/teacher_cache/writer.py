@@ -165,6 +165,12 @@ def cache_teachers(
     tap_names = _requested_taps(taps, model.teacher_specs)
 
     ds_cfg = _plain_cfg(cfg.train_dataloader.dataset)
+    if 'pipeline' not in ds_cfg or 'data_root' not in ds_cfg:
+        raise ValueError(
+            f'train_dataloader.dataset ({ds_cfg.get("type")}) is a dataset wrapper; the teacher '
+            f'cache covers one dataset with data_root and pipeline (MixedLabelDataset: distil '
+            f'online, or cache each part with a config that trains on it alone)'
+        )
     mods = list(ds_cfg.get('modalities') or ('rgb',))
     for spec in model.teacher_specs.values():
         mods += [m for m in spec['modalities'] if m not in mods]

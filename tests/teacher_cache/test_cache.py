@@ -331,3 +331,12 @@ def test_cached_tap_reaches_a_feature_loss_at_its_own_resolution(made):
     out = model.loss(data['inputs'], data['data_samples'])
     names = sorted(k for k in out if k.startswith('distill.'))
     assert len(names) == 2 and all(out[k] > 0 for k in names), names
+
+
+def test_a_mixed_labelled_unlabelled_dataset_is_refused_with_a_clear_error(made, tmp_path):
+    cfg = kd_config(made['data'], made['ckpt'])
+    ds = cfg.train_dataloader.dataset
+    cfg.train_dataloader.dataset = dict(type='MixedLabelDataset', labelled=dict(ds),
+                                        unlabelled=dict(ds))
+    with pytest.raises(ValueError, match='dataset wrapper'):
+        cache_teachers(cfg, str(tmp_path / 'c'), topk=2, progress=False)
