@@ -11,38 +11,23 @@
 # or set train_dataloader.batch_size to 8/N.
 _base_ = [
     '../../_base_/datasets/nyudv2_rgbd.py', '../../_base_/default_runtime.py',
-    '../../_base_/schedules/schedule_80k.py'
+    '../../_base_/schedules/schedule_80k.py', '../../_base_/models/crodino_kd.py'
 ]
 rgb_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-480x640.py'
 depth_config = '{{ fileDirname }}/../../students/segformer_mit-b0_80k_nyudv2-rgbd-depthonly-480x640.py'
 model = dict(
-    type='CroDiNoKD',
     models=dict(rgb=rgb_config, depth=depth_config),
-    model_modalities=dict(rgb=('rgb', ), depth=('depth', )),
-    z_dim=None,
-    lambda_aux=1.0,
     lambda_con=1.0,
     lambda_orth=1.0,
-    lambda_mod=0.0,
-    contrastive=dict(tau=0.1, pixels_per_img=2048, stride_factor=2),
-    aux_head=dict(dropout_ratio=0.1),
-    branch='rgb')
-depth_photometric = dict(
-    type='DepthPhotometricAug', modality='depth', scale_range=(0.9, 1.1), scale_p=0.5,
-    noise_std=0.0, noise_rel=0.01, noise_p=0.5, hole_p=0.5, max_holes=3, hole_size=(0.05, 0.2))
+    contrastive=dict(pixels_per_img=2048))
 train_pipeline = [
     dict(type='LoadMultiModalFromFile'), {{_base_.geometric_aug}}, {{_base_.random_crop}},
-    {{_base_.rgb_photometric}}, depth_photometric,
+    {{_base_.rgb_photometric}}, {{_base_.depth_photometric}},
     dict(type='PackMultiModalInputs', modalities=('rgb', 'depth'))
 ]
-test_pipeline = [
-    dict(type='LoadMultiModalFromFile'),
-    dict(type='PackMultiModalInputs', modalities=('rgb', 'depth'))
-]
+test_pipeline = {{_base_.crodino_test_pipeline}}
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='MultiHeadIoUMetric', iou_metrics=['mIoU'],
-    heads=dict(rgb='pred_sem_seg_rgb', depth='pred_sem_seg_depth'), main='rgb')
-test_evaluator = val_evaluator
+val_evaluator = {{_base_.crodino_evaluator}}
+test_evaluator = {{_base_.crodino_evaluator}}
