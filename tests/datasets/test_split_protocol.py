@@ -25,7 +25,13 @@ def _split(loader):
 @pytest.mark.parametrize('path', _configs('mfnet'), ids=osp.basename)
 def test_mfnet_configs_validate_on_val_and_test_on_test(path):
     cfg = Config.fromfile(path)
-    assert _split(cfg.train_dataloader) == 'train'
+    ds = cfg.train_dataloader.dataset
+    if ds.get('type') == 'MixedLabelDataset':  # MFNet train + an unlabelled pool
+        assert ds.labelled.split == 'train' and 'MFNet' in ds.labelled.data_root
+    elif 'MFNet' in ds.data_root:
+        assert ds.split == 'train'
+    else:  # trained on an unlabelled pool (MSRS): no MFNet frame at all
+        assert ds.split == 'unlabelled' and ds.get('with_label', None) is not True
     assert _split(cfg.val_dataloader) == 'val'
     assert _split(cfg.test_dataloader) == 'test'
     # the test loader keeps the same inputs (pipeline, modalities) as the val loader

@@ -34,12 +34,15 @@ def test_distill_config(path):
     if model.type != 'DistillSegmentor':  # methods with their own model (FSKD, RTFDNet): parse only
         return
     assert osp.isfile(model.student), model.student
-    for spec in model.teachers.values():
-        assert osp.isfile(spec['config']), spec['config']
-        assert tuple(spec['modalities']) == tuple(Config.fromfile(spec['config']).model.modalities)
-        assert tuple(spec['modalities']) == tuple(cfg.train_dataloader.dataset.modalities)
-    # the distiller's pipelines pack a dict of modalities (not a stacked student tensor)
-    packs = [
-        t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'PackMultiModalInputs'
-    ]
-    assert packs and not packs[-1].get('stack', False)
+    ds = cfg.train_dataloader.dataset
+    # a MixedLabelDataset (labelled + unlabelled frames): every part obeys the same rules
+    parts = [ds[k] for k in ('labelled', 'unlabelled')] if ds.type == 'MixedLabelDataset' else [ds]
+    for part in parts:
+        for spec in model.teachers.values():
+            assert osp.isfile(spec['config']), spec['config']
+            t_mods = tuple(Config.fromfile(spec['config']).model.modalities)
+            assert tuple(spec['modalities']) == t_mods
+            assert tuple(spec['modalities']) == tuple(part.modalities)
+        # the distiller's pipelines pack a dict of modalities (not a stacked student tensor)
+        packs = [t for t in part.pipeline if t['type'] == 'PackMultiModalInputs']
+        assert packs and not packs[-1].get('stack', False)
