@@ -83,7 +83,9 @@ def test_semi_suite_prepares_its_labelled_subset_before_training(tmp_path, monke
     M.prepare_suite(suite, str(root))
     meta = json.load(open(root / 'meta.json'))
     assert 'train_u75' in meta['unlabelled_splits'] and 'train_l25' in meta['splits']
-    M.prepare_suite(suite, str(root))  # idempotent
+    from data_prep.label_subset import write_label_subset
+
+    assert write_label_subset(str(root), 'train', 0.25, seed=0)['changed'] is False  # idempotent
     with pytest.raises(RuntimeError, match='label_subset.py.*failed'):
         M.prepare_suite(suite, str(tmp_path / 'missing'))
     by = {r.name: r for r in suite.rows}
