@@ -147,7 +147,7 @@ def v3() -> Suite:
         _loss_row('kd-cw', 'KD (tau 2), class-weighted', lw, (0.5, 1.0, 2.0, 4.0)),
         _loss_row('cwd', 'CWD logits + stage 4', lw, (1.0, 3.0, 5.0)),
         # DKD's main weight is beta (NCKD): 8 is the CIFAR reference, 0.5 ImageNet's
-        _loss_row('dkd', 'DKD (alpha 1, beta 8, tau 4)', 'model.distill_losses.0.beta',
+        _loss_row('dkd', 'DKD (alpha 1, tau 4, beta on val)', 'model.distill_losses.0.beta',
                   (0.5, 1.0, 2.0, 8.0)),
         _loss_row('bild', 'BiLD (k 4)', lw, (0.5, 1.0, 2.0)),
         _loss_row('dbild', 'DBiLD (kneedle k)', lw, (0.5, 1.0, 2.0)),
