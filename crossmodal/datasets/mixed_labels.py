@@ -197,7 +197,7 @@ class MixedBatchSampler(Sampler):
 
     def _stream(self, n: int, offset: int, start: int, count: int, salt: int) -> List[int]:
         """Items ``[start, start + count)`` of the endless stream of shuffled passes."""
-        per_pass = len(range(self.rank, n, self.world_size))
+        per_pass = self._per_rank(n)
         if per_pass == 0:
             raise ValueError(
                 f'MixedBatchSampler: {n} samples cannot be shared by {self.world_size} ranks'
