@@ -7,8 +7,8 @@ A cache is only valid for the teacher(s) and the data it was computed from. The 
   ``init_cfg`` / ``pretrained``: a teacher's weights all come from its checkpoint),
   ``checkpoint`` (the file loaded) and ``checkpoint_sha256`` (its bytes), ``num_classes``,
   ``modalities``, ``index_dtype``, ``taps`` ({name: {path, channels}});
-* ``dataset``: ``data_root`` (real path), ``split``, ``split_file_sha256``, ``meta_sha256`` and
-  ``sha256`` over the three;
+* ``dataset``: ``data_root`` (real path), ``split``, ``split_file_sha256``, ``meta_sha256`` (the
+  meta.json as it bears on this split: :func:`meta_sha256`) and ``sha256`` over the four;
 * ``topk``, ``logits_stride`` (image pixels per logit pixel, e.g. 4 for SegFormer),
   ``crossmodal_version``, ``pipeline`` (the loading pipeline the teacher saw), ``complete``;
 * ``samples``: ``{stem: {file, image_shape [H, W], logits_shape [h, w]}}``.
@@ -83,13 +83,38 @@ def split_file_of(data_root: str, split: str, meta: Mapping) -> str:
     return osp.join(data_root, name)
 
 
+# meta.json keys that register splits: another split added to (or removed from) the registry by
+# data_prep/label_subset.py or a converter's --unlabelled-dir does not change the cached split
+_SPLIT_REGISTRY_KEYS = ('splits', 'unlabelled_splits', 'label_subsets', 'split_source')
+
+
+def meta_sha256(meta: Mapping, split: str) -> str:
+    """sha256 of a dataset's meta.json as it bears on ``split``: every key (classes, palette,
+    label encoding, modalities, statistics, ...) except the split registry, of which only the
+    entries of ``split`` count (its file, whether it is unlabelled, the subset it is). So
+    registering a new split (e.g. ``train_l25`` / ``train_u75`` next to ``train``) leaves a cache of
+    ``train`` valid, while a change of the classes or of this split's entry makes it stale."""
+    plain = {str(k): v for k, v in meta.items() if k not in _SPLIT_REGISTRY_KEYS}
+    plain['split_entry'] = dict(
+        file=(meta.get('splits') or {}).get(split),
+        unlabelled=split in (meta.get('unlabelled_splits') or ()),
+        subset=(meta.get('label_subsets') or {}).get(split),
+    )
+    text = json.dumps(plain, sort_keys=True, separators=(',', ':'), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def dataset_identity(data_root: str, split: str, meta_file: str = 'meta.json') -> Dict[str, str]:
-    """``{data_root, split, split_file_sha256, meta_sha256, sha256}`` of a dataset split."""
+    """``{data_root, split, split_file_sha256, meta_sha256, meta_scope, sha256}`` of a dataset
+    split (``meta_scope='split'``: :func:`meta_sha256`)."""
     meta_path = meta_file if osp.isabs(meta_file) else osp.join(data_root, meta_file)
     if not osp.isfile(meta_path):
         raise TeacherCacheError(f'{meta_path}: meta.json of the dataset is missing')
-    with open(meta_path) as f:
-        meta = json.load(f)
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        raise TeacherCacheError(f'{meta_path}: unreadable meta.json: {e}') from e
     split_path = split_file_of(data_root, split, meta)
     if not osp.isfile(split_path):
         raise TeacherCacheError(f'{split_path}: split file of split "{split}" is missing')
@@ -97,12 +122,26 @@ def dataset_identity(data_root: str, split: str, meta_file: str = 'meta.json') -
         data_root=osp.realpath(data_root),
         split=str(split),
         split_file_sha256=sha256_file(split_path),
-        meta_sha256=sha256_file(meta_path),
+        meta_sha256=meta_sha256(meta, split),
+        meta_scope='split',
     )
-    ident['sha256'] = hashlib.sha256(
-        json.dumps(ident, sort_keys=True).encode()
-    ).hexdigest()
+    ident['sha256'] = _identity_sha(ident)
     return ident
+
+
+def _legacy_identity(data_root: str, split: str, meta_file: str = 'meta.json') -> Dict[str, str]:
+    """The dataset identity of caches written before ``meta_scope`` (the meta.json file's bytes
+    were hashed whole), so that those caches are still checked, not refused unread."""
+    ident = dataset_identity(data_root, split, meta_file)
+    meta_path = meta_file if osp.isabs(meta_file) else osp.join(data_root, meta_file)
+    del ident['meta_scope'], ident['sha256']
+    ident['meta_sha256'] = sha256_file(meta_path)
+    ident['sha256'] = _identity_sha(ident)
+    return ident
+
+
+def _identity_sha(ident: Mapping) -> str:
+    return hashlib.sha256(json.dumps(dict(ident), sort_keys=True).encode()).hexdigest()
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
@@ -195,7 +234,10 @@ def check_dataset(cache_dir: str, manifest: Mapping, data_root: str, split: str)
     """Compare a training dataset (root, split) with the one the cache was made from; the error
     names every part that differs (split name, data_root, split file contents, meta.json)."""
     cached = manifest.get('dataset') or {}
-    now = dataset_identity(data_root, split)
+    if cached.get('meta_scope') == 'split':
+        now = dataset_identity(data_root, split)
+    else:  # a cache written before the split-scoped meta hash
+        now = _legacy_identity(data_root, split)
     if cached.get('sha256') == now['sha256']:
         return
     diffs = [

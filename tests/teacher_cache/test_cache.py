@@ -55,7 +55,9 @@ def test_summary_and_manifest(made):
     assert t['num_classes'] == 8 and t['index_dtype'] == 'uint8'
     assert len(t['config_sha256']) == len(t['checkpoint_sha256']) == 64
     assert m['tap_shapes']['rgbt']['stage4'] == dict(channels=128, shape=[4, 5])
-    assert set(m['dataset']) == {'data_root', 'split', 'split_file_sha256', 'meta_sha256', 'sha256'}
+    assert set(m['dataset']) == {
+        'data_root', 'split', 'split_file_sha256', 'meta_sha256', 'meta_scope', 'sha256'
+    }
     assert len(m['samples']) == 8
     assert [p['type'] for p in m['pipeline']] == ['LoadMultiModalFromFile', 'PackMultiModalInputs']
 
@@ -340,3 +342,55 @@ def test_a_mixed_labelled_unlabelled_dataset_is_refused_with_a_clear_error(made,
                                         unlabelled=dict(ds))
     with pytest.raises(ValueError, match='dataset wrapper'):
         cache_teachers(cfg, str(tmp_path / 'c'), topk=2, progress=False)
+
+
+
+def _rewrite_meta(data, **changes):
+    meta_path = osp.join(data, 'meta.json')
+    meta = json.load(open(meta_path))
+    meta.update(changes)
+    json.dump(meta, open(meta_path, 'w'))
+    return meta
+
+
+def test_registering_another_split_keeps_the_cache_valid(made, tmp_path):
+    """data_prep/label_subset.py adds splits to meta.json: a cache of `train` stays valid, while a
+    change of this split's own registry entry (now unlabelled) or of the classes makes it stale."""
+    data = tiny_v3(tmp_path / 'v3')
+    cache = str(tmp_path / 'cache')
+    cache_teachers(kd_config(data, made['ckpt']), cache, topk=2, progress=False)
+    meta = json.load(open(osp.join(data, 'meta.json')))
+    _rewrite_meta(
+        data,
+        splits=dict(meta.get('splits') or {}, train_l25='train_l25.txt', train_u75='u.txt'),
+        unlabelled_splits=['train_u75'],
+        label_subsets={'train_l25': {'split': 'train', 'fraction': 0.25}},
+    )
+    setup_teacher_cache(kd_config(data, made['ckpt'], **{'model.teacher_cache': cache}))
+    for change in (dict(unlabelled_splits=['train_u75', 'train']), dict(name='edited')):
+        _rewrite_meta(data, **change)
+        with pytest.raises(TeacherCacheMismatch, match=r'meta.json \(meta_sha256\)'):
+            setup_teacher_cache(kd_config(data, made['ckpt'], **{'model.teacher_cache': cache}))
+
+
+def test_a_cache_written_before_the_split_scoped_hash_is_still_checked(made, tmp_path):
+    """Old manifests hashed meta.json's bytes whole: they are checked that way (valid while the
+    file is unchanged, stale after any edit), not refused unread."""
+    from crossmodal.teacher_cache.manifest import _identity_sha, sha256_file
+
+    cache = _copy(made, tmp_path)
+    path = osp.join(cache, 'manifest.json')
+
+    def write_old(meta_sha):
+        manifest = json.load(open(path))
+        ds = {k: v for k, v in manifest['dataset'].items() if k not in ('meta_scope', 'sha256')}
+        ds['meta_sha256'] = meta_sha
+        manifest['dataset'] = dict(ds, sha256=_identity_sha(ds))
+        json.dump(manifest, open(path, 'w'))
+
+    cfg_options = {'model.teacher_cache': cache}
+    write_old(sha256_file(osp.join(made['data'], 'meta.json')))
+    setup_teacher_cache(kd_config(made['data'], made['ckpt'], **cfg_options))  # unchanged: valid
+    write_old('0' * 64)
+    with pytest.raises(TeacherCacheMismatch, match=r'meta.json \(meta_sha256\)'):
+        setup_teacher_cache(kd_config(made['data'], made['ckpt'], **cfg_options))
