@@ -28,6 +28,10 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         pad_val: {name: value} pad value *after* normalisation (default 0).
         seg_pad_val: label pad value (255 = ignore).
         test_cfg: ``dict(size_divisor=32)`` or ``dict(size=(h, w))`` to pad at test time.
+        keep_modalities: only these modalities are normalised and batched, the others are dropped
+            from the output (None: all). A distiller training from a teacher cache sets it to the
+            student's modalities: the teacher's extra modalities are still loaded (so the
+            augmentations draw the same random numbers as online) but cost no step time.
     """
 
     def __init__(
@@ -39,8 +43,10 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         pad_val: Optional[Dict[str, float]] = None,
         seg_pad_val: int = 255,
         test_cfg: Optional[dict] = None,
+        keep_modalities: Optional[Sequence[str]] = None,
     ):
         super().__init__()
+        self.keep_modalities = tuple(keep_modalities) if keep_modalities is not None else None
         mean, std = dict(mean or {}), dict(std or {})
         if set(mean) != set(std):
             raise ValueError(
@@ -74,6 +80,17 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
             )
         return (x - m) / s
 
+    def _kept(self, per_mod: Dict[str, Any]) -> Dict[str, Any]:
+        if self.keep_modalities is None:
+            return per_mod
+        missing = [m for m in self.keep_modalities if m not in per_mod]
+        if missing:
+            raise ValueError(
+                f'the batch lacks modalities {missing} (it has {sorted(per_mod)}); the pipeline '
+                f'must load them'
+            )
+        return {m: per_mod[m] for m in self.keep_modalities}
+
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         data = self.cast_data(data)
         batch = data['inputs']
@@ -83,7 +100,8 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         if isinstance(batch, dict):
             if all(isinstance(v, torch.Tensor) and v.dim() == 4 for v in batch.values()):
                 return dict(
-                    inputs={k: self.normalize(k, v) for k, v in batch.items()}, data_samples=samples
+                    inputs={k: self.normalize(k, v) for k, v in self._kept(batch).items()},
+                    data_samples=samples,
                 )
             per_mod = {k: list(v) for k, v in batch.items()}
         elif isinstance(batch, (list, tuple)) and batch and isinstance(batch[0], dict):
@@ -95,7 +113,7 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
                 'use SegDataPreProcessor for single-tensor (student) inputs.'
             )
         out: Dict[str, torch.Tensor] = {}
-        for i, (name, items) in enumerate(per_mod.items()):
+        for i, (name, items) in enumerate(self._kept(per_mod).items()):
             xs = [self.normalize(name, x) for x in items]
             pad = self.pad_val.get(name, 0)
             if training:

@@ -1,5 +1,7 @@
 """Teacher building blocks: channel adaptation, SFF, data preprocessor, MultiModalEncoderDecoder."""
 
+import copy
+
 import pytest
 import torch
 from mmengine.structures import PixelData
@@ -160,3 +162,25 @@ def test_slide_inference_matches_whole_on_one_window():
     meta = [dict(img_shape=(32, 48), ori_shape=(32, 48), pad_shape=(32, 48))]
     with torch.no_grad():
         assert torch.allclose(m.slide_inference(x, meta), m.whole_inference(x, meta), atol=1e-5)
+
+
+def test_preprocessor_keep_modalities_drops_the_others_and_names_a_missing_one():
+    m = _teacher()
+    dp = m.data_preprocessor
+    batch = _batch(2)
+    full = dp(copy.deepcopy(batch), training=True)
+    dp.keep_modalities = ('rgb',)
+    try:
+        kept = dp(copy.deepcopy(batch), training=True)
+        assert sorted(kept['inputs']) == ['rgb']
+        assert torch.equal(kept['inputs']['rgb'], full['inputs']['rgb'])
+        assert [s.metainfo.get('pad_shape') for s in kept['data_samples']] == [
+            s.metainfo.get('pad_shape') for s in full['data_samples']
+        ]
+        stacked = dict(full['inputs'])  # the (B, C, H, W) dict path
+        assert sorted(dp(dict(inputs=stacked), training=False)['inputs']) == ['rgb']
+        dp.keep_modalities = ('rgb', 'depth')
+        with pytest.raises(ValueError, match=r"lacks modalities \['depth'\]"):
+            dp(copy.deepcopy(batch), training=True)
+    finally:
+        dp.keep_modalities = None

@@ -292,11 +292,15 @@ def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path)
     online.train()
     cached.train()
     batch = pseudo_collate([ds[0], ds[3]])
-    losses = {}
+    losses, inputs = {}, {}
     for name, model in (('online', online), ('cached', cached)):
         data = model.data_preprocessor(copy.deepcopy(batch), True)
+        inputs[name] = data['inputs']
         torch.manual_seed(0)  # the same drop-path draws in both students
         losses[name] = model.loss(data['inputs'], data['data_samples'])
+    # no teacher runs from the cache: its pre-processor batches the student's RGB only
+    assert sorted(inputs['online']) == ['rgb', 'thermal'] and sorted(inputs['cached']) == ['rgb']
+    assert torch.equal(inputs['cached']['rgb'], inputs['online']['rgb'])
     a, b = losses['cached']['distill.loss_kd'], losses['online']['distill.loss_kd']
     assert b > 0 and torch.allclose(a, b, rtol=2e-3), (a, b)
     assert torch.equal(losses['cached']['student.decode.loss_ce'],

@@ -199,6 +199,8 @@ class DistillSegmentor(ModeDispatchModel):
         self.teacher_cache = str(teacher_cache) if teacher_cache else None
         if cached_specs is not None:
             self.teacher_specs = cached_specs
+            if hasattr(dp, 'keep_modalities'):  # no teacher runs: batch the student's inputs only
+                dp.keep_modalities = student_modalities
         self.with_label = bool(with_label)
         self.student_task_loss = bool(student_task_loss)
         self.student_channel_flip = bool(getattr(s_dp, 'channel_conversion', False))
