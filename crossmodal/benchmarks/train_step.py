@@ -24,7 +24,8 @@ distiller's overhead over the unavoidable work (goal <= 1.10). Each is also repo
 and peak memory (``peak_mib``: one untimed run after resetting the counter; CUDA:
 ``max_memory_allocated``, weights and optimizer state included; CPU: the process' RSS high-water
 mark VmHWM after a reset, an upper bound). Models are built from the config with random weights
-(a missing teacher checkpoint is replaced by random weights, reported as ``teacher_weights``;
+(a teacher checkpoint, a file or a work dir as the configs name it, that is not found is replaced
+by random weights, reported as ``teacher_weights``;
 timing does not depend on them).
 
 ``--precision``: ``fp32`` and/or ``amp`` (CUDA: fp16 autocast + GradScaler, mmengine's
@@ -268,10 +269,17 @@ def measure(
         cache_cfg = copy.deepcopy(cfg)
         cache_cfg.model.teacher_cache = teacher_cache
         setup_teacher_cache(cache_cfg)  # dataset check + LoadTeacherCache in the train pipeline
+    from crossmodal.utils.checkpoint_paths import resolve_trained_checkpoint
+
     weights = {}
     for name, spec in (mcfg.get('teachers') or {}).items():
         ckpt = spec.get('checkpoint')
-        if ckpt and osp.isfile(ckpt):
+        try:  # a file, or a teacher work dir as the shipped configs name it
+            ckpt = resolve_trained_checkpoint(ckpt) if ckpt else None
+        except FileNotFoundError:
+            ckpt = None
+        if ckpt:
+            spec['checkpoint'] = ckpt
             weights[name] = ckpt
         else:
             spec['checkpoint'] = None

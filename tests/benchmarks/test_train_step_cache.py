@@ -18,10 +18,12 @@ def test_train_step_with_teacher_cache(tmp_path):
     from crossmodal.teacher_cache.writer import cache_teachers
 
     data = tiny_v3(tmp_path / 'v3')
-    ckpt = teacher_checkpoint(tmp_path / 't.pth')
+    work = tmp_path / 'teacher_work'  # the teacher named by its work dir, as the configs do
+    work.mkdir()
+    ckpt = teacher_checkpoint(work / 'iter_1.pth')
     cache = str(tmp_path / 'cache')
     cache_teachers(kd_config(data, ckpt), cache, topk=3, progress=False)
-    opts = [f'{k}={v}' for k, v in data_options(data, ckpt).items()]
+    opts = [f'{k}={v}' for k, v in data_options(data, str(work)).items()]
     res = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'benchmark.py'), 'train-step', '--config',
          KD_CFG, '--teacher-cache', cache, '--batch-size', '2', '--iters', '1', '--warmup', '0',
