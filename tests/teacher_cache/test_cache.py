@@ -398,3 +398,59 @@ def test_a_cache_written_before_the_split_scoped_hash_is_still_checked(made, tmp
     write_old('0' * 64)
     with pytest.raises(TeacherCacheMismatch, match=r'meta.json \(meta_sha256\)'):
         setup_teacher_cache(kd_config(made['data'], made['ckpt'], **cfg_options))
+
+
+def test_two_teachers_are_cached_in_one_run_and_each_feeds_its_own_loss(made, tmp_path):
+    """A distiller with two teachers (different weights): one cache run writes both teachers'
+    top-k per sample, and each cached KD term equals its online term (k = K, no augmentation)."""
+    import copy
+
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+
+    ckpt2 = teacher_checkpoint(tmp_path / 'teacher2.pth', seed=1)
+    cfg = kd_config(made['data'], made['ckpt'])
+    second = copy.deepcopy(cfg.model.teachers.rgbt.to_dict())
+    second['checkpoint'] = ckpt2
+    cfg.model.teachers['rgbt2'] = second
+    kd = copy.deepcopy(cfg.model.distill_losses[0])
+    cfg.model.distill_losses = [kd, dict(kd, teacher='rgbt2.logits', name='loss_kd2')]
+    cache = str(tmp_path / 'two')
+    summary = cache_teachers(cfg, cache, topk=8, progress=False)
+    assert summary['teachers'] == ['rgbt', 'rgbt2'] and summary['samples'] == 8
+    # both teachers per pixel: 2 x (8 x 2 + 8 x 1 + 2) bytes of 32 x 40 logits
+    assert summary['bytes_per_frame'] == 2 * 26 * 32 * 40
+    manifest = json.load(open(osp.join(cache, 'manifest.json')))
+    shas = {n: t['checkpoint_sha256'] for n, t in manifest['teachers'].items()}
+    assert sorted(shas) == ['rgbt', 'rgbt2'] and shas['rgbt'] != shas['rgbt2']
+    first = sorted(manifest['samples'])[0]
+    with np.load(osp.join(cache, manifest['samples'][first]['file'])) as z:
+        assert {'rgbt.values', 'rgbt2.values', 'rgbt.tail', 'rgbt2.tail'} <= set(z.files)
+        assert not np.array_equal(z['rgbt.values'], z['rgbt2.values'])
+
+    ds_cfg = cfg.train_dataloader.dataset.to_dict()
+    ds_cfg['pipeline'] = [dict(type='LoadMultiModalFromFile'),
+                          dict(type='LoadTeacherCache', cache_dir=cache),
+                          dict(type='PackMultiModalInputs')]
+    mcfg = cfg.model.to_dict()
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(ds_cfg)
+        online = MODELS.build(copy.deepcopy(mcfg))
+        cached = MODELS.build(dict(copy.deepcopy(mcfg), teacher_cache=cache))
+    assert len(cached.teachers) == 0
+    cached.student.load_state_dict(online.student.state_dict())
+    online.train()
+    cached.train()
+    batch = pseudo_collate([ds[1], ds[2]])
+    losses = {}
+    for name, model in (('online', online), ('cached', cached)):
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        torch.manual_seed(0)
+        losses[name] = model.loss(data['inputs'], data['data_samples'])
+    keys = sorted(k for k in losses['online'] if k.startswith('distill.'))
+    assert keys == ['distill.loss_kd2', 'distill.loss_kd_rgbt']  # one term per teacher
+    assert sorted(k for k in losses['cached'] if k.startswith('distill.')) == keys
+    for key in keys:
+        a, b = losses['cached'][key], losses['online'][key]
+        assert b > 0 and torch.allclose(a, b, rtol=2e-3), (key, a, b)
+    assert not torch.allclose(*(losses['online'][k] for k in keys))  # two different teachers

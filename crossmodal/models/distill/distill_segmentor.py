@@ -155,8 +155,10 @@ class DistillSegmentor(ModeDispatchModel):
                 connector_modules = nn.ModuleDict(
                     {k: MODELS.build(copy.deepcopy(dict(v))) for k, v in (connectors or {}).items()}
                 )
+                # the config's teacher count (none is built from a cache): the same loss names
+                # online and cached
                 loss_modules, loss_specs = self._build_losses(
-                    distill_losses or [], len(teacher_set)
+                    distill_losses or [], len(teachers or {})
                 )
 
         student_modalities = tuple(student_modalities)
