@@ -268,17 +268,17 @@ def _distiller_with_losses(made, losses):
         return MODELS.build(mcfg)
 
 
-def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path):
-    """k = K, full frames, no augmentation: the KD loss from the cache is the online KD loss (up
-    to the fp16 storage of the logits), through the real loader, packer and distiller."""
+
+def _online_and_cached_losses(cfg, cache, indices):
+    """Online and cached distillers of ``cfg`` with one student's weights, and their losses and
+    pre-processed inputs on the un-augmented samples ``indices`` (the cache read by the real
+    loader and packer). Returns ``(losses, inputs, cached_model)``, each dict keyed
+    'online' / 'cached'."""
     import copy
 
     from mmengine.dataset import pseudo_collate
     from mmseg.registry import DATASETS
 
-    cache = str(tmp_path / 'k8')
-    cfg = kd_config(made['data'], made['ckpt'])
-    cache_teachers(cfg, cache, topk=8, progress=False)
     ds_cfg = cfg.train_dataloader.dataset.to_dict()
     ds_cfg['pipeline'] = [dict(type='LoadMultiModalFromFile'),
                           dict(type='LoadTeacherCache', cache_dir=cache),
@@ -291,13 +291,22 @@ def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path)
     cached.student.load_state_dict(online.student.state_dict())
     online.train()
     cached.train()
-    batch = pseudo_collate([ds[0], ds[3]])
+    batch = pseudo_collate([ds[i] for i in indices])
     losses, inputs = {}, {}
     for name, model in (('online', online), ('cached', cached)):
         data = model.data_preprocessor(copy.deepcopy(batch), True)
         inputs[name] = data['inputs']
         torch.manual_seed(0)  # the same drop-path draws in both students
         losses[name] = model.loss(data['inputs'], data['data_samples'])
+    return losses, inputs, cached
+
+def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path):
+    """k = K, full frames, no augmentation: the KD loss from the cache is the online KD loss (up
+    to the fp16 storage of the logits), through the real loader, packer and distiller."""
+    cache = str(tmp_path / 'k8')
+    cfg = kd_config(made['data'], made['ckpt'])
+    cache_teachers(cfg, cache, topk=8, progress=False)
+    losses, inputs, _ = _online_and_cached_losses(cfg, cache, [0, 3])
     # no teacher runs from the cache: its pre-processor batches the student's RGB only
     assert sorted(inputs['online']) == ['rgb', 'thermal'] and sorted(inputs['cached']) == ['rgb']
     assert torch.equal(inputs['cached']['rgb'], inputs['online']['rgb'])
@@ -405,9 +414,6 @@ def test_two_teachers_are_cached_in_one_run_and_each_feeds_its_own_loss(made, tm
     top-k per sample, and each cached KD term equals its online term (k = K, no augmentation)."""
     import copy
 
-    from mmengine.dataset import pseudo_collate
-    from mmseg.registry import DATASETS
-
     ckpt2 = teacher_checkpoint(tmp_path / 'teacher2.pth', seed=1)
     cfg = kd_config(made['data'], made['ckpt'])
     second = copy.deepcopy(cfg.model.teachers.rgbt.to_dict())
@@ -428,25 +434,8 @@ def test_two_teachers_are_cached_in_one_run_and_each_feeds_its_own_loss(made, tm
         assert {'rgbt.values', 'rgbt2.values', 'rgbt.tail', 'rgbt2.tail'} <= set(z.files)
         assert not np.array_equal(z['rgbt.values'], z['rgbt2.values'])
 
-    ds_cfg = cfg.train_dataloader.dataset.to_dict()
-    ds_cfg['pipeline'] = [dict(type='LoadMultiModalFromFile'),
-                          dict(type='LoadTeacherCache', cache_dir=cache),
-                          dict(type='PackMultiModalInputs')]
-    mcfg = cfg.model.to_dict()
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        ds = DATASETS.build(ds_cfg)
-        online = MODELS.build(copy.deepcopy(mcfg))
-        cached = MODELS.build(dict(copy.deepcopy(mcfg), teacher_cache=cache))
+    losses, _, cached = _online_and_cached_losses(cfg, cache, [1, 2])
     assert len(cached.teachers) == 0
-    cached.student.load_state_dict(online.student.state_dict())
-    online.train()
-    cached.train()
-    batch = pseudo_collate([ds[1], ds[2]])
-    losses = {}
-    for name, model in (('online', online), ('cached', cached)):
-        data = model.data_preprocessor(copy.deepcopy(batch), True)
-        torch.manual_seed(0)
-        losses[name] = model.loss(data['inputs'], data['data_samples'])
     keys = sorted(k for k in losses['online'] if k.startswith('distill.'))
     assert keys == ['distill.loss_kd2', 'distill.loss_kd_rgbt']  # one term per teacher
     assert sorted(k for k in losses['cached'] if k.startswith('distill.')) == keys
