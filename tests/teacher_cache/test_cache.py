@@ -268,7 +268,6 @@ def _distiller_with_losses(made, losses):
         return MODELS.build(mcfg)
 
 
-
 def _online_and_cached_losses(cfg, cache, indices):
     """Online and cached distillers of ``cfg`` with one student's weights, and their losses and
     pre-processed inputs on the un-augmented samples ``indices`` (the cache read by the real
@@ -299,6 +298,7 @@ def _online_and_cached_losses(cfg, cache, indices):
         torch.manual_seed(0)  # the same drop-path draws in both students
         losses[name] = model.loss(data['inputs'], data['data_samples'])
     return losses, inputs, cached
+
 
 def test_cached_step_equals_the_online_step_without_augmentation(made, tmp_path):
     """k = K, full frames, no augmentation: the KD loss from the cache is the online KD loss (up
