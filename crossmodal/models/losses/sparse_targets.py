@@ -55,8 +55,13 @@ def resize_nearest(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     h, w = size
-    rows = nearest_index(x.shape[-2], h, x.device)
-    cols = nearest_index(x.shape[-1], w, x.device)
+    src_h, src_w = x.shape[-2:]
+    if src_h % h == 0 and src_w % w == 0:
+        # an integer factor f: floor((i + 0.5) * f) = i * f + f // 2, a strided view (faster)
+        fh, fw = src_h // h, src_w // w
+        return x[..., fh // 2 :: fh, fw // 2 :: fw].contiguous()
+    rows = nearest_index(src_h, h, x.device)
+    cols = nearest_index(src_w, w, x.device)
     return x[..., rows, :][..., cols]
 
 

@@ -12,6 +12,7 @@ import torch
 from crossmodal.models.losses import CWDLoss, DKDLoss, FeatureMSELoss, KDLoss
 from crossmodal.models.losses.sparse_targets import (
     SparseLogits,
+    nearest_index,
     resize_nearest,
     topk_sparse,
 )
@@ -57,6 +58,16 @@ def test_sparse_at_another_resolution_is_nearest_resampled():
     assert torch.allclose(got, want, rtol=1e-12)
     # nearest-exact: output (i, j) <- source (2i + 1, 2j + 1) for a factor of 2
     assert torch.equal(resize_nearest(t, (4, 6)), t[:, :, 1::2, 1::2])
+
+
+@pytest.mark.parametrize(
+    'src, dst', [((96, 128), (24, 32)), ((9, 12), (3, 4)), ((7, 10), (3, 4)), ((6, 5), (1, 5))]
+)
+def test_resize_nearest_integer_factor_shortcut_equals_the_index_rule(src, dst):
+    """Integer factors take a strided view; it must pick exactly the pixels of nearest_index."""
+    x = torch.arange(2 * 3 * src[0] * src[1]).view(2, 3, *src)
+    rows, cols = nearest_index(src[0], dst[0]), nearest_index(src[1], dst[1])
+    assert torch.equal(resize_nearest(x, dst), x[..., rows, :][..., cols])
 
 
 def _one_pixel(zt, zs, k):
