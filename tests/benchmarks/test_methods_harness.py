@@ -280,6 +280,19 @@ def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path, monkeypatch):
     assert 'distill.loss_kd' in open(osp.join(cdir, 'harness.log')).read()
     scored = json.load(open(osp.join(cdir, 'test_results.json')))
     assert scored['model'] == 'DistillSegmentor' and 0.0 <= scored['metrics']['mIoU'] <= 100.0
+    # ... and exported as a plain student by tools/export.py from the run's dumped config
+    import glob
+
+    (dumped,) = glob.glob(osp.join(cdir, 'train', '*.py'))
+    student_pth = str(tmp_path / 'student.pth')
+    exp = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'export.py'), dumped,
+         osp.join(cdir, 'train', 'iter_2.pth'), '--format', 'pth', '--out', student_pth],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert exp.returncode == 0, exp.stderr[-3000:]
+    exported = checkpoints.state_dict_of(checkpoints.load(student_pth))
+    assert exported and all(k.startswith(('backbone.', 'decode_head.')) for k in exported)
+    assert all((exported[k] == state[f'student.{k}']).all() for k in exported)
     for f in ('results.json', 'results.md', 'results.png'):
         assert osp.isfile(osp.join(work, f)), f
     run = json.load(open(osp.join(work, 'runs', 'kd', 'default', 'seed0', 'result.json')))
