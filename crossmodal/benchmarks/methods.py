@@ -409,6 +409,51 @@ def setting_name(setting: Dict) -> str:
     return '_'.join(f'{k.split(".")[-1]}={_cfg_value(v)}' for k, v in sorted(setting.items()))
 
 
+_CONFIG_CACHE: Dict[str, object] = {}
+_MISSING = object()
+
+
+def _config_value(config: str, dotted: str):
+    """The value at ``dotted`` (``model.lambda_con``, ``model.distill_losses.0.beta``) of a config
+    file, or ``_MISSING``."""
+    if config not in _CONFIG_CACHE:
+        from mmengine.config import Config
+
+        try:
+            _CONFIG_CACHE[config] = Config.fromfile(config).to_dict()
+        except Exception:  # an unreadable config: nothing is known to be its default
+            _CONFIG_CACHE[config] = {}
+    node = _CONFIG_CACHE[config]
+    for part in dotted.split('.'):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _same_value(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    return a == b
+
+
+def canonical_setting(row, setting: Dict) -> Dict:
+    """``setting`` without the keys ``row.config`` already sets to that value: a grid entry equal
+    to the config's own value *is* the default run (one run directory, trained once, reused by
+    ``--phase select`` and ``--phase final``). A key the config does not hold (a stage of a recipe)
+    is kept."""
+    return {
+        k: v for k, v in setting.items() if not _same_value(_config_value(row.config, k), v)
+    }
+
+
 # ----------------------------------------------------------------------------- the harness
 def prepare_suite(suite, data_root: Optional[str] = None) -> None:
     """Run the suite's ``prepare`` commands (e.g. the semi-supervised labelled subset) with
@@ -451,7 +496,8 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
             selection = json.load(f)
 
     def run_dir(row, setting, seed):
-        return osp.join(work_dir, 'runs', row.name, setting_name(setting), f'seed{seed}')
+        name = setting_name(canonical_setting(row, setting))
+        return osp.join(work_dir, 'runs', row.name, name, f'seed{seed}')
 
     def teacher_ckpt(row):
         """The teacher checkpoint dir (one teacher row) or ``{teacher key: dir}``."""
@@ -513,6 +559,12 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
         finally:
             release_run(d)
 
+    def do_as_requested(job):
+        """:func:`do`, with the result carrying the setting the job asked for (a grid entry equal
+        to the config's default shares the default run's directory)."""
+        res = do(job)
+        return None if res is None else dict(res, setting=dict(job[1]))
+
     def _train_job(r, s, seed, d, splits):
         t0 = time.perf_counter()
         if progress:
@@ -543,7 +595,7 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
                 if t in done:
                     done[t].wait()
         try:
-            return do(job)
+            return do_as_requested(job)
         finally:
             if r.role == 'teacher':
                 done[r.name].set()

@@ -349,3 +349,49 @@ def test_select_phase_picks_the_best_val_setting_then_final_uses_it(tmp_path, mo
                       report_only=True)
     assert calls == [] and rep['missing'] == ['twin default seed 3', 'kd w=2 seed 3']
     assert next(s for s in rep['summary'] if s['name'] == 'kd')['n'] == 3
+
+
+def test_a_grid_entry_equal_to_the_config_value_is_the_default_run(tmp_path, monkeypatch):
+    """The config sets model.w = 2, so the grid entry {'model.w': 2} is the default run: the
+    final runs made before any selection serve the select phase (no retraining), the
+    selection still names the grid entry, and the final phase at it reuses every run."""
+    cfg = tmp_path / 'kd.py'
+    cfg.write_text("model = dict(w=2.0, losses=[dict(beta=8)])\n")
+    row = Row('kd', str(cfg), teacher='teacher',
+              grid=[{'model.w': 1}, {'model.w': 2}, {'model.w': 4}])
+    assert M.canonical_setting(row, {'model.w': 2}) == {}
+    assert M.canonical_setting(row, {'model.w': 4, 'model.losses.0.beta': 8}) == {'model.w': 4}
+    assert M.canonical_setting(row, {'model.nope': 1}) == {'model.nope': 1}
+    calls = []
+
+    def fake(row, setting, seed, run_dir, teacher_ckpt, iters, splits, threads, data_root=None,
+             extra=None):
+        import os
+
+        calls.append((row.name, dict(setting), seed, osp.basename(osp.dirname(run_dir))))
+        w = setting.get('model.w', 2)
+        score = {'teacher': 90.0, 'twin': 60.0 + seed}.get(row.name, 61.0 + seed - (w - 2) ** 2)
+        res = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=0.0,
+                   metrics={s: {'mIoU': score} for s in splits})
+        os.makedirs(run_dir, exist_ok=True)
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(res, f)
+        return res
+
+    monkeypatch.setattr(M, 'train_and_score', fake)
+    suite = Suite('t', [Row('teacher', 'a.py', role='teacher'), Row('twin', 'b.py', role='twin'),
+                        row])
+    work = str(tmp_path / 'w')
+    M.run_suite(suite, work, seeds=[0, 1], phase='final', progress=False)  # defaults first
+    assert [(c[1], c[2], c[3]) for c in calls if c[0] == 'kd'] == [({}, 0, 'default'),
+                                                                    ({}, 1, 'default')]
+    calls.clear()
+    M.run_suite(suite, work, seeds=[0], phase='select', progress=False)
+    assert sorted(c[3] for c in calls if c[0] == 'kd') == ['w=1', 'w=4']  # w=2: default, reused
+    sel = json.load(open(osp.join(work, 'selection.json')))
+    assert sel['kd']['setting'] == {'model.w': 2} and set(sel['kd']['val']) == {'w=1', 'w=2', 'w=4'}
+    calls.clear()
+    out = M.run_suite(suite, work, seeds=[0, 1], phase='final', progress=False)
+    assert calls == []
+    kd = next(s for s in out['summary'] if s['name'] == 'kd')
+    assert kd['n'] == 2 and kd['budget'] == 3
