@@ -409,13 +409,11 @@ def setting_name(setting: Dict) -> str:
     return '_'.join(f'{k.split(".")[-1]}={_cfg_value(v)}' for k, v in sorted(setting.items()))
 
 
-_CONFIG_CACHE: Dict[str, object] = {}
+_CONFIG_CACHE: Dict[str, dict] = {}
 _MISSING = object()
 
 
-def _config_value(config: str, dotted: str):
-    """The value at ``dotted`` (``model.lambda_con``, ``model.distill_losses.0.beta``) of a config
-    file, or ``_MISSING``."""
+def _config_dict(config: str) -> dict:
     if config not in _CONFIG_CACHE:
         from mmengine.config import Config
 
@@ -423,7 +421,12 @@ def _config_value(config: str, dotted: str):
             _CONFIG_CACHE[config] = Config.fromfile(config).to_dict()
         except Exception:  # an unreadable config: nothing is known to be its default
             _CONFIG_CACHE[config] = {}
-    node = _CONFIG_CACHE[config]
+    return _CONFIG_CACHE[config]
+
+
+def _lookup(node, dotted: str):
+    """The value at ``dotted`` (``model.lambda_con``, ``model.distill_losses.0.beta``) of a plain
+    config dict, or ``_MISSING``."""
     for part in dotted.split('.'):
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -432,6 +435,18 @@ def _config_value(config: str, dotted: str):
         else:
             return _MISSING
     return node
+
+
+def _config_values(config: str, dotted: str) -> List:
+    """The values ``dotted`` has in ``config``: one, or, for a ``tools/train_stages.py`` recipe
+    (``stages=[dict(config=...)]``; the harness passes a setting to every stage), one per stage;
+    ``_MISSING`` where a config lacks the key."""
+    cfg = _config_dict(config)
+    if 'stages' not in cfg:
+        return [_lookup(cfg, dotted)]
+    base = osp.dirname(config)
+    return [_lookup(_config_dict(osp.join(base, st['config'])), dotted)
+            for st in cfg['stages'] if isinstance(st, dict) and st.get('config')] or [_MISSING]
 
 
 def _same_value(a, b) -> bool:
@@ -445,12 +460,14 @@ def _same_value(a, b) -> bool:
 
 
 def canonical_setting(row, setting: Dict) -> Dict:
-    """``setting`` without the keys ``row.config`` already sets to that value: a grid entry equal
-    to the config's own value *is* the default run (one run directory, trained once, reused by
-    ``--phase select`` and ``--phase final``). A key the config does not hold (a stage of a recipe)
-    is kept."""
+    """``setting`` without the keys ``row.config`` (every stage of a recipe) already sets to that
+    value: a grid entry equal to the config's own value *is* the default run (one run directory,
+    trained once, reused by ``--phase select`` and ``--phase final``). A key some config does not
+    hold is kept."""
     return {
-        k: v for k, v in setting.items() if not _same_value(_config_value(row.config, k), v)
+        k: v
+        for k, v in setting.items()
+        if not all(_same_value(cur, v) for cur in _config_values(row.config, k))
     }
 
 

@@ -395,3 +395,13 @@ def test_a_grid_entry_equal_to_the_config_value_is_the_default_run(tmp_path, mon
     assert calls == []
     kd = next(s for s in out['summary'] if s['name'] == 'kd')
     assert kd['n'] == 2 and kd['budget'] == 3
+
+
+def test_canonical_setting_reads_every_stage_of_a_recipe():
+    """MST-Distill's recipe: w_kl = 1 in all three stage configs, so {'model.w_kl': 1.0} is the
+    default run; a key no stage has at that value is kept."""
+    mst = next(r for r in get_suite('v3').rows if r.name == 'mst')
+    assert M.canonical_setting(mst, {'model.w_kl': 1.0}) == {}
+    assert M.canonical_setting(mst, {'model.w_kl': 2.0}) == {'model.w_kl': 2.0}
+    off = {'model.warmup_train_teachers': False}
+    assert M.canonical_setting(mst, off) == off and off in mst.grid
