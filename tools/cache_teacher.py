@@ -13,12 +13,18 @@ config and checkpoint hashes, dataset hash, split, k, crossmodal version, sample
 re-running with the same ``--out`` skips the samples already written (each written atomically).
 Prints a JSON summary (samples, bytes per frame, dense fp16 bytes per frame, ratio, seconds).
 
+Several processes share the work with ``--shard I/N`` (process I of N computes every N-th sample),
+or under a launcher that sets ``RANK`` / ``WORLD_SIZE`` (``torchrun --nproc_per_node N
+tools/cache_teacher.py ... --device cuda``: each process on GPU ``LOCAL_RANK``); the process that
+finishes last writes the complete manifest.
+
 Train from the cache with ``--cfg-options model.teacher_cache=<cache dir>`` (or a config that
 sets it, e.g. configs/benchmark_v3/kd-cached_*.py); see docs/teacher_cache.md.
 """
 
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 
@@ -40,10 +46,31 @@ def parse_args(argv=None):
         help='teacher taps to cache too (fp16): <tap> (every teacher declaring it) or '
         '<teacher>.<tap>, names of model.teachers.<name>.taps',
     )
-    p.add_argument('--device', default='cpu', help='cpu or cuda')
+    p.add_argument('--device', default='cpu', help='cpu or cuda (launched: cuda:LOCAL_RANK)')
+    p.add_argument(
+        '--shard',
+        default=None,
+        help='I/N: this process computes samples I, I+N, ... (default: RANK/WORLD_SIZE of the '
+        'launcher, else 0/1)',
+    )
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='k=v config overrides')
     return p.parse_args(argv)
+
+
+def parse_shard(text=None):
+    """``(i, n)`` from ``'I/N'``, else the launcher's ``RANK`` / ``WORLD_SIZE``, else (0, 1)."""
+    if text is None:
+        if 'WORLD_SIZE' in os.environ:
+            return int(os.environ.get('RANK', 0)), int(os.environ['WORLD_SIZE'])
+        return 0, 1
+    try:
+        i, n = (int(v) for v in str(text).split('/'))
+    except ValueError:
+        raise SystemExit(f'--shard must be I/N (e.g. 0/4), got {text!r}') from None
+    if not (n >= 1 and 0 <= i < n):
+        raise SystemExit(f'--shard {text}: needs 0 <= I < N')
+    return i, n
 
 
 def main(argv=None) -> dict:
@@ -57,13 +84,18 @@ def main(argv=None) -> dict:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    shard = parse_shard(args.shard)
+    device = args.device
+    if device == 'cuda' and 'LOCAL_RANK' in os.environ:
+        device = f'cuda:{int(os.environ["LOCAL_RANK"])}'
     summary = cache_teachers(
         cfg,
         args.out,
         topk=args.topk,
         taps=args.taps,
-        device=args.device,
-        progress=not args.no_progress,
+        device=device,
+        progress=not args.no_progress and shard[0] == 0,
+        shard=shard,
     )
     print(json.dumps(summary, indent=2))
     return summary

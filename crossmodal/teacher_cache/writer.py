@@ -16,7 +16,7 @@ import os
 import os.path as osp
 import time
 import warnings
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ from .manifest import (
     sha256_file,
     write_json_atomic,
 )
-from .store import index_dtype, sample_file, write_sample
+from .store import index_dtype, read_sample, sample_file, write_sample
 
 _IDENTITY_KEYS = ('dataset', 'topk', 'teachers', 'split')
 
@@ -141,10 +141,17 @@ def cache_teachers(
     taps: Optional[Sequence[str]] = None,
     device: str = 'cpu',
     progress: bool = True,
+    shard: Optional[Tuple[int, int]] = None,
 ) -> dict:
     """Write the teacher cache of ``cfg`` (an mmengine Config of a distillation run) to ``out``.
 
-    Returns the JSON summary: ``samples``, ``written``, ``skipped``, ``bytes_per_frame`` (the
+    ``shard=(i, n)``: this process computes samples ``i, i + n, i + 2n, ...`` of the split (``n``
+    processes, e.g. one per GPU under ``torchrun``, share one ``out``; every sample file is
+    written atomically). Whichever process finds every sample file present at its end writes
+    the complete manifest; the others return ``complete: False`` with the count still missing.
+
+    Returns the JSON summary: ``complete``, ``shard``, ``samples``, ``written``, ``skipped``
+    (this process's), then, when complete, over the whole cache: ``bytes_per_frame`` (the
     sparse logits: values + indices + tail, every teacher), ``dense_fp16_bytes_per_frame`` (what
     the dense fp16 logits, K x h x w x 2 bytes per teacher, would take), ``ratio`` (the two's
     quotient), ``file_bytes_per_frame`` (mean ``.npz`` size, taps and headers included),
@@ -206,24 +213,20 @@ def cache_teachers(
     os.makedirs(out, exist_ok=True)
     write_json_atomic(manifest_path, manifest)
 
-    indices = range(len(dataset))
+    rank, world = shard or (0, 1)
+    if not (world >= 1 and 0 <= rank < world):
+        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard}')
+    indices = range(rank, len(dataset), world)
     if progress:
         from tqdm import tqdm
 
         indices = tqdm(indices, desc=f'caching teachers -> {out}', unit='frame', dynamic_ncols=True)
     written = skipped = 0
-    file_bytes = array_bytes = logit_bytes = dense_bytes = 0
-    samples = {}
     with torch.no_grad():
         for i in indices:
             stem = dataset.get_data_info(i)['stem']
-            rel = sample_file(stem)
-            path = osp.join(out, rel)
+            path = osp.join(out, sample_file(stem))
             if osp.isfile(path):
-                with np.load(path, allow_pickle=False) as z:
-                    shapes = z['shapes']
-                    array_bytes += sum(z[k].nbytes for k in z.files if k != 'shapes')
-                    logit_bytes += sum(z[k].nbytes for k in z.files if _is_logit_key(k))
                 skipped += 1
             else:
                 item = dataset[i]
@@ -247,19 +250,31 @@ def cache_teachers(
                 h, w = sp.values.shape[-2:]
                 ori = ori or tuple(data['inputs'][next(iter(data['inputs']))].shape[-2:])
                 arrays['shapes'] = np.array([ori[0], ori[1], h, w], dtype=np.int32)
-                shapes = arrays['shapes']
-                array_bytes += sum(v.nbytes for k, v in arrays.items() if k != 'shapes')
-                logit_bytes += sum(v.nbytes for k, v in arrays.items() if _is_logit_key(k))
                 write_sample(path, arrays)
                 written += 1
-            file_bytes += osp.getsize(path)
-            h, w = int(shapes[2]), int(shapes[3])
-            dense_bytes += sum(t['num_classes'] for t in identity['teachers'].values()) * h * w * 2
-            samples[stem] = dict(
-                file=rel,
-                image_shape=[int(shapes[0]), int(shapes[1])],
-                logits_shape=[h, w],
-            )
+    stems = [dataset.get_data_info(i)['stem'] for i in range(len(dataset))]
+    missing = [st for st in stems if not osp.isfile(osp.join(out, sample_file(st)))]
+    if missing:  # other shards are still at work: the last one to finish completes the cache
+        return dict(
+            cache=out, complete=False, shard=[rank, world], samples=len(stems), written=written,
+            skipped=skipped, missing=len(missing), seconds=round(time.perf_counter() - t0, 3),
+        )
+    file_bytes = array_bytes = logit_bytes = dense_bytes = 0
+    samples = {}
+    per_pixel = sum(t['num_classes'] for t in identity['teachers'].values()) * 2
+    for stem in stems:  # every sample file, whichever process wrote it
+        rel = sample_file(stem)
+        path = osp.join(out, rel)
+        arrays = read_sample(path, stem)  # a corrupt file is an error naming it
+        shapes = arrays['shapes']
+        array_bytes += sum(v.nbytes for k, v in arrays.items() if k != 'shapes')
+        logit_bytes += sum(v.nbytes for k, v in arrays.items() if _is_logit_key(k))
+        file_bytes += osp.getsize(path)
+        h, w = int(shapes[2]), int(shapes[3])
+        dense_bytes += per_pixel * h * w
+        samples[stem] = dict(
+            file=rel, image_shape=[int(shapes[0]), int(shapes[1])], logits_shape=[h, w]
+        )
     first = next(iter(samples.values()), None)
     if first is not None:
         manifest['logits_stride'] = round(first['image_shape'][0] / first['logits_shape'][0], 4)
@@ -277,6 +292,8 @@ def cache_teachers(
     n = max(len(samples), 1)
     return dict(
         cache=out,
+        complete=True,
+        shard=[rank, world],
         samples=len(samples),
         written=written,
         skipped=skipped,

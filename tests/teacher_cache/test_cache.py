@@ -443,3 +443,48 @@ def test_two_teachers_are_cached_in_one_run_and_each_feeds_its_own_loss(made, tm
         a, b = losses['cached'][key], losses['online'][key]
         assert b > 0 and torch.allclose(a, b, rtol=2e-3), (key, a, b)
     assert not torch.allclose(*(losses['online'][k] for k in keys))  # two different teachers
+
+
+def test_two_shards_write_one_cache_equal_to_a_single_process_one(made, tmp_path):
+    """--shard 0/2 then 1/2 (as two processes of a launcher would): the first leaves the cache
+    incomplete and says how many samples are missing, the second completes the manifest; every
+    sample file equals the single-process cache's."""
+    cfg = kd_config(made['data'], made['ckpt'])
+    out = str(tmp_path / 'sharded')
+    first = cache_teachers(cfg, out, topk=3, taps=['stage4'], progress=False, shard=(0, 2))
+    assert first['complete'] is False and first['written'] == 4 and first['missing'] == 4
+    assert json.load(open(osp.join(out, 'manifest.json')))['complete'] is False
+    with pytest.raises(TeacherCacheError, match='incomplete|complete'):
+        TeacherCache(out)
+    second = cache_teachers(cfg, out, topk=3, taps=['stage4'], progress=False, shard=(1, 2))
+    assert second['complete'] is True and second['written'] == 4 and second['samples'] == 8
+    assert second['bytes_per_frame'] == made['summary']['bytes_per_frame']
+    ours = json.load(open(osp.join(out, 'manifest.json')))
+    ref = json.load(open(osp.join(made['cache'], 'manifest.json')))
+    assert ours['complete'] and ours['samples'] == ref['samples']
+    assert ours['tap_shapes'] == ref['tap_shapes'] and ours['dataset'] == ref['dataset']
+    for stem, entry in ref['samples'].items():
+        with np.load(osp.join(out, entry['file'])) as a, \
+                np.load(osp.join(made['cache'], entry['file'])) as b:
+            assert sorted(a.files) == sorted(b.files)
+            assert all(np.array_equal(a[k], b[k]) for k in a.files), stem
+    with pytest.raises(ValueError, match='shard'):
+        cache_teachers(cfg, out, topk=3, taps=['stage4'], progress=False, shard=(2, 2))
+
+
+def test_cache_teacher_tool_shard_option_and_launcher_env(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        'cache_teacher_tool', osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))),
+                                       'tools', 'cache_teacher.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.delenv('WORLD_SIZE', raising=False)
+    assert tool.parse_shard(None) == (0, 1) and tool.parse_shard('1/4') == (1, 4)
+    monkeypatch.setenv('WORLD_SIZE', '3')
+    monkeypatch.setenv('RANK', '2')
+    assert tool.parse_shard(None) == (2, 3)  # torchrun's variables
+    for bad in ('4/4', 'a/b', '1'):
+        with pytest.raises(SystemExit, match='shard'):
+            tool.parse_shard(bad)
