@@ -308,25 +308,34 @@ def test_harness_smoke_runs_tools_and_resumes(tiny_v3, tmp_path, monkeypatch):
     assert json.loads(json.dumps(M.to_strict_json(again['summary']))) == res['summary']
 
 
-def test_select_phase_picks_the_best_val_setting_then_final_uses_it(tmp_path, monkeypatch):
-    """--phase select tries each grid setting on val only; --phase final trains the chosen one for
-    every seed and reads test (train_and_score replaced by a fake scorer: no training)."""
-    calls = []
+def _fake_scorer(calls, weight_key, default_weight):
+    """A stand-in for ``train_and_score`` (no training): records each call as (row, setting,
+    seed, splits, run dir name), scores the twin 60 + seed and a method 61 + seed - (w - 2)^2,
+    and writes the run's result.json as the real one does."""
 
     def fake(row, setting, seed, run_dir, teacher_ckpt, iters, splits, threads, data_root=None,
              extra=None):
-        calls.append((row.name, dict(setting), seed, tuple(splits)))
-        w = setting.get('w', 0)
+        import os
+
+        calls.append((row.name, dict(setting), seed, tuple(splits),
+                      osp.basename(osp.dirname(run_dir))))
+        w = setting.get(weight_key, default_weight)
         score = {'teacher': 90.0, 'twin': 60.0 + seed}.get(row.name, 61.0 + seed - (w - 2) ** 2)
         res = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=0.0,
                    metrics={s: {'mIoU': score} for s in splits})
-        import os
         os.makedirs(run_dir, exist_ok=True)
         with open(osp.join(run_dir, 'result.json'), 'w') as f:
             json.dump(res, f)
         return res
 
-    monkeypatch.setattr(M, 'train_and_score', fake)
+    return fake
+
+
+def test_select_phase_picks_the_best_val_setting_then_final_uses_it(tmp_path, monkeypatch):
+    """--phase select tries each grid setting on val only; --phase final trains the chosen one for
+    every seed and reads test (train_and_score replaced by a fake scorer: no training)."""
+    calls = []
+    monkeypatch.setattr(M, 'train_and_score', _fake_scorer(calls, 'w', 0))
     suite = Suite('t', [Row('teacher', 'a.py', role='teacher'), Row('twin', 'b.py', role='twin'),
                         Row('kd', 'c.py', teacher='teacher', grid=[{'w': 1}, {'w': 2}, {'w': 4}])])
     work = str(tmp_path)
@@ -363,31 +372,16 @@ def test_a_grid_entry_equal_to_the_config_value_is_the_default_run(tmp_path, mon
     assert M.canonical_setting(row, {'model.w': 4, 'model.losses.0.beta': 8}) == {'model.w': 4}
     assert M.canonical_setting(row, {'model.nope': 1}) == {'model.nope': 1}
     calls = []
-
-    def fake(row, setting, seed, run_dir, teacher_ckpt, iters, splits, threads, data_root=None,
-             extra=None):
-        import os
-
-        calls.append((row.name, dict(setting), seed, osp.basename(osp.dirname(run_dir))))
-        w = setting.get('model.w', 2)
-        score = {'teacher': 90.0, 'twin': 60.0 + seed}.get(row.name, 61.0 + seed - (w - 2) ** 2)
-        res = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=0.0,
-                   metrics={s: {'mIoU': score} for s in splits})
-        os.makedirs(run_dir, exist_ok=True)
-        with open(osp.join(run_dir, 'result.json'), 'w') as f:
-            json.dump(res, f)
-        return res
-
-    monkeypatch.setattr(M, 'train_and_score', fake)
+    monkeypatch.setattr(M, 'train_and_score', _fake_scorer(calls, 'model.w', 2))
     suite = Suite('t', [Row('teacher', 'a.py', role='teacher'), Row('twin', 'b.py', role='twin'),
                         row])
     work = str(tmp_path / 'w')
     M.run_suite(suite, work, seeds=[0, 1], phase='final', progress=False)  # defaults first
-    assert [(c[1], c[2], c[3]) for c in calls if c[0] == 'kd'] == [({}, 0, 'default'),
+    assert [(c[1], c[2], c[4]) for c in calls if c[0] == 'kd'] == [({}, 0, 'default'),
                                                                     ({}, 1, 'default')]
     calls.clear()
     M.run_suite(suite, work, seeds=[0], phase='select', progress=False)
-    assert sorted(c[3] for c in calls if c[0] == 'kd') == ['w=1', 'w=4']  # w=2: default, reused
+    assert sorted(c[4] for c in calls if c[0] == 'kd') == ['w=1', 'w=4']  # w=2: default, reused
     sel = json.load(open(osp.join(work, 'selection.json')))
     assert sel['kd']['setting'] == {'model.w': 2} and set(sel['kd']['val']) == {'w=1', 'w=2', 'w=4'}
     calls.clear()
