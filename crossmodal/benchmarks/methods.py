@@ -333,9 +333,12 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
                     iters: Optional[int], splits: Sequence[str], threads: int,
                     data_root: Optional[str] = None, extra: Optional[Dict] = None) -> Dict:
     """One run: train ``row`` with ``setting`` and ``seed`` into ``run_dir``, score it on
-    ``splits``; writes and returns ``result.json``'s dict."""
+    ``splits``; writes and returns ``result.json``'s dict. A finished run of this directory
+    scored on fewer splits (a ``--phase select`` run, val only, whose setting was chosen) is
+    not trained again: only the missing splits are scored."""
     os.makedirs(run_dir, exist_ok=True)
     log = osp.join(run_dir, 'harness.log')
+    earlier = _finished_run(run_dir, seed, iters)
     cfg = osp.join(ROOT, row.config)
     opts: Dict = {'randomness.seed': seed}
     if teacher_ckpt:
@@ -360,7 +363,13 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         cfg = stages_recipe(cfg, teacher_ckpt, iters, osp.join(run_dir, 'recipe.py'))
     cmd = [sys.executable, osp.join(ROOT, 'tools', tool), cfg, '--work-dir', train_dir,
            '--cfg-options', *_options_args(opts)]
-    train_s = _run(cmd, log, threads)
+    if earlier is None:
+        train_s = _run(cmd, log, threads)
+    else:
+        train_s = earlier['train_time_s']
+        with open(log, 'a') as f:
+            f.write(f'# trained before (scored on {sorted(earlier["metrics"])}): scoring '
+                    f'{[sp for sp in splits if sp not in earlier["metrics"]]} only\n')
     if row.tool == 'stages':
         from crossmodal.apis.train_stages import resolve_stage_config
         from mmengine.config import Config
@@ -381,6 +390,11 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         eval_opts['model.teacher_cache'] = opts['model.teacher_cache']
     alpha = None
     for split in splits:
+        if earlier is not None and split in earlier['metrics'] and not getattr(
+            row, 'head_mix', False
+        ):
+            metrics[split] = earlier['metrics'][split]
+            continue
         if getattr(row, 'head_mix', False):
             alphas = None if split == 'val' or alpha is None else [alpha]
             sweep = select_alpha(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts,
@@ -401,6 +415,22 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         json.dump(result, f, indent=1)
     os.replace(tmp, osp.join(run_dir, 'result.json'))
     return result
+
+
+def _finished_run(run_dir: str, seed: int, iters: Optional[int]) -> Optional[Dict]:
+    """The ``result.json`` of a run already trained in ``run_dir`` (same seed and schedule), or
+    None."""
+    path = osp.join(run_dir, 'result.json')
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if old.get('seed') != seed or old.get('iters') != iters or not old.get('metrics'):
+        return None
+    return old
 
 
 def setting_name(setting: Dict) -> str:

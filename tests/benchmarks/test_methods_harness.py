@@ -399,3 +399,35 @@ def test_canonical_setting_reads_every_stage_of_a_recipe():
     assert M.canonical_setting(mst, {'model.w_kl': 2.0}) == {'model.w_kl': 2.0}
     off = {'model.warmup_train_teachers': False}
     assert M.canonical_setting(mst, off) == off and off in mst.grid
+
+
+def test_a_selected_run_is_scored_on_test_without_training_again(tmp_path, monkeypatch):
+    """--phase select trained the run and read val; --phase final at that setting only scores
+    test from its checkpoint (no tool process trains it again)."""
+    run_dir = str(tmp_path / 'kd' / 'w=1' / 'seed0')
+    import os
+
+    os.makedirs(run_dir)
+    with open(osp.join(run_dir, 'result.json'), 'w') as f:
+        json.dump(dict(row='kd', setting={'w': 1}, seed=0, iters=None, train_time_s=12.5,
+                       metrics={'val': {'mIoU': 50.0}}), f)
+
+    def no_training(*a, **k):
+        raise AssertionError('the run was trained again')
+
+    scored = []
+
+    def fake_evaluate(cfg, ckpt_dir, rd, split, log, threads, opts):
+        scored.append(split)
+        return {'mIoU': 48.0}
+
+    monkeypatch.setattr(M, '_run', no_training)
+    monkeypatch.setattr(M, 'evaluate', fake_evaluate)
+    row = Row('kd', 'configs/students/segformer_mit-t_800it_synthetic-v3-rgb-128x160.py')
+    res = M.train_and_score(row, {'w': 1}, 0, run_dir, None, None, ('val', 'test'), 1)
+    assert scored == ['test'] and res['train_time_s'] == 12.5
+    assert res['metrics'] == {'val': {'mIoU': 50.0}, 'test': {'mIoU': 48.0}}
+    assert json.load(open(osp.join(run_dir, 'result.json')))['metrics'] == res['metrics']
+    # another seed (or schedule) in that directory is no earlier run of this one
+    with pytest.raises(AssertionError, match='trained again'):
+        M.train_and_score(row, {'w': 1}, 1, run_dir, None, None, ('val', 'test'), 1)
