@@ -407,7 +407,8 @@ def train_and_score(row, setting: Dict, seed: int, run_dir: str,
         else:
             metrics[split] = evaluate(eval_cfg, ckpt_dir, run_dir, split, log, threads, eval_opts)
     result = dict(row=row.name, setting=setting, seed=seed, iters=iters, train_time_s=round(
-        train_s, 1), metrics=metrics, config=row.config, tool=row.tool)
+        train_s, 1), metrics=metrics, config=row.config, tool=row.tool,
+        config_sha256=config_fingerprint(osp.join(ROOT, row.config)))
     if cache_s is not None:
         result['cache_time_s'] = cache_s  # making / re-checking the teacher cache
     tmp = osp.join(run_dir, 'result.json.tmp')
@@ -487,6 +488,22 @@ def _same_value(a, b) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return float(a) == float(b)
     return a == b
+
+
+def config_fingerprint(config: str) -> str:
+    """sha256 of a config as mmengine merges it (its ``_base_`` files included) and, for a
+    ``tools/train_stages.py`` recipe, of every stage config: a finished run is reused only while
+    this is unchanged (a run made before the fingerprint was recorded is reused as it is)."""
+    import hashlib
+
+    cfg = _config_dict(config)
+    parts = [cfg]
+    if 'stages' in cfg:
+        base = osp.dirname(config)
+        parts += [_config_dict(osp.join(base, st['config']))
+                  for st in cfg['stages'] if isinstance(st, dict) and st.get('config')]
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def canonical_setting(row, setting: Dict) -> Dict:
@@ -589,7 +606,17 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
         if osp.isfile(res_path):
             with open(res_path) as f:
                 old = json.load(f)
-            if all(sp in old['metrics'] for sp in splits) and old.get('iters') == iters:
+            stale = old.get('config_sha256') not in (
+                None, config_fingerprint(osp.join(ROOT, r.config)))
+            if stale and report_only:
+                missing.append(f'{r.name} {setting_name(s)} seed {seed} (config changed)')
+                return None
+            if stale:  # trained from another version of the config: train it again
+                os.replace(res_path, res_path + '.stale')
+                if progress:
+                    print(f'[benchmark] {r.name} {setting_name(s)} seed {seed}: the config changed '
+                          f'since this run; training it again', file=sys.stderr, flush=True)
+            elif all(sp in old['metrics'] for sp in splits) and old.get('iters') == iters:
                 return old
         if report_only:
             missing.append(f'{r.name} {setting_name(s)} seed {seed}')

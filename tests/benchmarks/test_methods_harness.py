@@ -431,3 +431,40 @@ def test_a_selected_run_is_scored_on_test_without_training_again(tmp_path, monke
     # another seed (or schedule) in that directory is no earlier run of this one
     with pytest.raises(AssertionError, match='trained again'):
         M.train_and_score(row, {'w': 1}, 1, run_dir, None, None, ('val', 'test'), 1)
+
+
+def test_a_run_of_an_edited_config_is_not_reused(tmp_path, monkeypatch):
+    """result.json records the config's fingerprint: after the config changes, the report lists
+    the run as missing and the final phase trains it again (a run without a fingerprint, made
+    before it was recorded, is reused)."""
+    cfg = tmp_path / 'kd.py'
+    cfg.write_text('model = dict(w=1.0)\n')
+    suite = Suite('t', [Row('twin', str(cfg), role='twin')])
+    work = str(tmp_path / 'w')
+    run_dir = osp.join(work, 'runs', 'twin', 'default', 'seed0')
+    import os
+
+    os.makedirs(run_dir)
+
+    def write(sha):
+        res = dict(row='twin', setting={}, seed=0, iters=None, train_time_s=1.0,
+                   metrics={'val': {'mIoU': 50.0}, 'test': {'mIoU': 50.0}})
+        if sha is not None:
+            res['config_sha256'] = sha
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(res, f)
+
+    calls = []
+    monkeypatch.setattr(M, 'train_and_score', _fake_scorer(calls, 'w', 0))
+    write(None)  # no fingerprint: reused
+    M.run_suite(suite, work, seeds=[0], phase='final', progress=False)
+    assert calls == []
+    write(M.config_fingerprint(str(cfg)))  # the same config: reused
+    M.run_suite(suite, work, seeds=[0], phase='final', progress=False)
+    assert calls == []
+    write('0' * 64)  # made from another version of the config
+    rep = M.run_suite(suite, work, seeds=[0], phase='final', progress=False, report_only=True)
+    assert rep['missing'] == ['twin default seed 0 (config changed)'] and calls == []
+    M.run_suite(suite, work, seeds=[0], phase='final', progress=False)
+    assert [c[:3] for c in calls] == [('twin', {}, 0)]
+    assert osp.isfile(osp.join(run_dir, 'result.json.stale'))
