@@ -492,7 +492,8 @@ def _same_value(a, b) -> bool:
 
 def config_fingerprint(config: str) -> str:
     """sha256 of a config as mmengine merges it (its ``_base_`` files included) and, for a
-    ``tools/train_stages.py`` recipe, of every stage config: a finished run is reused only while
+    ``tools/train_stages.py`` recipe, of every stage config, with paths inside the checkout
+    relative to it (a moved checkout keeps its fingerprints): a finished run is reused only while
     this is unchanged (a run made before the fingerprint was recorded is reused as it is)."""
     import hashlib
 
@@ -502,7 +503,8 @@ def config_fingerprint(config: str) -> str:
         base = osp.dirname(config)
         parts += [_config_dict(osp.join(base, st['config']))
                   for st in cfg['stages'] if isinstance(st, dict) and st.get('config')]
-    text = json.dumps(parts, sort_keys=True, default=str)
+    # paths inside the checkout ({{ fileDirname }} expansions) count relative to it
+    text = json.dumps(parts, sort_keys=True, default=str).replace(ROOT, '<checkout>')
     return hashlib.sha256(text.encode()).hexdigest()
 
 
