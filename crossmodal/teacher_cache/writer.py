@@ -168,6 +168,9 @@ def cache_teachers(
     t0 = time.perf_counter()
     if topk < 1:
         raise ValueError(f'--topk must be >= 1, got {topk}')
+    rank, world = shard or (0, 1)
+    if not (world >= 1 and 0 <= rank < world):
+        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard}')
     model, mcfg = build_distiller(cfg, device)
     tap_names = _requested_taps(taps, model.teacher_specs)
 
@@ -213,9 +216,6 @@ def cache_teachers(
     os.makedirs(out, exist_ok=True)
     write_json_atomic(manifest_path, manifest)
 
-    rank, world = shard or (0, 1)
-    if not (world >= 1 and 0 <= rank < world):
-        raise ValueError(f'shard must be (i, n) with 0 <= i < n, got {shard}')
     indices = range(rank, len(dataset), world)
     if progress:
         from tqdm import tqdm

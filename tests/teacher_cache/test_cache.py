@@ -470,6 +470,7 @@ def test_two_shards_write_one_cache_equal_to_a_single_process_one(made, tmp_path
             assert all(np.array_equal(a[k], b[k]) for k in a.files), stem
     with pytest.raises(ValueError, match='shard'):
         cache_teachers(cfg, out, topk=3, taps=['stage4'], progress=False, shard=(2, 2))
+    assert json.load(open(osp.join(out, 'manifest.json')))['complete']  # refused before writing
 
 
 def test_cache_teacher_tool_shard_option_and_launcher_env(monkeypatch):
