@@ -185,8 +185,8 @@ def v3() -> Suite:
         Row('mst', 'configs/benchmark_v3/mst_segformer_mit-t_800it_synthetic-v3-rgbd-128x160.py',
             tool='stages', teacher={'rgbd': 'teacher-rgbd', 'depth': 'depth-only'},
             label='MST-Distill student (RGB-D)',
-            # its routed-KD weight, and the diagnosed stage-1 knob: teachers kept fixed in the
-            # warm-up instead of dragged towards the young student (docs/benchmarks.md)
+            # its routed-KD weight, and the stage-1 knob an earlier diagnosis pointed to
+            # (teachers kept fixed in the warm-up; the worst on val, docs/benchmarks.md)
             grid=[{'model.w_kl': w} for w in (0.5, 1.0, 2.0)]
             + [{'model.warmup_train_teachers': False}]),
     ]
