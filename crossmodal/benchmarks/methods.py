@@ -468,16 +468,22 @@ def _lookup(node, dotted: str):
     return node
 
 
+def _stage_dicts(config: str) -> List[dict]:
+    """The stage configs of a ``tools/train_stages.py`` recipe (``stages=[dict(config=...)]``),
+    as plain dicts; [] for a plain config."""
+    cfg = _config_dict(config)
+    base = osp.dirname(config)
+    return [_config_dict(osp.join(base, st['config'])) for st in cfg.get('stages') or ()
+            if isinstance(st, dict) and st.get('config')]
+
+
 def _config_values(config: str, dotted: str) -> List:
-    """The values ``dotted`` has in ``config``: one, or, for a ``tools/train_stages.py`` recipe
-    (``stages=[dict(config=...)]``; the harness passes a setting to every stage), one per stage;
-    ``_MISSING`` where a config lacks the key."""
+    """The values ``dotted`` has in ``config``: one, or, for a recipe (the harness passes a
+    setting to every stage), one per stage; ``_MISSING`` where a config lacks the key."""
     cfg = _config_dict(config)
     if 'stages' not in cfg:
         return [_lookup(cfg, dotted)]
-    base = osp.dirname(config)
-    return [_lookup(_config_dict(osp.join(base, st['config'])), dotted)
-            for st in cfg['stages'] if isinstance(st, dict) and st.get('config')] or [_MISSING]
+    return [_lookup(st, dotted) for st in _stage_dicts(config)] or [_MISSING]
 
 
 def _same_value(a, b) -> bool:
@@ -497,12 +503,7 @@ def config_fingerprint(config: str) -> str:
     this is unchanged (a run made before the fingerprint was recorded is reused as it is)."""
     import hashlib
 
-    cfg = _config_dict(config)
-    parts = [cfg]
-    if 'stages' in cfg:
-        base = osp.dirname(config)
-        parts += [_config_dict(osp.join(base, st['config']))
-                  for st in cfg['stages'] if isinstance(st, dict) and st.get('config')]
+    parts = [_config_dict(config)] + _stage_dicts(config)
     # paths inside the checkout ({{ fileDirname }} expansions) count relative to it
     text = json.dumps(parts, sort_keys=True, default=str).replace(ROOT, '<checkout>')
     return hashlib.sha256(text.encode()).hexdigest()
@@ -608,8 +609,9 @@ def run_suite(suite, work_dir: str, seeds: Sequence[int], rows: Optional[Sequenc
         if osp.isfile(res_path):
             with open(res_path) as f:
                 old = json.load(f)
-            stale = old.get('config_sha256') not in (
-                None, config_fingerprint(osp.join(ROOT, r.config)))
+            recorded = old.get('config_sha256')
+            stale = recorded is not None and recorded != config_fingerprint(
+                osp.join(ROOT, r.config))
             if stale and report_only:
                 missing.append(f'{r.name} {setting_name(s)} seed {seed} (config changed)')
                 return None

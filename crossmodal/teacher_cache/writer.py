@@ -134,6 +134,15 @@ def _same_identity(a: dict, b: dict) -> Optional[str]:
     return None
 
 
+def _byte_stats(arrays: Dict[str, np.ndarray]) -> Tuple[np.ndarray, int, int]:
+    """``(shapes, bytes of every array, bytes of the sparse logits)`` of one sample's arrays."""
+    return (
+        arrays['shapes'],
+        sum(v.nbytes for k, v in arrays.items() if k != 'shapes'),
+        sum(v.nbytes for k, v in arrays.items() if _is_logit_key(k)),
+    )
+
+
 def cache_teachers(
     cfg,
     out: str,
@@ -222,6 +231,7 @@ def cache_teachers(
 
         indices = tqdm(indices, desc=f'caching teachers -> {out}', unit='frame', dynamic_ncols=True)
     written = skipped = 0
+    own = {}  # stem -> (shapes, array bytes, logit bytes) of the samples written here
     with torch.no_grad():
         for i in indices:
             stem = dataset.get_data_info(i)['stem']
@@ -251,6 +261,7 @@ def cache_teachers(
                 ori = ori or tuple(data['inputs'][next(iter(data['inputs']))].shape[-2:])
                 arrays['shapes'] = np.array([ori[0], ori[1], h, w], dtype=np.int32)
                 write_sample(path, arrays)
+                own[stem] = _byte_stats(arrays)
                 written += 1
     stems = [dataset.get_data_info(i)['stem'] for i in range(len(dataset))]
     missing = [st for st in stems if not osp.isfile(osp.join(out, sample_file(st)))]
@@ -262,13 +273,13 @@ def cache_teachers(
     file_bytes = array_bytes = logit_bytes = dense_bytes = 0
     samples = {}
     per_pixel = sum(t['num_classes'] for t in identity['teachers'].values()) * 2
-    for stem in stems:  # every sample file, whichever process wrote it
+    for stem in stems:  # every sample file, whichever process (or earlier run) wrote it
         rel = sample_file(stem)
         path = osp.join(out, rel)
-        arrays = read_sample(path, stem)  # a corrupt file is an error naming it
-        shapes = arrays['shapes']
-        array_bytes += sum(v.nbytes for k, v in arrays.items() if k != 'shapes')
-        logit_bytes += sum(v.nbytes for k, v in arrays.items() if _is_logit_key(k))
+        # a file not written here is read back (a corrupt one is an error naming it)
+        shapes, arr_b, logit_b = own.get(stem) or _byte_stats(read_sample(path, stem))
+        array_bytes += arr_b
+        logit_bytes += logit_b
         file_bytes += osp.getsize(path)
         h, w = int(shapes[2]), int(shapes[3])
         dense_bytes += per_pixel * h * w
